@@ -1,0 +1,32 @@
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { HelperIndicator } from "../components/HelperIndicator.tsx";
+import { NavLinks } from "../components/NavLinks.tsx";
+import { HelperProvider } from "../lib/client/HelperContext.tsx";
+import { helperAccess } from "../lib/server/helperAccess.ts";
+
+// Everything here reads the workstation's database and helper token at request time.
+export const dynamic = "force-dynamic";
+
+export default function DashboardLayout({ children }: { children: ReactNode }) {
+  const access = helperAccess();
+  return (
+    <HelperProvider url={access.url} token={access.token}>
+      <div className="flex min-h-screen">
+        <aside className="flex w-64 shrink-0 flex-col gap-6 bg-slate-900 px-4 py-5">
+          <Link href="/" className="flex items-center gap-2 px-2 text-lg font-semibold tracking-tight text-white">
+            <span aria-hidden className="grid h-7 w-7 place-items-center rounded-md bg-sky-500 text-sm font-bold text-white">
+              k
+            </span>
+            kbridge
+          </Link>
+          <NavLinks />
+          <div className="mt-auto">
+            <HelperIndicator />
+          </div>
+        </aside>
+        <main className="min-w-0 flex-1 px-10 py-8">{children}</main>
+      </div>
+    </HelperProvider>
+  );
+}

@@ -1,0 +1,171 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, useTransition, type FormEvent } from "react";
+import {
+  fieldErrors,
+  formatEnvLines,
+  parseEnvLines,
+  privilegeModes,
+  profileInputSchema,
+  targetKinds,
+  type ErrorInfo,
+  type PrivilegeMode,
+  type TargetKind,
+} from "../../../../../helper/protocol/index.ts";
+import { Card } from "../../../../components/ui/Card.tsx";
+import { ErrorNotice } from "../../../../components/ui/ErrorNotice.tsx";
+import { SelectField, TextAreaField, TextField } from "../../../../components/ui/Field.tsx";
+import { buttonClass } from "../../../../components/ui/buttons.ts";
+import type { ProfileDto, ProjectDto } from "../../../../lib/dto.ts";
+import { deleteProfileAction, saveProfileAction } from "../../actions.ts";
+import { KubeContextField } from "./KubeContextField.tsx";
+import { PortMappingsField, type PortRow } from "./PortMappingsField.tsx";
+
+const PRIVILEGE_LABELS: Record<PrivilegeMode, string> = {
+  auto: "Automatic: hosts file when writable, else ports on 127.0.0.1",
+  hosts: "Hosts file: services by their cluster names (needs write access)",
+  unprivileged: "Unprivileged: no hosts file, services on 127.0.0.1 ports",
+};
+
+/** Creates or edits a profile, validating inline with the same schema the server uses. */
+export function ProfileForm({ project, profile }: { project: ProjectDto; profile?: ProfileDto }) {
+  const router = useRouter();
+  const [name, setName] = useState(profile?.name ?? "");
+  const [kubeContext, setKubeContext] = useState(profile?.kubeContext ?? "");
+  const [namespace, setNamespace] = useState(profile?.namespace ?? "default");
+  const [targetKind, setTargetKind] = useState<TargetKind>(profile?.targetKind ?? "service");
+  const [targetName, setTargetName] = useState(profile?.targetName ?? "");
+  const [container, setContainer] = useState(profile?.container ?? "");
+  const [ports, setPorts] = useState<PortRow[]>(
+    profile?.portMappings.map((m) => ({ servicePort: String(m.servicePort), workstationPort: String(m.workstationPort) })) ?? [{ servicePort: "", workstationPort: "" }],
+  );
+  const [launchCommand, setLaunchCommand] = useState(profile?.launchCommand ?? "");
+  const [workingDirectory, setWorkingDirectory] = useState(profile?.workingDirectory ?? "");
+  const [isolated, setIsolated] = useState(profile?.isolated ?? false);
+  const [routingKey, setRoutingKey] = useState(profile?.routingKey ?? "");
+  const [envText, setEnvText] = useState(formatEnvLines(profile?.envOverrides ?? {}));
+  const [configFilePath, setConfigFilePath] = useState(profile?.configFilePath ?? "");
+  const [privilegeMode, setPrivilegeMode] = useState<PrivilegeMode>(profile?.privilegeMode ?? "auto");
+  const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const [pending, startTransition] = useTransition();
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const env = parseEnvLines(envText);
+    const input = {
+      name,
+      kubeContext,
+      namespace,
+      targetKind,
+      targetName,
+      container,
+      portMappings: ports,
+      launchCommand,
+      workingDirectory,
+      isolated,
+      routingKey: isolated ? routingKey : "",
+      envOverrides: env.env,
+      configFilePath,
+      privilegeMode,
+    };
+    const checked = profileInputSchema.safeParse(input);
+    const found = { ...(checked.success ? {} : fieldErrors(checked.error)), ...(env.errors[0] ? { envOverrides: env.errors[0] } : {}) };
+    if (Object.keys(found).length > 0) {
+      setFields(found);
+      setError({ code: "invalid-input", category: "user", message: "Some fields need attention.", hint: "Fix the fields marked in red, then save again." });
+      return;
+    }
+    startTransition(async () => {
+      const result = await saveProfileAction(project.id, profile?.id ?? null, input);
+      if (!result.ok) {
+        setFields(result.error.fields ?? {});
+        setError(result.error);
+        return;
+      }
+      router.push(`/projects/${project.id}`);
+      router.refresh();
+    });
+  };
+
+  const remove = () => {
+    if (!profile || !window.confirm(`Delete profile "${profile.name}" and its session history?`)) return;
+    startTransition(async () => {
+      const result = await deleteProfileAction(project.id, profile.id);
+      if (!result.ok) return setError(result.error);
+      router.push(`/projects/${project.id}`);
+      router.refresh();
+    });
+  };
+
+  return (
+    <form onSubmit={submit} noValidate aria-label={profile ? "Edit profile" : "New profile"} className="flex max-w-3xl flex-col gap-6">
+      {error && <ErrorNotice error={error} />}
+      <Card title="Target" labelledBy="target-title">
+        <div className="grid gap-4 sm:grid-cols-2">
+          <TextField label="Profile name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} placeholder="api" />
+          <KubeContextField value={kubeContext} onChange={setKubeContext} error={fields.kubeContext} />
+          <TextField label="Namespace" value={namespace} onChange={(e) => setNamespace(e.target.value)} error={fields.namespace} />
+          <SelectField label="Target kind" value={targetKind} onChange={(e) => setTargetKind(e.target.value as TargetKind)} error={fields.targetKind}>
+            {targetKinds.map((kind) => (
+              <option key={kind} value={kind}>
+                {kind}
+              </option>
+            ))}
+          </SelectField>
+          <TextField label="Target name" value={targetName} onChange={(e) => setTargetName(e.target.value)} error={fields.targetName} placeholder="orders" />
+          <TextField
+            label="Container (optional)"
+            value={container}
+            onChange={(e) => setContainer(e.target.value)}
+            error={fields.container}
+            hint="Leave empty to let kbridge choose: the default-container annotation, the only app container, or the one serving the ports."
+          />
+        </div>
+      </Card>
+      <Card title="Ports" labelledBy="ports-title">
+        <PortMappingsField rows={ports} onChange={setPorts} errors={fields} />
+      </Card>
+      <Card title="Workstation process" labelledBy="process-title">
+        <div className="grid gap-4">
+          <TextField label="Launch command" value={launchCommand} onChange={(e) => setLaunchCommand(e.target.value)} error={fields.launchCommand} placeholder="npm run dev" hint="Run with the pod's environment when the session connects. Leave empty to start your process yourself." />
+          <TextField label="Working directory" value={workingDirectory} onChange={(e) => setWorkingDirectory(e.target.value)} error={fields.workingDirectory} placeholder={project.folderPath} hint="Defaults to the project folder." />
+          <TextAreaField label="Environment overrides" value={envText} onChange={(e) => setEnvText(e.target.value)} error={fields.envOverrides} rows={3} placeholder={"LOG_LEVEL=debug"} hint="One NAME=value per line; these win over the pod's values." />
+          <TextField label="Config file (optional)" value={configFilePath} onChange={(e) => setConfigFilePath(e.target.value)} error={fields.configFilePath} placeholder="KubernetesLocalProcessConfig.yaml" hint="A Bridge to Kubernetes KubernetesLocalProcessConfig.yaml, relative to the project folder." />
+        </div>
+      </Card>
+      <Card title="Mode" labelledBy="mode-title">
+        <div className="grid gap-4">
+          <SelectField label="Privilege mode" value={privilegeMode} onChange={(e) => setPrivilegeMode(e.target.value as PrivilegeMode)} error={fields.privilegeMode}>
+            {privilegeModes.map((mode) => (
+              <option key={mode} value={mode}>
+                {PRIVILEGE_LABELS[mode]}
+              </option>
+            ))}
+          </SelectField>
+          <label className="flex items-center gap-2 text-sm font-medium text-slate-700">
+            <input type="checkbox" checked={isolated} onChange={(e) => setIsolated(e.target.checked)} className="h-4 w-4 rounded border-slate-300" />
+            Isolated: only requests carrying my routing key reach this workstation
+          </label>
+          {isolated && (
+            <TextField label="Routing key (optional)" value={routingKey} onChange={(e) => setRoutingKey(e.target.value)} error={fields.routingKey} placeholder="alice-3f2a" hint="Leave empty to get <user>-<4 hex> when you connect." />
+          )}
+        </div>
+      </Card>
+      <div className="flex items-center gap-2">
+        <button type="submit" className={buttonClass.primary} disabled={pending}>
+          {pending ? "Saving…" : profile ? "Save profile" : "Create profile"}
+        </button>
+        <button type="button" className={buttonClass.secondary} onClick={() => router.push(`/projects/${project.id}`)}>
+          Cancel
+        </button>
+        {profile && (
+          <button type="button" className={`${buttonClass.danger} ml-auto`} onClick={remove} disabled={pending}>
+            Delete profile
+          </button>
+        )}
+      </div>
+    </form>
+  );
+}

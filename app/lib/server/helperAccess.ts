@@ -1,0 +1,20 @@
+import "server-only";
+import { DEFAULT_HELPER_PORT, BIND_ADDRESS } from "../../../helper/protocol/index.ts";
+import { kbridgeHome, readOrCreateToken } from "../../../helper/home/kbridgeHome.ts";
+import { portFromEnv } from "../../../helper/server/portFromEnv.ts";
+
+export interface HelperAccess {
+  url: string;
+  token: string;
+}
+
+/**
+ * What the browser needs to reach the helper. The token goes into the page only: the
+ * dashboard serves loopback Host headers alone, and other origins cannot read its pages.
+ */
+export function helperAccess(): HelperAccess {
+  return {
+    url: `http://${BIND_ADDRESS}:${portFromEnv(process.env, "KBRIDGE_HELPER_PORT", DEFAULT_HELPER_PORT)}`,
+    token: readOrCreateToken(kbridgeHome()),
+  };
+}

@@ -1,0 +1,80 @@
+import "server-only";
+import { z } from "zod";
+import { ok, portMappingSchema, type ProfileSettings, type Result } from "../../../helper/protocol/index.ts";
+import type { ProfileDto } from "../dto.ts";
+import { db } from "./db.ts";
+import { duplicateName, isUniqueViolation, notFound } from "./storeErrors.ts";
+
+/** Profiles: the saved settings for connecting one workload, unique by name within a project. */
+
+type ProfileRow = Awaited<ReturnType<ReturnType<typeof db>["profile"]["findFirstOrThrow"]>>;
+
+const storedPortMappings = z.array(portMappingSchema);
+const storedEnv = z.record(z.string(), z.string());
+
+function toDto(row: ProfileRow): ProfileDto {
+  return {
+    id: row.id,
+    projectId: row.projectId,
+    name: row.name,
+    kubeContext: row.kubeContext,
+    namespace: row.namespace,
+    targetKind: row.targetKind as ProfileDto["targetKind"],
+    targetName: row.targetName,
+    container: row.container,
+    portMappings: storedPortMappings.parse(JSON.parse(row.portMappings)),
+    launchCommand: row.launchCommand,
+    workingDirectory: row.workingDirectory,
+    isolated: row.isolated,
+    routingKey: row.routingKey,
+    envOverrides: storedEnv.parse(JSON.parse(row.envOverrides)),
+    configFilePath: row.configFilePath,
+    privilegeMode: row.privilegeMode as ProfileDto["privilegeMode"],
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+function toRow(settings: ProfileSettings) {
+  return { ...settings, portMappings: JSON.stringify(settings.portMappings), envOverrides: JSON.stringify(settings.envOverrides) };
+}
+
+export async function listProfiles(projectId: number): Promise<ProfileDto[]> {
+  const rows = await db().profile.findMany({ where: { projectId }, orderBy: { name: "asc" } });
+  return rows.map(toDto);
+}
+
+export async function getProfile(projectId: number, id: number): Promise<ProfileDto | null> {
+  const row = await db().profile.findFirst({ where: { id, projectId } });
+  return row ? toDto(row) : null;
+}
+
+export async function createProfile(projectId: number, settings: ProfileSettings): Promise<Result<ProfileDto>> {
+  const project = await db().project.findUnique({ where: { id: projectId }, select: { id: true } });
+  if (!project) return notFound("Project", projectId);
+  try {
+    return ok(toDto(await db().profile.create({ data: { ...toRow(settings), projectId } })));
+  } catch (error) {
+    if (isUniqueViolation(error)) return duplicateName("profile", settings.name, "in this project");
+    throw error;
+  }
+}
+
+export async function updateProfile(projectId: number, id: number, settings: ProfileSettings): Promise<Result<ProfileDto>> {
+  try {
+    const { count } = await db().profile.updateMany({ where: { id, projectId }, data: toRow(settings) });
+    if (count === 0) return notFound("Profile", id);
+    return ok((await getProfile(projectId, id)) as ProfileDto);
+  } catch (error) {
+    if (isUniqueViolation(error)) return duplicateName("profile", settings.name, "in this project");
+    throw error;
+  }
+}
+
+export async function deleteProfile(projectId: number, id: number): Promise<Result<{ id: number }>> {
+  const [, deleted] = await db().$transaction([
+    db().sessionRecord.deleteMany({ where: { profile: { id, projectId } } }),
+    db().profile.deleteMany({ where: { id, projectId } }),
+  ]);
+  return deleted.count === 0 ? notFound("Profile", id) : ok({ id });
+}

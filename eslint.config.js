@@ -1,0 +1,33 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import reactHooks from "eslint-plugin-react-hooks";
+import globals from "globals";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", ".next/", "generated/", "next-env.d.ts", "test-results/", "artifacts/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+    plugins: { "react-hooks": reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
+      // Only helper/k8s/ talks to Kubernetes (STYLE.md): everything else calls its intent-named functions.
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "@kubernetes/client-node", message: "Only helper/k8s/ imports @kubernetes/client-node; add an intent-named function there." }] },
+      ],
+    },
+  },
+  { files: ["helper/k8s/**", "test/cluster/**"], rules: { "no-restricted-imports": "off" } },
+  {
+    // The contract is shared with the browser: zod only.
+    files: ["helper/protocol/**"],
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ group: ["node:*", "socket.io*", "@kubernetes/*", "react*", "next*"], message: "helper/protocol/ holds no Node, DOM, socket or Kubernetes imports." }] }],
+    },
+  },
+);

@@ -1,0 +1,103 @@
+/** The `kbridge` command: a client of the helper, like the dashboard. */
+import { parseArgs } from "node:util";
+import { KbridgeError, type ErrorInfo } from "../protocol/index.ts";
+import { sendCommand } from "../client/helperSocket.ts";
+import { connectToHelper } from "./connect.ts";
+import { runHelper, stopOnSignalsAndParentExit } from "../server/runHelper.ts";
+
+const USAGE = `kbridge — connect a workstation process to a Kubernetes cluster
+
+Usage:
+  kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig in use.
+  kbridge contexts [--json]   The contexts of your kubeconfig (KUBECONFIG or ~/.kube/config).
+  kbridge helper              Run the helper in the foreground (npm start runs it for you).
+  kbridge --help              This text.
+
+Environment:
+  KBRIDGE_HOME          kbridge home (default ~/.kbridge): token, database, logs
+  KBRIDGE_HELPER_PORT   helper port on 127.0.0.1 (default 4301)
+  KBRIDGE_PORT          dashboard port on 127.0.0.1 (default 4300)
+`;
+
+type Print = (text: string) => void;
+
+export async function main(argv: string[], out: Print = (t) => process.stdout.write(t), err: Print = (t) => process.stderr.write(t)): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+  } catch (error) {
+    err(`kbridge: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const [command, ...rest] = parsed.positionals;
+  const json = parsed.values.json === true;
+  if (parsed.values.help || command === undefined || command === "help") {
+    out(USAGE);
+    return 0;
+  }
+  if (rest.length > 0) {
+    err(`kbridge ${command}: unexpected argument '${rest[0]}'\n`);
+    return 2;
+  }
+  try {
+    switch (command) {
+      case "status":
+        return await status(json, out);
+      case "contexts":
+        return await contexts(json, out, err);
+      case "helper":
+        return await helper(out);
+      default:
+        err(`kbridge: unknown command '${command}'\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof KbridgeError) return report(error.info, json, out, err);
+    throw error;
+  }
+}
+
+async function status(json: boolean, out: Print): Promise<number> {
+  const connection = await connectToHelper();
+  connection.socket.close();
+  const { status } = connection;
+  if (json) out(JSON.stringify({ running: true, url: connection.url, ...status }, null, 2) + "\n");
+  else
+    out(
+      `helper: running on ${connection.url} (pid ${status.pid}, version ${status.version}, boot ${status.bootId})\n` +
+        `kubeconfig: ${status.kubeconfig.join(", ")}\n`,
+    );
+  return 0;
+}
+
+async function contexts(json: boolean, out: Print, err: Print): Promise<number> {
+  const connection = await connectToHelper();
+  try {
+    const result = await sendCommand(connection.socket, "kube:listContexts", {});
+    if (!result.ok) return report(result.error, json, out, err);
+    if (json) out(JSON.stringify(result.data, null, 2) + "\n");
+    else
+      for (const context of result.data.contexts) {
+        const mark = context.name === result.data.currentContext ? "*" : " ";
+        out(`${mark} ${context.name}\t${context.server ?? "(no server)"}\t${context.namespace ?? "default"}\n`);
+      }
+    return 0;
+  } finally {
+    connection.socket.close();
+  }
+}
+
+async function helper(out: Print): Promise<number> {
+  const server = await runHelper();
+  stopOnSignalsAndParentExit(server);
+  out(`kbridge helper listening on ${server.url} (Ctrl-C to stop)\n`);
+  await new Promise<never>(() => {});
+  return 0;
+}
+
+/** Errors print what failed and what to do; `--json` prints them as JSON on stdout too. */
+function report(error: ErrorInfo, json: boolean, out: Print, err: Print): number {
+  if (json) out(JSON.stringify({ ok: false, error }, null, 2) + "\n");
+  err(`kbridge: ${error.message}\n${error.hint ? `  ${error.hint}\n` : ""}`);
+  return error.code === "helper-not-running" ? 3 : 1;
+}

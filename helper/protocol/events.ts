@@ -1,0 +1,43 @@
+/**
+ * The Socket.IO contract between the helper and its clients (dashboard, CLI), in namespace
+ * HELPER_NAMESPACE. Commands are imperative `domain:verb` and acknowledge with Result<T>;
+ * notifications are past tense (or a plain noun for state snapshots) and carry no ack.
+ * Every command's payload has a zod schema in `commandSchemas`: the helper parses with it.
+ */
+import { z } from "zod";
+import type { Result } from "./result.ts";
+import type { HelperStatus, KubeContextList } from "./status.ts";
+
+export const commandSchemas = {
+  "helper:getStatus": z.object({}).strict(),
+  "kube:listContexts": z.object({}).strict(),
+} as const;
+
+export type CommandName = keyof typeof commandSchemas;
+export type CommandInput<C extends CommandName> = z.infer<(typeof commandSchemas)[C]>;
+
+/** What each command acknowledges with, on success. */
+export interface CommandOutputs {
+  "helper:getStatus": HelperStatus;
+  "kube:listContexts": KubeContextList;
+}
+
+export type Ack<C extends CommandName> = (result: Result<CommandOutputs[C]>) => void;
+
+export type ClientToServerEvents = {
+  [C in CommandName]: (input: CommandInput<C>, ack: Ack<C>) => void;
+};
+
+export interface ServerToClientEvents {
+  /** Sent on every connection, so a client knows which helper (bootId) it talks to. */
+  "helper:status": (status: HelperStatus) => void;
+}
+
+/** Per-connection data the helper keeps on each socket. */
+export interface SocketData {
+  /** "dashboard" for browsers (they send an Origin), "cli" for Node clients. */
+  client: "dashboard" | "cli";
+}
+
+/** Query parameter / auth field names used at the handshake. */
+export const TOKEN_AUTH_FIELD = "token";

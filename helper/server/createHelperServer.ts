@@ -1,0 +1,89 @@
+/**
+ * The helper's Socket.IO server: typed contract, access control, command dispatch. A
+ * factory with its dependencies injected, so tests run it on port 0 with real clients.
+ */
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Server, type Socket } from "socket.io";
+import {
+  BIND_ADDRESS,
+  commandSchemas,
+  HELPER_NAMESPACE,
+  type ClientToServerEvents,
+  type CommandName,
+  type HelperStatus,
+  type ServerToClientEvents,
+  type SocketData,
+} from "../protocol/index.ts";
+import type { Logger } from "../logging/logger.ts";
+import { allowRequest, requireToken } from "./accessControl.ts";
+import { listenError } from "./listenError.ts";
+import { runCommand, splitAck, type CommandHandlers } from "./defineHandler.ts";
+
+export type HelperIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type HelperSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface HelperServerOptions {
+  token: string;
+  /** Port to listen on; 0 picks a free one. */
+  port: number;
+  dashboardPort: number;
+  status: () => HelperStatus;
+  handlers: CommandHandlers;
+  log: Logger;
+}
+
+export interface HelperServer {
+  io: HelperIo;
+  http: HttpServer;
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHelperServer(options: HelperServerOptions): Promise<HelperServer> {
+  const { log } = options;
+  const http = createServer((_req, res) => {
+    res.writeHead(404, { "content-type": "text/plain" }).end("kbridge helper: connect with Socket.IO\n");
+  });
+  let port = options.port;
+  const policy = { token: options.token, helperPort: () => port, dashboardPort: options.dashboardPort };
+  const io: HelperIo = new Server(http, {
+    allowRequest: allowRequest(policy, log),
+    // The browser connects over WebSocket only; the CLI may poll first. No CORS headers.
+    cors: undefined,
+    serveClient: false,
+    maxHttpBufferSize: 1_000_000,
+  });
+  const namespace = io.of(HELPER_NAMESPACE);
+  namespace.use(requireToken(policy, log));
+  namespace.on("connection", (socket: HelperSocket) => {
+    log.debug({ client: socket.data.client, id: socket.id }, "client connected");
+    socket.emit("helper:status", options.status());
+    for (const command of Object.keys(commandSchemas) as CommandName[]) {
+      socket.on(command, (...args: unknown[]) => {
+        const { payload, ack } = splitAck(args);
+        void runCommand(command, options.handlers[command] as never, payload, log).then((result) => {
+          if (ack) ack(result);
+          else log.info({ command }, "command sent without an acknowledgement callback; result dropped");
+        });
+      });
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", (error) => reject(listenError(error, "helper", options.port, "KBRIDGE_HELPER_PORT")));
+    http.listen(options.port, BIND_ADDRESS, () => {
+      http.removeAllListeners("error");
+      resolve();
+    });
+  });
+  port = (http.address() as AddressInfo).port;
+  return {
+    io,
+    http,
+    port,
+    url: `http://${BIND_ADDRESS}:${port}`,
+    close: () => new Promise<void>((resolve) => void io.close(() => resolve())),
+  };
+}

@@ -1,0 +1,29 @@
+import { defineConfig } from "vitest/config";
+
+const serverOnlyStub = new URL("./test/support/serverOnlyStub.ts", import.meta.url).pathname;
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve: { alias: { "server-only": serverOnlyStub } },
+        test: {
+          name: "unit",
+          include: ["{app,helper,scripts,test}/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "node_modules/**"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.spec.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // One dashboard at a time: they share the CPU with Chromium.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
