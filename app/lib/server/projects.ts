@@ -40,7 +40,7 @@ export async function createProject(input: Required<ProjectInput>): Promise<Resu
     const row = await db().project.create({ data: input, include: withCount });
     return ok(toDto(row));
   } catch (error) {
-    if (isUniqueViolation(error)) return duplicateName("project", input.name, "");
+    if (isUniqueViolation(error)) return duplicateName("project", input.name);
     throw error;
   }
 }
@@ -53,7 +53,7 @@ export async function updateProject(id: number, input: Required<ProjectInput>): 
     if (count === 0) return notFound("Project", id);
     return ok((await getProject(id)) as ProjectDto);
   } catch (error) {
-    if (isUniqueViolation(error)) return duplicateName("project", input.name, "");
+    if (isUniqueViolation(error)) return duplicateName("project", input.name);
     throw error;
   }
 }

@@ -16,12 +16,13 @@ export function notFound<T>(what: string, id: number): Result<T> {
   });
 }
 
-export function duplicateName<T>(what: string, name: string, scope: string): Result<T> {
+export function duplicateName<T>(what: string, name: string, scope = ""): Result<T> {
+  const text = `A ${what} named "${name}" already exists${scope ? ` ${scope}` : ""}`;
   return fail({
     code: "duplicate-name",
     category: "user",
-    message: `A ${what} named "${name}" already exists ${scope}.`,
+    message: `${text}.`,
     hint: "Choose another name.",
-    fields: { name: `A ${what} named "${name}" already exists ${scope}` },
+    fields: { name: text },
   });
 }

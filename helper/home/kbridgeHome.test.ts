@@ -1,0 +1,36 @@
+import fs from "node:fs";
+import path from "node:path";
+import { expect, test } from "vitest";
+import { tempDir } from "../../test/support/tempDir.ts";
+import { kbridgeHome, readOrCreateToken, readToken } from "./kbridgeHome.ts";
+
+const root = tempDir("home");
+
+test("KBRIDGE_HOME chooses the folder; ~/.kbridge otherwise", () => {
+  expect(kbridgeHome({ KBRIDGE_HOME: root }).root).toBe(root);
+  expect(kbridgeHome({ HOME: "/home/someone" }).root).toMatch(/\.kbridge$/);
+});
+
+test("the token is created once, owner-only, and read back unchanged", () => {
+  const home = kbridgeHome({ KBRIDGE_HOME: path.join(root, "a") });
+  expect(readToken(home)).toBeNull();
+  const token = readOrCreateToken(home);
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(fs.statSync(home.tokenFile).mode & 0o777).toBe(0o600);
+  expect(fs.statSync(home.root).mode & 0o777).toBe(0o700);
+  expect(readOrCreateToken(home)).toBe(token);
+  expect(readToken(home)).toBe(token);
+});
+
+test("a token file readable by others is tightened; a malformed one is replaced", () => {
+  const home = kbridgeHome({ KBRIDGE_HOME: path.join(root, "b") });
+  const token = readOrCreateToken(home);
+  fs.chmodSync(home.tokenFile, 0o644);
+  expect(readOrCreateToken(home)).toBe(token);
+  expect(fs.statSync(home.tokenFile).mode & 0o777).toBe(0o600);
+
+  fs.writeFileSync(home.tokenFile, "short\n");
+  const replaced = readOrCreateToken(home);
+  expect(replaced).not.toBe(token);
+  expect(replaced).toMatch(/^[A-Za-z0-9_-]{43}$/);
+});
