@@ -4,8 +4,9 @@ const nextConfig = {
   serverExternalPackages: ["better-sqlite3", "@prisma/adapter-better-sqlite3"],
   poweredByHeader: false,
   reactStrictMode: true,
-  // The build does its own type-check; `npm test` runs tsc and ESLint separately.
-  typescript: { ignoreBuildErrors: false },
+  // `npm test` type-checks the whole tree with `tsc --noEmit` (tests included); a second
+  // pass inside every `next build` would only slow `npm start` down.
+  typescript: { ignoreBuildErrors: true },
 };
 
 export default nextConfig;

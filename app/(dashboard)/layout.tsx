@@ -13,7 +13,7 @@ export default function DashboardLayout({ children }: { children: ReactNode }) {
   return (
     <HelperProvider url={access.url} token={access.token}>
       <div className="flex min-h-screen">
-        <aside className="flex w-64 shrink-0 flex-col gap-6 bg-slate-900 px-4 py-5">
+        <aside className="sticky top-0 flex h-screen w-64 shrink-0 flex-col gap-6 bg-slate-900 px-4 py-5">
           <Link href="/" className="flex items-center gap-2 px-2 text-lg font-semibold tracking-tight text-white">
             <span aria-hidden className="grid h-7 w-7 place-items-center rounded-md bg-sky-500 text-sm font-bold text-white">
               k

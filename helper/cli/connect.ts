@@ -1,7 +1,7 @@
 /** Connects the CLI to a running helper, with errors that say what to do when it is not there. */
 import { DEFAULT_HELPER_PORT, KbridgeError, type HelperStatus } from "../protocol/index.ts";
 import { createHelperSocket, type HelperSocket } from "../client/helperSocket.ts";
-import { kbridgeHome, readToken } from "../home/kbridgeHome.ts";
+import { kbridgeHome, readToken, type Env } from "../home/kbridgeHome.ts";
 import { portFromEnv } from "../server/portFromEnv.ts";
 
 export interface CliConnection {
@@ -12,7 +12,7 @@ export interface CliConnection {
 
 const NOT_RUNNING_HINT = "Start kbridge with `npm start` (dashboard and helper), or the helper alone with `npx kbridge helper`.";
 
-export async function connectToHelper(env: NodeJS.ProcessEnv = process.env, timeoutMs = 5000): Promise<CliConnection> {
+export async function connectToHelper(env: Env = process.env, timeoutMs = 5000): Promise<CliConnection> {
   const home = kbridgeHome(env);
   const port = portFromEnv(env, "KBRIDGE_HELPER_PORT", DEFAULT_HELPER_PORT);
   const url = `http://127.0.0.1:${port}`;

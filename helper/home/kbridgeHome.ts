@@ -9,6 +9,9 @@ import os from "node:os";
 import path from "node:path";
 import { KbridgeError } from "../protocol/index.ts";
 
+/** Environment variables as kbridge reads them (a plain record, so tests can pass their own). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
 export interface HomePaths {
   root: string;
   tokenFile: string;
@@ -16,7 +19,7 @@ export interface HomePaths {
   logs: string;
 }
 
-export function kbridgeHome(env: NodeJS.ProcessEnv = process.env): HomePaths {
+export function kbridgeHome(env: Env = process.env): HomePaths {
   // turbopackIgnore: a runtime folder of the user's, not a file of the app to trace into the build.
   const root = path.resolve(/*turbopackIgnore: true*/ env.KBRIDGE_HOME || path.join(os.homedir(), ".kbridge"));
   return {

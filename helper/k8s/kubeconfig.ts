@@ -6,10 +6,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
+import type { Env } from "../home/kbridgeHome.ts";
 import { KbridgeError, type KubeContextList } from "../protocol/index.ts";
 
 /** The kubeconfig paths in merge order, whether or not they exist. */
-export function kubeconfigPaths(env: NodeJS.ProcessEnv = process.env): string[] {
+export function kubeconfigPaths(env: Env = process.env): string[] {
   const list = (env.KUBECONFIG ?? "").split(path.delimiter).filter((entry) => entry.trim() !== "");
   return list.length > 0 ? list.map((entry) => path.resolve(entry)) : [path.join(os.homedir(), ".kube", "config")];
 }

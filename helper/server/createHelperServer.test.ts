@@ -77,7 +77,7 @@ describe("handshake", () => {
     const noAuth = rawIo(`${server.url}${HELPER_NAMESPACE}`, { transports: ["websocket"], reconnection: false });
     await expect(
       new Promise((resolve, reject) => {
-        noAuth.once("connect", resolve);
+        noAuth.once("connect", () => resolve(undefined));
         noAuth.once("connect_error", (error) => reject(error));
       }),
     ).rejects.toThrow(/missing or wrong token/);

@@ -1,7 +1,8 @@
 import { KbridgeError } from "../protocol/index.ts";
+import type { Env } from "../home/kbridgeHome.ts";
 
 /** A port from an environment variable, or the default; a clear error for anything else. */
-export function portFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+export function portFromEnv(env: Env, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const port = Number(raw);

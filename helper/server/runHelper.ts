@@ -3,14 +3,14 @@
  */
 import { randomUUID } from "node:crypto";
 import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, PROTOCOL_VERSION, type HelperStatus } from "../protocol/index.ts";
-import { ensureHome, kbridgeHome, readOrCreateToken } from "../home/kbridgeHome.ts";
+import { ensureHome, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
 import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
 import { KBRIDGE_VERSION } from "./version.ts";
 import { portFromEnv } from "./portFromEnv.ts";
 
-export async function runHelper(env: NodeJS.ProcessEnv = process.env): Promise<HelperServer> {
+export async function runHelper(env: Env = process.env): Promise<HelperServer> {
   const home = ensureHome(kbridgeHome(env));
   const log = createProcessLogger(home, "helper");
   const token = readOrCreateToken(home);

@@ -3,16 +3,20 @@
 import { SelectField, TextField } from "../../../../components/ui/Field.tsx";
 import { useKubeContexts } from "../../../../lib/client/useKubeContexts.ts";
 
-/** A picker of the kubeconfig's contexts when the helper can list them; a text field otherwise. */
-export function KubeContextField({ value, onChange, error }: { value: string; onChange: (value: string) => void; error?: string }) {
+/**
+ * A picker of the kubeconfig's contexts when the helper can list them; a text field
+ * otherwise. `onChange` also passes the chosen context's own namespace, if it has one.
+ */
+export function KubeContextField({ value, onChange, error }: { value: string; onChange: (value: string, namespace: string | null) => void; error?: string }) {
   const contexts = useKubeContexts();
   if (contexts.kind !== "loaded" || contexts.list.contexts.length === 0) {
     const hint = contexts.kind === "failed" ? contexts.error.message : "Contexts appear here when the helper is connected.";
-    return <TextField label="Kube context" value={value} onChange={(e) => onChange(e.target.value)} error={error} hint={hint} />;
+    return <TextField label="Kube context" value={value} onChange={(e) => onChange(e.target.value, null)} error={error} hint={hint} />;
   }
   const names = contexts.list.contexts.map((context) => context.name);
+  const namespaceOf = (name: string) => contexts.list.contexts.find((context) => context.name === name)?.namespace ?? null;
   return (
-    <SelectField label="Kube context" value={value} onChange={(e) => onChange(e.target.value)} error={error}>
+    <SelectField label="Kube context" value={value} onChange={(e) => onChange(e.target.value, namespaceOf(e.target.value))} error={error}>
       <option value="">Choose a context…</option>
       {value !== "" && !names.includes(value) && <option value={value}>{value} (not in kubeconfig)</option>}
       {names.map((name) => (

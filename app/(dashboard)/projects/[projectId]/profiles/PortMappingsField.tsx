@@ -47,7 +47,11 @@ export function PortMappingsField({ rows, onChange, errors }: { rows: PortRow[];
                 </button>
               )}
             </div>
-            {(serviceError || workstationError) && <p className="text-xs font-medium text-rose-600">{serviceError ?? workstationError}</p>}
+            {[serviceError, workstationError].filter(Boolean).map((message) => (
+              <p key={message} className="text-xs font-medium text-rose-600">
+                {message}
+              </p>
+            ))}
           </div>
         );
       })}

@@ -105,7 +105,15 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
       <Card title="Target" labelledBy="target-title">
         <div className="grid gap-4 sm:grid-cols-2">
           <TextField label="Profile name" value={name} onChange={(e) => setName(e.target.value)} error={fields.name} placeholder="api" />
-          <KubeContextField value={kubeContext} onChange={setKubeContext} error={fields.kubeContext} />
+          <KubeContextField
+            value={kubeContext}
+            onChange={(context, contextNamespace) => {
+              setKubeContext(context);
+              // Follow the context's namespace until the user has typed one of their own.
+              if (contextNamespace && (namespace === "" || namespace === "default")) setNamespace(contextNamespace);
+            }}
+            error={fields.kubeContext}
+          />
           <TextField label="Namespace" value={namespace} onChange={(e) => setNamespace(e.target.value)} error={fields.namespace} />
           <SelectField label="Target kind" value={targetKind} onChange={(e) => setTargetKind(e.target.value as TargetKind)} error={fields.targetKind}>
             {targetKinds.map((kind) => (

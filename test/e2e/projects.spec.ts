@@ -1,0 +1,181 @@
+/**
+ * A new user's first minutes, in Debian's Chromium against `npm start`'s processes:
+ * the helper shows as connected with the kubeconfig's contexts; a project and a profile
+ * are created through the forms (with the inline errors a user meets on the way); they
+ * survive a reload and a restart of kbridge; stopping kbridge leaves no process behind.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { launchChromium, screenshot } from "../support/browser.ts";
+import { isAlive, startKbridge, type KbridgeEnv, type Started } from "../support/kbridgeProcess.ts";
+import { freePort } from "../support/ports.ts";
+import { tempDir, writeKubeconfig } from "../support/tempDir.ts";
+
+const dir = tempDir("e2e-projects");
+const projectFolder = path.join(dir, "shop-src");
+fs.mkdirSync(projectFolder);
+let env: KbridgeEnv;
+let browser: Browser;
+let running: Started | undefined;
+
+beforeAll(async () => {
+  env = { home: path.join(dir, "home"), kubeconfig: writeKubeconfig(dir), dashboardPort: await freePort(), helperPort: await freePort() };
+  browser = await launchChromium();
+});
+
+async function newPage(): Promise<Page> {
+  const page = await browser.newPage();
+  page.setDefaultTimeout(15_000);
+  return page;
+}
+
+afterAll(async () => {
+  await browser?.close();
+  await running?.stop();
+});
+
+async function helperConnected(page: Page): Promise<void> {
+  await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor({ timeout: 20_000 });
+}
+
+function request(url: string, options: { method?: string; headers?: Record<string, string> }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? "GET", headers: options.headers }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("projects and profiles", () => {
+  let url: string;
+  let pids: { helper: number; dashboard: number };
+
+  test("npm start serves the dashboard with the helper connected and the kubeconfig's contexts", async () => {
+    const first = await startKbridge(env);
+    running = first.started;
+    url = first.url;
+    pids = first.pids;
+    expect(url).toBe(`http://localhost:${env.dashboardPort}`);
+
+    const page = await newPage();
+    await page.goto(url);
+    await helperConnected(page);
+    const contexts = page.getByRole("table", { name: "Kube contexts" });
+    await contexts.getByRole("cell", { name: "prod", exact: true }).waitFor();
+    expect(await contexts.getByRole("row").count()).toBe(3);
+    expect(await contexts.getByRole("cell", { name: /^dev\s*current$/ }).count()).toBe(1);
+    await screenshot(page, "overview");
+    await page.close();
+  });
+
+  test("the dashboard refuses foreign Host and Origin headers", async () => {
+    const evilHost = await request(`${url}/projects`, { headers: { host: "evil.example" } });
+    expect(evilHost.status).toBe(403);
+    expect(evilHost.body).toMatch(/refuses requests for host "evil\.example"/);
+    const evilOrigin = await request(`${url}/projects`, { method: "POST", headers: { origin: "http://evil.example", "content-type": "text/plain" } });
+    expect(evilOrigin.status).toBe(403);
+    expect((await request(`${url}/projects`, {})).status).toBe(200);
+  });
+
+  test("a project and a profile are created through the forms, with inline errors on the way", async () => {
+    const page = await newPage();
+    await page.goto(url);
+    await page.getByRole("link", { name: "Projects & profiles" }).click();
+    await page.getByRole("heading", { name: "Projects & profiles" }).waitFor();
+
+    const projectForm = page.getByRole("form", { name: "New project" });
+    await projectForm.getByRole("button", { name: "Create project" }).click();
+    await projectForm.getByText("Name is required", { exact: true }).waitFor();
+    await projectForm.getByLabel("Project name").fill("shop");
+    await projectForm.getByLabel("Folder").fill(path.join(dir, "no-such-folder"));
+    await projectForm.getByRole("button", { name: "Create project" }).click();
+    await projectForm.getByText(/does not exist/).waitFor();
+    await projectForm.getByLabel("Folder").fill(projectFolder);
+    await projectForm.getByRole("button", { name: "Create project" }).click();
+    await page.getByRole("heading", { name: "shop", level: 1 }).waitFor();
+
+    await page.getByRole("link", { name: "New profile" }).click();
+    const profileForm = page.getByRole("form", { name: "New profile" });
+    await profileForm.waitFor();
+    await helperConnected(page);
+    await profileForm.getByRole("button", { name: "Create profile" }).click();
+    for (const message of ["Name is required", "Kube context is required", "Target name is required", "Service port is required", "Workstation port is required"]) {
+      await profileForm.getByText(message, { exact: true }).waitFor();
+    }
+    await screenshot(page, "profile-errors");
+
+    await profileForm.getByLabel("Profile name").fill("api");
+    // The context picker lists the kubeconfig's contexts from the helper.
+    await profileForm.getByLabel("Kube context").selectOption("dev");
+    // The dev context's namespace (shop) is filled in for the user.
+    expect(await profileForm.getByLabel("Namespace").inputValue()).toBe("shop");
+    await profileForm.getByLabel("Target name").fill("orders");
+    await profileForm.getByLabel("Service port 1").fill("80");
+    await profileForm.getByLabel("Workstation port 1").fill("70000");
+    await profileForm.getByRole("button", { name: "Create profile" }).click();
+    await profileForm.getByText("Workstation port must be between 1 and 65535", { exact: true }).waitFor();
+    await profileForm.getByLabel("Workstation port 1").fill("3000");
+    await profileForm.getByRole("button", { name: "Add port mapping" }).click();
+    await profileForm.getByLabel("Service port 2").fill("9090");
+    await profileForm.getByLabel("Workstation port 2").fill("9091");
+    await profileForm.getByLabel("Launch command").fill("npm run dev");
+    await profileForm.getByLabel("Environment overrides").fill("LOG_LEVEL=debug");
+    await profileForm.getByRole("button", { name: "Create profile" }).click();
+
+    const profiles = page.getByRole("table", { name: "Profiles" });
+    await profiles.getByRole("link", { name: "api" }).waitFor();
+    expect(await profiles.getByRole("cell", { name: "80→3000, 9090→9091" }).count()).toBe(1);
+    await screenshot(page, "project");
+
+    // The same name again in this project: refused inline by the server.
+    await page.getByRole("link", { name: "New profile" }).click();
+    const again = page.getByRole("form", { name: "New profile" });
+    await again.getByLabel("Profile name").fill("api");
+    await again.getByLabel("Kube context").selectOption("dev");
+    await again.getByLabel("Target name").fill("payments");
+    await again.getByLabel("Service port 1").fill("80");
+    await again.getByLabel("Workstation port 1").fill("3001");
+    await again.getByRole("button", { name: "Create profile" }).click();
+    await again.getByText('A profile named "api" already exists in this project').first().waitFor();
+    await page.close();
+  });
+
+  test("the profile survives a reload, and editing it keeps every field", async () => {
+    const page = await newPage();
+    await page.goto(`${url}/projects`);
+    await page.getByRole("link", { name: "shop" }).click();
+    await page.getByRole("heading", { name: "shop", level: 1 }).waitFor();
+    await page.reload();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+    const form = page.getByRole("form", { name: "Edit profile" });
+    await form.waitFor();
+    expect(await form.getByLabel("Launch command").inputValue()).toBe("npm run dev");
+    expect(await form.getByLabel("Service port 2").inputValue()).toBe("9090");
+    expect(await form.getByLabel("Environment overrides").inputValue()).toBe("LOG_LEVEL=debug");
+    await screenshot(page, "profile-edit");
+    await page.close();
+  });
+
+  test("Ctrl-C/SIGTERM stops helper and dashboard; after a restart the profile is still there", async () => {
+    expect(isAlive(pids.helper) && isAlive(pids.dashboard)).toBe(true);
+    expect(await running?.stop()).toBe(0);
+    running = undefined;
+    await expect.poll(() => isAlive(pids.helper) || isAlive(pids.dashboard), { timeout: 5000 }).toBe(false);
+
+    const second = await startKbridge(env);
+    running = second.started;
+    const page = await newPage();
+    await page.goto(`${second.url}/projects`);
+    await helperConnected(page);
+    await page.getByRole("link", { name: "shop" }).click();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).waitFor();
+    await page.close();
+  });
+});
