@@ -62,3 +62,9 @@ export function invalidInput(error: z.ZodError, what: string): ErrorInfo {
     fields,
   };
 }
+
+/** "message\n  hint" for terminals: what failed and what to do, for a KbridgeError or any error. */
+export function errorText(error: unknown): string {
+  if (error instanceof KbridgeError) return error.info.hint ? `${error.message}\n  ${error.info.hint}` : error.message;
+  return error instanceof Error ? error.message : String(error);
+}

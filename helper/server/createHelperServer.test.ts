@@ -106,6 +106,12 @@ describe("handshake", () => {
     expect(await get({ host: `evil.example:${server.port}` })).toBe(403);
     expect(await get({ origin: "http://evil.example" })).toBe(403);
   });
+
+  test("the helper listens on 127.0.0.1 only", async () => {
+    await expect(
+      new Promise((resolve, reject) => http.get(`http://127.0.0.2:${server.port}/`, resolve).on("error", reject)),
+    ).rejects.toThrow(/ECONNREFUSED/);
+  });
 });
 
 describe("commands", () => {

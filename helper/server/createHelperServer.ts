@@ -60,15 +60,17 @@ export async function startHelperServer(options: HelperServerOptions): Promise<H
   namespace.on("connection", (socket: HelperSocket) => {
     log.debug({ client: socket.data.client, id: socket.id }, "client connected");
     socket.emit("helper:status", options.status());
-    for (const command of Object.keys(commandSchemas) as CommandName[]) {
-      socket.on(command, (...args: unknown[]) => {
+    const serve = <C extends CommandName>(command: C) => {
+      // Listeners take raw arguments: the payload is untrusted until runCommand parses it.
+      (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(command, (...args) => {
         const { payload, ack } = splitAck(args);
-        void runCommand(command, options.handlers[command] as never, payload, log).then((result) => {
+        void runCommand(command, options.handlers[command], payload, log).then((result) => {
           if (ack) ack(result);
           else log.info({ command }, "command sent without an acknowledgement callback; result dropped");
         });
       });
-    }
+    };
+    for (const command of Object.keys(commandSchemas) as CommandName[]) serve(command);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -82,6 +82,8 @@ describe("projects and profiles", () => {
     const evilOrigin = await request(`${url}/projects`, { method: "POST", headers: { origin: "http://evil.example", "content-type": "text/plain" } });
     expect(evilOrigin.status).toBe(403);
     expect((await request(`${url}/projects`, {})).status).toBe(200);
+    // Bound to 127.0.0.1 only: another loopback address of this machine gets no answer.
+    await expect(request(`http://127.0.0.2:${env.dashboardPort}/`, {})).rejects.toThrow(/ECONNREFUSED/);
   });
 
   test("a project and a profile are created through the forms, with inline errors on the way", async () => {
@@ -160,6 +162,23 @@ describe("projects and profiles", () => {
     expect(await form.getByLabel("Service port 2").inputValue()).toBe("9090");
     expect(await form.getByLabel("Environment overrides").inputValue()).toBe("LOG_LEVEL=debug");
     await screenshot(page, "profile-edit");
+    await page.close();
+  });
+
+  test("a project is deleted through the UI after confirming, its profiles with it", async () => {
+    const page = await newPage();
+    await page.goto(`${url}/projects`);
+    const form = page.getByRole("form", { name: "New project" });
+    await form.getByLabel("Project name").fill("scratch");
+    await form.getByLabel("Folder").fill(projectFolder);
+    await form.getByRole("button", { name: "Create project" }).click();
+    await page.getByRole("heading", { name: "scratch", level: 1 }).waitFor();
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Delete project" }).click();
+    await page.getByRole("heading", { name: "Projects & profiles" }).waitFor();
+    const projects = page.getByRole("list", { name: "Projects" });
+    await projects.getByRole("link", { name: "shop" }).waitFor();
+    expect(await projects.getByRole("link", { name: "scratch" }).count()).toBe(0);
     await page.close();
   });
 

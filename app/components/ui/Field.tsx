@@ -7,6 +7,11 @@ const CONTROL =
 const controlClass = (error?: string) =>
   `${CONTROL} ${error ? "border-rose-400 focus:border-rose-500 focus:ring-rose-200" : "border-slate-300 focus:border-sky-500 focus:ring-sky-200"}`;
 
+/** aria-invalid and aria-describedby for a control whose frame renders `${id}-error` or `${id}-hint`. */
+function describedBy(id: string, error?: string, hint?: ReactNode) {
+  return { "aria-invalid": error ? true : undefined, "aria-describedby": error ? `${id}-error` : hint ? `${id}-hint` : undefined };
+}
+
 interface FieldFrameProps {
   label: string;
   hint?: ReactNode;
@@ -43,7 +48,7 @@ export function TextField({ label, hint, error, ...input }: TextFieldProps) {
   const id = useId();
   return (
     <FieldFrame label={label} hint={hint} error={error} id={id}>
-      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined} className={controlClass(error)} {...input} />
+      <input id={id} {...describedBy(id, error, hint)} className={controlClass(error)} {...input} />
     </FieldFrame>
   );
 }
@@ -54,7 +59,7 @@ export function SelectField({ label, hint, error, children, ...select }: SelectF
   const id = useId();
   return (
     <FieldFrame label={label} hint={hint} error={error} id={id}>
-      <select id={id} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined} className={controlClass(error)} {...select}>
+      <select id={id} {...describedBy(id, error, hint)} className={controlClass(error)} {...select}>
         {children}
       </select>
     </FieldFrame>
@@ -67,7 +72,7 @@ export function TextAreaField({ label, hint, error, ...textarea }: TextAreaField
   const id = useId();
   return (
     <FieldFrame label={label} hint={hint} error={error} id={id}>
-      <textarea id={id} aria-invalid={error ? true : undefined} aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined} className={`${controlClass(error)} font-mono`} {...textarea} />
+      <textarea id={id} {...describedBy(id, error, hint)} className={`${controlClass(error)} font-mono`} {...textarea} />
     </FieldFrame>
   );
 }

@@ -1,5 +1,5 @@
 /** Entry of the dashboard process (`npm start` runs it beside the helper). */
-import { DEFAULT_DASHBOARD_PORT, KbridgeError } from "../../../helper/protocol/index.ts";
+import { DEFAULT_DASHBOARD_PORT, errorText } from "../../../helper/protocol/index.ts";
 import { portFromEnv } from "../../../helper/server/portFromEnv.ts";
 import { startDashboard } from "./dashboardServer.ts";
 
@@ -19,7 +19,6 @@ try {
   process.send?.({ ready: "dashboard", url: dashboard.url, port: dashboard.port });
   console.log(`kbridge dashboard listening on ${dashboard.url}`);
 } catch (error) {
-  const hint = error instanceof KbridgeError && error.info.hint ? `\n  ${error.info.hint}` : "";
-  console.error(`kbridge dashboard: ${error instanceof Error ? error.message : String(error)}${hint}`);
+  console.error(`kbridge dashboard: ${errorText(error)}`);
   process.exit(1);
 }
