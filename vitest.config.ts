@@ -16,6 +16,14 @@ export default defineConfig({
       },
       {
         test: {
+          name: "integration",
+          include: ["{app,helper,test}/**/*.int.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: "e2e",
           include: ["test/e2e/**/*.spec.ts"],
           testTimeout: 120_000,

@@ -1,0 +1,96 @@
+/** JSON Patch (RFC 6902) and JSON Merge Patch (RFC 7396). Strategic merge patch comes with the controllers. */
+import { badRequest } from "./status.ts";
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
+  const result: Record<string, unknown> = target && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    if (value === null) delete result[key];
+    else result[key] = mergePatch(result[key], value);
+  }
+  return result;
+}
+
+interface Operation {
+  op: string;
+  path: string;
+  from?: string;
+  value?: Json;
+}
+
+export function jsonPatch(document: unknown, operations: unknown): unknown {
+  if (!Array.isArray(operations)) throw badRequest("json patch must be an array of operations");
+  let doc = structuredClone(document) as Json;
+  for (const raw of operations as Operation[]) {
+    const { op, path } = raw;
+    switch (op) {
+      case "add":
+        doc = put(doc, pointer(path), structuredClone(raw.value as Json), "add");
+        break;
+      case "replace":
+        get(doc, pointer(path));
+        doc = put(doc, pointer(path), structuredClone(raw.value as Json), "replace");
+        break;
+      case "remove":
+        doc = remove(doc, pointer(path));
+        break;
+      case "move": {
+        const value = get(doc, pointer(raw.from ?? ""));
+        doc = put(remove(doc, pointer(raw.from ?? "")), pointer(path), value, "add");
+        break;
+      }
+      case "copy":
+        doc = put(doc, pointer(path), structuredClone(get(doc, pointer(raw.from ?? ""))), "add");
+        break;
+      case "test":
+        if (JSON.stringify(get(doc, pointer(path))) !== JSON.stringify(raw.value)) throw new PatchError(`test operation failed at ${path}`);
+        break;
+      default:
+        throw badRequest(`unknown json patch operation "${op}"`);
+    }
+  }
+  return doc;
+}
+
+export class PatchError extends Error {}
+
+function pointer(path: string): string[] {
+  if (path === "") return [];
+  if (!path.startsWith("/")) throw badRequest(`invalid json pointer "${path}"`);
+  return path.slice(1).split("/").map((part) => part.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+function get(doc: Json, parts: string[]): Json {
+  let at: Json = doc;
+  for (const part of parts) {
+    if (Array.isArray(at) && /^\d+$/.test(part) && Number(part) < at.length) at = at[Number(part)] as Json;
+    else if (at && typeof at === "object" && !Array.isArray(at) && part in at) at = at[part] as Json;
+    else throw new PatchError(`path /${parts.join("/")} does not exist`);
+  }
+  return at;
+}
+
+function put(doc: Json, parts: string[], value: Json, mode: "add" | "replace"): Json {
+  if (parts.length === 0) return value;
+  const parent = get(doc, parts.slice(0, -1));
+  const last = parts.at(-1) as string;
+  if (Array.isArray(parent)) {
+    const index = last === "-" ? parent.length : Number(last);
+    if (!Number.isInteger(index) || index > parent.length) throw new PatchError(`invalid array index ${last}`);
+    if (mode === "add") parent.splice(index, 0, value);
+    else parent[index] = value;
+  } else if (parent && typeof parent === "object") parent[last] = value;
+  else throw new PatchError(`cannot add to a non-container at /${parts.join("/")}`);
+  return doc;
+}
+
+function remove(doc: Json, parts: string[]): Json {
+  const parent = get(doc, parts.slice(0, -1));
+  const last = parts.at(-1) as string;
+  get(doc, parts);
+  if (Array.isArray(parent)) parent.splice(Number(last), 1);
+  else if (parent && typeof parent === "object") delete parent[last];
+  return doc;
+}

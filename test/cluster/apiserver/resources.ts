@@ -1,0 +1,76 @@
+/**
+ * The resource types the emulator serves, with what discovery and kubectl need to know of
+ * each (plural, kind, scope, short names, verbs, subresources).
+ */
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames: string[];
+  /** Subresources beyond the object itself ("status", "scale", "log", …). */
+  subresources: string[];
+  /** In `kubectl get all`. */
+  categories: string[];
+}
+
+const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+export const resourceVerbs = VERBS;
+
+function type(
+  group: string,
+  version: string,
+  plural: string,
+  kind: string,
+  namespaced: boolean,
+  extra: { shortNames?: string[]; subresources?: string[]; all?: boolean } = {},
+): ResourceType {
+  return {
+    group,
+    version,
+    plural,
+    singular: kind.toLowerCase(),
+    kind,
+    namespaced,
+    shortNames: extra.shortNames ?? [],
+    subresources: extra.subresources ?? [],
+    categories: extra.all ? ["all"] : [],
+  };
+}
+
+export const RESOURCE_TYPES: ResourceType[] = [
+  type("", "v1", "namespaces", "Namespace", false, { shortNames: ["ns"], subresources: ["status"] }),
+  type("", "v1", "pods", "Pod", true, { shortNames: ["po"], subresources: ["status", "log", "exec", "portforward", "attach"], all: true }),
+  type("", "v1", "services", "Service", true, { shortNames: ["svc"], subresources: ["status"], all: true }),
+  type("", "v1", "endpoints", "Endpoints", true, { shortNames: ["ep"] }),
+  type("", "v1", "configmaps", "ConfigMap", true, { shortNames: ["cm"] }),
+  type("", "v1", "secrets", "Secret", true),
+  type("", "v1", "serviceaccounts", "ServiceAccount", true, { shortNames: ["sa"] }),
+  type("", "v1", "events", "Event", true, { shortNames: ["ev"] }),
+  type("", "v1", "nodes", "Node", false, { shortNames: ["no"], subresources: ["status"] }),
+  type("apps", "v1", "deployments", "Deployment", true, { shortNames: ["deploy"], subresources: ["status", "scale"], all: true }),
+  type("apps", "v1", "replicasets", "ReplicaSet", true, { shortNames: ["rs"], subresources: ["status", "scale"], all: true }),
+  type("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true),
+  type("networking.k8s.io", "v1", "ingresses", "Ingress", true, { shortNames: ["ing"], subresources: ["status"] }),
+];
+
+export function apiVersionOf(type: ResourceType): string {
+  return type.group === "" ? type.version : `${type.group}/${type.version}`;
+}
+
+export function findType(group: string, version: string, plural: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => t.group === group && t.version === version && t.plural === plural);
+}
+
+export function typeOfKind(apiVersion: string, kind: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
+}
+
+/** The group/versions served, in discovery order ("" is the legacy core group). */
+export function groupVersions(): { group: string; version: string }[] {
+  const seen = new Map<string, { group: string; version: string }>();
+  for (const t of RESOURCE_TYPES) seen.set(`${t.group}/${t.version}`, { group: t.group, version: t.version });
+  return [...seen.values()];
+}

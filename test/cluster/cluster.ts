@@ -1,0 +1,68 @@
+/**
+ * The test cluster: an object store seeded like a fresh cluster (default namespaces), the
+ * API server in front of it, and a kubeconfig pointing at it (context `kbridge-demo`).
+ */
+import fs from "node:fs";
+import { randomBytes } from "node:crypto";
+import { makeCertificates, type ClusterCertificates } from "./apiserver/certificates.ts";
+import { startApiServer, type ApiServer } from "./apiserver/server.ts";
+import { findType } from "./apiserver/resources.ts";
+import { ObjectStore } from "./apiserver/store.ts";
+
+export const CONTEXT_NAME = "kbridge-demo";
+
+export interface TestCluster {
+  store: ObjectStore;
+  api: ApiServer;
+  /** Present when the API server speaks HTTPS (the default). */
+  certificates?: ClusterCertificates;
+  token: string;
+  /** Writes a kubeconfig for this cluster (mode 0600) and returns its path; HTTPS clusters authenticate with the token or, with `auth: "certificate"`, the client certificate. */
+  writeKubeconfig(file: string, options?: { auth?: "token" | "certificate" }): string;
+  stop(): Promise<void>;
+}
+
+export interface TestClusterOptions {
+  port?: number;
+  /** "https" (default, authenticated) or "http" (plain, unauthenticated; kubectl accepts it, client-node does not). */
+  scheme?: "https" | "http";
+  ringSize?: number;
+}
+
+export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
+  const store = new ObjectStore(options.ringSize);
+  const namespaces = findType("", "v1", "namespaces");
+  for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
+    store.create(namespaces!, { metadata: { name, labels: { "kubernetes.io/metadata.name": name } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
+  }
+  const token = randomBytes(24).toString("base64url");
+  const certificates = options.scheme === "http" ? undefined : makeCertificates();
+  const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, token };
+  const api = await startApiServer({ store, port: options.port, tls });
+  const base64 = (pem: string) => Buffer.from(pem).toString("base64");
+  return {
+    store,
+    api,
+    token,
+    certificates,
+    writeKubeconfig(file, { auth = "token" } = {}) {
+      const user = !certificates
+        ? {}
+        : auth === "certificate"
+          ? { "client-certificate-data": base64(certificates.clientCert), "client-key-data": base64(certificates.clientKey) }
+          : { token };
+      const config = {
+        apiVersion: "v1",
+        kind: "Config",
+        "current-context": CONTEXT_NAME,
+        clusters: [{ name: CONTEXT_NAME, cluster: { server: api.url, ...(certificates ? { "certificate-authority-data": base64(certificates.caCert) } : {}) } }],
+        users: [{ name: `${CONTEXT_NAME}-user`, user }],
+        contexts: [{ name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: `${CONTEXT_NAME}-user`, namespace: "default" } }],
+      };
+      // JSON is YAML: kubectl and client-node read it as a kubeconfig.
+      fs.writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+      return file;
+    },
+    stop: () => api.close(),
+  };
+}
