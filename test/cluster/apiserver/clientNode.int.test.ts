@@ -70,6 +70,25 @@ describe("client-node against the test cluster", () => {
     await expect(core.readNamespacedConfigMap({ name: "one", namespace: "default" })).rejects.toThrow(/404|not found/i);
   });
 
+  test("strategic merge patch and server-side apply", async () => {
+    await core.createNamespacedConfigMap({ namespace: "default", body: configMap("smp", { a: "1" }) });
+    const smp = await core.patchNamespacedConfigMap(
+      { name: "smp", namespace: "default", body: { metadata: { labels: { extra: "yes" } }, data: { b: "2" } } },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+    expect(smp.data).toEqual({ a: "1", b: "2" });
+    expect(smp.metadata?.labels).toEqual({ app: "demo", extra: "yes" });
+
+    const applied = await core.patchNamespacedConfigMap(
+      { name: "ssa", namespace: "default", fieldManager: "kbridge-test", body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "ssa" }, data: { k: "v" } } },
+      setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply),
+    );
+    expect(applied.data).toEqual({ k: "v" });
+    await expect(
+      core.patchNamespacedConfigMap({ name: "ssa", namespace: "default", body: { metadata: { name: "ssa" } } }, setHeaderOptions("Content-Type", PatchStrategy.ServerSideApply)),
+    ).rejects.toThrow(/fieldManager/);
+  });
+
   test("a stale resourceVersion on update is a 409 Conflict", async () => {
     const created = await core.createNamespacedConfigMap({ namespace: "default", body: configMap("conflict", { v: "1" }) });
     await core.replaceNamespacedConfigMap({ name: "conflict", namespace: "default", body: { ...created, data: { v: "2" } } });

@@ -68,6 +68,55 @@ describe("kubectl against the test cluster", () => {
     expect((await kubectl(["create", "configmap", "proto", "--from-literal=a=b"])).stderr).toMatch(/does not decode protobuf request bodies/);
   });
 
+  test("re-apply (strategic merge), server-side apply, scale, set image, label and patch", async () => {
+    const deploy = (image: string, replicas: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shop}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata: {labels: {app: shop}}
+    spec:
+      containers:
+      - name: shop
+        image: ${image}
+        env: [{name: MODE, value: demo}]
+`;
+    const file = path.join(dir, "deploy.yaml");
+    fs.writeFileSync(file, deploy("shop:1", 1));
+    expect((await kubectl(["apply", "-f", file])).stdout).toBe("deployment.apps/shop created\n");
+    fs.writeFileSync(file, deploy("shop:2", 2));
+    const reapplied = await kubectl(["apply", "-f", file]);
+    expect(reapplied.stderr).toBe("");
+    expect(reapplied.stdout).toBe("deployment.apps/shop configured\n");
+    const get = async () => JSON.parse((await kubectl(["get", "deploy", "shop", "-o", "json"])).stdout) as {
+      metadata: { generation: number; labels?: Record<string, string> };
+      spec: { replicas: number; template: { spec: { containers: { name: string; image: string; env?: unknown[] }[] } } };
+    };
+    expect((await get()).spec.replicas).toBe(2);
+    expect((await get()).spec.template.spec.containers[0]).toMatchObject({ image: "shop:2", env: [{ name: "MODE", value: "demo" }] });
+    expect((await get()).metadata.generation).toBe(2);
+
+    expect((await kubectl(["scale", "deploy/shop", "--replicas=4"])).stdout).toBe("deployment.apps/shop scaled\n");
+    expect((await get()).spec.replicas).toBe(4);
+    expect((await kubectl(["set", "image", "deploy/shop", "shop=shop:3"])).stdout).toBe("deployment.apps/shop image updated\n");
+    expect((await get()).spec.template.spec.containers).toEqual([expect.objectContaining({ name: "shop", image: "shop:3", env: [{ name: "MODE", value: "demo" }] })]);
+    expect((await kubectl(["label", "deploy/shop", "team=payments"])).code).toBe(0);
+    expect((await kubectl(["patch", "deploy/shop", "--type=merge", "-p", '{"metadata":{"labels":{"team":null}}}'])).code).toBe(0);
+    expect((await get()).metadata.labels?.team).toBeUndefined();
+    expect((await kubectl(["patch", "deploy/shop", "--type=json", "-p", '[{"op":"replace","path":"/spec/replicas","value":1}]'])).code).toBe(0);
+    expect((await get()).spec.replicas).toBe(1);
+
+    const ssaFile = path.join(dir, "ssa.yaml");
+    fs.writeFileSync(ssaFile, manifest("ssa", "one").replace("data:\n  greeting: one\n", "data:\n  greeting: one\n  extra: x\n"));
+    expect((await kubectl(["apply", "--server-side", "-f", ssaFile])).stdout).toBe("configmap/ssa serverside-applied\n");
+    fs.writeFileSync(ssaFile, manifest("ssa", "two"));
+    expect((await kubectl(["apply", "--server-side", "-f", ssaFile])).stdout).toBe("configmap/ssa serverside-applied\n");
+    // The field the manager stopped applying is gone.
+    expect(JSON.parse((await kubectl(["get", "cm", "ssa", "-o", "json"])).stdout).data).toEqual({ greeting: "two" });
+  });
+
   test("HTTPS accepts the token or the client certificate, and refuses a client with neither", async () => {
     const withCertificate = kubectlFor(cluster.writeKubeconfig(path.join(dir, "kubeconfig-cert"), { auth: "certificate" }));
     expect((await withCertificate(["get", "namespace", "default", "-o", "name"])).stdout).toBe("namespace/default\n");

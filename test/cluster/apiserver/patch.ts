@@ -94,3 +94,89 @@ function remove(doc: Json, parts: string[]): Json {
   else if (parent && typeof parent === "object") delete parent[last];
   return doc;
 }
+
+/**
+ * List fields that merge by a key under strategic merge patch (from k8s.io/api struct
+ * tags). `ports` is keyed by containerPort in containers and by port in services; the key
+ * present in the items decides. Lists not named here are replaced whole.
+ */
+const MERGE_KEYS: Record<string, string[]> = {
+  containers: ["name"],
+  initContainers: ["name"],
+  ephemeralContainers: ["name"],
+  volumes: ["name"],
+  imagePullSecrets: ["name"],
+  env: ["name"],
+  ports: ["containerPort", "port"],
+  volumeMounts: ["mountPath"],
+  ownerReferences: ["uid"],
+  conditions: ["type"],
+  hostAliases: ["ip"],
+  topologySpreadConstraints: ["topologyKey"],
+};
+/** Primitive lists that SMP merges as sets. */
+const SET_LISTS = new Set(["finalizers"]);
+
+type Obj = Record<string, unknown>;
+const isObject = (value: unknown): value is Obj => value !== null && typeof value === "object" && !Array.isArray(value);
+
+/** Strategic merge patch for built-in kinds, with the `$patch`, `$retainKeys`, `$setElementOrder` and `$deleteFromPrimitiveList` directives. */
+export function strategicMergePatch(original: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  if (patch.$patch === "replace") {
+    const { $patch: _ignored, ...rest } = patch;
+    return rest;
+  }
+  if (patch.$patch === "delete") return undefined;
+  const result: Obj = isObject(original) ? { ...original } : {};
+  const retain = Array.isArray(patch.$retainKeys) ? new Set(patch.$retainKeys as string[]) : null;
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === "$patch" || key === "$retainKeys" || key.startsWith("$setElementOrder/")) continue;
+    if (key.startsWith("$deleteFromPrimitiveList/")) {
+      const field = key.slice("$deleteFromPrimitiveList/".length);
+      const remove = new Set((value as unknown[]) ?? []);
+      if (Array.isArray(result[field])) result[field] = (result[field] as unknown[]).filter((item) => !remove.has(item));
+      continue;
+    }
+    if (value === null) {
+      delete result[key];
+    } else if (Array.isArray(value)) {
+      result[key] = mergeList(key, result[key], value);
+    } else if (isObject(value)) {
+      const merged = strategicMergePatch(result[key], value);
+      if (merged === undefined) delete result[key];
+      else result[key] = merged;
+    } else {
+      result[key] = value;
+    }
+  }
+  if (retain) for (const key of Object.keys(result)) if (!retain.has(key)) delete result[key];
+  return result;
+}
+
+function mergeList(field: string, original: unknown, patch: unknown[]): unknown[] {
+  const current = Array.isArray(original) ? original : [];
+  if (SET_LISTS.has(field)) return [...new Set([...current, ...patch])];
+  const candidates = MERGE_KEYS[field];
+  const mergeKey = candidates?.find((key) => patch.some((item) => isObject(item) && key in item));
+  if (!mergeKey) {
+    if (patch.length === 1 && isObject(patch[0]) && patch[0].$patch === "replace") return [];
+    return patch;
+  }
+  if (patch.some((item) => isObject(item) && item.$patch === "replace")) {
+    return patch.filter((item) => !(isObject(item) && item.$patch === "replace"));
+  }
+  const result = current.map((item) => structuredClone(item));
+  for (const item of patch) {
+    if (!isObject(item)) continue;
+    const index = result.findIndex((existing) => isObject(existing) && existing[mergeKey] === item[mergeKey]);
+    if (item.$patch === "delete") {
+      if (index >= 0) result.splice(index, 1);
+    } else if (index >= 0) {
+      result[index] = strategicMergePatch(result[index], item);
+    } else {
+      result.push(strategicMergePatch({}, item));
+    }
+  }
+  return result;
+}

@@ -9,11 +9,11 @@ import { createServer as createTlsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { apiGroupList, apiResourceList, apiVersions, openApiDocument, openApiIndex, versionInfo } from "./discovery.ts";
-import { jsonPatch, mergePatch, PatchError } from "./patch.ts";
-import { findType, RESOURCE_TYPES, type ResourceType } from "./resources.ts";
-import { fieldMatcher, labelMatcher } from "./selectors.ts";
-import { ApiError, badRequest, notFound } from "./status.ts";
-import type { KubeObject, ObjectStore, StoredEvent } from "./store.ts";
+import { PatchError } from "./patch.ts";
+import { findType } from "./resources.ts";
+import { sendJson, serveResource, type Target } from "./rest.ts";
+import { ApiError, notFound } from "./status.ts";
+import type { ObjectStore } from "./store.ts";
 
 export interface ApiServerOptions {
   store: ObjectStore;
@@ -34,7 +34,6 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 3 * 1024 * 1024;
 
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const watches = new Set<ServerResponse>();
@@ -63,10 +62,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   };
 }
 
-function sendJson(res: ServerResponse, code: number, body: unknown): void {
-  if (res.headersSent) return void res.end();
-  res.writeHead(code, { "Content-Type": "application/json" }).end(JSON.stringify(body));
-}
 
 function sendError(res: ServerResponse, error: unknown): void {
   const apiError =
@@ -99,18 +94,11 @@ async function handle(options: ApiServerOptions, watches: Set<ServerResponse>, r
     return list ? sendJson(res, 200, list) : sendJson(res, 404, notFound("groupversion", `${group}/${version}`).toStatus());
   }
   const target = resolveTarget(group, version, rest);
-  return serveResource(options.store, watches, target, req, res, url.searchParams);
+  return serveResource({ store: options.store, watches, applied: appliedIntents(options.store) }, target, req, res, url.searchParams);
 }
 
 function authenticated(req: IncomingMessage, token: string): boolean {
   return req.headers.authorization === `Bearer ${token}` || (req.socket as TLSSocket).authorized === true;
-}
-
-interface Target {
-  type: ResourceType;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
 }
 
 /** `[namespaces/NS/]plural[/name[/sub]]`, where `namespaces/NS` alone is the Namespace object. */
@@ -129,147 +117,11 @@ function resolveTarget(group: string, version: string, rest: string[]): Target {
   return { type, namespace, name: parts[1], subresource };
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const contentType = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim() ?? "";
-  if (contentType === "application/vnd.kubernetes.protobuf") {
-    throw new ApiError(415, "UnsupportedMediaType", "the kbridge test cluster does not decode protobuf request bodies; send JSON (kubectl apply -f / create -f do)");
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new ApiError(413, "BadRequest", "request entity too large");
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest(`the request body is not valid JSON (content type ${contentType})`);
-  }
-}
+const intents = new WeakMap<ObjectStore, Map<string, unknown>>();
 
-async function serveResource(store: ObjectStore, watches: Set<ServerResponse>, target: Target, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
-  const { type, namespace, name } = target;
-  const dryRun = query.get("dryRun") === "All";
-  const method = req.method ?? "GET";
-  if (target.subresource && target.subresource !== "status") {
-    throw new ApiError(405, "MethodNotAllowed", `${type.plural}/${target.subresource} is not served by this emulator yet`);
-  }
-  if (name === undefined) {
-    if (method === "GET") return query.get("watch") === "true" || query.get("watch") === "1" ? serveWatch(store, watches, target, req, res, query) : serveList(store, target, res, query);
-    if (method === "POST") {
-      const body = (await readBody(req)) as KubeObject;
-      const object = withNamespace(body, target);
-      requireNamespace(store, type, object.metadata.namespace);
-      return sendJson(res, 201, store.create(type, object, { dryRun }));
-    }
-    throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed on a collection`);
-  }
-  switch (method) {
-    case "GET":
-      return sendJson(res, 200, store.get(type, namespace, name));
-    case "PUT": {
-      const body = withNamespace((await readBody(req)) as KubeObject, target);
-      if (body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
-      const current = store.get(type, namespace, name);
-      // The main resource ignores status; /status writes only status.
-      const next = target.subresource === "status" ? { ...current, status: body.status, metadata: { ...current.metadata, resourceVersion: body.metadata.resourceVersion } } : { ...body, status: current.status };
-      return sendJson(res, 200, store.update(type, next as KubeObject, { dryRun }));
-    }
-    case "PATCH": {
-      const current = store.get(type, namespace, name);
-      const patched = applyPatch(current, await readBody(req), req.headers["content-type"] ?? "");
-      patched.metadata = { ...patched.metadata, name, namespace, resourceVersion: (patched.metadata?.resourceVersion as string | undefined) === current.metadata.resourceVersion ? undefined : patched.metadata?.resourceVersion };
-      const next = target.subresource === "status" ? { ...current, status: patched.status } : { ...patched, status: current.status };
-      return sendJson(res, 200, store.update(type, next as KubeObject, { dryRun }));
-    }
-    case "DELETE":
-      if (type.kind === "Namespace" && !dryRun) deleteNamespaceContents(store, name);
-      return sendJson(res, 200, store.delete(type, namespace, name, { dryRun }));
-    default:
-      throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed`);
-  }
-}
-
-function applyPatch(current: KubeObject, patch: unknown, contentType: string): KubeObject {
-  const kind = contentType.split(";")[0]?.trim();
-  if (kind === "application/json-patch+json") return jsonPatch(current, patch) as KubeObject;
-  if (kind === "application/merge-patch+json") return mergePatch(current, patch) as KubeObject;
-  throw new ApiError(415, "UnsupportedMediaType", `the kbridge test cluster does not support patch type ${kind} yet`);
-}
-
-function withNamespace(object: KubeObject, target: Target): KubeObject {
-  if (!object || typeof object !== "object" || !object.metadata || typeof object.metadata !== "object") throw badRequest("the object has no metadata");
-  if (!target.type.namespaced) return { ...object, metadata: { ...object.metadata, namespace: undefined } };
-  const namespace = target.namespace ?? object.metadata.namespace;
-  if (object.metadata.namespace && target.namespace && object.metadata.namespace !== target.namespace) {
-    throw badRequest(`the namespace of the provided object does not match the namespace sent on the request`);
-  }
-  return { ...object, metadata: { ...object.metadata, namespace } };
-}
-
-function requireNamespace(store: ObjectStore, type: ResourceType, namespace: string | undefined): void {
-  if (!type.namespaced) return;
-  const nsType = RESOURCE_TYPES.find((t) => t.kind === "Namespace") as ResourceType;
-  if (!namespace || !store.find(nsType, undefined, namespace)) throw notFound("namespaces", namespace ?? "");
-}
-
-function deleteNamespaceContents(store: ObjectStore, namespace: string): void {
-  for (const { resource, object } of store.all()) {
-    if (resource.namespaced && object.metadata.namespace === namespace) store.delete(resource, namespace, object.metadata.name ?? "");
-  }
-}
-
-function serveList(store: ObjectStore, target: Target, res: ServerResponse, query: URLSearchParams): void {
-  const byLabel = labelMatcher(query.get("labelSelector"));
-  const byField = fieldMatcher(query.get("fieldSelector"));
-  const items = store.list(target.type, target.namespace).filter((o) => byLabel(o) && byField(o));
-  sendJson(res, 200, { kind: `${target.type.kind}List`, apiVersion: target.type.group ? `${target.type.group}/${target.type.version}` : target.type.version, metadata: { resourceVersion: store.resourceVersion }, items });
-}
-
-function serveWatch(store: ObjectStore, watches: Set<ServerResponse>, target: Target, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
-  const byLabel = labelMatcher(query.get("labelSelector"));
-  const byField = fieldMatcher(query.get("fieldSelector"));
-  const matches = (event: StoredEvent) =>
-    event.resource === target.type && (target.namespace === undefined || event.object.metadata.namespace === target.namespace) && byLabel(event.object) && byField(event.object);
-  const rv = query.get("resourceVersion");
-  let since = Number(rv);
-  if (rv === null || rv === "" || rv === "0") {
-    since = Number(store.resourceVersion);
-  } else if (!Number.isInteger(since)) {
-    throw badRequest(`invalid resourceVersion ${rv}`);
-  }
-  res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
-  res.flushHeaders();
-  const send = (type: string, object: unknown) => res.write(JSON.stringify({ type, object }) + "\n");
-  if (rv === null || rv === "" || rv === "0") {
-    for (const object of store.list(target.type, target.namespace).filter((o) => byLabel(o) && byField(o))) send("ADDED", object);
-  }
-  let unsubscribe: () => void;
-  try {
-    unsubscribe = store.watch(since, (event) => {
-      if (matches(event)) send(event.type, event.object);
-    });
-  } catch (error) {
-    if (error instanceof ApiError) send("ERROR", error.toStatus());
-    return void res.end();
-  }
-  const timers: NodeJS.Timeout[] = [];
-  if (query.get("allowWatchBookmarks") === "true") {
-    timers.push(
-      setInterval(() => send("BOOKMARK", { kind: target.type.kind, apiVersion: target.type.group ? `${target.type.group}/${target.type.version}` : target.type.version, metadata: { resourceVersion: store.resourceVersion } }), 5000),
-    );
-  }
-  const timeout = Number(query.get("timeoutSeconds"));
-  if (timeout > 0) timers.push(setTimeout(() => res.end(), timeout * 1000));
-  watches.add(res);
-  const stop = () => {
-    watches.delete(res);
-    unsubscribe();
-    timers.forEach(clearTimeout);
-  };
-  req.on("close", stop);
-  res.on("close", stop);
+/** What each field manager last applied (server-side apply), per store. */
+function appliedIntents(store: ObjectStore): Map<string, unknown> {
+  let map = intents.get(store);
+  if (!map) intents.set(store, (map = new Map()));
+  return map;
 }
