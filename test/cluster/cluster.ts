@@ -5,7 +5,10 @@
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { makeCertificates, type ClusterCertificates } from "./apiserver/certificates.ts";
+import { Admission } from "./apiserver/admission.ts";
 import { startApiServer, type ApiServer } from "./apiserver/server.ts";
+import { startControllers, type Controllers } from "./controllers/manager.ts";
+import { NODE_NAME } from "./addresses.ts";
 import { findType } from "./apiserver/resources.ts";
 import { ObjectStore } from "./apiserver/store.ts";
 
@@ -13,6 +16,7 @@ export const CONTEXT_NAME = "kbridge-demo";
 
 export interface TestCluster {
   store: ObjectStore;
+  controllers: Controllers;
   api: ApiServer;
   /** Present when the API server speaks HTTPS (the default). */
   certificates?: ClusterCertificates;
@@ -30,11 +34,18 @@ export interface TestClusterOptions {
 }
 
 export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
-  const store = new ObjectStore(options.ringSize);
-  const namespaces = findType("", "v1", "namespaces");
-  for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
-    store.create(namespaces!, { metadata: { name, labels: { "kubernetes.io/metadata.name": name } }, spec: { finalizers: ["kubernetes"] }, status: { phase: "Active" } });
-  }
+  const store = new ObjectStore(options.ringSize, new Admission());
+  for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) store.create(findType("", "v1", "namespaces")!, { metadata: { name } });
+  store.create(findType("", "v1", "nodes")!, {
+    metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux" } },
+    spec: {},
+    status: {
+      conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "kbridge test cluster node" }],
+      addresses: [{ type: "InternalIP", address: "127.0.0.1" }, { type: "Hostname", address: NODE_NAME }],
+      nodeInfo: { kubeletVersion: "v1.32.4", operatingSystem: "linux", architecture: "amd64", containerRuntimeVersion: "kbridge://processes" },
+    },
+  });
+  const controllers = startControllers(store, { onError: (error) => console.error("kbridge test cluster: controller error:", error) });
   const token = randomBytes(24).toString("base64url");
   const certificates = options.scheme === "http" ? undefined : makeCertificates();
   const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, token };
@@ -42,6 +53,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const base64 = (pem: string) => Buffer.from(pem).toString("base64");
   return {
     store,
+    controllers,
     api,
     token,
     certificates,
@@ -63,6 +75,9 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       fs.writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
       return file;
     },
-    stop: () => api.close(),
+    stop: async () => {
+      controllers.stop();
+      await api.close();
+    },
   };
 }

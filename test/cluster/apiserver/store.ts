@@ -52,8 +52,14 @@ export class ObjectStore {
   private listeners = new Set<WatchListener>();
   private revision = 1;
 
-  /** `ringSize`: how many recent events a watch can resume from (tests make it small to provoke 410 Gone). */
-  constructor(private readonly ringSize = RING_SIZE) {}
+  /**
+   * `ringSize`: how many recent events a watch can resume from (tests make it small to
+   * provoke 410 Gone). `admission`: defaults and allocations applied on create/delete.
+   */
+  constructor(
+    private readonly ringSize = RING_SIZE,
+    private readonly admission?: { onCreate(type: ResourceType, object: KubeObject): void; onDelete(type: ResourceType, object: KubeObject): void },
+  ) {}
 
   get resourceVersion(): string {
     return String(this.revision);
@@ -88,10 +94,15 @@ export class ObjectStore {
     if (!meta.name && meta.generateName) meta.name = meta.generateName + randomSuffix();
     if (!meta.name) throw new ApiError(422, "Invalid", `${type.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
     if (this.objects.has(keyOf(type, meta.namespace, meta.name))) throw alreadyExists(type.plural, meta.name, type.group);
+    this.admission?.onCreate(type, object);
     meta.uid = randomUUID();
     meta.creationTimestamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     if (object.spec !== undefined) meta.generation = 1;
-    if (options.dryRun) return object;
+    if (options.dryRun) {
+      // Defaulted like the real thing, but nothing it allocated is kept.
+      this.admission?.onDelete(type, object);
+      return object;
+    }
     return this.commit("ADDED", type, object);
   }
 
@@ -123,6 +134,7 @@ export class ObjectStore {
     if (!entry) throw notFound(type.plural, name, type.group);
     if (options.dryRun) return clone(entry.object);
     this.objects.delete(key);
+    this.admission?.onDelete(type, entry.object);
     const last = this.record("DELETED", type, entry.object);
     this.collectGarbage();
     return last;
@@ -180,6 +192,7 @@ export class ObjectStore {
       });
       if (!orphan) return;
       this.objects.delete(orphan[0]);
+      this.admission?.onDelete(orphan[1].resource, orphan[1].object);
       this.record("DELETED", orphan[1].resource, orphan[1].object);
     }
   }

@@ -1,0 +1,111 @@
+/**
+ * What the API server fills in on create, as a real one does: defaults for pods, services,
+ * deployments and namespaces, ClusterIP allocation, and scheduling (one node, so every pod
+ * is bound to it at once).
+ */
+import { AddressPool, NODE_NAME } from "../addresses.ts";
+import { ApiError } from "./status.ts";
+import type { KubeObject } from "./store.ts";
+import type { ResourceType } from "./resources.ts";
+
+type Any = Record<string, unknown>;
+const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
+
+export class Admission {
+  readonly clusterIps = new AddressPool("127.30");
+
+  /** Mutates `object` before it is stored. */
+  onCreate(type: ResourceType, object: KubeObject): void {
+    switch (type.kind) {
+      case "Pod":
+        defaultPod(object);
+        break;
+      case "Service":
+        this.defaultService(object);
+        break;
+      case "Deployment":
+        defaultDeployment(object);
+        break;
+      case "Namespace":
+        object.spec = { finalizers: ["kubernetes"], ...obj(object.spec) };
+        object.status = { phase: "Active" };
+        object.metadata.labels = { ...object.metadata.labels, "kubernetes.io/metadata.name": object.metadata.name ?? "" };
+        break;
+    }
+  }
+
+  onDelete(type: ResourceType, object: KubeObject): void {
+    const ip = obj(object.spec).clusterIP;
+    if (type.kind === "Service" && typeof ip === "string" && ip !== "None") this.clusterIps.release(ip);
+  }
+
+  private defaultService(service: KubeObject): void {
+    const spec = obj(service.spec);
+    spec.type ??= "ClusterIP";
+    spec.sessionAffinity ??= "None";
+    if (spec.type !== "ExternalName") {
+      if (spec.clusterIP === undefined || spec.clusterIP === "") spec.clusterIP = this.clusterIps.allocate();
+      else if (spec.clusterIP !== "None" && !this.clusterIps.claim(String(spec.clusterIP))) {
+        throw new ApiError(422, "Invalid", `Service "${service.metadata.name}" is invalid: spec.clusterIPs: Invalid value: ["${spec.clusterIP}"]: failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`);
+      }
+      spec.clusterIPs = [spec.clusterIP];
+      spec.ipFamilies ??= ["IPv4"];
+      spec.ipFamilyPolicy ??= "SingleStack";
+      spec.internalTrafficPolicy ??= "Cluster";
+    }
+    spec.ports = ((spec.ports as Any[] | undefined) ?? []).map((port) => ({ protocol: "TCP", ...port, targetPort: port.targetPort ?? port.port }));
+    service.spec = spec;
+    service.status = { loadBalancer: {} };
+  }
+}
+
+function defaultContainer(container: Any): Any {
+  return {
+    imagePullPolicy: String(container.image ?? "").endsWith(":latest") || !String(container.image ?? "").includes(":") ? "Always" : "IfNotPresent",
+    terminationMessagePath: "/dev/termination-log",
+    terminationMessagePolicy: "File",
+    resources: {},
+    ...container,
+    ...(container.ports ? { ports: (container.ports as Any[]).map((port) => ({ protocol: "TCP", ...port })) } : {}),
+  };
+}
+
+export function defaultPodSpec(spec: Any): Any {
+  return {
+    restartPolicy: "Always",
+    terminationGracePeriodSeconds: 30,
+    dnsPolicy: "ClusterFirst",
+    serviceAccountName: "default",
+    serviceAccount: spec.serviceAccountName ?? "default",
+    schedulerName: "default-scheduler",
+    securityContext: {},
+    enableServiceLinks: true,
+    ...spec,
+    containers: ((spec.containers as Any[] | undefined) ?? []).map(defaultContainer),
+    ...(spec.initContainers ? { initContainers: (spec.initContainers as Any[]).map(defaultContainer) } : {}),
+  };
+}
+
+function defaultPod(pod: KubeObject): void {
+  const spec = defaultPodSpec(obj(pod.spec));
+  spec.nodeName ??= NODE_NAME;
+  pod.spec = spec;
+  pod.status = {
+    phase: "Pending",
+    qosClass: "BestEffort",
+    conditions: [{ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") }],
+  };
+}
+
+function defaultDeployment(deployment: KubeObject): void {
+  const spec = obj(deployment.spec);
+  spec.replicas ??= 1;
+  spec.revisionHistoryLimit ??= 10;
+  spec.progressDeadlineSeconds ??= 600;
+  spec.strategy ??= { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "25%" } };
+  const template = obj(spec.template);
+  template.spec = defaultPodSpec(obj(template.spec));
+  spec.template = template;
+  deployment.spec = spec;
+  deployment.status = {};
+}

@@ -1,0 +1,139 @@
+/**
+ * The controllers as kubectl sees them. Pods are made Running/Ready by a stand-in for the
+ * kubelet (`readyAllPods`), so this file tests the controllers alone.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { tempDir } from "../../support/tempDir.ts";
+import type { KubeObject } from "../apiserver/store.ts";
+import { startTestCluster, type TestCluster } from "../cluster.ts";
+import { kubectlFor } from "../support/kubectl.ts";
+import { kind } from "./objects.ts";
+
+const dir = tempDir("controllers");
+let cluster: TestCluster;
+let kubectl: ReturnType<typeof kubectlFor>;
+let kubelet: NodeJS.Timeout;
+let nextIp = 1;
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  kubectl = kubectlFor(cluster.writeKubeconfig(path.join(dir, "kubeconfig")));
+  kubelet = setInterval(readyAllPods, 50);
+});
+afterAll(async () => {
+  clearInterval(kubelet);
+  await cluster.stop();
+});
+
+function readyAllPods(): void {
+  for (const pod of cluster.store.list(kind("Pod"))) {
+    if ((pod.status as { podIP?: string }).podIP) continue;
+    const spec = pod.spec as { containers: { name: string; image: string }[] };
+    cluster.store.update(kind("Pod"), {
+      ...pod,
+      metadata: { ...pod.metadata, resourceVersion: undefined },
+      status: {
+        phase: "Running",
+        podIP: `127.20.99.${nextIp++}`,
+        conditions: [{ type: "Ready", status: "True" }],
+        containerStatuses: spec.containers.map((c) => ({ name: c.name, image: c.image, ready: true, restartCount: 0, state: { running: { startedAt: new Date().toISOString() } } })),
+      },
+    });
+  }
+}
+
+async function until<T>(read: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const pods = (app: string) => cluster.store.list(kind("Pod"), "default").filter((p) => p.metadata.labels?.app === app && !p.metadata.deletionTimestamp);
+const replicaSets = (app: string) => cluster.store.list(kind("ReplicaSet"), "default").filter((rs) => rs.metadata.labels?.app === app);
+
+const manifests = (image: string, replicas: number) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: ${image}
+        ports: [{name: http, containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+`;
+
+describe("controllers", () => {
+  test("a Deployment gets a ReplicaSet and pods; a Service gets a ClusterIP, Endpoints and an EndpointSlice of the ready pods", async () => {
+    const file = path.join(dir, "web.yaml");
+    fs.writeFileSync(file, manifests("web:1", 3));
+    expect((await kubectl(["apply", "-f", file])).code).toBe(0);
+    expect((await kubectl(["rollout", "status", "deploy/web", "--timeout=20s"], { timeoutMs: 25_000 })).stdout).toMatch(/successfully rolled out/);
+
+    const [rs] = replicaSets("web");
+    expect(rs?.metadata.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]{10}$/);
+    expect(rs?.metadata.annotations?.["deployment.kubernetes.io/revision"]).toBe("1");
+    expect(pods("web")).toHaveLength(3);
+    for (const pod of pods("web")) {
+      expect(pod.metadata.labels?.["pod-template-hash"]).toBe(rs?.metadata.labels?.["pod-template-hash"]);
+      expect(pod.metadata.ownerReferences?.[0]).toMatchObject({ kind: "ReplicaSet", name: rs?.metadata.name, controller: true });
+      expect(pod.spec).toMatchObject({ nodeName: "kbridge-node", restartPolicy: "Always", serviceAccountName: "default" });
+    }
+
+    const service = cluster.store.get(kind("Service"), "default", "web") as KubeObject & { spec: { clusterIP: string } };
+    expect(service.spec.clusterIP).toMatch(/^127\.30\.\d+\.\d+$/);
+    const endpoints = await until(() => {
+      const e = cluster.store.find(kind("Endpoints"), "default", "web") as (KubeObject & { subsets?: { addresses?: { ip: string }[]; ports: { port: number }[] }[] }) | undefined;
+      return e?.subsets?.[0]?.addresses?.length === 3 ? e : undefined;
+    }, "3 endpoint addresses");
+    expect(endpoints.subsets?.[0]?.ports).toEqual([{ name: "http", port: 8080, protocol: "TCP" }]);
+    const slices = JSON.parse((await kubectl(["get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "json"])).stdout) as { items: { endpoints: unknown[]; ports: unknown[] }[] };
+    expect(slices.items).toHaveLength(1);
+    expect(slices.items[0]?.endpoints).toHaveLength(3);
+    expect(slices.items[0]?.ports).toEqual([{ name: "http", port: 8080, protocol: "TCP" }]);
+  });
+
+  test("a new image rolls out through a second ReplicaSet; the old one ends at 0", async () => {
+    expect((await kubectl(["set", "image", "deploy/web", "web=web:2"])).code).toBe(0);
+    expect((await kubectl(["rollout", "status", "deploy/web", "--timeout=20s"], { timeoutMs: 25_000 })).stdout).toMatch(/successfully rolled out/);
+    const sets = replicaSets("web").map((rs) => ({ replicas: (rs.spec as { replicas: number }).replicas, revision: rs.metadata.annotations?.["deployment.kubernetes.io/revision"] }));
+    expect(sets.sort((a, b) => Number(a.revision) - Number(b.revision))).toEqual([{ replicas: 0, revision: "1" }, { replicas: 3, revision: "2" }]);
+    await until(() => pods("web").length === 3 && pods("web").every((p) => (p.spec as { containers: { image: string }[] }).containers[0]?.image === "web:2"), "3 pods of web:2");
+    const events = (await kubectl(["get", "events", "--field-selector", "involvedObject.name=web", "-o", "json"])).stdout;
+    expect(events).toMatch(/Scaled down replica set web-\w+ from 3 to 0|Scaled down replica set web-\w+ from \d to 0/);
+  });
+
+  test("scaling, deleting a pod (replaced), and deleting the Deployment (ReplicaSets and pods collected)", async () => {
+    expect((await kubectl(["scale", "deploy/web", "--replicas=1"])).code).toBe(0);
+    await until(() => pods("web").length === 1, "1 pod");
+    const [only] = pods("web");
+    expect((await kubectl(["delete", "pod", only?.metadata.name ?? ""])).code).toBe(0);
+    await until(() => pods("web").length === 1 && pods("web")[0]?.metadata.name !== only?.metadata.name, "a replacement pod");
+
+    expect((await kubectl(["delete", "deploy", "web"])).code).toBe(0);
+    await until(() => replicaSets("web").length === 0 && pods("web").length === 0, "ReplicaSets and pods collected");
+    expect((await kubectl(["delete", "svc", "web"])).code).toBe(0);
+    await until(() => !cluster.store.find(kind("Endpoints"), "default", "web") && cluster.store.list(kind("EndpointSlice"), "default").length === 0, "endpoints removed");
+  });
+
+  test("every namespace gets a default ServiceAccount", async () => {
+    expect((await kubectl(["create", "-f", "-"], { stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n" })).code).toBe(0);
+    await until(() => cluster.store.find(kind("ServiceAccount"), "team-a", "default"), "the default ServiceAccount");
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * Runs the controllers: after every batch of store changes (coalesced), and on a slow
+ * resync for time-based work. Each reconcile is synchronous against the store, so one
+ * pass sees a consistent cluster.
+ */
+import type { ObjectStore } from "../apiserver/store.ts";
+import { reconcileDeployments } from "./deployments.ts";
+import { reconcileEndpoints } from "./endpoints.ts";
+import { kind } from "./objects.ts";
+import { reconcileReplicaSets } from "./replicasets.ts";
+
+export interface Controllers {
+  stop(): void;
+  /** Runs one pass now (tests call it to avoid waiting for the next batch). */
+  reconcile(): void;
+}
+
+export function startControllers(store: ObjectStore, options: { resyncMs?: number; onError?: (error: unknown) => void } = {}): Controllers {
+  let scheduled = false;
+  let running = false;
+  const reconcile = () => {
+    if (running) return;
+    running = true;
+    try {
+      ensureDefaultServiceAccounts(store);
+      reconcileDeployments(store);
+      reconcileReplicaSets(store);
+      reconcileEndpoints(store);
+    } catch (error) {
+      options.onError?.(error);
+    } finally {
+      running = false;
+    }
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      reconcile();
+    });
+  };
+  const unsubscribe = store.watch(Number(store.resourceVersion), schedule);
+  const timer = setInterval(reconcile, options.resyncMs ?? 1000);
+  timer.unref();
+  schedule();
+  return {
+    stop() {
+      unsubscribe();
+      clearInterval(timer);
+    },
+    reconcile,
+  };
+}
+
+/** Every namespace gets a `default` ServiceAccount, as the serviceaccounts controller does. */
+function ensureDefaultServiceAccounts(store: ObjectStore): void {
+  for (const namespace of store.list(kind("Namespace"))) {
+    const name = namespace.metadata.name ?? "";
+    if (!store.find(kind("ServiceAccount"), name, "default")) store.create(kind("ServiceAccount"), { metadata: { name: "default", namespace: name } });
+  }
+}
