@@ -8,6 +8,8 @@ import { makeCertificates, type ClusterCertificates } from "./apiserver/certific
 import { Admission } from "./apiserver/admission.ts";
 import { startApiServer, type ApiServer } from "./apiserver/server.ts";
 import { startControllers, type Controllers } from "./controllers/manager.ts";
+import { nodeImage, resolveImages, type ImageResolver } from "./kubelet/images.ts";
+import { startKubelet, type Kubelet } from "./kubelet/kubelet.ts";
 import { NODE_NAME } from "./addresses.ts";
 import { findType } from "./apiserver/resources.ts";
 import { ObjectStore } from "./apiserver/store.ts";
@@ -17,6 +19,7 @@ export const CONTEXT_NAME = "kbridge-demo";
 export interface TestCluster {
   store: ObjectStore;
   controllers: Controllers;
+  kubelet: Kubelet;
   api: ApiServer;
   /** Present when the API server speaks HTTPS (the default). */
   certificates?: ClusterCertificates;
@@ -30,6 +33,10 @@ export interface TestClusterOptions {
   port?: number;
   /** "https" (default, authenticated) or "http" (plain, unauthenticated; kubectl accepts it, client-node does not). */
   scheme?: "https" | "http";
+  /** Image → program mappings beyond `node:<version>` (the demo app registers its images). */
+  images?: ImageResolver[];
+  /** Base of restart and image-pull back-off; kubelet's is 10 s, tests shorten it. */
+  backoffBaseMs?: number;
   ringSize?: number;
 }
 
@@ -47,13 +54,22 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   });
   const controllers = startControllers(store, { onError: (error) => console.error("kbridge test cluster: controller error:", error) });
   const token = randomBytes(24).toString("base64url");
+  // The administrator's token, and each pod's service-account token once the kubelet mints it.
+  const tokens = new Set([token]);
+  const kubelet = startKubelet({
+    store,
+    images: resolveImages(nodeImage, ...(options.images ?? [])),
+    registerToken: (podToken) => tokens.add(podToken),
+    backoffBaseMs: options.backoffBaseMs,
+  });
   const certificates = options.scheme === "http" ? undefined : makeCertificates();
-  const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, token };
-  const api = await startApiServer({ store, port: options.port, tls });
+  const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, authenticate: (offered: string) => tokens.has(offered) };
+  const api = await startApiServer({ store, port: options.port, tls, podLogs: (...args) => kubelet.logFile(...args) });
   const base64 = (pem: string) => Buffer.from(pem).toString("base64");
   return {
     store,
     controllers,
+    kubelet,
     api,
     token,
     certificates,
@@ -77,6 +93,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     },
     stop: async () => {
       controllers.stop();
+      await kubelet.stop();
       await api.close();
     },
   };

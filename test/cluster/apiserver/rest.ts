@@ -3,6 +3,7 @@
  * resourceVersion, 410 Gone, bookmarks, timeoutSeconds), get, create, update, the four
  * patch types, delete, and the status and scale subresources.
  */
+import fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
@@ -25,8 +26,16 @@ export interface Target {
   subresource?: string;
 }
 
+export interface PodLogSource {
+  file: string;
+  /** True while the container run writing `file` goes on (follow ends when it does). */
+  active(): boolean;
+}
+
 export interface RestContext {
   store: ObjectStore;
+  /** The node's container logs (absent: `pods/log` answers that no kubelet runs). */
+  podLogs?(namespace: string, pod: string, container: string, previous: boolean): PodLogSource | { error: string };
   watches: Set<ServerResponse>;
   /** Server-side apply: the last intent per object and field manager. */
   applied: Map<string, unknown>;
@@ -60,6 +69,7 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
   const dryRun = query.get("dryRun") === "All";
   const method = req.method ?? "GET";
   if (target.subresource === "scale") return serveScale(store, target, req, res, dryRun);
+  if (target.subresource === "log") return servePodLog(ctx, target, req, res, query);
   if (target.subresource && target.subresource !== "status") {
     throw new ApiError(405, "MethodNotAllowed", `${type.plural}/${target.subresource} is not served by this emulator yet`);
   }
@@ -83,13 +93,107 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
     }
     case "PATCH":
       return servePatch(ctx, target, name, req, res, query, dryRun);
-    case "DELETE":
+    case "DELETE": {
+      if (type.kind === "Pod" && !dryRun) {
+        const grace = await gracePeriod(req, query, store.get(type, namespace, name));
+        if (grace > 0) return sendJson(res, 200, store.beginDeletion(type, namespace, name, grace));
+      }
       if (type.kind === "Namespace" && !dryRun) deleteNamespaceContents(store, name);
       for (const key of [...ctx.applied.keys()]) if (key.startsWith(intentPrefix(target, name))) ctx.applied.delete(key);
       return sendJson(res, 200, store.delete(type, namespace, name, { dryRun }));
+    }
     default:
       throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed`);
   }
+}
+
+/** DeleteOptions.gracePeriodSeconds (query or body), else the pod's terminationGracePeriodSeconds; unbound pods go at once. */
+async function gracePeriod(req: IncomingMessage, query: URLSearchParams, pod: KubeObject): Promise<number> {
+  if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName) return 0;
+  const fromQuery = query.get("gracePeriodSeconds");
+  if (fromQuery !== null) return Number(fromQuery);
+  const body = (await readBody(req)) as { gracePeriodSeconds?: number };
+  if (typeof body.gracePeriodSeconds === "number") return body.gracePeriodSeconds;
+  return Number((pod.spec as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds ?? 30);
+}
+
+/**
+ * `pods/{name}/log`: the container's output from its CRI log file, with container,
+ * previous, tailLines, sinceSeconds, sinceTime, timestamps, limitBytes and follow.
+ */
+async function servePodLog(ctx: RestContext, target: Target, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  const pod = ctx.store.get(target.type, target.namespace, target.name ?? "");
+  const containers = ((pod.spec as { containers?: { name: string }[] }).containers ?? []).map((c) => c.name);
+  let container = query.get("container");
+  if (!container) {
+    if (containers.length !== 1) throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${containers.join(" ")}]`);
+    container = containers[0] as string;
+  }
+  if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`);
+  if (!ctx.podLogs) throw badRequest(`container "${container}" in pod "${pod.metadata.name}" is waiting to start: no kubelet runs in this test cluster`);
+  const source = ctx.podLogs(target.namespace ?? "", pod.metadata.name ?? "", container, query.get("previous") === "true");
+  if ("error" in source) throw badRequest(source.error);
+  const sinceSeconds = query.get("sinceSeconds");
+  const since = sinceSeconds ? Date.now() - Number(sinceSeconds) * 1000 : query.get("sinceTime") ? Date.parse(query.get("sinceTime") as string) : 0;
+  const timestamps = query.get("timestamps") === "true";
+  let remaining = query.get("limitBytes") ? Number(query.get("limitBytes")) : Infinity;
+  const render = (line: string): string | null => {
+    const match = /^(\S+) (stdout|stderr) [FP] (.*)$/.exec(line);
+    if (!match) return null;
+    if (since && Date.parse(match[1] as string) < since) return null;
+    return `${timestamps ? `${match[1]} ` : ""}${match[3]}\n`;
+  };
+  res.writeHead(200, { "Content-Type": "text/plain", "Transfer-Encoding": "chunked" });
+  const write = (text: string) => {
+    if (remaining <= 0) return;
+    const chunk = Buffer.from(text).subarray(0, remaining);
+    remaining -= chunk.length;
+    res.write(chunk);
+  };
+  // One descriptor for the whole read: a followed file stays readable after the pod's folder is removed.
+  let fd: number;
+  try {
+    fd = fs.openSync(source.file, "r");
+  } catch {
+    return void res.end();
+  }
+  let offset = 0;
+  let partial = "";
+  const readNew = (): string[] => {
+    const size = fs.fstatSync(fd).size;
+    if (size <= offset) return [];
+    const buffer = Buffer.alloc(size - offset);
+    fs.readSync(fd, buffer, 0, buffer.length, offset);
+    offset = size;
+    const parts = (partial + buffer.toString("utf8")).split("\n");
+    partial = parts.pop() ?? "";
+    return parts.map(render).filter((l): l is string => l !== null);
+  };
+  let lines = readNew();
+  const tail = query.get("tailLines");
+  if (tail !== null) lines = lines.slice(Math.max(0, lines.length - Number(tail)));
+  lines.forEach(write);
+  if (query.get("follow") !== "true" || !source.active()) {
+    fs.closeSync(fd);
+    return void res.end();
+  }
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(timer);
+    fs.closeSync(fd);
+  };
+  const timer = setInterval(() => {
+    // Read what the run wrote up to its end, then stop following.
+    const active = source.active();
+    readNew().forEach(write);
+    if (!active || remaining <= 0) {
+      close();
+      res.end();
+    }
+  }, 100);
+  req.on("close", close);
 }
 
 /** The main resource ignores status; `/status` writes only status. */

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { apiGroupList, apiResourceList, apiVersions, openApiDocument, openApiIndex, versionInfo } from "./discovery.ts";
 import { PatchError } from "./patch.ts";
 import { findType } from "./resources.ts";
-import { sendJson, serveResource, type Target } from "./rest.ts";
+import { sendJson, serveResource, type RestContext, type Target } from "./rest.ts";
 import { ApiError, notFound } from "./status.ts";
 import type { ObjectStore } from "./store.ts";
 
@@ -21,7 +21,8 @@ export interface ApiServerOptions {
    * HTTPS with authentication: a request must carry `Authorization: Bearer <token>` or a
    * client certificate signed by `ca`. Without it the server speaks plain HTTP, unauthenticated.
    */
-  tls?: { key: string; cert: string; ca: string; token: string };
+  tls?: { key: string; cert: string; ca: string; authenticate(token: string): boolean };
+  podLogs?: RestContext["podLogs"];
   host?: string;
   port?: number;
 }
@@ -75,7 +76,7 @@ async function handle(options: ApiServerOptions, watches: Set<ServerResponse>, r
   // Public like a real cluster's (system:public-info-viewer): kubectl's dispatcher probes /version without credentials.
   if (["/healthz", "/livez", "/readyz"].includes(path)) return void res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
   if (path === "/version") return sendJson(res, 200, versionInfo());
-  if (options.tls && !authenticated(req, options.tls.token)) throw new ApiError(401, "Unauthorized", "Unauthorized");
+  if (options.tls && !authenticated(req, options.tls.authenticate)) throw new ApiError(401, "Unauthorized", "Unauthorized");
   if (path === "/api") return sendJson(res, 200, apiVersions());
   if (path === "/apis") return sendJson(res, 200, apiGroupList());
   if (path === "/openapi/v3") return sendJson(res, 200, openApiIndex());
@@ -94,11 +95,12 @@ async function handle(options: ApiServerOptions, watches: Set<ServerResponse>, r
     return list ? sendJson(res, 200, list) : sendJson(res, 404, notFound("groupversion", `${group}/${version}`).toStatus());
   }
   const target = resolveTarget(group, version, rest);
-  return serveResource({ store: options.store, watches, applied: appliedIntents(options.store) }, target, req, res, url.searchParams);
+  return serveResource({ store: options.store, watches, applied: appliedIntents(options.store), podLogs: options.podLogs }, target, req, res, url.searchParams);
 }
 
-function authenticated(req: IncomingMessage, token: string): boolean {
-  return req.headers.authorization === `Bearer ${token}` || (req.socket as TLSSocket).authorized === true;
+function authenticated(req: IncomingMessage, authenticate: (token: string) => boolean): boolean {
+  const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
+  return (bearer !== undefined && authenticate(bearer)) || (req.socket as TLSSocket).authorized === true;
 }
 
 /** `[namespaces/NS/]plural[/name[/sub]]`, where `namespaces/NS` alone is the Namespace object. */

@@ -140,6 +140,20 @@ export class ObjectStore {
     return last;
   }
 
+  /**
+   * Graceful deletion (pods): stamps deletionTimestamp and the grace period; the kubelet
+   * deletes the object once the processes are gone. Already terminating: unchanged.
+   */
+  beginDeletion(type: ResourceType, namespace: string | undefined, name: string, graceSeconds: number): KubeObject {
+    const entry = this.objects.get(keyOf(type, namespace, name));
+    if (!entry) throw notFound(type.plural, name, type.group);
+    if (entry.object.metadata.deletionTimestamp) return clone(entry.object);
+    const object = clone(entry.object);
+    object.metadata.deletionTimestamp = new Date(Date.now() + graceSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    object.metadata.deletionGracePeriodSeconds = graceSeconds;
+    return this.commit("MODIFIED", type, object);
+  }
+
   /** Every stored object, for controllers and namespace deletion. */
   all(): { resource: ResourceType; object: KubeObject }[] {
     return [...this.objects.values()].map(({ resource, object }) => ({ resource, object: clone(object) }));

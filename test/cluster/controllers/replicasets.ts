@@ -15,7 +15,7 @@ export function reconcileReplicaSets(store: ObjectStore): void {
       // Not-ready pods go first, then the newest.
       const victims = [...active].sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)));
       for (const pod of victims.slice(0, active.length - desired)) {
-        store.delete(kind("Pod"), pod.metadata.namespace, pod.metadata.name ?? "");
+        store.beginDeletion(kind("Pod"), pod.metadata.namespace, pod.metadata.name ?? "", Number((pod.spec as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds ?? 30));
         recordEvent(store, rs, "Normal", "SuccessfulDelete", `Deleted pod: ${pod.metadata.name}`, "replicaset-controller");
       }
     }

@@ -1,0 +1,35 @@
+/*
+ * LD_PRELOAD shim for test-cluster pods: a bind() to the wildcard address (0.0.0.0, or ::
+ * for dual-stack sockets) becomes a bind() to the pod's own IP (KBRIDGE_POD_IP), so every
+ * pod's ports live on its address and two pods can both listen on 8080, as on a cluster.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len) {
+  static bind_fn real_bind;
+  if (!real_bind) real_bind = (bind_fn)dlsym(RTLD_NEXT, "bind");
+  const char *pod_ip = getenv("KBRIDGE_POD_IP");
+  if (pod_ip && addr) {
+    if (addr->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+      struct sockaddr_in in4 = *(const struct sockaddr_in *)addr;
+      if (in4.sin_addr.s_addr == htonl(INADDR_ANY) && inet_pton(AF_INET, pod_ip, &in4.sin_addr) == 1)
+        return real_bind(fd, (const struct sockaddr *)&in4, sizeof in4);
+    } else if (addr->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+      struct sockaddr_in6 in6 = *(const struct sockaddr_in6 *)addr;
+      char mapped[64];
+      snprintf(mapped, sizeof mapped, "::ffff:%s", pod_ip);
+      if (memcmp(&in6.sin6_addr, &in6addr_any, sizeof in6addr_any) == 0 && inet_pton(AF_INET6, mapped, &in6.sin6_addr) == 1)
+        return real_bind(fd, (const struct sockaddr *)&in6, sizeof in6);
+    }
+  }
+  return real_bind(fd, addr, len);
+}

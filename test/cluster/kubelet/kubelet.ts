@@ -1,0 +1,111 @@
+/**
+ * The node agent: runs a PodWorker for every pod bound to the node, finishes graceful
+ * deletions (SIGTERM, grace period, then the pod object goes), kills the processes of pods
+ * deleted outright, and serves container logs. `stop()` ends every pod process.
+ */
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { AddressPool, NODE_NAME } from "../addresses.ts";
+import type { KubeObject, ObjectStore, StoredEvent } from "../apiserver/store.ts";
+import { kind } from "../controllers/objects.ts";
+import { bindShimLibrary } from "./bindShim.ts";
+import type { Mount } from "./containerRunner.ts";
+import type { ImageResolver } from "./images.ts";
+import type { PodLogSource } from "../apiserver/rest.ts";
+import { PodWorker } from "./podWorker.ts";
+
+export interface KubeletOptions {
+  store: ObjectStore;
+  images: ImageResolver;
+  /** Registers a service-account token with the API server, which then accepts it. */
+  registerToken(token: string, pod: KubeObject): void;
+  /** Base of the restart and image-pull back-off (kubelet's is 10 s). */
+  backoffBaseMs?: number;
+  podMounts?(pod: KubeObject, podIp: string): Mount[];
+}
+
+export interface Kubelet {
+  /** The CRI log file of a container's current (or previous) run, or a reason there is none. */
+  logFile(namespace: string, pod: string, container: string, previous: boolean): PodLogSource | { error: string };
+  podIps: AddressPool;
+  stop(): Promise<void>;
+}
+
+export function startKubelet(options: KubeletOptions): Kubelet {
+  const { store } = options;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-node-"));
+  const bindShim = bindShimLibrary();
+  const useMountNamespace = process.getuid?.() === 0;
+  const podIps = new AddressPool("127.20");
+  const workers = new Map<string, { worker: PodWorker; uid: string; ip: string }>();
+
+  const key = (pod: KubeObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;
+
+  const admit = (pod: KubeObject) => {
+    if ((pod.spec as { nodeName?: string }).nodeName !== NODE_NAME || workers.has(key(pod))) return;
+    const ip = podIps.allocate();
+    const worker = new PodWorker(pod, {
+      store,
+      images: options.images,
+      podDir: path.join(root, String(pod.metadata.uid)),
+      podIp: ip,
+      bindShim,
+      useMountNamespace,
+      backoffBaseMs: options.backoffBaseMs ?? 10_000,
+      serviceAccountToken: (p) => {
+        const token = randomBytes(32).toString("base64url");
+        options.registerToken(token, p);
+        return token;
+      },
+      podMounts: options.podMounts ?? (() => []),
+    });
+    workers.set(key(pod), { worker, uid: String(pod.metadata.uid), ip });
+    worker.start();
+  };
+
+  const remove = async (pod: KubeObject, graceSeconds: number) => {
+    const entry = workers.get(key(pod));
+    if (!entry || entry.uid !== pod.metadata.uid) return;
+    await entry.worker.terminate(graceSeconds);
+    workers.delete(key(pod));
+    podIps.release(entry.ip);
+  };
+
+  const onEvent = (event: StoredEvent) => {
+    if (event.resource.kind !== "Pod") return;
+    const pod = event.object;
+    if (event.type === "DELETED") return void remove(pod, 0);
+    if (pod.metadata.deletionTimestamp) {
+      const grace = Number(pod.metadata.deletionGracePeriodSeconds ?? 30);
+      void remove(pod, grace).then(() => {
+        const current = store.find(kind("Pod"), pod.metadata.namespace, pod.metadata.name ?? "");
+        if (current && current.metadata.uid === pod.metadata.uid) store.delete(kind("Pod"), pod.metadata.namespace, pod.metadata.name ?? "");
+      });
+      return;
+    }
+    admit(pod);
+  };
+
+  const unsubscribe = store.watch(Number(store.resourceVersion), onEvent);
+  for (const pod of store.list(kind("Pod"))) admit(pod);
+
+  return {
+    podIps,
+    logFile(namespace, podName, container, previous) {
+      const entry = workers.get(`${namespace}/${podName}`);
+      const runner = entry?.worker.runner(container);
+      if (!entry || !runner) return { error: `container "${container}" in pod "${podName}" is waiting to start: ContainerCreating` };
+      if (previous && runner.restartCount === 0) return { error: `previous terminated container "${container}" in pod "${podName}" not found` };
+      const file = runner.logFile(previous);
+      return { file, active: () => !previous && workers.get(`${namespace}/${podName}`) === entry && runner.running && runner.logFile() === file };
+    },
+    async stop() {
+      unsubscribe();
+      await Promise.all([...workers.values()].map(({ worker }) => worker.terminate(2)));
+      workers.clear();
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
