@@ -10,7 +10,11 @@ import { startApiServer, type ApiServer } from "./apiserver/server.ts";
 import { startControllers, type Controllers } from "./controllers/manager.ts";
 import { nodeImage, resolveImages, type ImageResolver } from "./kubelet/images.ts";
 import { startKubelet, type Kubelet } from "./kubelet/kubelet.ts";
-import { NODE_NAME } from "./addresses.ts";
+import { clusterNames } from "./network/clusterNames.ts";
+import { startDnsServer, type DnsServer } from "./network/dnsServer.ts";
+import { podNetworkFiles } from "./network/podNetworkFiles.ts";
+import { startServiceProxy, type ServiceProxy } from "./network/serviceProxy.ts";
+import { DNS_ADDRESS, NODE_NAME } from "./addresses.ts";
 import { findType } from "./apiserver/resources.ts";
 import { ObjectStore } from "./apiserver/store.ts";
 
@@ -20,6 +24,9 @@ export interface TestCluster {
   store: ObjectStore;
   controllers: Controllers;
   kubelet: Kubelet;
+  proxy: ServiceProxy;
+  /** Absent when the cluster cannot bind port 53 (not root): pods then resolve no cluster names. */
+  dns?: DnsServer;
   api: ApiServer;
   /** Present when the API server speaks HTTPS (the default). */
   certificates?: ClusterCertificates;
@@ -52,7 +59,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       nodeInfo: { kubeletVersion: "v1.32.4", operatingSystem: "linux", architecture: "amd64", containerRuntimeVersion: "kbridge://processes" },
     },
   });
-  const controllers = startControllers(store, { onError: (error) => console.error("kbridge test cluster: controller error:", error) });
+  const certificates = options.scheme === "http" ? undefined : makeCertificates();
+  const controllers = startControllers(store, { rootCa: certificates?.caCert, onError: (error) => console.error("kbridge test cluster: controller error:", error) });
   const token = randomBytes(24).toString("base64url");
   // The administrator's token, and each pod's service-account token once the kubelet mints it.
   const tokens = new Set([token]);
@@ -61,15 +69,25 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     images: resolveImages(nodeImage, ...(options.images ?? [])),
     registerToken: (podToken) => tokens.add(podToken),
     backoffBaseMs: options.backoffBaseMs,
+    podMounts: podNetworkFiles,
   });
-  const certificates = options.scheme === "http" ? undefined : makeCertificates();
   const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, authenticate: (offered: string) => tokens.has(offered) };
   const api = await startApiServer({ store, port: options.port, tls, podLogs: (...args) => kubelet.logFile(...args) });
+  publishApiServerService(store, Number(new URL(api.url).port), certificates ? "https" : "http");
+  const proxy = startServiceProxy(store, (error) => console.error(`kbridge test cluster: ${error.message}`));
+  let dns: DnsServer | undefined;
+  try {
+    dns = await startDnsServer(DNS_ADDRESS, 53, clusterNames(store));
+  } catch (error) {
+    console.error(`kbridge test cluster: no cluster DNS (${(error as Error).message}); pods resolve cluster names only when the cluster runs as root`);
+  }
   const base64 = (pem: string) => Buffer.from(pem).toString("base64");
   return {
     store,
     controllers,
     kubelet,
+    proxy,
+    dns,
     api,
     token,
     certificates,
@@ -94,7 +112,22 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     stop: async () => {
       controllers.stop();
       await kubelet.stop();
+      await proxy.stop();
+      await dns?.close();
       await api.close();
     },
   };
+}
+
+/** The `kubernetes` Service in `default` (ClusterIP 127.30.0.1) and its Endpoints: the API server, for pods. */
+function publishApiServerService(store: ObjectStore, apiPort: number, scheme: "https" | "http"): void {
+  const portName = scheme;
+  store.create(findType("", "v1", "services")!, {
+    metadata: { name: "kubernetes", namespace: "default", labels: { component: "apiserver", provider: "kubernetes" } },
+    spec: { clusterIP: "127.30.0.1", ports: [{ name: portName, port: scheme === "https" ? 443 : 80, targetPort: apiPort, protocol: "TCP" }] },
+  });
+  store.create(findType("", "v1", "endpoints")!, {
+    metadata: { name: "kubernetes", namespace: "default", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+    subsets: [{ addresses: [{ ip: "127.0.0.1" }], ports: [{ name: portName, port: apiPort, protocol: "TCP" }] }],
+  });
 }

@@ -86,8 +86,35 @@ export function defaultPodSpec(spec: Any): Any {
   };
 }
 
+const TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/** The ServiceAccount admission plugin: a projected token, CA and namespace at TOKEN_PATH in every container. */
+function mountServiceAccount(spec: Any): void {
+  if (spec.automountServiceAccountToken === false) return;
+  const name = `kube-api-access-${Math.random().toString(36).slice(2, 7)}`;
+  spec.volumes = [
+    ...((spec.volumes as Any[] | undefined) ?? []),
+    {
+      name,
+      projected: {
+        defaultMode: 0o644,
+        sources: [
+          { serviceAccountToken: { expirationSeconds: 3607, path: "token" } },
+          { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+          { downwardAPI: { items: [{ path: "namespace", fieldRef: { apiVersion: "v1", fieldPath: "metadata.namespace" } }] } },
+        ],
+      },
+    },
+  ];
+  for (const container of (spec.containers as Any[] | undefined) ?? []) {
+    const mounts = (container.volumeMounts as Any[] | undefined) ?? [];
+    if (!mounts.some((m) => m.mountPath === TOKEN_PATH)) container.volumeMounts = [...mounts, { name, mountPath: TOKEN_PATH, readOnly: true }];
+  }
+}
+
 function defaultPod(pod: KubeObject): void {
   const spec = defaultPodSpec(obj(pod.spec));
+  mountServiceAccount(spec);
   spec.nodeName ??= NODE_NAME;
   pod.spec = spec;
   pod.status = {

@@ -27,7 +27,9 @@ export function makeCertificates(): ClusterCertificates {
       openssl("req", ...ecKey, "-keyout", file(`${name}.key`), "-out", file(`${name}.csr`), "-subj", subject);
       openssl("x509", "-req", "-in", file(`${name}.csr`), "-CA", file("ca.crt"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file(`${name}.crt`), "-days", "30", "-extfile", file(`${name}.ext`));
     };
-    sign("server", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    // 127.30.0.1 is the `kubernetes` Service's ClusterIP, which pods use to reach the API server.
+    const names = ["IP:127.0.0.1", "IP:127.30.0.1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"];
+    sign("server", "/CN=kube-apiserver", `subjectAltName=${names.join(",")}\nextendedKeyUsage=serverAuth\n`);
     sign("client", "/O=system:masters/CN=kbridge-user", "extendedKeyUsage=clientAuth\n");
     const read = (name: string) => fs.readFileSync(file(name), "utf8");
     return { caCert: read("ca.crt"), serverKey: read("server.key"), serverCert: read("server.crt"), clientKey: read("client.key"), clientCert: read("client.crt") };

@@ -15,7 +15,7 @@ export interface Controllers {
   reconcile(): void;
 }
 
-export function startControllers(store: ObjectStore, options: { resyncMs?: number; onError?: (error: unknown) => void } = {}): Controllers {
+export function startControllers(store: ObjectStore, options: { resyncMs?: number; onError?: (error: unknown) => void; rootCa?: string } = {}): Controllers {
   let scheduled = false;
   let running = false;
   const reconcile = () => {
@@ -23,6 +23,7 @@ export function startControllers(store: ObjectStore, options: { resyncMs?: numbe
     running = true;
     try {
       ensureDefaultServiceAccounts(store);
+      if (options.rootCa) publishRootCa(store, options.rootCa);
       reconcileDeployments(store);
       reconcileReplicaSets(store);
       reconcileEndpoints(store);
@@ -58,5 +59,13 @@ function ensureDefaultServiceAccounts(store: ObjectStore): void {
   for (const namespace of store.list(kind("Namespace"))) {
     const name = namespace.metadata.name ?? "";
     if (!store.find(kind("ServiceAccount"), name, "default")) store.create(kind("ServiceAccount"), { metadata: { name: "default", namespace: name } });
+  }
+}
+
+/** `kube-root-ca.crt` in every namespace, as the root-ca-cert-publisher does. */
+function publishRootCa(store: ObjectStore, ca: string): void {
+  for (const namespace of store.list(kind("Namespace"))) {
+    const name = namespace.metadata.name ?? "";
+    if (!store.find(kind("ConfigMap"), name, "kube-root-ca.crt")) store.create(kind("ConfigMap"), { metadata: { name: "kube-root-ca.crt", namespace: name }, data: { "ca.crt": ca } });
   }
 }

@@ -23,7 +23,8 @@ export interface KubeletOptions {
   registerToken(token: string, pod: KubeObject): void;
   /** Base of the restart and image-pull back-off (kubelet's is 10 s). */
   backoffBaseMs?: number;
-  podMounts?(pod: KubeObject, podIp: string): Mount[];
+  /** Pod-level files (resolv.conf, hosts) written into `podDir` and mounted into every container. */
+  podMounts?(pod: KubeObject, podIp: string, podDir: string): Mount[];
 }
 
 export interface Kubelet {

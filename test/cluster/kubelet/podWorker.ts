@@ -24,7 +24,7 @@ export interface PodWorkerDeps {
   backoffBaseMs: number;
   serviceAccountToken(pod: KubeObject): string;
   /** Pod-level files mounted into every container (/etc/resolv.conf, /etc/hosts). */
-  podMounts(pod: KubeObject, podIp: string): Mount[];
+  podMounts(pod: KubeObject, podIp: string, podDir: string): Mount[];
 }
 
 type Waiting = { reason: string; message: string };
@@ -109,7 +109,7 @@ export class PodWorker {
       const fullEnv = { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOSTNAME: String(this.pod.metadata.name), HOME: "/root", ...env, KBRIDGE_POD_IP: this.deps.podIp };
       const lookup = (key: string) => fullEnv[key as keyof typeof fullEnv];
       const mounts: Mount[] = [
-        ...this.deps.podMounts(this.pod, this.deps.podIp),
+        ...this.deps.podMounts(this.pod, this.deps.podIp, this.deps.podDir),
         ...(((container.volumeMounts as Any[] | undefined) ?? []).map((mount) => {
           const folder = folders.get(String(mount.name));
           if (!folder) throw new Error(`volumeMount ${String(mount.name)} names no volume`);
