@@ -149,7 +149,7 @@ spec:
     const file = path.join(dir, "ns.yaml");
     fs.writeFileSync(file, `apiVersion: v1\nkind: Namespace\nmetadata: {name: scratch}\n---\n${manifest("inside", "x").replace("metadata:\n", "metadata:\n  namespace: scratch\n")}`);
     expect((await kubectl(["apply", "-f", file])).code).toBe(0);
-    expect((await kubectl(["get", "cm", "-n", "scratch", "-o", "name"])).stdout).toBe("configmap/inside\n");
+    expect((await kubectl(["get", "cm", "-n", "scratch", "-l", "app=demo", "-o", "name"])).stdout).toBe("configmap/inside\n");
     expect((await kubectl(["delete", "namespace", "scratch"])).code).toBe(0);
     expect((await kubectl(["get", "cm", "-n", "scratch", "-o", "name"])).stdout).toBe("");
   });
