@@ -14,6 +14,7 @@ import { clusterNames } from "./network/clusterNames.ts";
 import { startDnsServer, type DnsServer } from "./network/dnsServer.ts";
 import { podNetworkFiles } from "./network/podNetworkFiles.ts";
 import { startServiceProxy, type ServiceProxy } from "./network/serviceProxy.ts";
+import { createUpgradeHandler } from "./streams/upgrades.ts";
 import { DNS_ADDRESS, NODE_NAME } from "./addresses.ts";
 import { findType } from "./apiserver/resources.ts";
 import { ObjectStore } from "./apiserver/store.ts";
@@ -72,7 +73,13 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     podMounts: podNetworkFiles,
   });
   const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, authenticate: (offered: string) => tokens.has(offered) };
-  const api = await startApiServer({ store, port: options.port, tls, podLogs: (...args) => kubelet.logFile(...args) });
+  const api = await startApiServer({
+    store,
+    port: options.port,
+    tls,
+    podLogs: (...args) => kubelet.logFile(...args),
+    upgrades: createUpgradeHandler({ store, execTarget: (...args) => kubelet.execTarget(...args) }),
+  });
   publishApiServerService(store, Number(new URL(api.url).port), certificates ? "https" : "http");
   const proxy = startServiceProxy(store, (error) => console.error(`kbridge test cluster: ${error.message}`));
   let dns: DnsServer | undefined;

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
+import type { Duplex } from "node:stream";
 import type { TLSSocket } from "node:tls";
 import type { AddressInfo } from "node:net";
 import { apiGroupList, apiResourceList, apiVersions, openApiDocument, openApiIndex, versionInfo } from "./discovery.ts";
@@ -23,6 +24,8 @@ export interface ApiServerOptions {
    */
   tls?: { key: string; cert: string; ca: string; authenticate(token: string): boolean };
   podLogs?: RestContext["podLogs"];
+  /** `exec` / `portforward` upgrades (after authentication). */
+  upgrades?(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, query: URLSearchParams): void;
   host?: string;
   port?: number;
 }
@@ -46,6 +49,16 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server: Server = tls
     ? (createTlsServer({ key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false }, listener) as unknown as Server)
     : createServer(listener);
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? "/", "http://emulator");
+    if (options.tls && !authenticated(req, options.tls.authenticate)) {
+      const body = JSON.stringify(new ApiError(401, "Unauthorized", "Unauthorized").toStatus());
+      return void socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    }
+    if (!options.upgrades) return void socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    socket.on("error", () => socket.destroy());
+    options.upgrades(req, socket, head, url.pathname, url.searchParams);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());

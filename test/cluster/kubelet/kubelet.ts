@@ -14,6 +14,7 @@ import { bindShimLibrary } from "./bindShim.ts";
 import type { Mount } from "./containerRunner.ts";
 import type { ImageResolver } from "./images.ts";
 import type { PodLogSource } from "../apiserver/rest.ts";
+import type { ExecTarget } from "../streams/exec.ts";
 import { PodWorker } from "./podWorker.ts";
 
 export interface KubeletOptions {
@@ -28,6 +29,8 @@ export interface KubeletOptions {
 }
 
 export interface Kubelet {
+  /** Where `exec` runs for a container: its process (for its mount namespace) and environment. */
+  execTarget(namespace: string, pod: string, container: string): ExecTarget | { error: string };
   /** The CRI log file of a container's current (or previous) run, or a reason there is none. */
   logFile(namespace: string, pod: string, container: string, previous: boolean): PodLogSource | { error: string };
   podIps: AddressPool;
@@ -94,6 +97,11 @@ export function startKubelet(options: KubeletOptions): Kubelet {
 
   return {
     podIps,
+    execTarget(namespace, podName, container) {
+      const runner = workers.get(`${namespace}/${podName}`)?.worker.runner(container);
+      if (!runner?.running) return { error: `container ${container} is not running in pod ${podName}` };
+      return { pid: runner.pid, env: { ...runner.spec.env, LD_PRELOAD: bindShim }, enterNamespace: useMountNamespace };
+    },
     logFile(namespace, podName, container, previous) {
       const entry = workers.get(`${namespace}/${podName}`);
       const runner = entry?.worker.runner(container);

@@ -1,0 +1,162 @@
+/** exec and port-forward as kubectl and client-node use them, byte-exact. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { Exec, KubeConfig, PortForward, type V1Status } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { tempDir } from "../../support/tempDir.ts";
+import { startTestCluster, type TestCluster } from "../cluster.ts";
+import { kind } from "../controllers/objects.ts";
+import { kubectlFor } from "../support/kubectl.ts";
+
+const dir = tempDir("streams");
+let cluster: TestCluster;
+let kubeconfig: string;
+let kubectl: ReturnType<typeof kubectlFor>;
+const children: ChildProcess[] = [];
+
+const ECHO = "require('net').createServer((s) => s.pipe(s)).listen(7000, () => console.log('echo ready'))";
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ backoffBaseMs: 300 });
+  kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+  kubectl = kubectlFor(kubeconfig);
+  const applied = await kubectl(["apply", "-f", "-"], {
+    stdin: `apiVersion: v1
+kind: Pod
+metadata: {name: echo, labels: {app: echo}}
+spec:
+  containers:
+  - name: echo
+    image: node:22
+    command: ["node", "-e", ${JSON.stringify(ECHO)}]
+    ports: [{name: tcp-echo, containerPort: 7000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  selector: {app: echo}
+  ports: [{port: 80, targetPort: tcp-echo}]
+`,
+  });
+  if (applied.code !== 0) throw new Error(applied.stderr);
+  const deadline = Date.now() + 15_000;
+  while (!(cluster.store.find(kind("Pod"), "default", "echo")?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) {
+    if (Date.now() > deadline) throw new Error("echo pod not ready");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+});
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  await cluster.stop();
+});
+
+/**
+ * Sends `size` random bytes through host:port and checks the echo, byte for byte. With
+ * `halfClose` the sender ends its side first (kubectl's SPDY streams carry that); without
+ * it the sender waits for every byte before closing (client-node's v4 port-forward closes
+ * the whole WebSocket when its input ends, on a real cluster too).
+ */
+async function roundTrip(port: number, size: number, halfClose = true): Promise<void> {
+  const payload = randomBytes(size);
+  const received = await new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const socket = net.connect({ host: "127.0.0.1", port }, () => (halfClose ? socket.end(payload) : socket.write(payload)));
+    socket.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (!halfClose && length >= size) {
+        socket.destroy();
+        resolve(Buffer.concat(chunks));
+      }
+    });
+    socket.on("end", () => resolve(Buffer.concat(chunks)));
+    socket.on("error", reject);
+  });
+  expect(received.length).toBe(size);
+  expect(createHash("sha256").update(received).digest("hex")).toBe(createHash("sha256").update(payload).digest("hex"));
+}
+
+/** Starts `kubectl port-forward` and resolves with the local port it chose. */
+async function portForward(args: string[], env: Record<string, string> = {}): Promise<number> {
+  const child = spawn("kubectl", ["port-forward", "--address", "127.0.0.1", ...args], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: fs.mkdtempSync(path.join(dir, "cache-")), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`kubectl port-forward did not start:\n${output}`)), 15_000);
+    const read = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
+    child.on("exit", (code) => reject(new Error(`kubectl port-forward exited ${code}:\n${output}`)));
+  });
+}
+
+describe("port-forward", () => {
+  test("kubectl, SPDY tunnelled in a WebSocket (default): more than 1 MiB each way, several connections in a row", async () => {
+    const port = await portForward(["pod/echo", ":7000"]);
+    await roundTrip(port, 3 * 1024 * 1024 + 17);
+    for (let i = 0; i < 3; i++) await roundTrip(port, 64 * 1024 + i);
+  });
+
+  test("kubectl, plain SPDY (KUBECTL_PORT_FORWARD_WEBSOCKETS=false), through a Service's named target port", async () => {
+    const port = await portForward(["svc/echo", ":80"], { KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" });
+    await roundTrip(port, 2 * 1024 * 1024 + 5);
+    for (let i = 0; i < 3; i++) await roundTrip(port, 1000 + i);
+  });
+
+  test("client-node PortForward (WebSocket v4 channels)", async () => {
+    const config = new KubeConfig();
+    config.loadFromFile(kubeconfig);
+    const forward = new PortForward(config);
+    const server = net.createServer((socket) => void forward.portForward("default", "echo", [7000], socket, null, socket));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      await roundTrip(port, 1024 * 1024 + 3, false);
+      await roundTrip(port, 10, false);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe("exec", () => {
+  test("kubectl exec passes stdin and propagates the exit code", async () => {
+    const upper = await kubectl(["exec", "-i", "echo", "--", "node", "-e", "process.stdin.on('data', (d) => process.stdout.write(d.toString().toUpperCase()))"], { stdin: "hello from stdin\n" });
+    expect(upper).toMatchObject({ code: 0, stdout: "HELLO FROM STDIN\n" });
+    const failed = await kubectl(["exec", "echo", "--", "sh", "-c", "echo to-stderr >&2; exit 3"]);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toContain("to-stderr");
+    expect(failed.stderr).toContain("command terminated with exit code 3");
+    // The command sees the container's environment and files.
+    expect((await kubectl(["exec", "echo", "--", "sh", "-c", "echo $HOSTNAME; cat /var/run/secrets/kubernetes.io/serviceaccount/namespace"])).stdout).toBe("echo\ndefault");
+  });
+
+  test("client-node Exec reports stdout and the status", async () => {
+    const config = new KubeConfig();
+    config.loadFromFile(kubeconfig);
+    const stdout = new PassThrough();
+    let text = "";
+    stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    const status = await new Promise<V1Status>((resolve) => {
+      void new Exec(config).exec("default", "echo", "echo", ["sh", "-c", "echo out; exit 5"], stdout, null, null, false, resolve);
+    });
+    expect(text).toBe("out\n");
+    expect(status).toMatchObject({ status: "Failure", reason: "NonZeroExitCode", details: { causes: [{ reason: "ExitCode", message: "5" }] } });
+  });
+});
