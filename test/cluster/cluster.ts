@@ -12,20 +12,23 @@ import { nodeImage, resolveImages, type ImageResolver } from "./kubelet/images.t
 import { startKubelet, type Kubelet } from "./kubelet/kubelet.ts";
 import { clusterNames } from "./network/clusterNames.ts";
 import { startDnsServer, type DnsServer } from "./network/dnsServer.ts";
+import { startIngressController, type IngressController } from "./network/ingressController.ts";
 import { podNetworkFiles } from "./network/podNetworkFiles.ts";
 import { startServiceProxy, type ServiceProxy } from "./network/serviceProxy.ts";
 import { createUpgradeHandler } from "./streams/upgrades.ts";
-import { DNS_ADDRESS, NODE_NAME } from "./addresses.ts";
+import { claimAddresses, NODE_NAME, type ClusterAddresses } from "./addresses.ts";
 import { findType } from "./apiserver/resources.ts";
 import { ObjectStore } from "./apiserver/store.ts";
 
 export const CONTEXT_NAME = "kbridge-demo";
 
 export interface TestCluster {
+  addresses: ClusterAddresses;
   store: ObjectStore;
   controllers: Controllers;
   kubelet: Kubelet;
   proxy: ServiceProxy;
+  ingress: IngressController;
   /** Absent when the cluster cannot bind port 53 (not root): pods then resolve no cluster names. */
   dns?: DnsServer;
   api: ApiServer;
@@ -43,13 +46,16 @@ export interface TestClusterOptions {
   scheme?: "https" | "http";
   /** Image → program mappings beyond `node:<version>` (the demo app registers its images). */
   images?: ImageResolver[];
+  /** Ingress controller port (default 80, or a free one when 80 cannot be bound). */
+  ingressPort?: number;
   /** Base of restart and image-pull back-off; kubelet's is 10 s, tests shorten it. */
   backoffBaseMs?: number;
   ringSize?: number;
 }
 
 export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
-  const store = new ObjectStore(options.ringSize, new Admission());
+  const addresses = await claimAddresses();
+  const store = new ObjectStore(options.ringSize, new Admission(addresses.servicePrefix));
   for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) store.create(findType("", "v1", "namespaces")!, { metadata: { name } });
   store.create(findType("", "v1", "nodes")!, {
     metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux" } },
@@ -60,7 +66,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       nodeInfo: { kubeletVersion: "v1.32.4", operatingSystem: "linux", architecture: "amd64", containerRuntimeVersion: "kbridge://processes" },
     },
   });
-  const certificates = options.scheme === "http" ? undefined : makeCertificates();
+  const certificates = options.scheme === "http" ? undefined : makeCertificates(addresses.apiServiceIp);
   const controllers = startControllers(store, { rootCa: certificates?.caCert, onError: (error) => console.error("kbridge test cluster: controller error:", error) });
   const token = randomBytes(24).toString("base64url");
   // The administrator's token, and each pod's service-account token once the kubelet mints it.
@@ -70,7 +76,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     images: resolveImages(nodeImage, ...(options.images ?? [])),
     registerToken: (podToken) => tokens.add(podToken),
     backoffBaseMs: options.backoffBaseMs,
-    podMounts: podNetworkFiles,
+    podPrefix: addresses.podPrefix,
+    podMounts: (...args) => podNetworkFiles(addresses.dns, ...args),
   });
   const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, authenticate: (offered: string) => tokens.has(offered) };
   const api = await startApiServer({
@@ -80,20 +87,23 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     podLogs: (...args) => kubelet.logFile(...args),
     upgrades: createUpgradeHandler({ store, execTarget: (...args) => kubelet.execTarget(...args) }),
   });
-  publishApiServerService(store, Number(new URL(api.url).port), certificates ? "https" : "http");
+  publishApiServerService(store, addresses.apiServiceIp, Number(new URL(api.url).port), certificates ? "https" : "http");
   const proxy = startServiceProxy(store, (error) => console.error(`kbridge test cluster: ${error.message}`));
+  const ingress = await startIngressController(store, addresses.ingress, options.ingressPort ?? 80);
   let dns: DnsServer | undefined;
   try {
-    dns = await startDnsServer(DNS_ADDRESS, 53, clusterNames(store));
+    dns = await startDnsServer(addresses.dns, 53, clusterNames(store));
   } catch (error) {
     console.error(`kbridge test cluster: no cluster DNS (${(error as Error).message}); pods resolve cluster names only when the cluster runs as root`);
   }
   const base64 = (pem: string) => Buffer.from(pem).toString("base64");
   return {
+    addresses,
     store,
     controllers,
     kubelet,
     proxy,
+    ingress,
     dns,
     api,
     token,
@@ -119,19 +129,21 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     stop: async () => {
       controllers.stop();
       await kubelet.stop();
+      await ingress.stop();
       await proxy.stop();
       await dns?.close();
       await api.close();
+      await addresses.release();
     },
   };
 }
 
-/** The `kubernetes` Service in `default` (ClusterIP 127.30.0.1) and its Endpoints: the API server, for pods. */
-function publishApiServerService(store: ObjectStore, apiPort: number, scheme: "https" | "http"): void {
+/** The `kubernetes` Service in `default` and its Endpoints: the API server, for pods. */
+function publishApiServerService(store: ObjectStore, clusterIp: string, apiPort: number, scheme: "https" | "http"): void {
   const portName = scheme;
   store.create(findType("", "v1", "services")!, {
     metadata: { name: "kubernetes", namespace: "default", labels: { component: "apiserver", provider: "kubernetes" } },
-    spec: { clusterIP: "127.30.0.1", ports: [{ name: portName, port: scheme === "https" ? 443 : 80, targetPort: apiPort, protocol: "TCP" }] },
+    spec: { clusterIP: clusterIp, ports: [{ name: portName, port: scheme === "https" ? 443 : 80, targetPort: apiPort, protocol: "TCP" }] },
   });
   store.create(findType("", "v1", "endpoints")!, {
     metadata: { name: "kubernetes", namespace: "default", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },

@@ -12,7 +12,11 @@ type Any = Record<string, unknown>;
 const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
 
 export class Admission {
-  readonly clusterIps = new AddressPool("127.30");
+  readonly clusterIps: AddressPool;
+
+  constructor(servicePrefix: string) {
+    this.clusterIps = new AddressPool(servicePrefix);
+  }
 
   /** Mutates `object` before it is stored. */
   onCreate(type: ResourceType, object: KubeObject): void {

@@ -15,7 +15,8 @@ export interface ClusterCertificates {
   clientCert: string;
 }
 
-export function makeCertificates(): ClusterCertificates {
+/** `apiServiceIp`: the `kubernetes` Service's ClusterIP, which pods use to reach the API server. */
+export function makeCertificates(apiServiceIp: string): ClusterCertificates {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-cluster-pki-"));
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -27,8 +28,7 @@ export function makeCertificates(): ClusterCertificates {
       openssl("req", ...ecKey, "-keyout", file(`${name}.key`), "-out", file(`${name}.csr`), "-subj", subject);
       openssl("x509", "-req", "-in", file(`${name}.csr`), "-CA", file("ca.crt"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file(`${name}.crt`), "-days", "30", "-extfile", file(`${name}.ext`));
     };
-    // 127.30.0.1 is the `kubernetes` Service's ClusterIP, which pods use to reach the API server.
-    const names = ["IP:127.0.0.1", "IP:127.30.0.1", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"];
+    const names = ["IP:127.0.0.1", `IP:${apiServiceIp}`, "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"];
     sign("server", "/CN=kube-apiserver", `subjectAltName=${names.join(",")}\nextendedKeyUsage=serverAuth\n`);
     sign("client", "/O=system:masters/CN=kbridge-user", "extendedKeyUsage=clientAuth\n");
     const read = (name: string) => fs.readFileSync(file(name), "utf8");

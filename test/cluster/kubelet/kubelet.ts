@@ -22,6 +22,8 @@ export interface KubeletOptions {
   images: ImageResolver;
   /** Registers a service-account token with the API server, which then accepts it. */
   registerToken(token: string, pod: KubeObject): void;
+  /** First two octets of this cluster's pod range ("127.20"). */
+  podPrefix: string;
   /** Base of the restart and image-pull back-off (kubelet's is 10 s). */
   backoffBaseMs?: number;
   /** Pod-level files (resolv.conf, hosts) written into `podDir` and mounted into every container. */
@@ -42,7 +44,7 @@ export function startKubelet(options: KubeletOptions): Kubelet {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-node-"));
   const bindShim = bindShimLibrary();
   const useMountNamespace = process.getuid?.() === 0;
-  const podIps = new AddressPool("127.20");
+  const podIps = new AddressPool(options.podPrefix);
   const workers = new Map<string, { worker: PodWorker; uid: string; ip: string }>();
 
   const key = (pod: KubeObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;

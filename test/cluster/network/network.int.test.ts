@@ -117,7 +117,7 @@ describe("networking inside the test cluster", () => {
   test("service-link variables point at the ClusterIPs", async () => {
     const env = await ask<Record<string, string>>("/env");
     const clusterIp = (cluster.store.get(kind("Service"), "default", "web").spec as { clusterIP: string }).clusterIP;
-    expect(env).toMatchObject({ WEB_SERVICE_HOST: clusterIp, WEB_SERVICE_PORT: "80", WEB_SERVICE_PORT_HTTP: "80", WEB_PORT_80_TCP_ADDR: clusterIp, KUBERNETES_SERVICE_HOST: "127.30.0.1", KUBERNETES_SERVICE_PORT: "443" });
+    expect(env).toMatchObject({ WEB_SERVICE_HOST: clusterIp, WEB_SERVICE_PORT: "80", WEB_SERVICE_PORT_HTTP: "80", WEB_PORT_80_TCP_ADDR: clusterIp, KUBERNETES_SERVICE_HOST: cluster.addresses.apiServiceIp, KUBERNETES_SERVICE_PORT: "443" });
     expect(env).not.toHaveProperty("WEB_HEADLESS_SERVICE_HOST");
   });
 

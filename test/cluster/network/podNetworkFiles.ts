@@ -1,12 +1,11 @@
 /** A pod's /etc/resolv.conf (cluster DNS, search path, ndots:5) and /etc/hosts, as kubelet writes them. */
 import fs from "node:fs";
 import path from "node:path";
-import { DNS_ADDRESS } from "../addresses.ts";
 import type { KubeObject } from "../apiserver/store.ts";
 import type { Mount } from "../kubelet/containerRunner.ts";
 import { CLUSTER_DOMAIN } from "./dnsServer.ts";
 
-export function podNetworkFiles(pod: KubeObject, podIp: string, podDir: string): Mount[] {
+export function podNetworkFiles(dnsAddress: string, pod: KubeObject, podIp: string, podDir: string): Mount[] {
   const spec = (pod.spec ?? {}) as { hostname?: string; subdomain?: string; dnsPolicy?: string };
   const namespace = pod.metadata.namespace ?? "default";
   const hostname = spec.hostname ?? pod.metadata.name ?? "";
@@ -14,7 +13,7 @@ export function podNetworkFiles(pod: KubeObject, podIp: string, podDir: string):
   fs.mkdirSync(dir, { recursive: true });
   const mounts: Mount[] = [];
   if (spec.dnsPolicy !== "Default") {
-    fs.writeFileSync(path.join(dir, "resolv.conf"), `nameserver ${DNS_ADDRESS}\nsearch ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\noptions ndots:5\n`);
+    fs.writeFileSync(path.join(dir, "resolv.conf"), `nameserver ${dnsAddress}\nsearch ${namespace}.svc.${CLUSTER_DOMAIN} svc.${CLUSTER_DOMAIN} ${CLUSTER_DOMAIN}\noptions ndots:5\n`);
     mounts.push({ source: path.join(dir, "resolv.conf"), target: "/etc/resolv.conf", readOnly: true });
   }
   const fqdn = spec.subdomain ? `${hostname}.${spec.subdomain}.${namespace}.svc.${CLUSTER_DOMAIN}\t` : "";
