@@ -1,25 +1,49 @@
 /**
- * `npm run cluster -- --kubeconfig FILE`: runs the test cluster until SIGTERM/SIGINT and
- * writes FILE (context `kbridge-demo`). Prints a line containing `ready` once it serves.
+ * `npm run cluster -- --kubeconfig FILE [--demo] [--port N]`: runs a test cluster until
+ * SIGTERM/SIGINT (then stops every pod process), writes FILE (context `kbridge-demo`), and
+ * prints one line containing `ready` and the ingress address once it serves (with --demo,
+ * once the demo shop answers through the ingress).
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startTestCluster } from "./cluster.ts";
+import { DEMO_HOST, demoImages, installDemo, waitForDemo } from "./demo/demoApp.ts";
 
+const USAGE = "usage: npm run cluster -- --kubeconfig FILE [--demo] [--port N]";
 let args;
 try {
-  args = parseArgs({ options: { kubeconfig: { type: "string" }, port: { type: "string" } } }).values;
+  args = parseArgs({ options: { kubeconfig: { type: "string" }, demo: { type: "boolean" }, port: { type: "string" } } }).values;
 } catch (error) {
-  console.error(`kbridge test cluster: ${(error as Error).message}\nusage: npm run cluster -- --kubeconfig FILE [--port N]`);
+  console.error(`kbridge test cluster: ${(error as Error).message}\n${USAGE}`);
   process.exit(2);
 }
 if (!args.kubeconfig) {
-  console.error("kbridge test cluster: --kubeconfig FILE is required (where to write the kubeconfig)");
+  console.error(`kbridge test cluster: --kubeconfig FILE is required (where to write the kubeconfig)\n${USAGE}`);
   process.exit(2);
 }
-const cluster = await startTestCluster({ port: args.port ? Number(args.port) : undefined });
+
+const started = Date.now();
+const cluster = await startTestCluster({ port: args.port ? Number(args.port) : undefined, images: args.demo ? [demoImages] : [] });
+let stopping = false;
+const stop = (code: number) => {
+  if (stopping) return;
+  stopping = true;
+  void cluster.stop().then(() => process.exit(code));
+};
+process.on("SIGTERM", () => stop(0));
+process.on("SIGINT", () => stop(0));
+
 const file = cluster.writeKubeconfig(path.resolve(args.kubeconfig));
-console.log(`kbridge test cluster ready: API server ${cluster.api.url}, kubeconfig ${file} (context kbridge-demo)`);
-const stop = () => void cluster.stop().then(() => process.exit(0));
-process.on("SIGTERM", stop);
-process.on("SIGINT", stop);
+try {
+  if (args.demo) {
+    installDemo(cluster);
+    await waitForDemo(cluster);
+  }
+} catch (error) {
+  console.error(`kbridge test cluster: ${(error as Error).message}`);
+  stop(1);
+}
+const demo = args.demo ? `; demo shop: curl -H 'Host: ${DEMO_HOST}' ${cluster.ingress.url}/` : "";
+console.log(
+  `kbridge test cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API server ${cluster.api.url}, ingress ${cluster.ingress.url}, kubeconfig ${file} (context kbridge-demo)${demo}`,
+);
