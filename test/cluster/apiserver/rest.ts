@@ -9,6 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { RESOURCE_TYPES, type ResourceType } from "./resources.ts";
 import { fieldMatcher, labelMatcher } from "./selectors.ts";
+import { toTable, wantsTable } from "./table.ts";
 import { ApiError, badRequest, notFound } from "./status.ts";
 import type { KubeObject, ObjectStore, StoredEvent } from "./store.ts";
 
@@ -74,7 +75,7 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
     throw new ApiError(405, "MethodNotAllowed", `${type.plural}/${target.subresource} is not served by this emulator yet`);
   }
   if (name === undefined) {
-    if (method === "GET") return query.get("watch") === "true" || query.get("watch") === "1" ? serveWatch(ctx, target, req, res, query) : serveList(store, target, res, query);
+    if (method === "GET") return query.get("watch") === "true" || query.get("watch") === "1" ? serveWatch(ctx, target, req, res, query) : serveList(store, target, req, res, query);
     if (method === "POST") {
       const object = withNamespace((await readBody(req)) as KubeObject, target);
       requireNamespace(store, type, object.metadata.namespace);
@@ -83,8 +84,10 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
     throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed on a collection`);
   }
   switch (method) {
-    case "GET":
-      return sendJson(res, 200, store.get(type, namespace, name));
+    case "GET": {
+      const object = store.get(type, namespace, name);
+      return sendJson(res, 200, wantsTable(req.headers.accept) ? toTable(type.kind, [object], object.metadata.resourceVersion, query.get("includeObject")) : object);
+    }
     case "PUT": {
       const body = withNamespace((await readBody(req)) as KubeObject, target);
       if (body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
@@ -303,10 +306,11 @@ function deleteNamespaceContents(store: ObjectStore, namespace: string): void {
   }
 }
 
-function serveList(store: ObjectStore, target: Target, res: ServerResponse, query: URLSearchParams): void {
+function serveList(store: ObjectStore, target: Target, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
   const byLabel = labelMatcher(query.get("labelSelector"));
   const byField = fieldMatcher(query.get("fieldSelector"));
   const items = store.list(target.type, target.namespace).filter((o) => byLabel(o) && byField(o));
+  if (wantsTable(req.headers.accept)) return sendJson(res, 200, toTable(target.type.kind, items, store.resourceVersion, query.get("includeObject")));
   sendJson(res, 200, { kind: `${target.type.kind}List`, apiVersion: target.type.group ? `${target.type.group}/${target.type.version}` : target.type.version, metadata: { resourceVersion: store.resourceVersion }, items });
 }
 
@@ -325,7 +329,13 @@ function serveWatch(ctx: RestContext, target: Target, req: IncomingMessage, res:
   }
   res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
   res.flushHeaders();
-  const send = (type: string, object: unknown) => res.write(JSON.stringify({ type, object }) + "\n");
+  // With a Table Accept (kubectl get -w), each event carries a one-row Table.
+  const table = wantsTable(req.headers.accept);
+  const send = (type: string, object: unknown) => {
+    const kubeObject = object as KubeObject;
+    const body = table && type !== "ERROR" && type !== "BOOKMARK" ? toTable(target.type.kind, [kubeObject], kubeObject.metadata.resourceVersion, query.get("includeObject")) : object;
+    res.write(JSON.stringify({ type, object: body }) + "\n");
+  };
   if (rv === null || rv === "" || rv === "0") {
     for (const object of store.list(target.type, target.namespace).filter((o) => byLabel(o) && byField(o))) send("ADDED", object);
   }

@@ -60,6 +60,52 @@ describe("demo shop", () => {
   });
 });
 
+describe("what kubectl shows", () => {
+  test("get prints the printer columns of pods, deployments, services and ingresses", async () => {
+    const pods = (await kubectl(["get", "pods", "-n", "shop"])).stdout;
+    expect(pods).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
+    expect(pods).toMatch(/^api-\w+-\w+\s+1\/1\s+Running\s+0\s+\d+s$/m);
+    expect((await kubectl(["get", "deploy", "api", "-n", "shop"])).stdout).toMatch(/^api\s+2\/2\s+2\s+2\s+\d+s$/m);
+    expect((await kubectl(["get", "svc", "store", "-n", "shop"])).stdout).toMatch(/^store\s+ClusterIP\s+None\s+<none>\s+8080\/TCP\s+\d+s$/m);
+    expect((await kubectl(["get", "ingress", "-n", "shop"])).stdout).toMatch(new RegExp(`^shop\\s+<none>\\s+shop\\.kbridge\\.test\\s+${cluster.addresses.ingress.replace(/\./g, "\\.")}\\s+80`, "m"));
+    expect((await kubectl(["get", "pods", "-n", "shop", "-o", "wide"])).stdout).toMatch(/^web-\S+\s+1\/1\s+Running\s+0\s+\d+s\s+127\.\d+\.\d+\.\d+\s+kbridge-node/m);
+  });
+
+  test("get -w prints changes as they happen", async () => {
+    const watch = spawn("kubectl", ["get", "deploy", "-n", "shop", "-w", "--output-watch-events"], {
+      env: { ...process.env, KUBECONFIG: path.join(dir, "kubeconfig"), KUBECACHEDIR: path.join(dir, "watch-cache") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    watch.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!/ADDED\s+web/.test(output)) {
+        if (Date.now() > deadline) throw new Error(`no initial rows:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect((await kubectl(["scale", "deploy/store", "-n", "shop", "--replicas=2"])).code).toBe(0);
+      while (!/MODIFIED\s+store\s+\d\/2/.test(output)) {
+        if (Date.now() > deadline) throw new Error(`no MODIFIED row:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    } finally {
+      watch.kill();
+    }
+    expect((await kubectl(["scale", "deploy/store", "-n", "shop", "--replicas=1"])).code).toBe(0);
+  });
+
+  test("describe shows status and events; logs of a deployment, since an hour ago", async () => {
+    const describedPod = (await kubectl(["describe", "pod", "-n", "shop", "-l", "app=web"])).stdout;
+    expect(describedPod).toMatch(/^Status:\s+Running$/m);
+    expect(describedPod).toMatch(/^IP:\s+127\./m);
+    const describedDeploy = (await kubectl(["describe", "deploy", "api", "-n", "shop"])).stdout;
+    expect(describedDeploy).toMatch(/^Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable$/m);
+    expect(describedDeploy).toMatch(/ScalingReplicaSet .*Scaled up replica set api-\w+ from 0 to 2/);
+    expect((await kubectl(["logs", "deploy/web", "-n", "shop", "--since=1h"])).stdout).toMatch(/^web listening on :8080 as web-/);
+  });
+});
+
 describe("npm run cluster -- --demo", () => {
   test("prints a ready line with the ingress once the shop answers, and SIGTERM stops every pod process", async () => {
     const kubeconfig = path.join(dir, "entry-kubeconfig");
