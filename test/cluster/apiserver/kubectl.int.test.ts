@@ -57,6 +57,13 @@ describe("kubectl against the test cluster", () => {
     expect(gone.stderr).toMatch(/Error from server \(NotFound\): configmaps "web" not found/);
   });
 
+  test("server-side dry run answers as if created and stores nothing", async () => {
+    const file = path.join(dir, "dry.yaml");
+    fs.writeFileSync(file, manifest("dry", "x"));
+    expect((await kubectl(["apply", "--dry-run=server", "-f", file])).stdout).toBe("configmap/dry created (server dry run)\n");
+    expect((await kubectl(["get", "cm", "dry"])).stderr).toMatch(/NotFound/);
+  });
+
   test("a missing namespace, a duplicate and a protobuf body get Kubernetes errors", async () => {
     const file = path.join(dir, "elsewhere.yaml");
     fs.writeFileSync(file, manifest("x", "y").replace("metadata:\n", "metadata:\n  namespace: nowhere\n"));
