@@ -4,6 +4,7 @@ import { CoreV1Api, KubeConfig, makeInformer, PatchStrategy, setHeaderOptions, W
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "../../support/tempDir.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
+import { until } from "../../support/until.ts";
 
 const dir = tempDir("client-node");
 let cluster: TestCluster;
@@ -39,13 +40,6 @@ function collect(watchPath: string, query: Record<string, string>) {
   return { events, started, stop: () => controller?.abort() };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe("client-node against the test cluster", () => {
   test("create, list by label, JSON patch (the typed API's default), merge patch, delete", async () => {

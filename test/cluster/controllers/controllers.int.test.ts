@@ -10,6 +10,7 @@ import type { KubeObject } from "../apiserver/store.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
 import { kubectlFor } from "../support/kubectl.ts";
 import { kind } from "./objects.ts";
+import { until } from "../../support/until.ts";
 
 const dir = tempDir("controllers");
 let cluster: TestCluster;
@@ -26,15 +27,6 @@ beforeAll(async () => {
 });
 afterAll(() => cluster.stop());
 
-async function until<T>(read: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 const pods = (app: string) => cluster.store.list(kind("Pod"), "default").filter((p) => p.metadata.labels?.app === app && !p.metadata.deletionTimestamp);
 const replicaSets = (app: string) => cluster.store.list(kind("ReplicaSet"), "default").filter((rs) => rs.metadata.labels?.app === app);

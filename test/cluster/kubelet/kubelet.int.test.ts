@@ -5,6 +5,7 @@ import { tempDir } from "../../support/tempDir.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
 import { kind } from "../controllers/objects.ts";
 import { kubectlFor } from "../support/kubectl.ts";
+import { until } from "../../support/until.ts";
 
 const dir = tempDir("kubelet");
 let cluster: TestCluster;
@@ -42,15 +43,6 @@ async function apply(yaml: string): Promise<void> {
   if (result.code !== 0) throw new Error(result.stderr);
 }
 
-async function until<T>(read: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 type PodView = { status: { phase: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: { restartCount: number; containerID?: string; state: Record<string, { reason?: string; message?: string }> }[] } };
 const pod = (name: string) => cluster.store.find(kind("Pod"), "default", name) as unknown as PodView | undefined;

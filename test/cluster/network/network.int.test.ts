@@ -9,6 +9,7 @@ import { tempDir } from "../../support/tempDir.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
 import { kind } from "../controllers/objects.ts";
 import { kubectlFor } from "../support/kubectl.ts";
+import { until } from "../../support/until.ts";
 
 const dir = tempDir("network");
 let cluster: TestCluster;
@@ -51,15 +52,6 @@ ${extra}  containers:
     ports: [{name: http, containerPort: 8080}]
 `;
 
-async function until<T>(read: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const ready = (name: string) => {
   const pod = cluster.store.find(kind("Pod"), "default", name) as { status: { podIP?: string; conditions?: { type: string; status: string }[] } } | undefined;
