@@ -4,3 +4,4 @@ export * from "./status.ts";
 export * from "./events.ts";
 export * from "./profile.ts";
 export * from "./addresses.ts";
+export * from "./target.ts";
