@@ -18,8 +18,19 @@ export class Admission {
     this.clusterIps = new AddressPool(servicePrefix);
   }
 
+  /** Every write: what the API server normalises (a Secret's stringData becomes base64 data). */
+  onWrite(type: ResourceType, object: KubeObject): void {
+    if (type.kind === "Secret" && object.stringData) {
+      const data = { ...obj(object.data) } as Record<string, string>;
+      for (const [key, value] of Object.entries(obj(object.stringData))) data[key] = Buffer.from(String(value)).toString("base64");
+      object.data = data;
+      delete object.stringData;
+    }
+  }
+
   /** Mutates `object` before it is stored. */
   onCreate(type: ResourceType, object: KubeObject): void {
+    this.onWrite(type, object);
     switch (type.kind) {
       case "Pod":
         defaultPod(object);

@@ -58,7 +58,11 @@ export class ObjectStore {
    */
   constructor(
     private readonly ringSize = RING_SIZE,
-    private readonly admission?: { onCreate(type: ResourceType, object: KubeObject): void; onDelete(type: ResourceType, object: KubeObject): void },
+    private readonly admission?: {
+      onCreate(type: ResourceType, object: KubeObject): void;
+      onWrite(type: ResourceType, object: KubeObject): void;
+      onDelete(type: ResourceType, object: KubeObject): void;
+    },
   ) {}
 
   get resourceVersion(): string {
@@ -116,6 +120,7 @@ export class ObjectStore {
     const object = clone(input);
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
+    this.admission?.onWrite(type, object);
     const before = current.object.metadata;
     Object.assign(object.metadata, { uid: before.uid, creationTimestamp: before.creationTimestamp, generation: before.generation });
     if (before.deletionTimestamp) object.metadata.deletionTimestamp = before.deletionTimestamp;

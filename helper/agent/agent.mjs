@@ -1,0 +1,109 @@
+// kbridge agent: runs in the cluster in place of a workload's container, on the stock
+// node image, with no npm dependencies. It listens on the workload's ports and on a control
+// port; the helper reaches the control port through the API server's port-forward, and
+// every connection the agent accepts travels to the workstation as one HTTP/2 CONNECT
+// stream of that single connection (HTTP/2 brings multiplexing and flow control).
+//
+// Environment:
+//   KBRIDGE_PORTS          comma-separated ports to take over (the container's)
+//   KBRIDGE_CONTROL_PORT   where the helper connects (default 47000)
+//   KBRIDGE_SESSION        the session id (for logs)
+//   KBRIDGE_WAIT_MS        how long an accepted connection waits for a tunnel (default 10000)
+import http2 from "node:http2";
+import net from "node:net";
+import { pipeline } from "node:stream";
+
+const ports = (process.env.KBRIDGE_PORTS ?? "").split(",").filter(Boolean).map(Number);
+const controlPort = Number(process.env.KBRIDGE_CONTROL_PORT ?? 47000);
+const session = process.env.KBRIDGE_SESSION ?? "unknown";
+const waitMs = Number(process.env.KBRIDGE_WAIT_MS ?? 10000);
+const SESSION_MEMORY_MB = 256;
+
+const log = (message, fields = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), session, message, ...fields }));
+
+if (ports.length === 0 || ports.some((p) => !(p >= 1 && p <= 65535))) {
+  console.error(`kbridge agent: KBRIDGE_PORTS must list the ports to take over (got "${process.env.KBRIDGE_PORTS ?? ""}")`);
+  process.exit(2);
+}
+
+/** The HTTP/2 session to the helper over the current control connection, or null. */
+let tunnel = null;
+let waiters = [];
+
+function setTunnel(next) {
+  tunnel = next;
+  if (next) {
+    for (const resolve of waiters) resolve(next);
+    waiters = [];
+  }
+}
+
+function awaitTunnel() {
+  if (tunnel && !tunnel.closed && !tunnel.destroyed) return Promise.resolve(tunnel);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      waiters = waiters.filter((w) => w !== done);
+      resolve(null);
+    }, waitMs);
+    const done = (value) => {
+      clearTimeout(timer);
+      resolve(value);
+    };
+    waiters.push(done);
+  });
+}
+
+// The control port: one helper connection at a time; a new one replaces the old (reconnect).
+net
+  .createServer((socket) => {
+    socket.setNoDelay(true);
+    const client = http2.connect("http://kbridge-helper", { createConnection: () => socket, maxSessionMemory: SESSION_MEMORY_MB });
+    client.on("connect", () => {
+      log("tunnel up", { from: socket.remoteAddress });
+      const previous = tunnel;
+      setTunnel(client);
+      if (previous && previous !== client) previous.close();
+    });
+    client.on("error", (error) => log("tunnel error", { error: error.message }));
+    client.on("close", () => {
+      log("tunnel closed");
+      if (tunnel === client) setTunnel(null);
+    });
+    // Keep the tunnel alive through idle proxies and notice a dead peer.
+    const ping = setInterval(() => {
+      if (!client.closed && !client.destroyed) client.ping(() => {});
+    }, 10000);
+    client.on("close", () => clearInterval(ping));
+  })
+  .listen(controlPort, () => log("control port listening", { port: controlPort }));
+
+// The workload's ports: each accepted connection becomes a stream to the workstation at once.
+for (const port of ports) {
+  net
+    .createServer(async (socket) => {
+      socket.setNoDelay(true);
+      socket.pause();
+      const client = await awaitTunnel();
+      if (!client) {
+        log("no tunnel for a connection; resetting it", { port, waitedMs: waitMs });
+        return socket.resetAndDestroy();
+      }
+      const stream = client.request({ ":method": "CONNECT", ":authority": `workstation:${port}` });
+      stream.on("response", (headers) => {
+        if (headers[":status"] !== 200) {
+          log("workstation refused a connection", { port, status: headers[":status"] });
+          socket.resetAndDestroy();
+        }
+      });
+      socket.resume();
+      pipeline(socket, stream, socket, (error) => {
+        if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE") log("connection ended with an error", { port, error: error.message });
+      });
+    })
+    .listen(port, () => log("listening", { port }));
+}
+
+process.on("SIGTERM", () => {
+  log("stopping");
+  process.exit(0);
+});

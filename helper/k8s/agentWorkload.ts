@@ -1,0 +1,180 @@
+/**
+ * Puts the agent in place of a workload's container, and puts the workload back.
+ * The original is saved in the cluster (a Secret) before anything changes, so a restore
+ * never depends on the workstation. Every object kbridge creates carries its labels and
+ * an expiry annotation, and can be found and removed by label.
+ */
+import fs from "node:fs";
+import type { V1Container, V1Deployment, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
+import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
+import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
+
+export const MANAGED_BY = { "app.kubernetes.io/managed-by": "kbridge" } as const;
+export const SESSION_LABEL = "kbridge.dev/session";
+export const OWNER_LABEL = "kbridge.dev/owner";
+export const EXPIRES_ANNOTATION = "kbridge.dev/expires";
+export const ORIGINAL_ANNOTATION = "kbridge.dev/original";
+const AGENT_MOUNT = "/opt/kbridge";
+const AGENT_SCRIPT = new URL("../agent/agent.mjs", import.meta.url);
+
+export interface SessionIdentity {
+  id: string;
+  /** Who runs the session (user@host), DNS-label safe once sanitised. */
+  owner: string;
+  expiresAt: Date;
+}
+
+export interface AgentOptions {
+  image: string;
+  controlPort: number;
+  /** Keep the container's probes and lifecycle hooks (the profile's choice). */
+  keepProbes: boolean;
+}
+
+export function labelsFor(session: SessionIdentity): Record<string, string> {
+  return { ...MANAGED_BY, [SESSION_LABEL]: session.id, [OWNER_LABEL]: session.owner.replace(/[^A-Za-z0-9._-]/g, ".").slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") };
+}
+
+const names = (session: SessionIdentity) => ({ original: `kbridge-${session.id}-original`, agent: `kbridge-${session.id}-agent` });
+
+/** Saves the Deployment, delivers the agent script, and swaps the target container for the agent. */
+export async function replaceWithAgent(connection: ClusterConnection, target: ResolvedTarget, session: SessionIdentity, options: AgentOptions): Promise<void> {
+  if (target.workload.kind !== "Deployment") {
+    throw new KbridgeError({
+      code: "workload-kind-not-yet-supported",
+      category: "user",
+      message: `Connecting a ${target.workload.kind} is not supported yet; kbridge replaces Deployments.`,
+      hint: "Connect a Service or Deployment backed by a Deployment.",
+    });
+  }
+  const { namespace } = target;
+  const name = target.workload.name;
+  const labels = labelsFor(session);
+  const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
+  const deployment = await clusterCall(connection, `read deployment ${namespace}/${name}`, () => connection.apps.readNamespacedDeployment({ name, namespace }));
+  const { original, agent } = names(session);
+  await clusterCall(connection, `save the original of deployment ${name}`, () =>
+    connection.core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { name: original, labels, annotations }, type: "Opaque", stringData: { "workload.json": JSON.stringify({ kind: "Deployment", name, spec: deployment.spec }) } },
+    }),
+  );
+  await clusterCall(connection, "deliver the agent script", () =>
+    connection.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: agent, labels, annotations }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8") } } }),
+  );
+  const ports = [...new Set(target.ports.map((p) => p.containerPort))];
+  const next: V1Deployment = {
+    ...deployment,
+    metadata: { ...deployment.metadata, annotations: { ...deployment.metadata?.annotations, [SESSION_LABEL]: session.id, [ORIGINAL_ANNOTATION]: original } },
+    spec: { ...deployment.spec!, template: agentTemplate(deployment.spec?.template ?? {}, target.container, ports, session, agent, options) },
+  };
+  await clusterCall(connection, `replace deployment ${name} with the agent`, () => connection.apps.replaceNamespacedDeployment({ name, namespace, body: next }));
+}
+
+function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports: number[], session: SessionIdentity, configMap: string, options: AgentOptions): V1PodTemplateSpec {
+  const copy = structuredClone(template);
+  copy.metadata = { ...copy.metadata, labels: { ...copy.metadata?.labels, [SESSION_LABEL]: session.id }, annotations: { ...copy.metadata?.annotations, [SESSION_LABEL]: session.id } };
+  const spec = copy.spec!;
+  spec.containers = spec.containers.map((container): V1Container => {
+    if (container.name !== containerName) return container;
+    const agent: V1Container = {
+      ...container,
+      image: options.image,
+      command: ["node", `${AGENT_MOUNT}/agent.mjs`],
+      args: [],
+      env: [
+        ...(container.env ?? []),
+        { name: "KBRIDGE_PORTS", value: ports.join(",") },
+        { name: "KBRIDGE_CONTROL_PORT", value: String(options.controlPort) },
+        { name: "KBRIDGE_SESSION", value: session.id },
+      ],
+      ports: [...(container.ports ?? []), { name: "kbridge-control", containerPort: options.controlPort, protocol: "TCP" }],
+      volumeMounts: [...(container.volumeMounts ?? []), { name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
+      // Ready once the agent listens, whatever the application's own probe checked.
+      readinessProbe: { tcpSocket: { port: options.controlPort }, periodSeconds: 1 },
+      securityContext: { ...container.securityContext, runAsNonRoot: true, runAsUser: container.securityContext?.runAsUser ?? 1000, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+    };
+    delete agent.workingDir;
+    if (!options.keepProbes) {
+      delete agent.livenessProbe;
+      delete agent.startupProbe;
+      delete agent.lifecycle;
+    }
+    return agent;
+  });
+  spec.volumes = [...(spec.volumes ?? []), { name: "kbridge-agent", configMap: { name: configMap, defaultMode: 0o444 } }];
+  return copy;
+}
+
+/** Puts the saved original back and deletes everything of the session. Safe to run twice. */
+export async function restoreWorkload(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {
+  const session = { id: sessionId, owner: "", expiresAt: new Date() };
+  const { original } = names(session);
+  const secret = await clusterCall(connection, "read the saved original", () => connection.core.readNamespacedSecret({ name: original, namespace }), { notFound: "null" });
+  if (secret) {
+    const saved = JSON.parse(Buffer.from(secret.data?.["workload.json"] ?? "", "base64").toString("utf8")) as { name: string; spec: V1Deployment["spec"] };
+    for (let attempt = 0; ; attempt++) {
+      const current = await clusterCall(connection, `read deployment ${saved.name}`, () => connection.apps.readNamespacedDeployment({ name: saved.name, namespace }), { notFound: "null" });
+      if (!current) break;
+      const annotations = { ...current.metadata?.annotations };
+      delete annotations[SESSION_LABEL];
+      delete annotations[ORIGINAL_ANNOTATION];
+      // The spec as it was, except replicas: a scale made meanwhile (HPA, a teammate) stays.
+      const spec = { ...saved.spec!, replicas: current.spec?.replicas ?? saved.spec?.replicas };
+      try {
+        await clusterCall(connection, `restore deployment ${saved.name}`, () =>
+          connection.apps.replaceNamespacedDeployment({ name: saved.name, namespace, body: { ...current, metadata: { ...current.metadata, annotations }, spec } }),
+        );
+        break;
+      } catch (error) {
+        if (attempt >= 3 || !(error instanceof KbridgeError) || !/HTTP 409/.test(error.message)) throw error;
+      }
+    }
+  }
+  await deleteSessionObjects(connection, namespace, sessionId);
+}
+
+export async function deleteSessionObjects(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {
+  const labelSelector = `${SESSION_LABEL}=${sessionId},app.kubernetes.io/managed-by=kbridge`;
+  const configMaps = await clusterCall(connection, "list kbridge config maps", () => connection.core.listNamespacedConfigMap({ namespace, labelSelector }));
+  for (const item of configMaps.items) await clusterCall(connection, "delete a kbridge config map", () => connection.core.deleteNamespacedConfigMap({ namespace, name: item.metadata?.name ?? "" }), { notFound: "null" });
+  const secrets = await clusterCall(connection, "list kbridge secrets", () => connection.core.listNamespacedSecret({ namespace, labelSelector }));
+  for (const item of secrets.items) await clusterCall(connection, "delete a kbridge secret", () => connection.core.deleteNamespacedSecret({ namespace, name: item.metadata?.name ?? "" }), { notFound: "null" });
+}
+
+/**
+ * Waits until `replicas` agent pods of the session are ready; fails fast, naming the pod and
+ * the reason, on a pull failure, a config error or a crash loop, and names what it waited
+ * for when the timeout passes.
+ */
+export async function waitForAgentPods(connection: ClusterConnection, namespace: string, sessionId: string, replicas: number, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pods: V1Pod[] = (await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: `${SESSION_LABEL}=${sessionId}` }))).items.filter((p) => !p.metadata?.deletionTimestamp);
+    const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+    if (ready.length >= replicas) return ready.map((p) => p.metadata?.name ?? "");
+    for (const pod of pods) {
+      for (const status of pod.status?.containerStatuses ?? []) {
+        const reason = status.state?.waiting?.reason;
+        if (reason && ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CrashLoopBackOff"].includes(reason)) {
+          throw new KbridgeError({
+            code: "agent-failed",
+            category: "cluster",
+            message: `The agent pod ${pod.metadata?.name} cannot start: ${reason}${status.state?.waiting?.message ? ` (${status.state.waiting.message})` : ""}.`,
+            hint: reason.includes("Image") ? "If your cluster cannot pull node:22-alpine, set an agent image it can pull (air-gapped registries)." : "See the agent's log: kubectl logs " + pod.metadata?.name + ` -n ${namespace}`,
+          });
+        }
+      }
+    }
+    if (Date.now() > deadline) {
+      const states = pods.map((p) => `${p.metadata?.name} is ${p.status?.phase ?? "not scheduled"}`).join("; ") || "no agent pod was created (an admission webhook or quota may have refused it)";
+      throw new KbridgeError({
+        code: "agent-timeout",
+        category: "cluster",
+        message: `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${replicas} agent pod(s) to be ready: ${ready.length} ready; ${states}.`,
+        hint: `Look at the events: kubectl get events -n ${namespace} --sort-by=.lastTimestamp`,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

@@ -1,0 +1,98 @@
+/** Connect (inbound redirection and restore) against the test cluster's demo shop. */
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import { kind } from "../../test/cluster/controllers/objects.ts";
+import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
+import { tempDir } from "../../test/support/tempDir.ts";
+import { silentLogger } from "../logging/logger.ts";
+import { KbridgeError } from "../protocol/index.ts";
+import { connect, type ConnectOptions } from "./connectSession.ts";
+
+const dir = tempDir("connect");
+let cluster: TestCluster;
+let kubeconfig: string;
+let workstation: http.Server;
+let workstationPort: number;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+  // The developer's version of `api`, on the workstation.
+  workstation = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ pod: "workstation", greeting: "from the workstation", items: [], store: "none", path: req.url }));
+  });
+  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
+  workstationPort = (workstation.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  workstation.close();
+  await cluster.stop();
+});
+
+const options = (overrides: Partial<ConnectOptions> = {}): ConnectOptions => ({
+  kubeconfig: [kubeconfig],
+  context: "kbridge-demo",
+  target: { kind: "service", name: "api", namespace: "shop" },
+  ports: [{ port: 80, workstationPort }],
+  log: silentLogger(),
+  timeoutMs: 30_000,
+  ...overrides,
+});
+
+const deploymentSpec = (name: string) => cluster.store.get(kind("Deployment"), "shop", name).spec;
+const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge").map(({ object }) => `${object.kind}/${object.metadata.name}`);
+const apiAnswers = async (count: number) => {
+  const answers = new Set<string>();
+  for (let i = 0; i < count; i++) answers.add((JSON.parse((await viaIngress(cluster, "/status")).body) as { api: string }).api);
+  return [...answers];
+};
+
+describe("connect", () => {
+  test("the service's traffic reaches the workstation from every replica, through the ingress and the ClusterIP; disconnect restores the exact spec", async () => {
+    const before = deploymentSpec("api");
+    const steps: string[] = [];
+    const session = await connect(options({ onStep: (s) => s.status === "done" && steps.push(s.name) }));
+    try {
+      expect(steps).toEqual(["resolve target", "deploy agent", "wait for agent pods", "open tunnels", "connected"]);
+      expect(session.tunnels()).toHaveLength(2);
+      expect(kbridgeObjects().sort()).toEqual([`ConfigMap/kbridge-${session.id}-agent`, `Secret/kbridge-${session.id}-original`]);
+      expect(await apiAnswers(8)).toEqual(["workstation"]);
+      const web = cluster.store.list(kind("Pod"), "shop").find((p) => p.metadata.name?.startsWith("web-"))?.metadata.name ?? "";
+      const inside = await kubectlFor(kubeconfig)(["exec", "-n", "shop", web, "--", "node", "-e", "require('http').get('http://api/api/items?from=inside', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); })"]);
+      expect(JSON.parse(inside.stdout)).toMatchObject({ pod: "workstation", path: "/api/items?from=inside" });
+    } finally {
+      await session.disconnect();
+    }
+    expect(deploymentSpec("api")).toStrictEqual(before);
+    expect(kbridgeObjects()).toEqual([]);
+    await waitForDemo(cluster);
+    expect((await apiAnswers(6)).every((pod) => pod.startsWith("api-"))).toBe(true);
+  });
+
+  test("bad input gets a clear error and leaves the cluster unchanged", async () => {
+    const before = deploymentSpec("api");
+    const failure = async (overrides: Partial<ConnectOptions>) => {
+      const error = await connect(options(overrides)).then(
+        () => new Error("connected"),
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(KbridgeError);
+      return (error as KbridgeError).info;
+    };
+    expect(await failure({ target: { kind: "service", name: "nope", namespace: "shop" } })).toMatchObject({ code: "service-not-found" });
+    expect(await failure({ context: "prod" })).toMatchObject({ code: "context-not-found" });
+    expect(await failure({ ports: [{ port: 81, workstationPort }] })).toMatchObject({ code: "unknown-port", message: expect.stringContaining("its ports: 80") });
+    const started = Date.now();
+    expect(await failure({ agentImage: "registry.invalid/kbridge/node:22" })).toMatchObject({ code: "agent-failed", message: expect.stringMatching(/ErrImagePull|ImagePullBackOff/) });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(deploymentSpec("api")).toStrictEqual(before);
+    expect(kbridgeObjects()).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+/**
+ * The helper's end of an agent tunnel: an HTTP/2 server on the port-forwarded control
+ * connection. Each CONNECT stream the agent opens is one connection the cluster accepted
+ * on `workstation:<container port>`; it is dialled at once on 127.0.0.1:<workstation port>
+ * and piped both ways with back-pressure (HTTP/2 flow control on the tunnel side).
+ */
+import http2 from "node:http2";
+import net from "node:net";
+import { pipeline, type Duplex } from "node:stream";
+import type { Logger } from "../logging/logger.ts";
+
+/** Generous: many concurrent large bodies must not trip NGHTTP2_ENHANCE_YOUR_CALM. */
+const SESSION_MEMORY_MB = 256;
+
+export interface InboundTunnel {
+  /** Resolves when the tunnel closes (agent gone, port-forward dropped, or close()). */
+  closed: Promise<void>;
+  close(): void;
+}
+
+export interface InboundRoute {
+  /** Container port → workstation port. */
+  workstationPort(containerPort: number): number | undefined;
+  onConnection?(containerPort: number): void;
+}
+
+export function serveInboundTunnel(agentToHelper: Duplex, route: InboundRoute, log: Logger): InboundTunnel {
+  const server = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB });
+  let session: http2.ServerHttp2Session | undefined;
+  const closed = new Promise<void>((resolve) => {
+    server.on("session", (s) => {
+      session = s;
+      s.on("close", () => resolve());
+      s.on("error", (error) => log.warn({ err: error.message }, "tunnel session error"));
+    });
+    agentToHelper.on("close", () => resolve());
+  });
+  server.on("stream", (stream, headers) => {
+    if (headers[":method"] !== "CONNECT") {
+      stream.respond({ ":status": 405 });
+      return void stream.end();
+    }
+    const containerPort = Number(String(headers[":authority"] ?? "").split(":").pop());
+    const port = route.workstationPort(containerPort);
+    if (port === undefined) {
+      log.warn({ containerPort }, "the agent forwarded a port with no workstation mapping");
+      stream.respond({ ":status": 404 });
+      return void stream.end();
+    }
+    route.onConnection?.(containerPort);
+    const workstationSocket = net.connect({ host: "127.0.0.1", port });
+    workstationSocket.setNoDelay(true);
+    workstationSocket.once("connect", () => {
+      stream.respond({ ":status": 200 });
+      pipeline(workstationSocket, stream, workstationSocket, (error) => {
+        if (error && (error as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") log.debug({ err: error.message, port }, "tunnelled connection ended with an error");
+      });
+    });
+    workstationSocket.once("error", (error) => {
+      if (stream.headersSent) return void stream.close(http2.constants.NGHTTP2_CONNECT_ERROR);
+      log.warn({ port, err: error.message }, "the workstation process refused a redirected connection");
+      stream.respond({ ":status": 502 });
+      stream.end();
+    });
+  });
+  server.emit("connection", agentToHelper);
+  return {
+    closed,
+    close() {
+      session?.close();
+      agentToHelper.destroy();
+    },
+  };
+}
