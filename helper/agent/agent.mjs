@@ -18,6 +18,9 @@ const controlPort = Number(process.env.KBRIDGE_CONTROL_PORT ?? 47000);
 const session = process.env.KBRIDGE_SESSION ?? "unknown";
 const waitMs = Number(process.env.KBRIDGE_WAIT_MS ?? 10000);
 const SESSION_MEMORY_MB = 256;
+// Large windows: fewer WINDOW_UPDATE round trips through the API server's port-forward.
+const STREAM_WINDOW = 4 * 1024 * 1024;
+const SESSION_WINDOW = 32 * 1024 * 1024;
 
 const log = (message, fields = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), session, message, ...fields }));
 
@@ -53,25 +56,33 @@ function awaitTunnel() {
   });
 }
 
-// The control port: one helper connection at a time; a new one replaces the old (reconnect).
+// The control port: one helper connection at a time; a newer one replaces the old (the
+// helper reconnecting). A connection counts only once the helper's HTTP/2 SETTINGS arrive:
+// readiness probes and port scanners connect and close without them, and are ignored.
 net
   .createServer((socket) => {
     socket.setNoDelay(true);
-    const client = http2.connect("http://kbridge-helper", { createConnection: () => socket, maxSessionMemory: SESSION_MEMORY_MB });
-    client.on("connect", () => {
+    const client = http2.connect("http://kbridge-helper", { createConnection: () => socket, maxSessionMemory: SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW } });
+    let adopted = false;
+    client.once("remoteSettings", () => {
+      adopted = true;
+      client.setLocalWindowSize(SESSION_WINDOW);
       log("tunnel up", { from: socket.remoteAddress });
       const previous = tunnel;
       setTunnel(client);
       if (previous && previous !== client) previous.close();
     });
-    client.on("error", (error) => log("tunnel error", { error: error.message }));
+    client.on("error", (error) => {
+      if (adopted) log("tunnel error", { error: error.message });
+    });
     client.on("close", () => {
+      if (!adopted) return;
       log("tunnel closed");
       if (tunnel === client) setTunnel(null);
     });
     // Keep the tunnel alive through idle proxies and notice a dead peer.
     const ping = setInterval(() => {
-      if (!client.closed && !client.destroyed) client.ping(() => {});
+      if (adopted && !client.closed && !client.destroyed) client.ping(() => {});
     }, 10000);
     client.on("close", () => clearInterval(ping));
   })

@@ -11,6 +11,9 @@ import type { Logger } from "../logging/logger.ts";
 
 /** Generous: many concurrent large bodies must not trip NGHTTP2_ENHANCE_YOUR_CALM. */
 const SESSION_MEMORY_MB = 256;
+/** Large windows: fewer WINDOW_UPDATE round trips through the API server's port-forward. */
+const STREAM_WINDOW = 4 * 1024 * 1024;
+const SESSION_WINDOW = 32 * 1024 * 1024;
 
 export interface InboundTunnel {
   /** Resolves when the tunnel closes (agent gone, port-forward dropped, or close()). */
@@ -25,11 +28,12 @@ export interface InboundRoute {
 }
 
 export function serveInboundTunnel(agentToHelper: Duplex, route: InboundRoute, log: Logger): InboundTunnel {
-  const server = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB });
+  const server = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW } });
   let session: http2.ServerHttp2Session | undefined;
   const closed = new Promise<void>((resolve) => {
     server.on("session", (s) => {
       session = s;
+      s.setLocalWindowSize(SESSION_WINDOW);
       s.on("close", () => resolve());
       s.on("error", (error) => log.warn({ err: error.message }, "tunnel session error"));
     });

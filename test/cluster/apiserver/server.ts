@@ -43,6 +43,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const watches = new Set<ServerResponse>();
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader("Cache-Control", "no-cache, private");
+    req.socket.setNoDelay(true);
     handle(options, watches, req, res).catch((error: unknown) => sendError(res, error));
   };
   const { tls } = options;
@@ -57,6 +58,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     if (!options.upgrades) return void socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     socket.on("error", () => socket.destroy());
+    (socket as unknown as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
     options.upgrades(req, socket, head, url.pathname, url.searchParams);
   });
   await new Promise<void>((resolve, reject) => {

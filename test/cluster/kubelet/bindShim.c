@@ -1,7 +1,10 @@
 /*
- * LD_PRELOAD shim for test-cluster pods: a bind() to the wildcard address (0.0.0.0, or ::
- * for dual-stack sockets) becomes a bind() to the pod's own IP (KBRIDGE_POD_IP), so every
- * pod's ports live on its address and two pods can both listen on 8080, as on a cluster.
+ * LD_PRELOAD shim for test-cluster pods:
+ * - a bind() to the wildcard address (0.0.0.0, or :: for dual-stack sockets) becomes a
+ *   bind() to the pod's own IP (KBRIDGE_POD_IP), so every pod's ports live on its address
+ *   and two pods can both listen on 8080, as on a cluster;
+ * - every pod process dies with the process that started it (PR_SET_PDEATHSIG), so no pod
+ *   outlives its test cluster, even one killed outright.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -10,7 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+__attribute__((constructor)) static void die_with_parent(void) {
+  if (!getenv("KBRIDGE_POD_IP")) return;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  /* The parent may have gone before the line above ran. */
+  if (getppid() == 1) _exit(137);
+}
 
 typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
 

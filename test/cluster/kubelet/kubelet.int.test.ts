@@ -1,4 +1,5 @@
 /** Pods as real processes, seen through kubectl and plain HTTP to pod IPs. */
+import { spawn } from "node:child_process";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "../../support/tempDir.ts";
@@ -166,5 +167,22 @@ spec:
     expect(pids.length).toBeGreaterThan(2);
     await cluster.kubelet.stop();
     for (const pid of pids) expect(() => process.kill(pid, 0), `pid ${pid}`).toThrow();
+  });
+
+  test("pod processes die with a cluster that is killed outright", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/cluster/support/clusterWithOnePod.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const pid = Number(await until(() => /POD_PID=(\d+)/.exec(output)?.[1], "the pod's pid", 20_000));
+    expect(() => process.kill(pid, 0)).not.toThrow();
+    child.kill("SIGKILL");
+    await until(() => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, `pod process ${pid} to end`, 5000);
   });
 });

@@ -54,7 +54,9 @@ export function startServiceProxy(store: ObjectStore, onError: (error: Error) =>
         if (choices.length === 0) return client.resetAndDestroy();
         const index = (turn.get(key) ?? 0) % choices.length;
         turn.set(key, index + 1);
-        const upstream = net.connect(choices[index] as { host: string; port: number });
+        // kube-proxy forwards in the kernel: no Nagle delay is added on the way.
+        client.setNoDelay(true);
+        const upstream = net.connect({ ...(choices[index] as { host: string; port: number }), noDelay: true });
         client.pipe(upstream).pipe(client);
         const end = () => {
           client.destroy();

@@ -30,7 +30,8 @@ export function forwardOverChannels(ws: WebSocket, target: ForwardTarget, ports:
     const prefix = Buffer.from([port & 0xff, port >> 8]);
     ws.send(Buffer.concat([Buffer.from([2 * i]), prefix]));
     ws.send(Buffer.concat([Buffer.from([2 * i + 1]), prefix]));
-    const socket = net.connect({ host: target.host, port });
+    // Go (the kubelet) sets TCP_NODELAY on every connection; Node does not by default.
+    const socket = net.connect({ host: target.host, port, noDelay: true });
     let pending = 0;
     socket.on("data", (chunk: Buffer) => {
       pending += chunk.length;
@@ -123,7 +124,7 @@ export function forwardOverSpdy(transport: {
   });
 
   function connect(pair: StreamPair): void {
-    const socket = net.connect({ host: target.host, port: pair.port });
+    const socket = net.connect({ host: target.host, port: pair.port, noDelay: true });
     pair.socket = socket;
     const dataStream = pair.data as number;
     const errorStream = pair.error as number;
@@ -152,6 +153,7 @@ export function forwardOverSpdy(transport: {
 
 /** Transport C: after our 101, the raw socket carries SPDY. */
 export function acceptPlainSpdy(socket: Duplex, head: Buffer, target: ForwardTarget): void {
+  (socket as net.Socket).setNoDelay?.(true);
   socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n");
   const net_ = socket as net.Socket;
   const session = forwardOverSpdy(
