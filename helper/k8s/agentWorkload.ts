@@ -5,17 +5,22 @@
  * an expiry annotation, and can be found and removed by label.
  */
 import fs from "node:fs";
-import type { V1Container, V1Deployment, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1Pod, type V1PodTemplateSpec } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "kbridge" } as const;
 export const SESSION_LABEL = "kbridge.dev/session";
 export const OWNER_LABEL = "kbridge.dev/owner";
+export const ROLE_LABEL = "kbridge.dev/role";
+/** Selects the agent pods of a session (not its restorer). */
+export const agentPods = (sessionId: string) => `${SESSION_LABEL}=${sessionId},${ROLE_LABEL}=agent`;
 export const EXPIRES_ANNOTATION = "kbridge.dev/expires";
 export const ORIGINAL_ANNOTATION = "kbridge.dev/original";
 const AGENT_MOUNT = "/opt/kbridge";
 const AGENT_SCRIPT = new URL("../agent/agent.mjs", import.meta.url);
+const RESTORER_SCRIPT = new URL("../agent/restorer.mjs", import.meta.url);
+export const HEARTBEAT_ANNOTATION = "kbridge.dev/heartbeat";
 
 export interface SessionIdentity {
   id: string;
@@ -26,6 +31,8 @@ export interface SessionIdentity {
 
 export interface AgentOptions {
   image: string;
+  /** The restorer puts the workload back when the helper's heartbeat is older than this. */
+  deadmanSeconds: number;
   controlPort: number;
   /** Keep the container's probes and lifecycle hooks (the profile's choice). */
   keepProbes: boolean;
@@ -35,7 +42,7 @@ export function labelsFor(session: SessionIdentity): Record<string, string> {
   return { ...MANAGED_BY, [SESSION_LABEL]: session.id, [OWNER_LABEL]: session.owner.replace(/[^A-Za-z0-9._-]/g, ".").slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") };
 }
 
-const names = (session: SessionIdentity) => ({ original: `kbridge-${session.id}-original`, agent: `kbridge-${session.id}-agent` });
+const names = (session: SessionIdentity) => ({ original: `kbridge-${session.id}-original`, agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer` });
 
 /** Saves the Deployment, delivers the agent script, and swaps the target container for the agent. */
 export async function replaceWithAgent(connection: ClusterConnection, target: ResolvedTarget, session: SessionIdentity, options: AgentOptions): Promise<void> {
@@ -56,12 +63,20 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
   await clusterCall(connection, `save the original of deployment ${name}`, () =>
     connection.core.createNamespacedSecret({
       namespace,
-      body: { metadata: { name: original, labels, annotations }, type: "Opaque", stringData: { "workload.json": JSON.stringify({ kind: "Deployment", name, spec: deployment.spec }) } },
+      body: {
+        metadata: { name: original, labels, annotations: { ...annotations, [HEARTBEAT_ANNOTATION]: new Date().toISOString() } },
+        type: "Opaque",
+        stringData: { "workload.json": JSON.stringify({ kind: "Deployment", name, spec: deployment.spec }) },
+      },
     }),
   );
   await clusterCall(connection, "deliver the agent script", () =>
-    connection.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: agent, labels, annotations }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8") } } }),
+    connection.core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: agent, labels, annotations }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
+    }),
   );
+  await startRestorer(connection, namespace, name, session, options);
   const ports = [...new Set(target.ports.map((p) => p.containerPort))];
   const next: V1Deployment = {
     ...deployment,
@@ -71,9 +86,80 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
   await clusterCall(connection, `replace deployment ${name} with the agent`, () => connection.apps.replaceNamespacedDeployment({ name, namespace, body: next }));
 }
 
+/**
+ * The restorer: its own ServiceAccount with a Role limited to a restore (the workload, and
+ * the session's own objects), and a pod that watches the helper's heartbeat.
+ */
+async function startRestorer(connection: ClusterConnection, namespace: string, deployment: string, session: SessionIdentity, options: AgentOptions): Promise<void> {
+  const labels = labelsFor(session);
+  const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
+  const { restorer, agent } = names(session);
+  const metadata = { name: restorer, labels: { ...labels, [ROLE_LABEL]: "restorer" }, annotations };
+  await clusterCall(connection, "create the restorer's service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }));
+  await clusterCall(connection, "create the restorer's role", () =>
+    connection.rbac.createNamespacedRole({
+      namespace,
+      body: {
+        metadata,
+        rules: [
+          { apiGroups: ["apps"], resources: ["deployments"], resourceNames: [deployment], verbs: ["get", "update", "patch"] },
+          { apiGroups: [""], resources: ["secrets", "configmaps", "pods", "serviceaccounts"], verbs: ["get", "list", "delete"] },
+          { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["list", "delete"] },
+        ],
+      },
+    }),
+  );
+  await clusterCall(connection, "bind the restorer's role", () =>
+    connection.rbac.createNamespacedRoleBinding({
+      namespace,
+      body: { metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: restorer }, subjects: [{ kind: "ServiceAccount", name: restorer, namespace }] },
+    }),
+  );
+  await clusterCall(connection, "start the restorer", () =>
+    connection.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata,
+        spec: {
+          serviceAccountName: restorer,
+          restartPolicy: "OnFailure",
+          securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+          containers: [
+            {
+              name: "restorer",
+              image: options.image,
+              command: ["node", `${AGENT_MOUNT}/restorer.mjs`],
+              env: [
+                { name: "KBRIDGE_SESSION", value: session.id },
+                { name: "KBRIDGE_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                { name: "KBRIDGE_DEADMAN_SECONDS", value: String(options.deadmanSeconds) },
+              ],
+              volumeMounts: [{ name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+              resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "96Mi" } },
+            },
+          ],
+          volumes: [{ name: "kbridge-agent", configMap: { name: agent, defaultMode: 0o444 } }],
+        },
+      },
+    }),
+  );
+}
+
+/** Tells the restorer the helper is alive (renewed well within the dead-man interval). */
+export async function renewHeartbeat(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {
+  const { original } = names({ id: sessionId, owner: "", expiresAt: new Date() });
+  await clusterCall(connection, "renew the session heartbeat", () =>
+    connection.core.patchNamespacedSecret(
+      { name: original, namespace, body: { metadata: { annotations: { [HEARTBEAT_ANNOTATION]: new Date().toISOString() } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    ),
+  );
+}
+
 function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports: number[], session: SessionIdentity, configMap: string, options: AgentOptions): V1PodTemplateSpec {
   const copy = structuredClone(template);
-  copy.metadata = { ...copy.metadata, labels: { ...copy.metadata?.labels, [SESSION_LABEL]: session.id }, annotations: { ...copy.metadata?.annotations, [SESSION_LABEL]: session.id } };
+  copy.metadata = { ...copy.metadata, labels: { ...copy.metadata?.labels, [SESSION_LABEL]: session.id, [ROLE_LABEL]: "agent" }, annotations: { ...copy.metadata?.annotations, [SESSION_LABEL]: session.id } };
   const spec = copy.spec!;
   spec.containers = spec.containers.map((container): V1Container => {
     if (container.name !== containerName) return container;
@@ -136,10 +222,19 @@ export async function restoreWorkload(connection: ClusterConnection, namespace: 
 
 export async function deleteSessionObjects(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {
   const labelSelector = `${SESSION_LABEL}=${sessionId},app.kubernetes.io/managed-by=kbridge`;
-  const configMaps = await clusterCall(connection, "list kbridge config maps", () => connection.core.listNamespacedConfigMap({ namespace, labelSelector }));
-  for (const item of configMaps.items) await clusterCall(connection, "delete a kbridge config map", () => connection.core.deleteNamespacedConfigMap({ namespace, name: item.metadata?.name ?? "" }), { notFound: "null" });
-  const secrets = await clusterCall(connection, "list kbridge secrets", () => connection.core.listNamespacedSecret({ namespace, labelSelector }));
-  for (const item of secrets.items) await clusterCall(connection, "delete a kbridge secret", () => connection.core.deleteNamespacedSecret({ namespace, name: item.metadata?.name ?? "" }), { notFound: "null" });
+  const { core, rbac } = connection;
+  const kinds: [string, () => Promise<{ items: { metadata?: { name?: string } }[] }>, (name: string) => Promise<unknown>][] = [
+    ["pods", () => core.listNamespacedPod({ namespace, labelSelector }), (name) => core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })],
+    ["role bindings", () => rbac.listNamespacedRoleBinding({ namespace, labelSelector }), (name) => rbac.deleteNamespacedRoleBinding({ namespace, name })],
+    ["roles", () => rbac.listNamespacedRole({ namespace, labelSelector }), (name) => rbac.deleteNamespacedRole({ namespace, name })],
+    ["service accounts", () => core.listNamespacedServiceAccount({ namespace, labelSelector }), (name) => core.deleteNamespacedServiceAccount({ namespace, name })],
+    ["config maps", () => core.listNamespacedConfigMap({ namespace, labelSelector }), (name) => core.deleteNamespacedConfigMap({ namespace, name })],
+    ["secrets", () => core.listNamespacedSecret({ namespace, labelSelector }), (name) => core.deleteNamespacedSecret({ namespace, name })],
+  ];
+  for (const [what, list, remove] of kinds) {
+    const items = await clusterCall(connection, `list kbridge ${what}`, list);
+    for (const item of items.items) await clusterCall(connection, `delete kbridge ${what}`, () => remove(item.metadata?.name ?? ""), { notFound: "null" });
+  }
 }
 
 /**
@@ -150,7 +245,7 @@ export async function deleteSessionObjects(connection: ClusterConnection, namesp
 export async function waitForAgentPods(connection: ClusterConnection, namespace: string, sessionId: string, replicas: number, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const pods: V1Pod[] = (await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: `${SESSION_LABEL}=${sessionId}` }))).items.filter((p) => !p.metadata?.deletionTimestamp);
+    const pods: V1Pod[] = (await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(sessionId) }))).items.filter((p) => !p.metadata?.deletionTimestamp);
     const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
     if (ready.length >= replicas) return ready.map((p) => p.metadata?.name ?? "");
     for (const pod of pods) {

@@ -62,7 +62,16 @@ describe("connect", () => {
     try {
       expect(steps).toEqual(["resolve target", "deploy agent", "wait for agent pods", "open tunnels", "connected"]);
       expect(session.tunnels()).toHaveLength(2);
-      expect(kbridgeObjects().sort()).toEqual([`ConfigMap/kbridge-${session.id}-agent`, `Secret/kbridge-${session.id}-original`]);
+      expect(kbridgeObjects().sort()).toEqual(
+        [
+          `ConfigMap/kbridge-${session.id}-agent`,
+          `Pod/kbridge-${session.id}-restorer`,
+          `Role/kbridge-${session.id}-restorer`,
+          `RoleBinding/kbridge-${session.id}-restorer`,
+          `Secret/kbridge-${session.id}-original`,
+          `ServiceAccount/kbridge-${session.id}-restorer`,
+        ].sort(),
+      );
       expect(await apiAnswers(8)).toEqual(["workstation"]);
       const web = cluster.store.list(kind("Pod"), "shop").find((p) => p.metadata.name?.startsWith("web-"))?.metadata.name ?? "";
       const inside = await kubectlFor(kubeconfig)(["exec", "-n", "shop", web, "--", "node", "-e", "require('http').get('http://api/api/items?from=inside', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); })"]);

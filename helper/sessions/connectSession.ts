@@ -9,7 +9,7 @@ import { KbridgeError, type ResolvedTarget, type TargetRef } from "../protocol/i
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { findTarget } from "../k8s/findTarget.ts";
-import { replaceWithAgent, restoreWorkload, SESSION_LABEL, waitForAgentPods, type SessionIdentity } from "../k8s/agentWorkload.ts";
+import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAgentPods, type SessionIdentity } from "../k8s/agentWorkload.ts";
 import { openPodConnection } from "../k8s/portForward.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 
@@ -29,6 +29,8 @@ export interface ConnectOptions {
   keepProbes?: boolean;
   /** Longest wait for the agent pods (image pull, scheduling). */
   timeoutMs?: number;
+  /** Without a heartbeat for this long, the cluster restores itself (default 30 s: restored within 60 s). */
+  deadmanSeconds?: number;
   log: Logger;
   onStep?(step: { name: string; status: "running" | "done" | "failed"; ms?: number; detail?: string }): void;
 }
@@ -64,7 +66,15 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
   const controlPort = options.controlPort ?? 47000;
   const namespace = target.namespace;
 
-  await step("deploy agent", () => replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort, keepProbes: options.keepProbes ?? false }));
+  const deadmanSeconds = options.deadmanSeconds ?? 30;
+  await step("deploy agent", () =>
+    replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort, keepProbes: options.keepProbes ?? false, deadmanSeconds }),
+  );
+  // The restorer's heartbeat, renewed three times per dead-man interval.
+  const heartbeat = setInterval(() => {
+    renewHeartbeat(connection, namespace, session.id).catch((error: Error) => log.warn({ err: error.message }, "could not renew the heartbeat"));
+  }, (deadmanSeconds * 1000) / 3);
+  heartbeat.unref();
   const tunnels = new Map<string, InboundTunnel>();
   let active = true;
   try {
@@ -72,6 +82,7 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
     await step("open tunnels", () => Promise.all(pods.map((pod) => openTunnel(pod))), () => `${tunnels.size} tunnel(s)`);
   } catch (error) {
     active = false;
+    clearInterval(heartbeat);
     for (const tunnel of tunnels.values()) tunnel.close();
     await restoreAndWait(connection, namespace, session.id, log);
     throw error;
@@ -92,7 +103,7 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
   const keeper = setInterval(() => {
     if (!active) return;
     void (async () => {
-      const pods = await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: `${SESSION_LABEL}=${session.id}` }));
+      const pods = await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(session.id) }));
       for (const pod of pods.items) {
         const name = pod.metadata?.name ?? "";
         const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
@@ -111,6 +122,7 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
       if (!active) return;
       active = false;
       clearInterval(keeper);
+      clearInterval(heartbeat);
       for (const tunnel of tunnels.values()) tunnel.close();
       await step("restore", () => restoreAndWait(connection, namespace, session.id, log));
     },
@@ -142,7 +154,7 @@ async function restoreAndWait(connection: ClusterConnection, namespace: string, 
   await restoreWorkload(connection, namespace, sessionId);
   const deadline = Date.now() + RESTORE_TIMEOUT_MS;
   for (;;) {
-    const left = (await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: `${SESSION_LABEL}=${sessionId}` }))).items;
+    const left = (await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(sessionId) }))).items;
     if (left.length === 0) return;
     if (Date.now() > deadline) {
       log.warn({ left: left.map((p) => p.metadata?.name) }, "agent pods still terminating after the restore");

@@ -54,6 +54,9 @@ export const RESOURCE_TYPES: ResourceType[] = [
   type("apps", "v1", "replicasets", "ReplicaSet", true, { shortNames: ["rs"], subresources: ["status", "scale"], all: true }),
   type("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true),
   type("networking.k8s.io", "v1", "ingresses", "Ingress", true, { shortNames: ["ing"], subresources: ["status"] }),
+  // Stored and served; the test cluster does not enforce RBAC (every authenticated client may do everything).
+  type("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+  type("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
 ];
 
 export function apiVersionOf(type: ResourceType): string {

@@ -15,6 +15,7 @@ import type { Mount } from "./containerRunner.ts";
 import type { ImageResolver } from "./images.ts";
 import type { PodLogSource } from "../apiserver/rest.ts";
 import type { ExecTarget } from "../streams/exec.ts";
+import { MountPointRegistry } from "./mountPoints.ts";
 import { PodWorker } from "./podWorker.ts";
 
 export interface KubeletOptions {
@@ -45,6 +46,7 @@ export function startKubelet(options: KubeletOptions): Kubelet {
   const bindShim = bindShimLibrary();
   const useMountNamespace = process.getuid?.() === 0;
   const podIps = new AddressPool(options.podPrefix);
+  const mountPoints = new MountPointRegistry();
   const workers = new Map<string, { worker: PodWorker; uid: string; ip: string }>();
 
   const key = (pod: KubeObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -59,6 +61,7 @@ export function startKubelet(options: KubeletOptions): Kubelet {
       podIp: ip,
       bindShim,
       useMountNamespace,
+      mountPoints,
       backoffBaseMs: options.backoffBaseMs ?? 10_000,
       serviceAccountToken: (p) => {
         const token = randomBytes(32).toString("base64url");

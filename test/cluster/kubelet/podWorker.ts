@@ -10,7 +10,7 @@ import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
 import { ContainerRunner, type Mount } from "./containerRunner.ts";
 import { buildEnvironment, ContainerConfigError, expand } from "./environment.ts";
 import type { ImageResolver } from "./images.ts";
-import { missingPaths, removeCreated } from "./mountPoints.ts";
+import type { MountPointRegistry } from "./mountPoints.ts";
 import { materializeVolumes } from "./volumes.ts";
 
 export interface PodWorkerDeps {
@@ -21,6 +21,8 @@ export interface PodWorkerDeps {
   podIp: string;
   bindShim: string;
   useMountNamespace: boolean;
+  /** Node-wide count of the mount points pods created on the node. */
+  mountPoints: MountPointRegistry;
   backoffBaseMs: number;
   serviceAccountToken(pod: KubeObject): string;
   /** Pod-level files mounted into every container (/etc/resolv.conf, /etc/hosts). */
@@ -37,8 +39,8 @@ export class PodWorker {
   private probeTimer: NodeJS.Timeout | undefined;
   private statusQueued = false;
   private terminating = false;
-  /** Mount points this pod's containers created on the node, removed when it goes. */
-  private createdPaths: string[] = [];
+  /** Mount targets of this pod's containers, released when it goes. */
+  private mountTargets: string[] = [];
   private readonly startTime = now();
 
   constructor(
@@ -117,7 +119,11 @@ export class PodWorker {
         }) as Mount[]),
       ];
       this.waiting.delete(name);
-      if (this.deps.useMountNamespace) this.createdPaths.push(...missingPaths(mounts.map((m) => m.target)));
+      if (this.deps.useMountNamespace) {
+        const targets = mounts.map((m) => m.target);
+        this.deps.mountPoints.acquire(targets);
+        this.mountTargets.push(...targets);
+      }
       const runner = new ContainerRunner(
         {
           name,
@@ -253,7 +259,7 @@ export class PodWorker {
     clearTimeout(this.retryTimer);
     clearInterval(this.probeTimer);
     await Promise.all([...this.runners.values()].map((runner) => runner.stop(graceSeconds)));
-    removeCreated(this.createdPaths);
+    this.deps.mountPoints.release(this.mountTargets);
     fs.rmSync(this.deps.podDir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,115 @@
+// kbridge restorer: the cluster side of kbridge's guarantee that a workload comes back.
+// It runs beside a session (own ServiceAccount, a Role limited to what a restore needs),
+// reads the heartbeat the helper renews on the session's Secret, and when the heartbeat is
+// older than KBRIDGE_DEADMAN_SECONDS (the helper died, the workstation vanished), it puts
+// the saved original back and deletes every object of the session, itself last.
+// One file, no npm dependencies, run by the stock node image.
+import fs from "node:fs";
+import https from "node:https";
+
+const session = process.env.KBRIDGE_SESSION;
+const namespace = process.env.KBRIDGE_NAMESPACE;
+const deadmanMs = Number(process.env.KBRIDGE_DEADMAN_SECONDS ?? 30) * 1000;
+const pollMs = Math.min(5000, deadmanMs / 3);
+const SA = "/var/run/secrets/kubernetes.io/serviceaccount";
+const log = (message, fields = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), session, message, ...fields }));
+
+if (!session || !namespace) {
+  console.error("kbridge restorer: KBRIDGE_SESSION and KBRIDGE_NAMESPACE are required");
+  process.exit(2);
+}
+
+/** A request to the API server with the pod's service-account token; resolves { status, body }. */
+function api(method, path, body, contentType = "application/json") {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      {
+        host: process.env.KUBERNETES_SERVICE_HOST,
+        port: process.env.KUBERNETES_SERVICE_PORT ?? 443,
+        method,
+        path,
+        ca: fs.readFileSync(`${SA}/ca.crt`),
+        headers: { authorization: `Bearer ${fs.readFileSync(`${SA}/token`, "utf8").trim()}`, accept: "application/json", ...(payload ? { "content-type": contentType } : {}) },
+        timeout: 10000,
+      },
+      (response) => {
+        let text = "";
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode, body: text ? JSON.parse(text) : undefined }));
+      },
+    );
+    request.on("timeout", () => request.destroy(new Error(`${method} ${path} timed out`)));
+    request.on("error", reject);
+    request.end(payload);
+  });
+}
+
+const selector = encodeURIComponent(`kbridge.dev/session=${session},app.kubernetes.io/managed-by=kbridge`);
+const secretPath = `/api/v1/namespaces/${namespace}/secrets/kbridge-${session}-original`;
+
+async function restore() {
+  const secret = await api("GET", secretPath);
+  if (secret.status === 200) {
+    const saved = JSON.parse(Buffer.from(secret.body.data["workload.json"], "base64").toString("utf8"));
+    const path = `/apis/apps/v1/namespaces/${namespace}/deployments/${saved.name}`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await api("GET", path);
+      if (current.status !== 200) break;
+      const annotations = { ...current.body.metadata.annotations };
+      delete annotations["kbridge.dev/session"];
+      delete annotations["kbridge.dev/original"];
+      const body = { ...current.body, metadata: { ...current.body.metadata, annotations }, spec: { ...saved.spec, replicas: current.body.spec.replicas } };
+      const put = await api("PUT", path, body);
+      if (put.status === 200) {
+        log("restored", { deployment: saved.name });
+        break;
+      }
+      log("restore attempt failed", { status: put.status, message: put.body?.message });
+    }
+  }
+  // Everything of the session, this pod last.
+  for (const [group, plural] of [
+    ["api/v1", "configmaps"],
+    ["api/v1", "secrets"],
+    ["apis/rbac.authorization.k8s.io/v1", "rolebindings"],
+    ["apis/rbac.authorization.k8s.io/v1", "roles"],
+    ["api/v1", "serviceaccounts"],
+    ["api/v1", "pods"],
+  ]) {
+    const list = await api("GET", `/${group}/namespaces/${namespace}/${plural}?labelSelector=${selector}`);
+    for (const item of list.body?.items ?? []) await api("DELETE", `/${group}/namespaces/${namespace}/${plural}/${item.metadata.name}`);
+  }
+}
+
+let lastBeat = Date.now();
+let restoring = false;
+async function check() {
+  if (restoring) return;
+  try {
+    const secret = await api("GET", secretPath);
+    if (secret.status === 404) {
+      log("the session ended (its Secret is gone); nothing to restore");
+      return process.exit(0);
+    }
+    const beat = Date.parse(secret.body?.metadata?.annotations?.["kbridge.dev/heartbeat"] ?? "");
+    if (!Number.isNaN(beat)) lastBeat = Math.max(lastBeat, beat);
+  } catch (error) {
+    log("cannot read the heartbeat", { error: error.message });
+  }
+  if (Date.now() - lastBeat > deadmanMs) {
+    restoring = true;
+    log("no heartbeat from the helper; restoring", { silentForMs: Date.now() - lastBeat });
+    try {
+      await restore();
+      process.exit(0);
+    } catch (error) {
+      log("restore failed; retrying", { error: error.message });
+      restoring = false;
+    }
+  }
+}
+
+log("watching the helper's heartbeat", { deadmanMs });
+setInterval(check, pollMs);
+process.on("SIGTERM", () => process.exit(0));
