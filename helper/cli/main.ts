@@ -3,12 +3,17 @@ import { parseArgs } from "node:util";
 import { KbridgeError, type ErrorInfo } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper } from "./connect.ts";
+import { connectCommand } from "./connectCommand.ts";
 import { runHelper, stopOnSignalsAndParentExit } from "../server/runHelper.ts";
 
 const USAGE = `kbridge — connect a workstation process to a Kubernetes cluster
 
 Usage:
-  kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig in use.
+  kbridge connect --context C --namespace N (--service S | --deployment D | --pod P)
+                  --local-port [PORT:]WORKSTATION_PORT [--local-port …] [--container X]
+                              Redirect the target's traffic to this workstation until Ctrl-C,
+                              then restore the cluster.
+  kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig, sessions.
   kbridge contexts [--json]   The contexts of your kubeconfig (KUBECONFIG or ~/.kube/config).
   kbridge helper              Run the helper in the foreground (npm start runs it for you).
   kbridge --help              This text.
@@ -24,7 +29,21 @@ type Print = (text: string) => void;
 export async function main(argv: string[], out: Print = (t) => process.stdout.write(t), err: Print = (t) => process.stderr.write(t)): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        context: { type: "string" },
+        namespace: { type: "string", short: "n" },
+        service: { type: "string" },
+        deployment: { type: "string" },
+        pod: { type: "string" },
+        container: { type: "string" },
+        "local-port": { type: "string", multiple: true },
+      },
+    });
   } catch (error) {
     err(`kbridge: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -47,6 +66,12 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         return await contexts(json, out, err);
       case "helper":
         return await helper(out);
+      case "connect":
+        return await connectCommand(
+          { context: parsed.values.context, namespace: parsed.values.namespace, service: parsed.values.service, deployment: parsed.values.deployment, pod: parsed.values.pod, container: parsed.values.container, localPorts: parsed.values["local-port"] ?? [] },
+          out,
+          err,
+        );
       default:
         err(`kbridge: unknown command '${command}'\n\n${USAGE}`);
         return 2;

@@ -7,19 +7,31 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
+import { sessionIdSchema, sessionStartSchema, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
   "helper:getStatus": z.object({}).strict(),
   "kube:listContexts": z.object({}).strict(),
+  "session:start": sessionStartSchema,
+  "session:stop": sessionIdSchema,
+  "session:list": z.object({}).strict(),
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
-export type CommandInput<C extends CommandName> = z.infer<(typeof commandSchemas)[C]>;
+/** What a client sends (defaults not yet applied). */
+export type CommandInput<C extends CommandName> = z.input<(typeof commandSchemas)[C]>;
+/** What a handler receives, once the schema parsed it. */
+export type CommandArgs<C extends CommandName> = z.output<(typeof commandSchemas)[C]>;
 
 /** What each command acknowledges with, on success. */
 export interface CommandOutputs {
   "helper:getStatus": HelperStatus;
   "kube:listContexts": KubeContextList;
+  /** Answers once the session is created; its progress arrives as `session:updated`. */
+  "session:start": SessionView;
+  /** Answers once the cluster is restored. */
+  "session:stop": SessionView;
+  "session:list": SessionView[];
 }
 
 export type Ack<C extends CommandName> = (result: Result<CommandOutputs[C]>) => void;
@@ -31,6 +43,8 @@ export type ClientToServerEvents = {
 export interface ServerToClientEvents {
   /** Sent on every connection, so a client knows which helper (bootId) it talks to. */
   "helper:status": (status: HelperStatus) => void;
+  /** Every change of a session (state, a step), to every client. */
+  "session:updated": (session: SessionView) => void;
 }
 
 /** Per-connection data the helper keeps on each socket. */

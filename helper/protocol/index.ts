@@ -5,3 +5,4 @@ export * from "./events.ts";
 export * from "./profile.ts";
 export * from "./addresses.ts";
 export * from "./target.ts";
+export * from "./session.ts";

@@ -39,6 +39,13 @@ beforeAll(async () => {
         if (mode === "crash") throw new TypeError("cannot read properties of undefined (secret detail)");
         return { kubeconfig: ["/tmp/kubeconfig"], currentContext: "dev", contexts: [] };
       },
+      "session:start": () => {
+        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
+      },
+      "session:stop": () => {
+        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
+      },
+      "session:list": () => [],
     },
   });
 });

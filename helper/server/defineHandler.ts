@@ -4,10 +4,10 @@
  * client sent and whatever the handler threw. Internal errors reach the client as a log id.
  */
 import { randomUUID } from "node:crypto";
-import { commandSchemas, fail, invalidInput, KbridgeError, ok, type CommandInput, type CommandName, type CommandOutputs, type Result } from "../protocol/index.ts";
+import { commandSchemas, fail, invalidInput, KbridgeError, ok, type CommandArgs, type CommandName, type CommandOutputs, type Result } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 
-export type CommandHandler<C extends CommandName> = (input: CommandInput<C>) => Promise<CommandOutputs[C]> | CommandOutputs[C];
+export type CommandHandler<C extends CommandName> = (input: CommandArgs<C>) => Promise<CommandOutputs[C]> | CommandOutputs[C];
 
 export type CommandHandlers = { [C in CommandName]: CommandHandler<C> };
 
@@ -24,7 +24,7 @@ export async function runCommand<C extends CommandName>(
     return fail({ ...invalidInput(parsed.error, `payload for ${command}`), code: "invalid-payload" });
   }
   try {
-    return ok(await handler(parsed.data as CommandInput<C>));
+    return ok(await handler(parsed.data as CommandArgs<C>));
   } catch (error) {
     if (error instanceof KbridgeError) {
       log.info({ command, code: error.info.code }, "command failed");

@@ -2,15 +2,20 @@
  * Starts the helper: home, token, log file, Socket.IO server with its command handlers.
  */
 import { randomUUID } from "node:crypto";
-import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, PROTOCOL_VERSION, type HelperStatus } from "../protocol/index.ts";
+import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL_VERSION, type HelperStatus, type SessionView } from "../protocol/index.ts";
 import { ensureHome, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
 import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
+import { SessionManager } from "../sessions/sessionManager.ts";
 import { KBRIDGE_VERSION } from "./version.ts";
 import { portFromEnv } from "./portFromEnv.ts";
 
-export async function runHelper(env: Env = process.env): Promise<HelperServer> {
+export interface RunningHelper extends HelperServer {
+  sessions: SessionManager;
+}
+
+export async function runHelper(env: Env = process.env): Promise<RunningHelper> {
   const home = ensureHome(kbridgeHome(env));
   const log = createProcessLogger(home, "helper");
   const token = readOrCreateToken(home);
@@ -27,6 +32,9 @@ export async function runHelper(env: Env = process.env): Promise<HelperServer> {
     kubeconfig: kubeconfigPaths(env),
   });
 
+  // Sessions broadcast to every client; the server exists once listening, so late-bind it.
+  let broadcast: (view: SessionView) => void = () => undefined;
+  const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view) });
   const server = await startHelperServer({
     token,
     port,
@@ -36,24 +44,30 @@ export async function runHelper(env: Env = process.env): Promise<HelperServer> {
     handlers: {
       "helper:getStatus": () => status(),
       "kube:listContexts": () => listContexts(kubeconfigPaths(env)),
+      "session:start": (input) => sessions.start(input),
+      "session:stop": ({ sessionId }) => sessions.stop(sessionId),
+      "session:list": () => sessions.list(),
     },
   });
+  broadcast = (view) => void server.io.of(HELPER_NAMESPACE).emit("session:updated", view);
   log.info({ port: server.port, bootId, version: KBRIDGE_VERSION }, "helper listening");
-  return server;
+  return { ...server, sessions };
 }
 
 /**
  * Stops the helper on SIGINT/SIGTERM, and when the launcher that started it with an IPC
  * channel (`npm start`) goes away, even if it was killed outright.
  */
-export function stopOnSignalsAndParentExit(server: HelperServer): void {
+export function stopOnSignalsAndParentExit(server: RunningHelper): void {
   let stopping = false;
   const stop = (reason: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`kbridge helper: stopping (${reason})`);
-    void server.close().then(() => process.exit(0));
-    setTimeout(() => process.exit(0), 3000).unref();
+    console.log(`kbridge helper: stopping (${reason}); restoring live sessions`);
+    // Restore first (bounded), then close: a graceful stop never leaves a workload replaced.
+    void Promise.race([server.sessions.stopAll(), new Promise((resolve) => setTimeout(resolve, 60_000))])
+      .then(() => server.close())
+      .then(() => process.exit(0));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -14,12 +14,14 @@ import { openPodConnection } from "../k8s/portForward.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 
 export interface PortMapping {
-  /** Service port (Service targets) or container port (Deployment and Pod targets). */
-  port: number;
+  /** Service port (Service targets) or container port (Deployment and Pod targets); absent: the target's ports in order. */
+  port?: number;
   workstationPort: number;
 }
 
 export interface ConnectOptions {
+  /** Chosen by the caller (the session manager announces it before the connect ends); random otherwise. */
+  sessionId?: string;
   kubeconfig: string[];
   context: string;
   target: TargetRef;
@@ -61,7 +63,7 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
   const connection = openCluster(options.kubeconfig, options.context);
   const target = await step("resolve target", () => findTarget(connection, options.target), (t) => `${t.workload.kind} ${t.workload.name}, container ${t.container} (${t.containerReason}), ${t.workload.replicas} replica(s)`);
   const routes = routeTable(target, options.ports);
-  const session: SessionIdentity = { id: randomBytes(4).toString("hex"), owner: `${os.userInfo().username}@${os.hostname()}`, expiresAt: new Date(Date.now() + 8 * 3600_000) };
+  const session: SessionIdentity = { id: options.sessionId ?? randomBytes(4).toString("hex"), owner: `${os.userInfo().username}@${os.hostname()}`, expiresAt: new Date(Date.now() + 8 * 3600_000) };
   const log = options.log.child({ session: session.id });
   const controlPort = options.controlPort ?? 47000;
   const namespace = target.namespace;
@@ -133,10 +135,14 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
 function routeTable(target: ResolvedTarget, mappings: PortMapping[]): Map<number, number> {
   if (mappings.length === 0) throw new KbridgeError({ code: "no-port-mapping", category: "user", message: "No workstation port is mapped.", hint: "Map at least one port of the target to a workstation port." });
   const routes = new Map<number, number>();
-  for (const mapping of mappings) {
-    const port = target.ports.find((p) => (target.service ? p.servicePort === mapping.port : p.containerPort === mapping.port));
+  const known = target.ports.map((p) => (target.service ? p.servicePort : p.containerPort)).join(", ") || "none";
+  for (const [index, mapping] of mappings.entries()) {
+    const port =
+      mapping.port === undefined ? target.ports[index] : target.ports.find((p) => (target.service ? p.servicePort === mapping.port : p.containerPort === mapping.port));
+    if (!port && mapping.port === undefined) {
+      throw new KbridgeError({ code: "unknown-port", category: "user", message: `${mappings.length} workstation ports were given for ${target.ports.length} port(s) (${known}).`, hint: "Give one per port, or name them as PORT:WORKSTATION_PORT." });
+    }
     if (!port) {
-      const known = target.ports.map((p) => (target.service ? p.servicePort : p.containerPort)).join(", ") || "none";
       throw new KbridgeError({
         code: "unknown-port",
         category: "user",

@@ -1,0 +1,68 @@
+/** `kbridge connect` as a user runs it: steps printed, traffic redirected, Ctrl-C restores. */
+import { spawn } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import { kind } from "../../test/cluster/controllers/objects.ts";
+import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { freePort } from "../../test/support/ports.ts";
+import { tempDir } from "../../test/support/tempDir.ts";
+import { until } from "../../test/support/until.ts";
+import { runHelper, type RunningHelper } from "../server/runHelper.ts";
+
+const dir = tempDir("cli-connect");
+let cluster: TestCluster;
+let helper: RunningHelper;
+let env: Record<string, string>;
+let workstation: http.Server;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: cluster.writeKubeconfig(path.join(dir, "kubeconfig")), KBRIDGE_HELPER_PORT: String(await freePort()) };
+  helper = await runHelper(env);
+  workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
+  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
+}, 60_000);
+afterAll(async () => {
+  workstation?.close();
+  await helper?.sessions.stopAll();
+  await helper?.close();
+  await cluster?.stop();
+});
+
+function cli(args: string[]) {
+  const child = spawn(process.execPath, ["bin/kbridge.js", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk: Buffer) => (output.stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { child, output, exited };
+}
+
+test("connect prints each step, redirects the service until Ctrl-C, then restores", async () => {
+  const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
+  const port = (workstation.address() as AddressInfo).port;
+  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(port)]);
+  await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
+  expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 tunnel\(s\)\n/);
+  expect(JSON.parse((await viaIngress(cluster, "/status")).body).api).toBe("workstation");
+
+  run.child.kill("SIGINT");
+  expect(await run.exited).toBe(0);
+  expect(run.output.stdout).toMatch(/Disconnecting and restoring the cluster…\n✓ restore \(\d+ ms\)\nRestored service\/api\.\n$/);
+  expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
+});
+
+test("bad input fails with the reason and what to do, and changes nothing", async () => {
+  const unknown = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "nope", "--local-port", "3000"]);
+  expect(await unknown.exited).toBe(1);
+  expect(unknown.output.stderr).toMatch(/There is no service "nope" in namespace "shop"[\s\S]*kubectl get services -n shop/);
+  const usage = cli(["connect", "--namespace", "shop", "--service", "api"]);
+  expect(await usage.exited).toBe(1);
+  expect(usage.output.stderr).toMatch(/missing --context, --local-port/);
+  expect(cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge")).toEqual([]);
+});

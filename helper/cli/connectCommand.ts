@@ -1,0 +1,123 @@
+/**
+ * `kbridge connect`: starts a session in the helper (starting a helper in the background
+ * when none runs), prints its steps as they complete, and on Ctrl-C / SIGTERM stops it and
+ * exits once the cluster is restored.
+ */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { KbridgeError, type SessionStart, type SessionView } from "../protocol/index.ts";
+import { sendCommand } from "../client/helperSocket.ts";
+import { connectToHelper, type CliConnection } from "./connect.ts";
+
+export interface ConnectArgs {
+  context?: string;
+  namespace?: string;
+  service?: string;
+  deployment?: string;
+  pod?: string;
+  container?: string;
+  localPorts: string[];
+}
+
+type Print = (text: string) => void;
+
+export function parseConnectArgs(args: ConnectArgs): SessionStart {
+  const targets = [["service", args.service], ["deployment", args.deployment], ["pod", args.pod]].filter(([, v]) => v) as [SessionStart["targetKind"], string][];
+  const missing = [!args.context && "--context", !args.namespace && "--namespace", targets.length === 0 && "--service, --deployment or --pod", args.localPorts.length === 0 && "--local-port"].filter(Boolean);
+  if (missing.length > 0) throw usage(`missing ${missing.join(", ")}`);
+  if (targets.length > 1) throw usage("give only one of --service, --deployment, --pod");
+  const ports = args.localPorts.map((text) => {
+    const match = /^(?:(\d+):)?(\d+)$/.exec(text);
+    if (!match) throw usage(`--local-port ${text}: expected WORKSTATION_PORT or PORT:WORKSTATION_PORT`);
+    return { ...(match[1] ? { port: Number(match[1]) } : {}), workstationPort: Number(match[2]) };
+  });
+  const [[targetKind, targetName]] = targets as [[SessionStart["targetKind"], string]];
+  return { kubeContext: args.context as string, namespace: args.namespace as string, targetKind, targetName, container: args.container ?? "", ports };
+}
+
+function usage(message: string): KbridgeError {
+  return new KbridgeError({ code: "usage", category: "user", message: `kbridge connect: ${message}.`, hint: "Usage: kbridge connect --context C --namespace N --service S --local-port [PORT:]WORKSTATION_PORT …" });
+}
+
+/** Connects to the helper, starting one in the background (logging to the kbridge home) when none runs. */
+async function helperConnection(out: Print): Promise<CliConnection> {
+  try {
+    return await connectToHelper();
+  } catch (error) {
+    if (!(error instanceof KbridgeError) || error.info.code !== "helper-not-running") throw error;
+  }
+  out("Starting the kbridge helper in the background…\n");
+  const bin = fileURLToPath(new URL("../../bin/kbridge.js", import.meta.url));
+  spawn(process.execPath, [bin, "helper"], { detached: true, stdio: "ignore" }).unref();
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await connectToHelper();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+}
+
+export async function connectCommand(args: ConnectArgs, out: Print, err: Print, signals: NodeJS.EventEmitter = process): Promise<number> {
+  const input = parseConnectArgs(args);
+  const { socket } = await helperConnection(out);
+  // Known once the helper answers session:start; updates for other sessions are ignored.
+  const ours: { id?: string } = {};
+  let printed = 0;
+  let settle: (code: number) => void = () => undefined;
+  const finished = new Promise<number>((resolve) => (settle = resolve));
+
+  const show = (view: SessionView) => {
+    for (const step of view.steps.slice(printed)) {
+      if (step.status === "running") break;
+      out(`${step.status === "done" ? "✓" : "✗"} ${step.name}${step.ms !== undefined ? ` (${step.ms} ms)` : ""}${step.detail ? `: ${step.detail}` : ""}\n`);
+      printed += 1;
+    }
+    if (view.state === "connected") {
+      const mapping = input.ports.map((p) => `${p.port ?? "port"} → 127.0.0.1:${p.workstationPort}`).join(", ");
+      out(`Connected: ${input.targetKind}/${input.targetName} in ${input.namespace} now reaches this workstation (${mapping}). Press Ctrl-C to disconnect and restore.\n`);
+    }
+    if (view.state === "failed") {
+      err(`kbridge: ${view.error?.message ?? "the connect failed"}\n${view.error?.hint ? `  ${view.error.hint}\n` : ""}`);
+      settle(1);
+    }
+  };
+  socket.on("session:updated", (view) => {
+    if (view.id === ours.id) show(view);
+  });
+  socket.on("disconnect", () => err("kbridge: lost the helper; the cluster restores itself if it does not come back.\n"));
+
+  const started = await sendCommand(socket, "session:start", input);
+  if (!started.ok) {
+    socket.close();
+    throw new KbridgeError(started.error);
+  }
+  const sessionId = started.data.id;
+  ours.id = sessionId;
+  out(`Session ${sessionId}: connecting ${input.targetKind}/${input.targetName} in ${input.namespace} (context ${input.kubeContext})…\n`);
+  // Updates sent before the answer above were not ours yet: catch up once.
+  const now = await sendCommand(socket, "session:list", {});
+  const current = now.ok ? now.data.find((view) => view.id === sessionId) : undefined;
+  if (current) show(current);
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    out("Disconnecting and restoring the cluster…\n");
+    void sendCommand(socket, "session:stop", { sessionId }, 90_000).then((result) => {
+      if (result.ok) out(`Restored ${input.targetKind}/${input.targetName}.\n`);
+      else err(`kbridge: ${result.error.message}\n`);
+      settle(result.ok ? 0 : 1);
+    });
+  };
+  signals.on("SIGINT", stop);
+  signals.on("SIGTERM", stop);
+  const code = await finished;
+  signals.off("SIGINT", stop);
+  signals.off("SIGTERM", stop);
+  socket.close();
+  return code;
+}

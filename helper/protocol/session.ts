@@ -1,0 +1,42 @@
+/** Sessions as the helper runs them: what starts one, and what clients are told about it. */
+import { z } from "zod";
+import { portSchema, targetKinds } from "./profile.ts";
+
+export const sessionStartSchema = z
+  .object({
+    kubeContext: z.string().min(1, "Kube context is required"),
+    namespace: z.string().min(1, "Namespace is required"),
+    targetKind: z.enum(targetKinds),
+    targetName: z.string().min(1, "Target name is required"),
+    container: z.string().default(""),
+    /** Service port (or container port) → workstation port; without `port`, the target's ports in order. */
+    ports: z.array(z.object({ port: portSchema("Port").optional(), workstationPort: portSchema("Workstation port") })).min(1, "Map at least one port"),
+    agentImage: z.string().optional(),
+    deadmanSeconds: z.number().int().min(3).max(600).optional(),
+  })
+  .strict();
+export type SessionStart = z.input<typeof sessionStartSchema>;
+export type SessionStartInput = z.output<typeof sessionStartSchema>;
+
+/** resolving → deploying → tunnelling → connected → restoring → ended, or failed from any of them. */
+export const sessionStates = ["resolving", "deploying", "tunnelling", "connected", "restoring", "ended", "failed"] as const;
+export type SessionState = (typeof sessionStates)[number];
+
+export interface SessionStep {
+  name: string;
+  status: "running" | "done" | "failed";
+  ms?: number;
+  detail?: string;
+}
+
+export interface SessionView {
+  id: string;
+  state: SessionState;
+  target: { context: string; namespace: string; kind: string; name: string };
+  steps: SessionStep[];
+  startedAt: string;
+  endedAt?: string;
+  error?: { code: string; message: string; hint?: string };
+}
+
+export const sessionIdSchema = z.object({ sessionId: z.string().min(1) }).strict();
