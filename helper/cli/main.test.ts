@@ -37,7 +37,7 @@ describe("kbridge CLI", () => {
     const { code, out } = await run("status", "--json");
     expect(code).toBe(0);
     const status = JSON.parse(out) as Record<string, unknown>;
-    expect(status).toMatchObject({ running: true, pid: process.pid, protocolVersion: 1, kubeconfig: [process.env.KUBECONFIG] });
+    expect(status).toMatchObject({ running: true, pid: process.pid, protocolVersion: 1, kubeconfig: [process.env.KUBECONFIG], sessions: [] });
     expect(status.bootId).toMatch(/^[0-9a-f-]{36}$/);
   });
 

@@ -84,14 +84,16 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
 
 async function status(json: boolean, out: Print): Promise<number> {
   const connection = await connectToHelper();
+  const listed = await sendCommand(connection.socket, "session:list", {});
   connection.socket.close();
   const { status } = connection;
-  if (json) out(JSON.stringify({ running: true, url: connection.url, ...status }, null, 2) + "\n");
-  else
-    out(
-      `helper: running on ${connection.url} (pid ${status.pid}, version ${status.version}, boot ${status.bootId})\n` +
-        `kubeconfig: ${status.kubeconfig.join(", ")}\n`,
-    );
+  const sessions = listed.ok ? listed.data : [];
+  if (json) out(JSON.stringify({ running: true, url: connection.url, ...status, sessions }, null, 2) + "\n");
+  else {
+    out(`helper: running on ${connection.url} (pid ${status.pid}, version ${status.version}, boot ${status.bootId})\nkubeconfig: ${status.kubeconfig.join(", ")}\n`);
+    if (sessions.length === 0) out("sessions: none\n");
+    for (const s of sessions) out(`session ${s.id}: ${s.state}, ${s.target.kind}/${s.target.name} in ${s.target.namespace} (context ${s.target.context}), since ${s.startedAt}\n`);
+  }
   return 0;
 }
 
