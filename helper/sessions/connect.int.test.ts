@@ -101,6 +101,11 @@ describe("connect", () => {
     const started = Date.now();
     expect(await failure({ agentImage: "registry.invalid/kbridge/node:22" })).toMatchObject({ code: "agent-failed", message: expect.stringMatching(/ErrImagePull|ImagePullBackOff/) });
     expect(Date.now() - started).toBeLessThan(30_000);
+    // A failure half-way through the replacement (the agent ConfigMap's name is taken, after
+    // the original was saved) is rolled back too; the object in the way is left alone.
+    cluster.store.create(kind("ConfigMap"), { metadata: { name: "kbridge-collide1-agent", namespace: "shop" }, data: { mine: "yes" } });
+    expect(await failure({ sessionId: "collide1" })).toMatchObject({ code: "cluster-error", message: expect.stringContaining("409") });
+    expect(cluster.store.get(kind("ConfigMap"), "shop", "kbridge-collide1-agent").data).toEqual({ mine: "yes" });
     expect(deploymentSpec("api")).toStrictEqual(before);
     expect(kbridgeObjects()).toEqual([]);
   });

@@ -69,17 +69,18 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
   const namespace = target.namespace;
 
   const deadmanSeconds = options.deadmanSeconds ?? 30;
-  await step("deploy agent", () =>
-    replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort, keepProbes: options.keepProbes ?? false, deadmanSeconds }),
-  );
+  const tunnels = new Map<string, InboundTunnel>();
+  let active = true;
   // The restorer's heartbeat, renewed three times per dead-man interval.
   const heartbeat = setInterval(() => {
     renewHeartbeat(connection, namespace, session.id).catch((error: Error) => log.warn({ err: error.message }, "could not renew the heartbeat"));
   }, (deadmanSeconds * 1000) / 3);
   heartbeat.unref();
-  const tunnels = new Map<string, InboundTunnel>();
-  let active = true;
   try {
+    // Inside the rollback: a failure half-way through the replacement (a forbidden Role, say) is undone too.
+    await step("deploy agent", () =>
+      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort, keepProbes: options.keepProbes ?? false, deadmanSeconds }),
+    );
     const pods = await step("wait for agent pods", () => waitForAgentPods(connection, namespace, session.id, target.workload.replicas, options.timeoutMs ?? 60_000), (p) => p.join(", "));
     await step("open tunnels", () => Promise.all(pods.map((pod) => openTunnel(pod))), () => `${tunnels.size} tunnel(s)`);
   } catch (error) {
