@@ -57,6 +57,39 @@ test("connect prints each step, redirects the service until Ctrl-C, then restore
   expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
 });
 
+test("kbridge disconnect ends a connect running in another terminal", async () => {
+  const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
+  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", `80:${(workstation.address() as AddressInfo).port}`]);
+  await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
+  const id = /Session (\w+):/.exec(run.output.stdout)?.[1];
+  const disconnect = cli(["disconnect"]);
+  expect(await disconnect.exited).toBe(0);
+  expect(disconnect.output.stdout).toBe(`Session ${id} ended; service/api in shop restored.\n`);
+  expect(await run.exited).toBe(0);
+  expect(run.output.stdout).toMatch(/ended elsewhere/);
+  expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
+});
+
+test("kbridge clean restores and removes what a crashed helper left", async () => {
+  const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
+  const crashed = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
+    env: { ...process.env, KUBECONFIG: env.KUBECONFIG, TARGET_NAMESPACE: "shop", TARGET_SERVICE: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: "600" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  crashed.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await until(() => output.includes("CONNECTED"), "the crashing helper to connect", 45_000);
+  crashed.kill("SIGKILL");
+  const clean = cli(["clean", "--context", "kbridge-demo", "--namespace", "shop"]);
+  expect(await clean.exited).toBe(0);
+  expect(clean.output.stdout).toBe("Removed 1 session(s) from shop; restored deployment/api.\n");
+  expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
+  expect(cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge")).toEqual([]);
+  const again = cli(["clean", "--context", "kbridge-demo", "--namespace", "shop"]);
+  expect(await again.exited).toBe(0);
+  expect(again.output.stdout).toBe("Nothing of kbridge in namespace shop.\n");
+});
+
 test("bad input fails with the reason and what to do, and changes nothing", async () => {
   const unknown = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "nope", "--local-port", "3000"]);
   expect(await unknown.exited).toBe(1);

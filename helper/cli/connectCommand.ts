@@ -65,6 +65,7 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
   const { socket } = await helperConnection(out);
   // Known once the helper answers session:start; updates for other sessions are ignored.
   const ours: { id?: string } = {};
+  let stopping = false;
   let printed = 0;
   let settle: (code: number) => void = () => undefined;
   const finished = new Promise<number>((resolve) => (settle = resolve));
@@ -78,6 +79,10 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
     if (view.state === "connected") {
       const mapping = input.ports.map((p) => `${p.port ?? "port"} → 127.0.0.1:${p.workstationPort}`).join(", ");
       out(`Connected: ${input.targetKind}/${input.targetName} in ${input.namespace} now reaches this workstation (${mapping}). Press Ctrl-C to disconnect and restore.\n`);
+    }
+    if (view.state === "ended" && !stopping) {
+      out("The session was ended elsewhere (kbridge disconnect or the dashboard); the cluster is restored.\n");
+      settle(0);
     }
     if (view.state === "failed") {
       err(`kbridge: ${view.error?.message ?? "the connect failed"}\n${view.error?.hint ? `  ${view.error.hint}\n` : ""}`);
@@ -102,7 +107,6 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
   const current = now.ok ? now.data.find((view) => view.id === sessionId) : undefined;
   if (current) show(current);
 
-  let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;

@@ -14,6 +14,11 @@ Usage:
                               Redirect the target's traffic to this workstation until Ctrl-C,
                               then restore the cluster.
   kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig, sessions.
+  kbridge disconnect [--session ID]
+                              End the helper's sessions (or one) and restore the cluster.
+  kbridge clean --context C --namespace N
+                              Restore and remove everything kbridge left in a namespace
+                              (sessions of a helper that crashed).
   kbridge contexts [--json]   The contexts of your kubeconfig (KUBECONFIG or ~/.kube/config).
   kbridge helper              Run the helper in the foreground (npm start runs it for you).
   kbridge --help              This text.
@@ -42,6 +47,7 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         pod: { type: "string" },
         container: { type: "string" },
         "local-port": { type: "string", multiple: true },
+        session: { type: "string" },
       },
     });
   } catch (error) {
@@ -66,6 +72,10 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         return await contexts(json, out, err);
       case "helper":
         return await helper(out);
+      case "disconnect":
+        return await disconnect(parsed.values.session, json, out, err);
+      case "clean":
+        return await clean(parsed.values.context, parsed.values.namespace, json, out, err);
       case "connect":
         return await connectCommand(
           { context: parsed.values.context, namespace: parsed.values.namespace, service: parsed.values.service, deployment: parsed.values.deployment, pod: parsed.values.pod, container: parsed.values.container, localPorts: parsed.values["local-port"] ?? [] },
@@ -108,6 +118,46 @@ async function contexts(json: boolean, out: Print, err: Print): Promise<number> 
         const mark = context.name === result.data.currentContext ? "*" : " ";
         out(`${mark} ${context.name}\t${context.server ?? "(no server)"}\t${context.namespace ?? "default"}\n`);
       }
+    return 0;
+  } finally {
+    connection.socket.close();
+  }
+}
+
+async function disconnect(only: string | undefined, json: boolean, out: Print, err: Print): Promise<number> {
+  const connection = await connectToHelper();
+  try {
+    const listed = await sendCommand(connection.socket, "session:list", {});
+    if (!listed.ok) return report(listed.error, json, out, err);
+    const live = listed.data.filter((s) => s.state !== "ended" && s.state !== "failed" && (only === undefined || s.id === only));
+    if (only !== undefined && live.length === 0) return report({ code: "session-not-found", category: "user", message: `No live session ${only} in this helper.`, hint: "See `kbridge status`." }, json, out, err);
+    const ended = [];
+    for (const session of live) {
+      const result = await sendCommand(connection.socket, "session:stop", { sessionId: session.id }, 90_000);
+      if (!result.ok) return report(result.error, json, out, err);
+      ended.push(result.data);
+      if (!json) out(`Session ${session.id} ended; ${session.target.kind}/${session.target.name} in ${session.target.namespace} restored.\n`);
+    }
+    if (json) out(JSON.stringify({ ended }, null, 2) + "\n");
+    else if (ended.length === 0) out("No live sessions.\n");
+    return 0;
+  } finally {
+    connection.socket.close();
+  }
+}
+
+async function clean(context: string | undefined, namespace: string | undefined, json: boolean, out: Print, err: Print): Promise<number> {
+  if (!context || !namespace) {
+    err("kbridge clean: --context and --namespace are required\n");
+    return 2;
+  }
+  const connection = await connectToHelper();
+  try {
+    const result = await sendCommand(connection.socket, "cluster:clean", { kubeContext: context, namespace }, 120_000);
+    if (!result.ok) return report(result.error, json, out, err);
+    if (json) out(JSON.stringify(result.data, null, 2) + "\n");
+    else if (result.data.sessions.length === 0) out(`Nothing of kbridge in namespace ${namespace}.\n`);
+    else out(`Removed ${result.data.sessions.length} session(s) from ${namespace}${result.data.restored.length ? `; restored ${result.data.restored.join(", ")}` : ""}.\n`);
     return 0;
   } finally {
     connection.socket.close();

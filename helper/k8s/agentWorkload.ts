@@ -192,11 +192,12 @@ function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports
   return copy;
 }
 
-/** Puts the saved original back and deletes everything of the session. Safe to run twice. */
-export async function restoreWorkload(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {
+/** Puts the saved original back and deletes everything of the session. Safe to run twice. Returns the workload restored, if any. */
+export async function restoreWorkload(connection: ClusterConnection, namespace: string, sessionId: string): Promise<string | undefined> {
   const session = { id: sessionId, owner: "", expiresAt: new Date() };
   const { original } = names(session);
   const secret = await clusterCall(connection, "read the saved original", () => connection.core.readNamespacedSecret({ name: original, namespace }), { notFound: "null" });
+  let restored: string | undefined;
   if (secret) {
     const saved = JSON.parse(Buffer.from(secret.data?.["workload.json"] ?? "", "base64").toString("utf8")) as { name: string; spec: V1Deployment["spec"] };
     for (let attempt = 0; ; attempt++) {
@@ -211,6 +212,7 @@ export async function restoreWorkload(connection: ClusterConnection, namespace: 
         await clusterCall(connection, `restore deployment ${saved.name}`, () =>
           connection.apps.replaceNamespacedDeployment({ name: saved.name, namespace, body: { ...current, metadata: { ...current.metadata, annotations }, spec } }),
         );
+        restored = `deployment/${saved.name}`;
         break;
       } catch (error) {
         if (attempt >= 3 || !(error instanceof KbridgeError) || !/HTTP 409/.test(error.message)) throw error;
@@ -218,6 +220,20 @@ export async function restoreWorkload(connection: ClusterConnection, namespace: 
     }
   }
   await deleteSessionObjects(connection, namespace, sessionId);
+  return restored;
+}
+
+/** The sessions that left objects in a namespace (live or not), by their labels. */
+export async function sessionsInNamespace(connection: ClusterConnection, namespace: string): Promise<string[]> {
+  const labelSelector = "app.kubernetes.io/managed-by=kbridge";
+  const lists = await Promise.all([
+    clusterCall(connection, "list kbridge secrets", () => connection.core.listNamespacedSecret({ namespace, labelSelector })),
+    clusterCall(connection, "list kbridge config maps", () => connection.core.listNamespacedConfigMap({ namespace, labelSelector })),
+    clusterCall(connection, "list kbridge pods", () => connection.core.listNamespacedPod({ namespace, labelSelector })),
+    clusterCall(connection, "list kbridge service accounts", () => connection.core.listNamespacedServiceAccount({ namespace, labelSelector })),
+  ]);
+  const ids = lists.flatMap((list) => list.items.map((item: { metadata?: { labels?: Record<string, string> } }) => item.metadata?.labels?.[SESSION_LABEL] ?? ""));
+  return [...new Set(ids.filter(Boolean))].sort();
 }
 
 export async function deleteSessionObjects(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {

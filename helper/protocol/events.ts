@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
-import { sessionIdSchema, sessionStartSchema, type SessionView } from "./session.ts";
+import { clusterCleanSchema, sessionIdSchema, sessionStartSchema, type CleanReport, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
   "helper:getStatus": z.object({}).strict(),
@@ -15,6 +15,7 @@ export const commandSchemas = {
   "session:start": sessionStartSchema,
   "session:stop": sessionIdSchema,
   "session:list": z.object({}).strict(),
+  "cluster:clean": clusterCleanSchema,
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -32,6 +33,8 @@ export interface CommandOutputs {
   /** Answers once the cluster is restored. */
   "session:stop": SessionView;
   "session:list": SessionView[];
+  /** Restores and removes everything kbridge left in a namespace (sessions of crashed helpers). */
+  "cluster:clean": CleanReport;
 }
 
 export type Ack<C extends CommandName> = (result: Result<CommandOutputs[C]>) => void;

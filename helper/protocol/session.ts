@@ -40,3 +40,13 @@ export interface SessionView {
 }
 
 export const sessionIdSchema = z.object({ sessionId: z.string().min(1) }).strict();
+
+export const clusterCleanSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required"), namespace: z.string().min(1, "Namespace is required") }).strict();
+
+export interface CleanReport {
+  namespace: string;
+  /** Sessions whose objects were found (and removed). */
+  sessions: string[];
+  /** Workloads put back from a saved original. */
+  restored: string[];
+}

@@ -47,6 +47,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "session:start": (input) => sessions.start(input),
       "session:stop": ({ sessionId }) => sessions.stop(sessionId),
       "session:list": () => sessions.list(),
+      "cluster:clean": ({ kubeContext, namespace }) => sessions.clean(kubeContext, namespace),
     },
   });
   broadcast = (view) => void server.io.of(HELPER_NAMESPACE).emit("session:updated", view);

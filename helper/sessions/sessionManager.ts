@@ -4,8 +4,10 @@
  * every change broadcast as a SessionView. Stopping the helper gracefully restores them all.
  */
 import { randomBytes } from "node:crypto";
-import { KbridgeError, type SessionStartInput, type SessionState, type SessionView } from "../protocol/index.ts";
+import { KbridgeError, type CleanReport, type SessionStartInput, type SessionState, type SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
+import { openCluster } from "../k8s/clusterConnection.ts";
+import { restoreWorkload, sessionsInNamespace } from "../k8s/agentWorkload.ts";
 import { connect, type ConnectedSession } from "./connectSession.ts";
 
 interface Entry {
@@ -89,6 +91,27 @@ export class SessionManager {
       this.deps.broadcast(structuredClone(entry.view));
     }
     return structuredClone(entry.view);
+  }
+
+  /**
+   * Restores and removes what kbridge left in a namespace: sessions of crashed helpers (or
+   * of other workstations). This helper's live sessions are stopped properly first.
+   */
+  async clean(kubeContext: string, namespace: string): Promise<CleanReport> {
+    const connection = openCluster(this.deps.kubeconfig(), kubeContext);
+    const sessions = await sessionsInNamespace(connection, namespace);
+    const restored: string[] = [];
+    for (const id of sessions) {
+      const live = this.sessions.get(id);
+      if (live && live.view.target.namespace === namespace && live.view.state !== "ended" && live.view.state !== "failed") {
+        await this.stop(id);
+        continue;
+      }
+      const workload = await restoreWorkload(connection, namespace, id);
+      if (workload) restored.push(workload);
+      this.deps.log.info({ session: id, namespace, workload }, "cleaned a session left in the cluster");
+    }
+    return { namespace, sessions, restored };
   }
 
   /** Restores every live session (the helper is stopping). */
