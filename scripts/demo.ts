@@ -9,7 +9,7 @@ import { startTestCluster } from "../test/cluster/cluster.ts";
 import { DEMO_HOST, DEMO_NAMESPACE, demoImages, installDemo, waitForDemo } from "../test/cluster/demo/demoApp.ts";
 import { ensureBuilt } from "./lib/ensureBuilt.ts";
 import { PROJECT_ROOT } from "./lib/projectRoot.ts";
-import { supervise } from "./lib/supervisor.ts";
+import { KBRIDGE_PROCESSES, supervise } from "./lib/supervisor.ts";
 
 try {
   ensureBuilt(PROJECT_ROOT);
@@ -34,10 +34,7 @@ try {
 console.log(`kbridge demo: test cluster and demo shop ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
 const supervisor = supervise(
-  [
-    { name: "helper", entry: "helper/main.ts" },
-    { name: "dashboard", entry: "app/lib/server/main.ts" },
-  ],
+  KBRIDGE_PROCESSES,
   { cwd: PROJECT_ROOT, env: { ...process.env, KUBECONFIG: kubeconfig, NEXT_TELEMETRY_DISABLED: "1" }, log: (line) => console.log(line) },
 );
 let stopping = false;

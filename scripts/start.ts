@@ -4,7 +4,7 @@
  */
 import { ensureBuilt } from "./lib/ensureBuilt.ts";
 import { PROJECT_ROOT } from "./lib/projectRoot.ts";
-import { supervise } from "./lib/supervisor.ts";
+import { KBRIDGE_PROCESSES, supervise } from "./lib/supervisor.ts";
 
 const dev = process.env.KBRIDGE_DASHBOARD_DEV === "1";
 try {
@@ -15,10 +15,7 @@ try {
 }
 
 const supervisor = supervise(
-  [
-    { name: "helper", entry: "helper/main.ts" },
-    { name: "dashboard", entry: "app/lib/server/main.ts" },
-  ],
+  KBRIDGE_PROCESSES,
   { cwd: PROJECT_ROOT, env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" }, log: (line) => console.log(line) },
 );
 process.on("SIGINT", () => supervisor.stop("Ctrl-C"));

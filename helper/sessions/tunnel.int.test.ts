@@ -11,6 +11,7 @@ import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.t
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
+import { until } from "../../test/support/until.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { connect, type ConnectedSession } from "./connectSession.ts";
 
@@ -57,11 +58,11 @@ spec:
     socket.pipe(socket);
   });
   await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
-  const deadline = Date.now() + 20_000;
-  while (!cluster.store.list(kind("Pod"), "default").some((p) => (p.status as { conditions?: { type: string; status: string }[] }).conditions?.some((c) => c.type === "Ready" && c.status === "True"))) {
-    if (Date.now() > deadline) throw new Error("greeter not ready");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await until(
+    () => cluster.store.list(kind("Pod"), "default").some((p) => (p.status as { conditions?: { type: string; status: string }[] }).conditions?.some((c) => c.type === "Ready" && c.status === "True")),
+    "the greeter to be ready",
+    20_000,
+  );
   session = await connect({
     kubeconfig: [kubeconfig],
     context: "kbridge-demo",

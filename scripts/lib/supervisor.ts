@@ -11,6 +11,12 @@ export interface ChildSpec {
   entry: string;
 }
 
+/** What `npm start` and `npm run demo` run: the helper and the dashboard. */
+export const KBRIDGE_PROCESSES: ChildSpec[] = [
+  { name: "helper", entry: "helper/main.ts" },
+  { name: "dashboard", entry: "app/lib/server/main.ts" },
+];
+
 interface Running {
   spec: ChildSpec;
   child: ChildProcess;

@@ -12,9 +12,13 @@ export interface HelperAccess {
  * What the browser needs to reach the helper. The token goes into the page only: the
  * dashboard serves loopback Host headers alone, and other origins cannot read its pages.
  */
+let cached: HelperAccess | undefined;
+
+/** Read once per process: the token file does not change while kbridge runs. */
 export function helperAccess(): HelperAccess {
-  return {
+  cached ??= {
     url: `http://${BIND_ADDRESS}:${portFromEnv(process.env, "KBRIDGE_HELPER_PORT", DEFAULT_HELPER_PORT)}`,
     token: readOrCreateToken(kbridgeHome()),
   };
+  return cached;
 }

@@ -11,6 +11,7 @@ import { tempDir } from "../../support/tempDir.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
 import { kind } from "../controllers/objects.ts";
 import { kubectlFor } from "../support/kubectl.ts";
+import { until } from "../../support/until.ts";
 
 const dir = tempDir("streams");
 let cluster: TestCluster;
@@ -44,11 +45,7 @@ spec:
 `,
   });
   if (applied.code !== 0) throw new Error(applied.stderr);
-  const deadline = Date.now() + 15_000;
-  while (!(cluster.store.find(kind("Pod"), "default", "echo")?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True")) {
-    if (Date.now() > deadline) throw new Error("echo pod not ready");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await until(() => (cluster.store.find(kind("Pod"), "default", "echo")?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True"), "the echo pod to be ready");
 });
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL");
@@ -146,17 +143,10 @@ describe("logs", () => {
     const lines = new PassThrough();
     let text = "";
     lines.on("data", (chunk: Buffer) => (text += chunk.toString()));
-    const deadline = Date.now() + 15_000;
-    while (!(cluster.store.find(kind("Pod"), "default", "ticker")?.status as { phase?: string } | undefined)?.phase?.startsWith("Running")) {
-      if (Date.now() > deadline) throw new Error("ticker not running");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(() => (cluster.store.find(kind("Pod"), "default", "ticker")?.status as { phase?: string } | undefined)?.phase === "Running", "the ticker to run");
     const ended = new Promise<void>((resolve) => lines.on("end", resolve));
     await new Log(config).log("default", "ticker", "ticker", lines, { follow: true, tailLines: 1 });
-    while (!/tick (\d+)\n[\s\S]*tick \d+\n[\s\S]*tick \d+\n/.test(text)) {
-      if (Date.now() > deadline) throw new Error(`followed lines did not arrive: ${text}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(() => /tick (\d+)\n[\s\S]*tick \d+\n[\s\S]*tick \d+\n/.test(text), "three followed lines");
     // Deleting the pod ends the container, which ends the followed stream. (Aborting
     // client-node's Log instead leaves an unhandled AbortError inside client-node.)
     expect((await kubectl(["delete", "pod", "ticker", "--grace-period=1"])).code).toBe(0);
