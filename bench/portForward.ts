@@ -79,51 +79,53 @@ async function forward(kubeconfig: string, remote: number, env: Record<string, s
   return { port, child };
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-bench-"));
-const cluster = await startTestCluster();
-try {
-  const kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
-  cluster.store.create(kind("Pod"), { metadata: { name: "blast", namespace: "default" }, spec: { containers: [{ name: "blast", image: "node:22", command: ["node", "-e", BLAST], readinessProbe: { tcpSocket: { port: 7002 }, periodSeconds: 1 } }] } });
-  let podIp: string | undefined;
-  for (let i = 0; i < 200 && !podIp; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const status = cluster.store.find(kind("Pod"), "default", "blast")?.status as { podIP?: string; containerStatuses?: { ready: boolean }[] } | undefined;
-    if (status?.containerStatuses?.[0]?.ready) podIp = status.podIP;
-  }
-  if (!podIp) throw new Error("the benchmark pod did not become ready");
+export async function benchPortForward(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-bench-"));
+  const cluster = await startTestCluster();
+  try {
+    const kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+    cluster.store.create(kind("Pod"), { metadata: { name: "blast", namespace: "default" }, spec: { containers: [{ name: "blast", image: "node:22", command: ["node", "-e", BLAST], readinessProbe: { tcpSocket: { port: 7002 }, periodSeconds: 1 } }] } });
+    let podIp: string | undefined;
+    for (let i = 0; i < 200 && !podIp; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const status = cluster.store.find(kind("Pod"), "default", "blast")?.status as { podIP?: string; containerStatuses?: { ready: boolean }[] } | undefined;
+      if (status?.containerStatuses?.[0]?.ready) podIp = status.podIP;
+    }
+    if (!podIp) throw new Error("the benchmark pod did not become ready");
 
-  const rows: { name: string; down: number; up: number }[] = [];
-  const measure = async (name: string, ports: { down: number; up: number }, host = "127.0.0.1") => {
-    const down: number[] = [];
-    const up: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      down.push(await download(ports.down, host));
-      up.push(await upload(ports.up, host));
+    const rows: { name: string; down: number; up: number }[] = [];
+    const measure = async (name: string, ports: { down: number; up: number }, host = "127.0.0.1") => {
+      const down: number[] = [];
+      const up: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        down.push(await download(ports.down, host));
+        up.push(await upload(ports.up, host));
+      }
+      rows.push({ name, down: median(down), up: median(up) });
+    };
+    await measure("direct to the pod IP", { down: 7001, up: 7002 }, podIp);
+    for (const [name, env] of [
+      ["kubectl port-forward (SPDY in WebSocket)", {}],
+      ["kubectl port-forward (plain SPDY)", { KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" }],
+    ] as const) {
+      const down = await forward(kubeconfig, 7001, env);
+      const up = await forward(kubeconfig, 7002, env);
+      try {
+        await measure(name, { down: down.port, up: up.port });
+      } finally {
+        down.child.kill();
+        up.child.kill();
+      }
     }
-    rows.push({ name, down: median(down), up: median(up) });
-  };
-  await measure("direct to the pod IP", { down: 7001, up: 7002 }, podIp);
-  for (const [name, env] of [
-    ["kubectl port-forward (SPDY in WebSocket)", {}],
-    ["kubectl port-forward (plain SPDY)", { KUBECTL_PORT_FORWARD_WEBSOCKETS: "false" }],
-  ] as const) {
-    const down = await forward(kubeconfig, 7001, env);
-    const up = await forward(kubeconfig, 7002, env);
-    try {
-      await measure(name, { down: down.port, up: up.port });
-    } finally {
-      down.child.kill();
-      up.child.kill();
+    const [direct] = rows;
+    console.log(`\nport-forward throughput, ${SIZE / MIB} MiB per transfer, median of ${RUNS} (MB/s = MiB/s)`);
+    for (const row of rows) {
+      console.log(
+        `  ${row.name.padEnd(42)} download ${row.down.toFixed(0).padStart(5)} MB/s (${(row.down / (direct?.down ?? 1)).toFixed(2)}x direct)   upload ${row.up.toFixed(0).padStart(5)} MB/s (${(row.up / (direct?.up ?? 1)).toFixed(2)}x direct)`,
+      );
     }
+  } finally {
+    await cluster.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
-  const [direct] = rows;
-  console.log(`\nport-forward throughput, ${SIZE / MIB} MiB per transfer, median of ${RUNS} (MB/s = MiB/s)`);
-  for (const row of rows) {
-    console.log(
-      `  ${row.name.padEnd(42)} download ${row.down.toFixed(0).padStart(5)} MB/s (${(row.down / (direct?.down ?? 1)).toFixed(2)}x direct)   upload ${row.up.toFixed(0).padStart(5)} MB/s (${(row.up / (direct?.up ?? 1)).toFixed(2)}x direct)`,
-    );
-  }
-} finally {
-  await cluster.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
 }

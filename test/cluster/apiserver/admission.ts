@@ -41,6 +41,9 @@ export class Admission {
       case "Deployment":
         defaultDeployment(object);
         break;
+      case "StatefulSet":
+        defaultStatefulSet(object);
+        break;
       case "Namespace":
         object.spec = { finalizers: ["kubernetes"], ...obj(object.spec) };
         object.status = { phase: "Active" };
@@ -137,6 +140,19 @@ function defaultPod(pod: KubeObject): void {
     qosClass: "BestEffort",
     conditions: [{ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") }],
   };
+}
+
+function defaultStatefulSet(set: KubeObject): void {
+  const spec = obj(set.spec);
+  spec.replicas ??= 1;
+  spec.revisionHistoryLimit ??= 10;
+  spec.podManagementPolicy ??= "OrderedReady";
+  spec.updateStrategy ??= { type: "RollingUpdate", rollingUpdate: { partition: 0 } };
+  const template = obj(spec.template);
+  template.spec = defaultPodSpec(obj(template.spec));
+  spec.template = template;
+  set.spec = spec;
+  set.status = {};
 }
 
 function defaultDeployment(deployment: KubeObject): void {

@@ -52,6 +52,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
   type("", "v1", "nodes", "Node", false, { shortNames: ["no"], subresources: ["status"] }),
   type("apps", "v1", "deployments", "Deployment", true, { shortNames: ["deploy"], subresources: ["status", "scale"], all: true }),
   type("apps", "v1", "replicasets", "ReplicaSet", true, { shortNames: ["rs"], subresources: ["status", "scale"], all: true }),
+  type("apps", "v1", "statefulsets", "StatefulSet", true, { shortNames: ["sts"], subresources: ["status", "scale"], all: true }),
   type("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true),
   type("networking.k8s.io", "v1", "ingresses", "Ingress", true, { shortNames: ["ing"], subresources: ["status"] }),
   // Stored and served; the test cluster does not enforce RBAC (every authenticated client may do everything).

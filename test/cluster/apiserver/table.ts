@@ -68,6 +68,11 @@ const COLUMNS: Record<string, Column[]> = {
     { name: "Available", type: "integer", cell: (o) => obj(o.status).availableReplicas ?? 0 },
     ageColumn,
   ],
+  StatefulSet: [
+    name,
+    { name: "Ready", type: "string", cell: (o) => `${obj(o.status).readyReplicas ?? 0}/${obj(o.spec).replicas ?? 1}` },
+    ageColumn,
+  ],
   ReplicaSet: [
     name,
     { name: "Desired", type: "integer", cell: (o) => obj(o.spec).replicas ?? 1 },

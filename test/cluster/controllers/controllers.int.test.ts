@@ -106,6 +106,43 @@ describe("controllers", () => {
     await until(() => !cluster.store.find(kind("Endpoints"), "default", "web") && cluster.store.list(kind("EndpointSlice"), "default").length === 0, "endpoints removed");
   });
 
+  test("a StatefulSet creates <name>-<ordinal> pods in order, rolls an update from the highest ordinal down, and scales down from the top", async () => {
+    const set = (image: string, replicas: number) => `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: ${replicas}
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: ${image}
+        ports: [{name: sql, containerPort: 8080}]
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+`;
+    expect((await kubectl(["apply", "-f", "-"], { stdin: set("web:1", 3) })).code).toBe(0);
+    expect((await kubectl(["rollout", "status", "sts/db", "--timeout=30s"], { timeoutMs: 35_000 })).stdout).toMatch(/roll out complete|rolling update complete|partitioned roll out complete/);
+    const created = pods("db").sort((a, b) => String(a.metadata.creationTimestamp).localeCompare(String(b.metadata.creationTimestamp)));
+    expect(pods("db").map((p) => p.metadata.name).sort()).toEqual(["db-0", "db-1", "db-2"]);
+    expect(created.map((p) => p.metadata.labels?.["apps.kubernetes.io/pod-index"])).toEqual(["0", "1", "2"]);
+    expect(pods("db")[0]?.spec).toMatchObject({ subdomain: "db" });
+    expect((await kubectl(["get", "pod", "db-1", "-o", "jsonpath={.spec.hostname}"])).stdout).toBe("db-1");
+
+    expect((await kubectl(["apply", "-f", "-"], { stdin: set("web:2", 3) })).code).toBe(0);
+    expect((await kubectl(["rollout", "status", "sts/db", "--timeout=40s"], { timeoutMs: 45_000 })).stdout).toMatch(/roll out complete|rolling update complete/);
+    expect(pods("db").map((p) => (p.spec as { containers: { image: string }[] }).containers[0]?.image)).toEqual(["web:2", "web:2", "web:2"]);
+    const deletions = JSON.parse((await kubectl(["get", "events", "--field-selector", "involvedObject.name=db,reason=SuccessfulDelete", "-o", "json"])).stdout) as { items: { message: string; metadata: { resourceVersion: string } }[] };
+    expect(deletions.items.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion)).map((e) => /Pod (db-\d)/.exec(e.message)?.[1])).toEqual(["db-2", "db-1", "db-0"]);
+
+    expect((await kubectl(["scale", "sts/db", "--replicas=1"])).code).toBe(0);
+    await until(() => pods("db").length === 1 && pods("db")[0]?.metadata.name === "db-0", "db scaled down to db-0");
+    expect((await kubectl(["delete", "sts", "db"])).code).toBe(0);
+    await until(() => cluster.store.list(kind("Pod"), "default").every((p) => p.metadata.labels?.app !== "db"), "the StatefulSet's pods collected");
+  });
+
   test("every namespace gets a default ServiceAccount", async () => {
     expect((await kubectl(["create", "-f", "-"], { stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n" })).code).toBe(0);
     await until(() => cluster.store.find(kind("ServiceAccount"), "team-a", "default"), "the default ServiceAccount");

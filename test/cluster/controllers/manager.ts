@@ -8,6 +8,7 @@ import { reconcileDeployments } from "./deployments.ts";
 import { reconcileEndpoints } from "./endpoints.ts";
 import { kind } from "./objects.ts";
 import { reconcileReplicaSets } from "./replicasets.ts";
+import { reconcileStatefulSets } from "./statefulsets.ts";
 
 export interface Controllers {
   stop(): void;
@@ -26,6 +27,7 @@ export function startControllers(store: ObjectStore, options: { resyncMs?: numbe
       if (options.rootCa) publishRootCa(store, options.rootCa);
       reconcileDeployments(store);
       reconcileReplicaSets(store);
+      reconcileStatefulSets(store);
       reconcileEndpoints(store);
     } catch (error) {
       options.onError?.(error);

@@ -1,0 +1,17 @@
+/**
+ * `npm run bench [section…]`: every measurement side by side with its baseline, in one run.
+ * Sections: port-forward (the test cluster's kubectl port-forward), connect (kbridge's
+ * connect time and inbound tunnel). Without arguments, all of them.
+ */
+import { benchConnect } from "./connect.ts";
+import { benchPortForward } from "./portForward.ts";
+
+const sections: Record<string, () => Promise<void>> = { "port-forward": benchPortForward, connect: benchConnect };
+const chosen = process.argv.slice(2);
+for (const name of chosen) {
+  if (!sections[name]) {
+    console.error(`Unknown bench section "${name}"; the sections are: ${Object.keys(sections).join(", ")}.`);
+    process.exit(2);
+  }
+}
+for (const name of chosen.length > 0 ? chosen : Object.keys(sections)) await sections[name]?.();
