@@ -52,21 +52,8 @@ async function restore() {
   const secret = await api("GET", secretPath);
   if (secret.status === 200) {
     const saved = JSON.parse(Buffer.from(secret.body.data["workload.json"], "base64").toString("utf8"));
-    const path = `/apis/apps/v1/namespaces/${namespace}/deployments/${saved.name}`;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const current = await api("GET", path);
-      if (current.status !== 200) break;
-      const annotations = { ...current.body.metadata.annotations };
-      delete annotations["kbridge.dev/session"];
-      delete annotations["kbridge.dev/original"];
-      const body = { ...current.body, metadata: { ...current.body.metadata, annotations }, spec: { ...saved.spec, replicas: current.body.spec.replicas } };
-      const put = await api("PUT", path, body);
-      if (put.status === 200) {
-        log("restored", { deployment: saved.name });
-        break;
-      }
-      log("restore attempt failed", { status: put.status, message: put.body?.message });
-    }
+    if (saved.kind === "Pod") await recreatePod(saved);
+    else await restoreTemplated(saved);
   }
   // Everything of the session, this pod last.
   for (const [group, plural] of [
@@ -80,6 +67,41 @@ async function restore() {
     const list = await api("GET", `/${group}/namespaces/${namespace}/${plural}?labelSelector=${selector}`);
     for (const item of list.body?.items ?? []) await api("DELETE", `/${group}/namespaces/${namespace}/${plural}/${item.metadata.name}`);
   }
+}
+
+/** A Deployment or StatefulSet: the saved spec back, keeping the current replica count. */
+async function restoreTemplated(saved) {
+  const plural = saved.kind === "StatefulSet" ? "statefulsets" : "deployments";
+  const path = `/apis/apps/v1/namespaces/${namespace}/${plural}/${saved.name}`;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const current = await api("GET", path);
+    if (current.status !== 200) return;
+    const annotations = { ...current.body.metadata.annotations };
+    delete annotations["kbridge.dev/session"];
+    delete annotations["kbridge.dev/original"];
+    const body = { ...current.body, metadata: { ...current.body.metadata, annotations }, spec: { ...saved.spec, replicas: current.body.spec.replicas } };
+    const put = await api("PUT", path, body);
+    if (put.status === 200) return log("restored", { kind: saved.kind, name: saved.name });
+    log("restore attempt failed", { status: put.status, message: put.body?.message });
+  }
+  throw new Error(`could not restore ${saved.kind} ${saved.name}`);
+}
+
+/** A bare pod: re-created under its own name once the original has finished terminating. */
+async function recreatePod(saved) {
+  const path = `/api/v1/namespaces/${namespace}/pods`;
+  const deadline = Date.now() + 60000;
+  while (Date.now() < deadline) {
+    const existing = await api("GET", `${path}/${saved.name}`);
+    if (existing.status === 200 && !existing.body.metadata.deletionTimestamp) return log("already back", { pod: saved.name });
+    if (existing.status === 404) {
+      const created = await api("POST", path, { apiVersion: "v1", kind: "Pod", metadata: { name: saved.name, ...saved.metadata }, spec: saved.spec });
+      if (created.status === 201 || created.status === 200) return log("restored", { kind: "Pod", name: saved.name });
+      if (created.status !== 409) throw new Error(`re-creating pod ${saved.name}: HTTP ${created.status} ${created.body?.message ?? ""}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`pod ${saved.name} is still terminating; cannot re-create it yet`);
 }
 
 let lastBeat = Date.now();

@@ -73,7 +73,7 @@ test("kbridge disconnect ends a connect running in another terminal", async () =
 test("kbridge clean restores and removes what a crashed helper left", async () => {
   const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
   const crashed = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
-    env: { ...process.env, KUBECONFIG: env.KUBECONFIG, TARGET_NAMESPACE: "shop", TARGET_SERVICE: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: "600" },
+    env: { ...process.env, KUBECONFIG: env.KUBECONFIG, TARGET_NAMESPACE: "shop", TARGET_NAME: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: "600" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let output = "";

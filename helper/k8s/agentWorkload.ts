@@ -5,7 +5,7 @@
  * an expiry annotation, and can be found and removed by label.
  */
 import fs from "node:fs";
-import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1Pod, type V1PodTemplateSpec } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodTemplateSpec, type V1StatefulSet } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
@@ -21,6 +21,7 @@ const AGENT_MOUNT = "/opt/kbridge";
 const AGENT_SCRIPT = new URL("../agent/agent.mjs", import.meta.url);
 const RESTORER_SCRIPT = new URL("../agent/restorer.mjs", import.meta.url);
 export const HEARTBEAT_ANNOTATION = "kbridge.dev/heartbeat";
+const RESTORE_WAIT_MS = 60_000;
 
 export interface SessionIdentity {
   id: string;
@@ -42,31 +43,64 @@ export function labelsFor(session: SessionIdentity): Record<string, string> {
   return { ...MANAGED_BY, [SESSION_LABEL]: session.id, [OWNER_LABEL]: session.owner.replace(/[^A-Za-z0-9._-]/g, ".").slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") };
 }
 
-const names = (session: SessionIdentity) => ({ original: `kbridge-${session.id}-original`, agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer` });
+const names = (session: SessionIdentity) => ({ original: `kbridge-${session.id}-original`, agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer`, pod: `kbridge-${session.id}-pod` });
 
-/** Saves the Deployment, delivers the agent script, and swaps the target container for the agent. */
-export async function replaceWithAgent(connection: ClusterConnection, target: ResolvedTarget, session: SessionIdentity, options: AgentOptions): Promise<void> {
-  if (target.workload.kind !== "Deployment") {
-    throw new KbridgeError({
-      code: "workload-kind-not-yet-supported",
-      category: "user",
-      message: `Connecting a ${target.workload.kind} is not supported yet; kbridge replaces Deployments.`,
-      hint: "Connect a Service or Deployment backed by a Deployment.",
-    });
-  }
+/** What a restore needs, saved in the session's Secret before anything changes. */
+export interface SavedWorkload {
+  kind: ResolvedTarget["workload"]["kind"];
+  name: string;
+  spec: unknown;
+  /** Bare pods only: the metadata a re-created pod needs. */
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+}
+
+/** A workload with a pod template, read and replaced through the apps API. */
+interface Templated {
+  metadata?: V1ObjectMeta;
+  spec?: { replicas?: number; template: V1PodTemplateSpec };
+}
+
+function templatedApi(connection: ClusterConnection, kind: "Deployment" | "StatefulSet") {
+  const { apps } = connection;
+  return kind === "Deployment"
+    ? {
+        read: (namespace: string, name: string): Promise<Templated> => apps.readNamespacedDeployment({ name, namespace }),
+        replace: (namespace: string, name: string, body: Templated): Promise<Templated> => apps.replaceNamespacedDeployment({ name, namespace, body: body as V1Deployment }),
+      }
+    : {
+        read: (namespace: string, name: string): Promise<Templated> => apps.readNamespacedStatefulSet({ name, namespace }),
+        replace: (namespace: string, name: string, body: Templated): Promise<Templated> => apps.replaceNamespacedStatefulSet({ name, namespace, body: body as V1StatefulSet }),
+      };
+}
+
+/**
+ * Saves the workload, delivers the agent script, starts the restorer, and swaps the target
+ * container for the agent: in the pod template of a Deployment or StatefulSet, or — a bare
+ * Pod's spec being immutable — by starting an agent pod with the pod's labels and deleting it.
+ * Returns the labels that select the workload's own pods (to see them retire).
+ */
+export async function replaceWithAgent(connection: ClusterConnection, target: ResolvedTarget, session: SessionIdentity, options: AgentOptions): Promise<{ podLabels: Record<string, string> }> {
   const { namespace } = target;
-  const name = target.workload.name;
+  const { kind, name } = target.workload;
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
-  const deployment = await clusterCall(connection, `read deployment ${namespace}/${name}`, () => connection.apps.readNamespacedDeployment({ name, namespace }));
   const { original, agent } = names(session);
-  await clusterCall(connection, `save the original of deployment ${name}`, () =>
+  const ports = [...new Set(target.ports.map((p) => p.containerPort))];
+  const what = `${kind.toLowerCase()} ${name}`;
+
+  const templated = kind === "Pod" ? undefined : templatedApi(connection, kind);
+  const pod = templated ? undefined : await clusterCall(connection, `read ${what}`, () => connection.core.readNamespacedPod({ name, namespace }));
+  const workload = templated ? await clusterCall(connection, `read ${what}`, () => templated.read(namespace, name)) : undefined;
+  const saved: SavedWorkload = pod
+    ? { kind, name, spec: pod.spec, metadata: { labels: pod.metadata?.labels, annotations: pod.metadata?.annotations } }
+    : { kind, name, spec: workload?.spec };
+  await clusterCall(connection, `save the original of ${what}`, () =>
     connection.core.createNamespacedSecret({
       namespace,
       body: {
         metadata: { name: original, labels, annotations: { ...annotations, [HEARTBEAT_ANNOTATION]: new Date().toISOString() } },
         type: "Opaque",
-        stringData: { "workload.json": JSON.stringify({ kind: "Deployment", name, spec: deployment.spec }) },
+        stringData: { "workload.json": JSON.stringify(saved) },
       },
     }),
   );
@@ -76,21 +110,38 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
       body: { metadata: { name: agent, labels, annotations }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
     }),
   );
-  await startRestorer(connection, namespace, name, session, options);
-  const ports = [...new Set(target.ports.map((p) => p.containerPort))];
-  const next: V1Deployment = {
-    ...deployment,
-    metadata: { ...deployment.metadata, annotations: { ...deployment.metadata?.annotations, [SESSION_LABEL]: session.id, [ORIGINAL_ANNOTATION]: original } },
-    spec: { ...deployment.spec!, template: agentTemplate(deployment.spec?.template ?? {}, target.container, ports, session, agent, options) },
+  await startRestorer(connection, namespace, saved, session, options);
+
+  if (!templated || !workload) {
+    if (!pod) throw new Error("unreachable: a bare pod target without its pod");
+    const template = agentTemplate({ metadata: pod.metadata, spec: pod.spec }, target.container, ports, session, agent, options);
+    const spec = { ...template.spec!, nodeName: undefined };
+    await clusterCall(connection, `start the agent pod in place of ${what}`, () =>
+      connection.core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: names(session).pod, labels: { ...pod.metadata?.labels, ...labels, [ROLE_LABEL]: "agent" }, annotations: { ...pod.metadata?.annotations, ...annotations, [ORIGINAL_ANNOTATION]: original } },
+          spec,
+        },
+      }),
+    );
+    await clusterCall(connection, `delete ${what} (it comes back on restore)`, () => connection.core.deleteNamespacedPod({ name, namespace }), { notFound: "null" });
+    return { podLabels: { ...pod.metadata?.labels } };
+  }
+  const next: Templated = {
+    ...workload,
+    metadata: { ...workload.metadata, annotations: { ...workload.metadata?.annotations, [SESSION_LABEL]: session.id, [ORIGINAL_ANNOTATION]: original } },
+    spec: { ...workload.spec!, template: agentTemplate(workload.spec?.template ?? {}, target.container, ports, session, agent, options) },
   };
-  await clusterCall(connection, `replace deployment ${name} with the agent`, () => connection.apps.replaceNamespacedDeployment({ name, namespace, body: next }));
+  await clusterCall(connection, `replace ${what} with the agent`, () => templated.replace(namespace, name, next));
+  return { podLabels: { ...workload.spec?.template.metadata?.labels } };
 }
 
 /**
  * The restorer: its own ServiceAccount with a Role limited to a restore (the workload, and
  * the session's own objects), and a pod that watches the helper's heartbeat.
  */
-async function startRestorer(connection: ClusterConnection, namespace: string, deployment: string, session: SessionIdentity, options: AgentOptions): Promise<void> {
+async function startRestorer(connection: ClusterConnection, namespace: string, workload: SavedWorkload, session: SessionIdentity, options: AgentOptions): Promise<void> {
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
   const { restorer, agent } = names(session);
@@ -102,7 +153,10 @@ async function startRestorer(connection: ClusterConnection, namespace: string, d
       body: {
         metadata,
         rules: [
-          { apiGroups: ["apps"], resources: ["deployments"], resourceNames: [deployment], verbs: ["get", "update", "patch"] },
+          // The workload itself: a bare pod is re-created (create cannot be limited by name).
+          workload.kind === "Pod"
+            ? { apiGroups: [""], resources: ["pods"], verbs: ["create"] }
+            : { apiGroups: ["apps"], resources: [workload.kind === "Deployment" ? "deployments" : "statefulsets"], resourceNames: [workload.name], verbs: ["get", "update", "patch"] },
           { apiGroups: [""], resources: ["secrets", "configmaps", "pods", "serviceaccounts"], verbs: ["get", "list", "delete"] },
           { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["list", "delete"] },
         ],
@@ -192,35 +246,67 @@ function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports
   return copy;
 }
 
-/** Puts the saved original back and deletes everything of the session. Safe to run twice. Returns the workload restored, if any. */
+/** Puts the saved original back and deletes everything of the session. Safe to run twice. Returns the workload restored (`kind/name`), if any. */
 export async function restoreWorkload(connection: ClusterConnection, namespace: string, sessionId: string): Promise<string | undefined> {
-  const session = { id: sessionId, owner: "", expiresAt: new Date() };
-  const { original } = names(session);
+  const { original } = names({ id: sessionId, owner: "", expiresAt: new Date() });
   const secret = await clusterCall(connection, "read the saved original", () => connection.core.readNamespacedSecret({ name: original, namespace }), { notFound: "null" });
   let restored: string | undefined;
   if (secret) {
-    const saved = JSON.parse(Buffer.from(secret.data?.["workload.json"] ?? "", "base64").toString("utf8")) as { name: string; spec: V1Deployment["spec"] };
-    for (let attempt = 0; ; attempt++) {
-      const current = await clusterCall(connection, `read deployment ${saved.name}`, () => connection.apps.readNamespacedDeployment({ name: saved.name, namespace }), { notFound: "null" });
-      if (!current) break;
-      const annotations = { ...current.metadata?.annotations };
-      delete annotations[SESSION_LABEL];
-      delete annotations[ORIGINAL_ANNOTATION];
-      // The spec as it was, except replicas: a scale made meanwhile (HPA, a teammate) stays.
-      const spec = { ...saved.spec!, replicas: current.spec?.replicas ?? saved.spec?.replicas };
-      try {
-        await clusterCall(connection, `restore deployment ${saved.name}`, () =>
-          connection.apps.replaceNamespacedDeployment({ name: saved.name, namespace, body: { ...current, metadata: { ...current.metadata, annotations }, spec } }),
-        );
-        restored = `deployment/${saved.name}`;
-        break;
-      } catch (error) {
-        if (attempt >= 3 || !(error instanceof KbridgeError) || !/HTTP 409/.test(error.message)) throw error;
-      }
-    }
+    const saved = JSON.parse(Buffer.from(secret.data?.["workload.json"] ?? "", "base64").toString("utf8")) as SavedWorkload;
+    const done = saved.kind === "Pod" ? await recreatePod(connection, namespace, saved) : await restoreTemplated(connection, namespace, saved);
+    if (done) restored = `${saved.kind.toLowerCase()}/${saved.name}`;
   }
   await deleteSessionObjects(connection, namespace, sessionId);
   return restored;
+}
+
+async function restoreTemplated(connection: ClusterConnection, namespace: string, saved: SavedWorkload): Promise<boolean> {
+  const api = templatedApi(connection, saved.kind as "Deployment" | "StatefulSet");
+  const what = `${saved.kind.toLowerCase()} ${saved.name}`;
+  const spec = saved.spec as Templated["spec"];
+  for (let attempt = 0; ; attempt++) {
+    const current = await clusterCall(connection, `read ${what}`, () => api.read(namespace, saved.name), { notFound: "null" });
+    if (!current) return false;
+    const annotations = { ...current.metadata?.annotations };
+    delete annotations[SESSION_LABEL];
+    delete annotations[ORIGINAL_ANNOTATION];
+    // The spec as it was, except replicas: a scale made meanwhile (HPA, a teammate) stays.
+    const body = { ...current, metadata: { ...current.metadata, annotations }, spec: { ...spec!, replicas: current.spec?.replicas ?? spec?.replicas } };
+    try {
+      await clusterCall(connection, `restore ${what}`, () => api.replace(namespace, saved.name, body));
+      return true;
+    } catch (error) {
+      // A conflict: the controller wrote status meanwhile; read again.
+      if (attempt >= 3 || !(error instanceof KbridgeError) || !/HTTP 409/.test(error.message)) throw error;
+    }
+  }
+}
+
+/** A bare pod comes back under its own name, once the deleted original has finished terminating. */
+async function recreatePod(connection: ClusterConnection, namespace: string, saved: SavedWorkload): Promise<boolean> {
+  const deadline = Date.now() + RESTORE_WAIT_MS;
+  for (;;) {
+    const existing = await clusterCall(connection, `read pod ${saved.name}`, () => connection.core.readNamespacedPod({ name: saved.name, namespace }), { notFound: "null" });
+    if (existing && !existing.metadata?.deletionTimestamp) return false; // already back
+    if (!existing) {
+      const created = await clusterCall(
+        connection,
+        `re-create pod ${saved.name}`,
+        () => connection.core.createNamespacedPod({ namespace, body: { metadata: { name: saved.name, ...saved.metadata }, spec: saved.spec as V1Pod["spec"] } }),
+        { conflict: "null" },
+      );
+      if (created) return true;
+    }
+    if (Date.now() > deadline) {
+      throw new KbridgeError({
+        code: "restore-timeout",
+        category: "cluster",
+        message: `Pod ${namespace}/${saved.name} is still terminating after ${RESTORE_WAIT_MS / 1000} s, so kbridge cannot re-create it yet.`,
+        hint: "Run `kbridge clean` again once it is gone; the saved original stays in the session's Secret until then.",
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** The sessions that left objects in a namespace (live or not), by their labels. */
@@ -284,6 +370,31 @@ export async function waitForAgentPods(connection: ClusterConnection, namespace:
         category: "cluster",
         message: `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${replicas} agent pod(s) to be ready: ${ready.length} ready; ${states}.`,
         hint: `Look at the events: kubectl get events -n ${namespace} --sort-by=.lastTimestamp`,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * Waits until none of the workload's own pods serves any more (the rollout to the agent has
+ * retired them, or the bare pod is terminating), so that "connected" means every request
+ * reaches the workstation.
+ */
+export async function waitForOriginalsRetired(connection: ClusterConnection, namespace: string, podLabels: Record<string, string>, sessionId: string, timeoutMs: number): Promise<void> {
+  const labelSelector = Object.entries(podLabels).map(([key, value]) => `${key}=${value}`).join(",");
+  if (!labelSelector) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pods = await clusterCall(connection, "list the workload's pods", () => connection.core.listNamespacedPod({ namespace, labelSelector }));
+    const serving = pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.metadata?.labels?.[SESSION_LABEL] !== sessionId).map((p) => p.metadata?.name ?? "");
+    if (serving.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new KbridgeError({
+        code: "originals-still-serving",
+        category: "cluster",
+        message: `Timed out after ${Math.round(timeoutMs / 1000)} s waiting for the workload's own pods to make way for the agent: ${serving.join(", ")} still serving.`,
+        hint: `A paused rollout, a PodDisruptionBudget or a stuck controller can hold them: kubectl describe pod ${serving[0]} -n ${namespace}`,
       });
     }
     await new Promise((resolve) => setTimeout(resolve, 250));

@@ -40,16 +40,22 @@ interface ClientNodeError {
   cause?: { code?: string; message?: string };
 }
 
-/** Runs a cluster call; maps 404 to `notFound` (null), and transport/auth failures to clear errors. */
+/** Null instead of an error for 404 (`notFound`) or 409 (`conflict`: already exists, or changed meanwhile). */
+export interface NullOn {
+  notFound?: "null";
+  conflict?: "null";
+}
+
+/** Runs a cluster call; maps the statuses named in `nullOn` to null, and transport/auth failures to clear errors. */
 export async function clusterCall<T>(connection: ClusterConnection, what: string, call: () => Promise<T>): Promise<T>;
-export async function clusterCall<T>(connection: ClusterConnection, what: string, call: () => Promise<T>, options: { notFound: "null" }): Promise<T | null>;
-export async function clusterCall<T>(connection: ClusterConnection, what: string, call: () => Promise<T>, options?: { notFound: "null" }): Promise<T | null> {
+export async function clusterCall<T>(connection: ClusterConnection, what: string, call: () => Promise<T>, nullOn: NullOn): Promise<T | null>;
+export async function clusterCall<T>(connection: ClusterConnection, what: string, call: () => Promise<T>, nullOn?: NullOn): Promise<T | null> {
   try {
     return await call();
   } catch (raw) {
     const error = raw as ClientNodeError;
     const status = typeof error.code === "number" ? error.code : undefined;
-    if (status === 404 && options?.notFound === "null") return null;
+    if ((status === 404 && nullOn?.notFound === "null") || (status === 409 && nullOn?.conflict === "null")) return null;
     throw describeClusterError(connection, what, error, status, raw);
   }
 }

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
+import { until } from "../../test/support/until.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { KbridgeError } from "../protocol/index.ts";
 import { connect, type ConnectOptions } from "./connectSession.ts";
@@ -19,7 +21,7 @@ let workstation: http.Server;
 let workstationPort: number;
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  cluster = await startTestCluster({ images: [demoImages, hostnameImage("echo")], backoffBaseMs: 500 });
   installDemo(cluster);
   await waitForDemo(cluster);
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
@@ -46,6 +48,14 @@ const options = (overrides: Partial<ConnectOptions> = {}): ConnectOptions => ({
   ...overrides,
 });
 
+const httpGet = (url: string) =>
+  new Promise<string>((resolve, reject) => {
+    http.get(url, { agent: false }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
 const deploymentSpec = (name: string) => cluster.store.get(kind("Deployment"), "shop", name).spec;
 const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge").map(({ object }) => `${object.kind}/${object.metadata.name}`);
 const apiAnswers = async (count: number) => {
@@ -108,5 +118,77 @@ describe("connect", () => {
     expect(cluster.store.get(kind("ConfigMap"), "shop", "kbridge-collide1-agent").data).toEqual({ mine: "yes" });
     expect(deploymentSpec("api")).toStrictEqual(before);
     expect(kbridgeObjects()).toEqual([]);
+  });
+
+  test("a StatefulSet (2 replicas) and a bare Pod are replaced and come back exactly as they were", async () => {
+    const kubectl = kubectlFor(kubeconfig);
+    expect((await kubectl(["apply", "-f", "-"], { stdin: OTHER_WORKLOADS })).code).toBe(0);
+    expect((await kubectl(["rollout", "status", "sts/ledger", "-n", "shop", "--timeout=30s"], { timeoutMs: 35_000 })).code).toBe(0);
+    await until(() => (cluster.store.find(kind("Pod"), "shop", "solo")?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True"), "pod solo ready");
+    const clusterIp = (service: string) => String((cluster.store.get(kind("Service"), "shop", service).spec as { clusterIP: string }).clusterIP);
+    const answers = async (service: string, count: number) => {
+      const seen = new Set<string>();
+      for (let i = 0; i < count; i++) seen.add(await httpGet(`http://${clusterIp(service)}/`).then((body) => (body.startsWith("{") ? (JSON.parse(body) as { pod: string }).pod : body)));
+      return [...seen].sort();
+    };
+    // Until the pods answer (connections are reset while a service has no ready endpoint).
+    const answering = (service: string, expected: string) => until(() => answers(service, 4).then((seen) => seen.join() === expected, () => false), `${service} answering from ${expected}`);
+    await answering("ledger", "ledger-0,ledger-1");
+    expect(await answers("ledger", 6)).toEqual(["ledger-0", "ledger-1"]);
+    const setBefore = cluster.store.get(kind("StatefulSet"), "shop", "ledger").spec;
+    const podBefore = cluster.store.get(kind("Pod"), "shop", "solo");
+
+    const ledger = await connect(options({ target: { kind: "service", name: "ledger", namespace: "shop" } }));
+    try {
+      expect(ledger.target.workload).toEqual({ kind: "StatefulSet", name: "ledger", replicas: 2 });
+      expect(ledger.tunnels().sort()).toEqual(["ledger-0", "ledger-1"]);
+      expect(await answers("ledger", 6)).toEqual(["workstation"]);
+    } finally {
+      await ledger.disconnect();
+    }
+    expect(cluster.store.get(kind("StatefulSet"), "shop", "ledger").spec).toStrictEqual(setBefore);
+    expect((await kubectl(["rollout", "status", "sts/ledger", "-n", "shop", "--timeout=30s"], { timeoutMs: 35_000 })).code).toBe(0);
+    await answering("ledger", "ledger-0,ledger-1");
+
+    const solo = await connect(options({ target: { kind: "pod", name: "solo", namespace: "shop" }, ports: [{ port: 8080, workstationPort }] }));
+    try {
+      expect(solo.target.workload).toEqual({ kind: "Pod", name: "solo", replicas: 1 });
+      expect(await answers("solo", 4)).toEqual(["workstation"]);
+      expect(cluster.store.find(kind("Pod"), "shop", "solo")?.metadata.deletionTimestamp ?? "deleted").toBeTruthy();
+    } finally {
+      await solo.disconnect();
+    }
+    const podAfter = await until(() => cluster.store.find(kind("Pod"), "shop", "solo"), "pod solo re-created");
+    expect(podAfter.spec).toStrictEqual(podBefore.spec);
+    expect(podAfter.metadata.labels).toStrictEqual(podBefore.metadata.labels);
+    expect(podAfter.metadata.annotations).toStrictEqual(podBefore.metadata.annotations);
+    await answering("solo", "solo");
+    expect(kbridgeObjects()).toEqual([]);
+    expect((await kubectl(["delete", "-f", "-"], { stdin: OTHER_WORKLOADS })).code).toBe(0);
+  });
+
+  test("connecting mid-rollout: the restore puts back the new spec and the rollout completes", async () => {
+    const kubectl = kubectlFor(kubeconfig);
+    // A new version that takes 3 s to become ready: the rollout is surely in progress when connect reads the Deployment.
+    const patch = { spec: { template: { spec: { containers: [{ name: "api", image: "kbridge-demo/api:1.1", readinessProbe: { tcpSocket: { port: 8080 }, initialDelaySeconds: 3, periodSeconds: 1 } }] } } } };
+    expect((await kubectl(["patch", "deploy/api", "-n", "shop", "-p", JSON.stringify(patch)])).code).toBe(0);
+    const apiPods = () => cluster.store.list(kind("Pod"), "shop").filter((p) => p.metadata.labels?.app === "api" && !p.metadata.deletionTimestamp);
+    const imageOf = (p: { spec?: unknown }) => (p.spec as { containers: { image: string }[] }).containers[0]?.image;
+    await until(() => apiPods().some((p) => imageOf(p) === "kbridge-demo/api:1.1"), "a pod of the new version");
+    expect(apiPods().filter((p) => imageOf(p) === "kbridge-demo/api:1.0"), "mid-rollout: the old pods serve while the new ones start").toHaveLength(2);
+    const before = deploymentSpec("api");
+    const session = await connect(options());
+    try {
+      expect(await apiAnswers(6)).toEqual(["workstation"]);
+    } finally {
+      await session.disconnect();
+    }
+    expect(deploymentSpec("api")).toStrictEqual(before);
+    expect((await kubectl(["rollout", "status", "deploy/api", "-n", "shop", "--timeout=30s"], { timeoutMs: 35_000 })).code).toBe(0);
+    await until(() => apiPods().length === 2, "two api pods");
+    expect(apiPods().map(imageOf)).toEqual(["kbridge-demo/api:1.1", "kbridge-demo/api:1.1"]);
+    expect(kbridgeObjects()).toEqual([]);
+    await waitForDemo(cluster);
+    expect((await apiAnswers(4)).every((pod) => pod.startsWith("api-"))).toBe(true);
   });
 });

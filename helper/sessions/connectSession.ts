@@ -9,7 +9,7 @@ import { KbridgeError, type ResolvedTarget, type TargetRef } from "../protocol/i
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { findTarget } from "../k8s/findTarget.ts";
-import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAgentPods, type SessionIdentity } from "../k8s/agentWorkload.ts";
+import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAgentPods, waitForOriginalsRetired, type SessionIdentity } from "../k8s/agentWorkload.ts";
 import { openPodConnection } from "../k8s/portForward.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 
@@ -78,10 +78,20 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
   heartbeat.unref();
   try {
     // Inside the rollback: a failure half-way through the replacement (a forbidden Role, say) is undone too.
-    await step("deploy agent", () =>
+    const { podLabels } = await step("deploy agent", () =>
       replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort, keepProbes: options.keepProbes ?? false, deadmanSeconds }),
     );
-    const pods = await step("wait for agent pods", () => waitForAgentPods(connection, namespace, session.id, target.workload.replicas, options.timeoutMs ?? 60_000), (p) => p.join(", "));
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const pods = await step(
+      "wait for agent pods",
+      async () => {
+        const deadline = Date.now() + timeoutMs;
+        const ready = await waitForAgentPods(connection, namespace, session.id, target.workload.replicas, timeoutMs);
+        await waitForOriginalsRetired(connection, namespace, podLabels, session.id, Math.max(1000, deadline - Date.now()));
+        return ready;
+      },
+      (p) => `${p.join(", ")} ready; the workload's own pods retired`,
+    );
     await step("open tunnels", () => Promise.all(pods.map((pod) => openTunnel(pod))), () => `${tunnels.size} tunnel(s)`);
   } catch (error) {
     active = false;

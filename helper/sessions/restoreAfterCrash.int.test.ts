@@ -1,6 +1,7 @@
 /**
  * The cluster restores itself when the helper dies: SIGKILL a connected helper and the
- * Deployment's spec comes back and every kbridge object goes, within 60 s — five times.
+ * Deployment's spec comes back and every kbridge object goes, within 60 s — five times; and
+ * the same for a StatefulSet and a bare Pod.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -12,6 +13,8 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
+import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 
@@ -21,7 +24,7 @@ let kubeconfig: string;
 let workstation: http.Server;
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  cluster = await startTestCluster({ images: [demoImages, hostnameImage("echo")], backoffBaseMs: 500 });
   installDemo(cluster);
   await waitForDemo(cluster);
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
@@ -48,35 +51,71 @@ function restorerLog(): string {
 const spec = () => cluster.store.get(kind("Deployment"), "shop", "api").spec;
 const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge");
 
+/**
+ * Connects `target` in a helper process, checks the redirection, SIGKILLs the helper, and
+ * waits for the cluster to restore itself: `restored()` true and no kbridge object left.
+ * Returns the seconds from the kill to the restore.
+ */
+async function killAndAwaitRestore(label: string, target: { kind: string; name: string; port: number }, redirected: () => Promise<boolean>, restored: () => boolean): Promise<number> {
+  const helper = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      TARGET_NAMESPACE: "shop",
+      TARGET_KIND: target.kind,
+      TARGET_NAME: target.name,
+      SERVICE_PORT: String(target.port),
+      WORKSTATION_PORT: String((workstation.address() as AddressInfo).port),
+      DEADMAN_SECONDS: "5",
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  helper.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await until(() => /CONNECTED (\w+)/.exec(output), `${label}: the helper to connect`, 30_000);
+  expect(await redirected(), `${label}: redirected`).toBe(true);
+  helper.kill("SIGKILL");
+  const killedAt = Date.now();
+  let lastLog = "";
+  await until(
+    () => {
+      lastLog = restorerLog() || lastLog;
+      return restored() && kbridgeObjects().length === 0;
+    },
+    `${label}: the restore`,
+    60_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\nleft: ${kbridgeObjects().map((o) => `${o.object.kind}/${o.object.metadata.name}`).join(", ")}\nrestorer log:\n${lastLog}`);
+  });
+  return (Date.now() - killedAt) / 1000;
+}
+
+const apiThroughIngress = async () => (JSON.parse((await viaIngress(cluster, "/status")).body) as { api: string }).api;
+
 test("SIGKILL of the helper mid-session: restored within 60 s, five runs out of five", async () => {
   const original = spec();
   const seconds: number[] = [];
   for (let run = 1; run <= 5; run++) {
-    const helper = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
-      env: { ...process.env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_SERVICE: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: "5" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let output = "";
-    helper.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    await until(() => /CONNECTED (\w+)/.exec(output), `run ${run}: the helper to connect`, 30_000);
-    expect(JSON.parse((await viaIngress(cluster, "/status")).body).api, `run ${run}: redirected`).toBe("workstation");
-    helper.kill("SIGKILL");
-    const killedAt = Date.now();
-    let lastLog = "";
-    await until(
-      () => {
-        lastLog = restorerLog() || lastLog;
-        return isDeepStrictEqual(spec(), original) && kbridgeObjects().length === 0;
-      },
-      `run ${run}: the restore`,
-      60_000,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\nleft: ${kbridgeObjects().map((o) => `${o.object.kind}/${o.object.metadata.name}`).join(", ")}\nrestorer log:\n${lastLog}`);
-    });
-    seconds.push((Date.now() - killedAt) / 1000);
+    seconds.push(await killAndAwaitRestore(`run ${run}`, { kind: "service", name: "api", port: 80 }, async () => (await apiThroughIngress()) === "workstation", () => isDeepStrictEqual(spec(), original)));
     expect(spec(), `run ${run}`).toStrictEqual(original);
     await waitForDemo(cluster);
-    expect(JSON.parse((await viaIngress(cluster, "/status")).body).api, `run ${run}: the cluster answers again`).toMatch(/^api-/);
+    expect(await apiThroughIngress(), `run ${run}: the cluster answers again`).toMatch(/^api-/);
   }
   console.log(`restored after SIGKILL in ${seconds.map((s) => s.toFixed(1)).join(", ")} s (dead-man interval 5 s)`);
 }, 400_000);
+
+test("SIGKILL with a StatefulSet or a bare Pod connected: the restorer puts each back", async () => {
+  expect((await kubectlFor(kubeconfig)(["apply", "-f", "-"], { stdin: OTHER_WORKLOADS })).code).toBe(0);
+  const ready = (name: string) => (cluster.store.find(kind("Pod"), "shop", name)?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  await until(() => ready("ledger-0") && ready("ledger-1") && ready("solo"), "ledger-0, ledger-1 and solo ready", 30_000);
+  const setSpec = () => cluster.store.get(kind("StatefulSet"), "shop", "ledger").spec;
+  const setBefore = setSpec();
+  const podBefore = cluster.store.get(kind("Pod"), "shop", "solo");
+  const agentsUp = (prefix: string) => async () => cluster.store.list(kind("Pod"), "shop").some((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent" && p.metadata.name?.startsWith(prefix));
+
+  await killAndAwaitRestore("statefulset", { kind: "service", name: "ledger", port: 80 }, agentsUp("ledger-"), () => isDeepStrictEqual(setSpec(), setBefore));
+  await killAndAwaitRestore("pod", { kind: "pod", name: "solo", port: 8080 }, agentsUp("kbridge-"), () => {
+    const pod = cluster.store.find(kind("Pod"), "shop", "solo");
+    return pod !== undefined && !pod.metadata.deletionTimestamp && isDeepStrictEqual(pod.spec, podBefore.spec) && isDeepStrictEqual(pod.metadata.labels, podBefore.metadata.labels);
+  });
+}, 200_000);

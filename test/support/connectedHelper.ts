@@ -2,16 +2,24 @@
  * Test helper process: connects a service to a workstation port with the helper's session
  * code, prints `CONNECTED <session id>`, and keeps the session (and its heartbeat) alive
  * until it is killed — the "helper dies" half of the restore tests.
- * Env: KUBECONFIG, TARGET_NAMESPACE, TARGET_SERVICE, SERVICE_PORT, WORKSTATION_PORT, DEADMAN_SECONDS.
+ * Env: KUBECONFIG, TARGET_NAMESPACE, TARGET_KIND (service, deployment or pod; default service),
+ * TARGET_NAME, SERVICE_PORT (the service's port, or the container's for other kinds), WORKSTATION_PORT, DEADMAN_SECONDS.
  */
 import { silentLogger } from "../../helper/logging/logger.ts";
+import { targetKinds, type TargetKind } from "../../helper/protocol/index.ts";
 import { connect } from "../../helper/sessions/connectSession.ts";
+
+function targetKind(value: string): TargetKind {
+  const kind = targetKinds.find((k) => k === value);
+  if (!kind) throw new Error(`TARGET_KIND must be one of ${targetKinds.join(", ")}`);
+  return kind;
+}
 
 const env = process.env;
 const session = await connect({
   kubeconfig: [String(env.KUBECONFIG)],
   context: "kbridge-demo",
-  target: { kind: "service", name: String(env.TARGET_SERVICE), namespace: String(env.TARGET_NAMESPACE) },
+  target: { kind: targetKind(env.TARGET_KIND ?? "service"), name: String(env.TARGET_NAME), namespace: String(env.TARGET_NAMESPACE) },
   ports: [{ port: Number(env.SERVICE_PORT), workstationPort: Number(env.WORKSTATION_PORT) }],
   deadmanSeconds: Number(env.DEADMAN_SECONDS ?? 30),
   log: silentLogger(),

@@ -106,12 +106,26 @@ export function defaultPodSpec(spec: Any): Any {
 
 const TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-/** The ServiceAccount admission plugin: a projected token, CA and namespace at TOKEN_PATH in every container. */
+/**
+ * The ServiceAccount admission plugin: a projected token, CA and namespace at TOKEN_PATH in
+ * every container that has nothing mounted there. As in Kubernetes, a `kube-api-access-*`
+ * volume already in the spec (a pod re-created from a saved spec) is reused, not doubled.
+ */
 function mountServiceAccount(spec: Any): void {
   if (spec.automountServiceAccountToken === false) return;
-  const name = `kube-api-access-${Math.random().toString(36).slice(2, 7)}`;
+  const volumes = (spec.volumes as Any[] | undefined) ?? [];
+  const existing = volumes.find((v) => String(v.name).startsWith("kube-api-access-"));
+  const name = existing ? String(existing.name) : `kube-api-access-${Math.random().toString(36).slice(2, 7)}`;
+  let needed = false;
+  for (const container of (spec.containers as Any[] | undefined) ?? []) {
+    const mounts = (container.volumeMounts as Any[] | undefined) ?? [];
+    if (mounts.some((m) => m.mountPath === TOKEN_PATH)) continue;
+    container.volumeMounts = [...mounts, { name, mountPath: TOKEN_PATH, readOnly: true }];
+    needed = true;
+  }
+  if (existing || !needed) return;
   spec.volumes = [
-    ...((spec.volumes as Any[] | undefined) ?? []),
+    ...volumes,
     {
       name,
       projected: {
@@ -124,10 +138,6 @@ function mountServiceAccount(spec: Any): void {
       },
     },
   ];
-  for (const container of (spec.containers as Any[] | undefined) ?? []) {
-    const mounts = (container.volumeMounts as Any[] | undefined) ?? [];
-    if (!mounts.some((m) => m.mountPath === TOKEN_PATH)) container.volumeMounts = [...mounts, { name, mountPath: TOKEN_PATH, readOnly: true }];
-  }
 }
 
 function defaultPod(pod: KubeObject): void {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "../../support/tempDir.ts";
 import type { KubeObject } from "../apiserver/store.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
+import { hostnameImage } from "../support/hostnameImage.ts";
 import { kubectlFor } from "../support/kubectl.ts";
 import { kind } from "./objects.ts";
 import { until } from "../../support/until.ts";
@@ -16,12 +17,10 @@ const dir = tempDir("controllers");
 let cluster: TestCluster;
 let kubectl: ReturnType<typeof kubectlFor>;
 
-const WEB_SERVER = "require('http').createServer((q, s) => s.end(process.env.HOSTNAME)).listen(8080)";
-
 beforeAll(async () => {
   cluster = await startTestCluster({
     backoffBaseMs: 200,
-    images: [(image) => (image.startsWith("web:") ? { command: process.execPath, args: ["-e", WEB_SERVER] } : undefined)],
+    images: [hostnameImage("web")],
   });
   kubectl = kubectlFor(cluster.writeKubeconfig(path.join(dir, "kubeconfig")));
 });
