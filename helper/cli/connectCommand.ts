@@ -17,6 +17,9 @@ export interface ConnectArgs {
   pod?: string;
   container?: string;
   localPorts: string[];
+  agentImage?: string;
+  keepProbes?: boolean;
+  keepLifecycleHooks?: boolean;
 }
 
 type Print = (text: string) => void;
@@ -32,7 +35,17 @@ export function parseConnectArgs(args: ConnectArgs): SessionStart {
     return { ...(match[1] ? { port: Number(match[1]) } : {}), workstationPort: Number(match[2]) };
   });
   const [[targetKind, targetName]] = targets as [[SessionStart["targetKind"], string]];
-  return { kubeContext: args.context as string, namespace: args.namespace as string, targetKind, targetName, container: args.container ?? "", ports };
+  return {
+    kubeContext: args.context as string,
+    namespace: args.namespace as string,
+    targetKind,
+    targetName,
+    container: args.container ?? "",
+    ports,
+    agentImage: args.agentImage ?? "",
+    keepProbes: args.keepProbes ?? false,
+    keepLifecycleHooks: args.keepLifecycleHooks ?? false,
+  };
 }
 
 function usage(message: string): KbridgeError {

@@ -11,8 +11,10 @@ const USAGE = `kbridge — connect a workstation process to a Kubernetes cluster
 Usage:
   kbridge connect --context C --namespace N (--service S | --deployment D | --pod P)
                   --local-port [PORT:]WORKSTATION_PORT [--local-port …] [--container X]
+                  [--agent-image IMAGE] [--keep-probes] [--keep-lifecycle-hooks]
                               Redirect the target's traffic to this workstation until Ctrl-C,
-                              then restore the cluster.
+                              then restore the cluster. The agent runs node:22-alpine unless
+                              --agent-image names another image with Node.js ≥ 18.
   kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig, sessions.
   kbridge disconnect [--session ID]
                               End the helper's sessions (or one) and restore the cluster.
@@ -47,6 +49,9 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         pod: { type: "string" },
         container: { type: "string" },
         "local-port": { type: "string", multiple: true },
+        "agent-image": { type: "string" },
+        "keep-probes": { type: "boolean" },
+        "keep-lifecycle-hooks": { type: "boolean" },
         session: { type: "string" },
       },
     });
@@ -78,7 +83,18 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         return await clean(parsed.values.context, parsed.values.namespace, json, out, err);
       case "connect":
         return await connectCommand(
-          { context: parsed.values.context, namespace: parsed.values.namespace, service: parsed.values.service, deployment: parsed.values.deployment, pod: parsed.values.pod, container: parsed.values.container, localPorts: parsed.values["local-port"] ?? [] },
+          {
+            context: parsed.values.context,
+            namespace: parsed.values.namespace,
+            service: parsed.values.service,
+            deployment: parsed.values.deployment,
+            pod: parsed.values.pod,
+            container: parsed.values.container,
+            localPorts: parsed.values["local-port"] ?? [],
+            agentImage: parsed.values["agent-image"],
+            keepProbes: parsed.values["keep-probes"],
+            keepLifecycleHooks: parsed.values["keep-lifecycle-hooks"],
+          },
           out,
           err,
         );

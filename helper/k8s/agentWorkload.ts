@@ -35,8 +35,18 @@ export interface AgentOptions {
   /** The restorer puts the workload back when the helper's heartbeat is older than this. */
   deadmanSeconds: number;
   controlPort: number;
-  /** Keep the container's probes and lifecycle hooks (the profile's choice). */
-  keepProbes: boolean;
+  keep: KeepOptions;
+}
+
+/**
+ * What the agent keeps of the container it replaces (the profile's choice). Kept probes reach
+ * the workstation process through the tunnel; readiness is always the agent's own (the
+ * tunnel opens once the pod is ready, so a readiness or startup probe through it could never
+ * pass); kept lifecycle hooks run in the agent's image.
+ */
+export interface KeepOptions {
+  probes: boolean;
+  lifecycleHooks: boolean;
 }
 
 export function labelsFor(session: SessionIdentity): Record<string, string> {
@@ -211,7 +221,7 @@ export async function renewHeartbeat(connection: ClusterConnection, namespace: s
   );
 }
 
-function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports: number[], session: SessionIdentity, configMap: string, options: AgentOptions): V1PodTemplateSpec {
+export function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports: number[], session: SessionIdentity, configMap: string, options: AgentOptions): V1PodTemplateSpec {
   const copy = structuredClone(template);
   copy.metadata = { ...copy.metadata, labels: { ...copy.metadata?.labels, [SESSION_LABEL]: session.id, [ROLE_LABEL]: "agent" }, annotations: { ...copy.metadata?.annotations, [SESSION_LABEL]: session.id } };
   const spec = copy.spec!;
@@ -235,11 +245,9 @@ function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports
       securityContext: { ...container.securityContext, runAsNonRoot: true, runAsUser: container.securityContext?.runAsUser ?? 1000, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
     };
     delete agent.workingDir;
-    if (!options.keepProbes) {
-      delete agent.livenessProbe;
-      delete agent.startupProbe;
-      delete agent.lifecycle;
-    }
+    delete agent.startupProbe;
+    if (!options.keep.probes) delete agent.livenessProbe;
+    if (!options.keep.lifecycleHooks) delete agent.lifecycle;
     return agent;
   });
   spec.volumes = [...(spec.volumes ?? []), { name: "kbridge-agent", configMap: { name: configMap, defaultMode: 0o444 } }];
@@ -358,7 +366,7 @@ export async function waitForAgentPods(connection: ClusterConnection, namespace:
             code: "agent-failed",
             category: "cluster",
             message: `The agent pod ${pod.metadata?.name} cannot start: ${reason}${status.state?.waiting?.message ? ` (${status.state.waiting.message})` : ""}.`,
-            hint: reason.includes("Image") ? "If your cluster cannot pull node:22-alpine, set an agent image it can pull (air-gapped registries)." : "See the agent's log: kubectl logs " + pod.metadata?.name + ` -n ${namespace}`,
+            hint: reason.includes("Image") ? "If your cluster cannot pull this image, name one it can pull (with Node.js ≥ 18): the profile's Agent image, or kbridge connect --agent-image." : "See the agent's log: kubectl logs " + pod.metadata?.name + ` -n ${namespace}`,
           });
         }
       }

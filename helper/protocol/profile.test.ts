@@ -19,7 +19,7 @@ describe("profileInputSchema", () => {
   test("accepts a minimal profile and fills defaults", () => {
     const result = profileInputSchema.parse(valid);
     expect(result.portMappings).toEqual([{ servicePort: 80, workstationPort: 3000 }]);
-    expect(result).toMatchObject({ container: "", isolated: false, privilegeMode: "auto", envOverrides: {} });
+    expect(result).toMatchObject({ container: "", isolated: false, privilegeMode: "auto", envOverrides: {}, agentImage: "", keepProbes: false, keepLifecycleHooks: false });
   });
 
   test("names each missing field", () => {
@@ -53,6 +53,13 @@ describe("profileInputSchema", () => {
     expect(errorsOf({ ...valid, workingDirectory: "src/api" }).workingDirectory).toBe("Working directory must be an absolute path");
     expect(errorsOf({ ...valid, targetKind: "statefulset" }).targetKind).toMatch(/service, deployment or pod/);
     expect(errorsOf({ ...valid, isolated: true, routingKey: "a".repeat(40) }).routingKey).toMatch(/at most/);
+  });
+
+  test("takes an agent image reference from a private registry, and rejects what is not one", () => {
+    for (const image of ["node:22-alpine", "registry.corp.example:5000/mirror/node:22-alpine", `ghcr.io/acme/node@sha256:${"0".repeat(64)}`]) {
+      expect(errorsOf({ ...valid, agentImage: image }).agentImage, image).toBeUndefined();
+    }
+    for (const image of ["node 22", "Node:22", "registry/node:"]) expect(errorsOf({ ...valid, agentImage: image }).agentImage, image).toMatch(/image reference/);
   });
 });
 

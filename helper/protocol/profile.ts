@@ -55,6 +55,13 @@ export const routingKeySchema = dnsLabel("Routing key").max(
   "Routing key must be at most 32 characters, so <key>.<host> stays a valid DNS label",
 );
 
+/** An image reference (`[registry/]name[:tag][@digest]`); empty means kbridge's default. */
+export const agentImageSchema = z
+  .string()
+  .trim()
+  .max(255, "Agent image must be at most 255 characters")
+  .regex(/^$|^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/, "Agent image must be an image reference such as registry.example.com/library/node:22-alpine");
+
 export const profileInputSchema = z
   .object({
     name: required("Name").max(64, "Name must be at most 64 characters"),
@@ -75,6 +82,9 @@ export const profileInputSchema = z
       .default({}),
     configFilePath: z.string().trim().default(""),
     privilegeMode: z.enum(privilegeModes).default("auto"),
+    agentImage: agentImageSchema.default(""),
+    keepProbes: z.boolean().default(false),
+    keepLifecycleHooks: z.boolean().default(false),
   })
   .superRefine((profile, ctx) => {
     const seen = new Map<number, number>();

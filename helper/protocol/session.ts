@@ -1,6 +1,6 @@
 /** Sessions as the helper runs them: what starts one, and what clients are told about it. */
 import { z } from "zod";
-import { portSchema, targetKinds } from "./profile.ts";
+import { agentImageSchema, portSchema, targetKinds } from "./profile.ts";
 
 export const sessionStartSchema = z
   .object({
@@ -11,8 +11,13 @@ export const sessionStartSchema = z
     container: z.string().default(""),
     /** Service port (or container port) → workstation port; without `port`, the target's ports in order. */
     ports: z.array(z.object({ port: portSchema("Port").optional(), workstationPort: portSchema("Workstation port") })).min(1, "Map at least one port"),
-    agentImage: z.string().optional(),
+    /** Empty: node:22-alpine. */
+    agentImage: agentImageSchema.default(""),
+    keepProbes: z.boolean().default(false),
+    keepLifecycleHooks: z.boolean().default(false),
     deadmanSeconds: z.number().int().min(3).max(600).optional(),
+    /** The dashboard profile this session connects (the dashboard records the session's history under it). */
+    profileId: z.number().int().positive().optional(),
   })
   .strict();
 export type SessionStart = z.input<typeof sessionStartSchema>;
@@ -36,6 +41,7 @@ export interface SessionView {
   steps: SessionStep[];
   startedAt: string;
   endedAt?: string;
+  profileId?: number;
   error?: { code: string; message: string; hint?: string };
 }
 

@@ -9,7 +9,7 @@ import { KbridgeError, type ResolvedTarget, type TargetRef } from "../protocol/i
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { findTarget } from "../k8s/findTarget.ts";
-import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAgentPods, waitForOriginalsRetired, type SessionIdentity } from "../k8s/agentWorkload.ts";
+import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAgentPods, waitForOriginalsRetired, type KeepOptions, type SessionIdentity } from "../k8s/agentWorkload.ts";
 import { openPodConnection } from "../k8s/portForward.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 
@@ -28,7 +28,8 @@ export interface ConnectOptions {
   ports: PortMapping[];
   agentImage?: string;
   controlPort?: number;
-  keepProbes?: boolean;
+  /** What of the container the agent keeps (default: neither). */
+  keep?: KeepOptions;
   /** Longest wait for the agent pods (image pull, scheduling). */
   timeoutMs?: number;
   /** Without a heartbeat for this long, the cluster restores itself (default 30 s: restored within 60 s). */
@@ -79,7 +80,7 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
   try {
     // Inside the rollback: a failure half-way through the replacement (a forbidden Role, say) is undone too.
     const { podLabels } = await step("deploy agent", () =>
-      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort, keepProbes: options.keepProbes ?? false, deadmanSeconds }),
+      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort, keep: options.keep ?? { probes: false, lifecycleHooks: false }, deadmanSeconds }),
     );
     const timeoutMs = options.timeoutMs ?? 60_000;
     const pods = await step(

@@ -42,6 +42,7 @@ export class SessionManager {
       target: { context: input.kubeContext, namespace: input.namespace, kind: input.targetKind, name: input.targetName },
       steps: [],
       startedAt: new Date().toISOString(),
+      ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
     };
     const publish = () => this.deps.broadcast(structuredClone(view));
     const connecting = connect({
@@ -50,7 +51,8 @@ export class SessionManager {
       context: input.kubeContext,
       target: { kind: input.targetKind, name: input.targetName, namespace: input.namespace, container: input.container },
       ports: input.ports,
-      agentImage: input.agentImage,
+      agentImage: input.agentImage || undefined,
+      keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
       deadmanSeconds: input.deadmanSeconds,
       log: this.deps.log,
       onStep: (step) => {

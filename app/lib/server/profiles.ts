@@ -30,6 +30,9 @@ function toDto(row: ProfileRow): ProfileDto {
     envOverrides: storedEnv.parse(JSON.parse(row.envOverrides)),
     configFilePath: row.configFilePath,
     privilegeMode: row.privilegeMode as ProfileDto["privilegeMode"],
+    agentImage: row.agentImage,
+    keepProbes: row.keepProbes,
+    keepLifecycleHooks: row.keepLifecycleHooks,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -47,6 +47,9 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
   const [envText, setEnvText] = useState(formatEnvLines(profile?.envOverrides ?? {}));
   const [configFilePath, setConfigFilePath] = useState(profile?.configFilePath ?? "");
   const [privilegeMode, setPrivilegeMode] = useState<PrivilegeMode>(profile?.privilegeMode ?? "auto");
+  const [agentImage, setAgentImage] = useState(profile?.agentImage ?? "");
+  const [keepProbes, setKeepProbes] = useState(profile?.keepProbes ?? false);
+  const [keepLifecycleHooks, setKeepLifecycleHooks] = useState(profile?.keepLifecycleHooks ?? false);
   const [fields, setFields] = useState<Record<string, string>>({});
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [pending, startTransition] = useTransition();
@@ -69,6 +72,9 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
       envOverrides: env.env,
       configFilePath,
       privilegeMode,
+      agentImage,
+      keepProbes,
+      keepLifecycleHooks,
     };
     const checked = profileInputSchema.safeParse(input);
     const found = { ...(checked.success ? {} : fieldErrors(checked.error)), ...(env.errors[0] ? { envOverrides: env.errors[0] } : {}) };
@@ -159,6 +165,26 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
           {isolated && (
             <TextField label="Routing key (optional)" value={routingKey} onChange={(e) => setRoutingKey(e.target.value)} error={fields.routingKey} placeholder="alice-3f2a" hint="Leave empty to get <user>-<4 hex> when you connect." />
           )}
+        </div>
+      </Card>
+      <Card title="Agent in the cluster" labelledBy="agent-title">
+        <div className="grid gap-4">
+          <TextField
+            label="Agent image (optional)"
+            value={agentImage}
+            onChange={(e) => setAgentImage(e.target.value)}
+            error={fields.agentImage}
+            placeholder="node:22-alpine"
+            hint="Any image with Node.js 18 or later. Set it when your cluster cannot pull from Docker Hub (air-gapped or mirrored registries)."
+          />
+          <label className="flex items-center gap-2 text-sm font-medium text-slate-700">
+            <input type="checkbox" checked={keepProbes} onChange={(e) => setKeepProbes(e.target.checked)} className="h-4 w-4 rounded border-slate-300" />
+            Keep the liveness probe: your workstation process answers it through the tunnel
+          </label>
+          <label className="flex items-center gap-2 text-sm font-medium text-slate-700">
+            <input type="checkbox" checked={keepLifecycleHooks} onChange={(e) => setKeepLifecycleHooks(e.target.checked)} className="h-4 w-4 rounded border-slate-300" />
+            Keep lifecycle hooks (postStart, preStop): they run in the agent&apos;s image
+          </label>
         </div>
       </Card>
       <div className="flex items-center gap-2">

@@ -1,0 +1,64 @@
+import { describe, expect, test } from "vitest";
+import type { V1PodTemplateSpec } from "@kubernetes/client-node";
+import { agentTemplate, labelsFor, type AgentOptions } from "./agentWorkload.ts";
+
+const session = { id: "a1b2c3d4", owner: "ada@Ada's laptop", expiresAt: new Date("2026-11-27T20:00:00Z") };
+const template: V1PodTemplateSpec = {
+  metadata: { labels: { app: "orders" } },
+  spec: {
+    containers: [
+      {
+        name: "orders",
+        image: "orders:1",
+        command: ["./orders"],
+        workingDir: "/srv",
+        env: [{ name: "MODE", value: "prod" }],
+        ports: [{ name: "http", containerPort: 8080 }],
+        readinessProbe: { httpGet: { path: "/ready", port: 8080 } },
+        livenessProbe: { httpGet: { path: "/healthz", port: 8080 } },
+        startupProbe: { httpGet: { path: "/started", port: 8080 } },
+        lifecycle: { preStop: { exec: { command: ["sleep", "5"] } } },
+        securityContext: { runAsUser: 4242 },
+      },
+      { name: "envoy", image: "envoy:1" },
+    ],
+  },
+};
+const options = (keep: AgentOptions["keep"]): AgentOptions => ({ image: "node:22-alpine", controlPort: 47000, deadmanSeconds: 30, keep });
+const agentOf = (spec: V1PodTemplateSpec) => spec.spec?.containers.find((c) => c.name === "orders");
+
+describe("agentTemplate", () => {
+  test("swaps only the target container for the agent: its image and script, the ports it listens on, non-root, no extra privileges", () => {
+    const result = agentTemplate(template, "orders", [8080], session, "kbridge-a1b2c3d4-agent", options({ probes: false, lifecycleHooks: false }));
+    const agent = agentOf(result);
+    expect(agent).toMatchObject({ image: "node:22-alpine", command: ["node", "/opt/kbridge/agent.mjs"], args: [] });
+    expect(agent?.workingDir).toBeUndefined();
+    expect(agent?.env).toEqual([
+      { name: "MODE", value: "prod" },
+      { name: "KBRIDGE_PORTS", value: "8080" },
+      { name: "KBRIDGE_CONTROL_PORT", value: "47000" },
+      { name: "KBRIDGE_SESSION", value: "a1b2c3d4" },
+    ]);
+    expect(agent?.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 4242, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    expect(result.spec?.containers[1]).toEqual(template.spec?.containers[1]);
+    expect(result.spec?.volumes).toEqual([{ name: "kbridge-agent", configMap: { name: "kbridge-a1b2c3d4-agent", defaultMode: 0o444 } }]);
+    expect(result.metadata?.labels).toEqual({ app: "orders", "kbridge.dev/session": "a1b2c3d4", "kbridge.dev/role": "agent" });
+    expect(template.spec?.containers[0]?.image, "the input is not modified").toBe("orders:1");
+  });
+
+  test("readiness is always the agent's own; probes and hooks go unless the profile keeps them; a startup probe always goes", () => {
+    const bare = agentOf(agentTemplate(template, "orders", [8080], session, "cm", options({ probes: false, lifecycleHooks: false })));
+    expect(bare?.readinessProbe).toEqual({ tcpSocket: { port: 47000 }, periodSeconds: 1 });
+    expect([bare?.livenessProbe, bare?.startupProbe, bare?.lifecycle]).toEqual([undefined, undefined, undefined]);
+
+    const kept = agentOf(agentTemplate(template, "orders", [8080], session, "cm", options({ probes: true, lifecycleHooks: true })));
+    expect(kept?.readinessProbe).toEqual({ tcpSocket: { port: 47000 }, periodSeconds: 1 });
+    expect(kept?.livenessProbe).toEqual({ httpGet: { path: "/healthz", port: 8080 } });
+    expect(kept?.startupProbe).toBeUndefined();
+    expect(kept?.lifecycle).toEqual({ preStop: { exec: { command: ["sleep", "5"] } } });
+  });
+
+  test("labels carry the session and a DNS-safe owner", () => {
+    expect(labelsFor(session)).toEqual({ "app.kubernetes.io/managed-by": "kbridge", "kbridge.dev/session": "a1b2c3d4", "kbridge.dev/owner": "ada.Ada.s.laptop" });
+  });
+});
