@@ -1,6 +1,6 @@
 /** The `kbridge` command: a client of the helper, like the dashboard. */
 import { parseArgs } from "node:util";
-import { KbridgeError, type ErrorInfo } from "../protocol/index.ts";
+import { KbridgeError, type ErrorInfo, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper } from "./connect.ts";
 import { connectCommand } from "./connectCommand.ts";
@@ -18,6 +18,9 @@ Usage:
   kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig, sessions.
   kbridge disconnect [--session ID]
                               End the helper's sessions (or one) and restore the cluster.
+  kbridge resume [--session ID]
+                              Take over the sessions a stopped helper left in the cluster
+                              (state "interrupted" in kbridge status): tunnels open again.
   kbridge clean --context C --namespace N
                               Restore and remove everything kbridge left in a namespace
                               (sessions of a helper that crashed).
@@ -79,6 +82,8 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         return await helper(out);
       case "disconnect":
         return await disconnect(parsed.values.session, json, out, err);
+      case "resume":
+        return await resumeSessions(parsed.values.session, json, out, err);
       case "clean":
         return await clean(parsed.values.context, parsed.values.namespace, json, out, err);
       case "connect":
@@ -118,7 +123,11 @@ async function status(json: boolean, out: Print): Promise<number> {
   else {
     out(`helper: running on ${connection.url} (pid ${status.pid}, version ${status.version}, boot ${status.bootId})\nkubeconfig: ${status.kubeconfig.join(", ")}\n`);
     if (sessions.length === 0) out("sessions: none\n");
-    for (const s of sessions) out(`session ${s.id}: ${s.state}, ${s.target.kind}/${s.target.name} in ${s.target.namespace} (context ${s.target.context}), since ${s.startedAt}\n`);
+    for (const s of sessions) {
+      out(`session ${s.id}: ${s.state}${s.outcome ? ` (${s.outcome})` : ""}, ${s.target.kind}/${s.target.name} in ${s.target.namespace} (context ${s.target.context}), since ${s.startedAt}\n`);
+      if (s.note) out(`  ${s.note}\n`);
+      if (s.state === "interrupted") out(`  resume: kbridge resume --session ${s.id}   restore: kbridge disconnect --session ${s.id}\n`);
+    }
   }
   return 0;
 }
@@ -157,6 +166,39 @@ async function disconnect(only: string | undefined, json: boolean, out: Print, e
     if (json) out(JSON.stringify({ ended }, null, 2) + "\n");
     else if (ended.length === 0) out("No live sessions.\n");
     return 0;
+  } finally {
+    connection.socket.close();
+  }
+}
+
+async function resumeSessions(only: string | undefined, json: boolean, out: Print, err: Print): Promise<number> {
+  const connection = await connectToHelper();
+  try {
+    const listed = await sendCommand(connection.socket, "session:list", {});
+    if (!listed.ok) return report(listed.error, json, out, err);
+    const interrupted = listed.data.filter((s) => s.state === "interrupted" && (only === undefined || s.id === only));
+    if (interrupted.length === 0) return report({ code: "session-not-found", category: "user", message: only ? `No interrupted session ${only} in this helper.` : "No interrupted sessions to resume.", hint: "See `kbridge status`." }, json, out, err);
+    const results: SessionView[] = [];
+    for (const session of interrupted) {
+      // Follow the session until it is connected again, or not.
+      const settled = new Promise<SessionView>((resolve) => {
+        const onUpdate = (view: SessionView) => {
+          if (view.id !== session.id || !["connected", "failed", "ended", "interrupted"].includes(view.state)) return;
+          connection.socket.off("session:updated", onUpdate);
+          resolve(view);
+        };
+        connection.socket.on("session:updated", onUpdate);
+      });
+      const started = await sendCommand(connection.socket, "session:resume", { sessionId: session.id });
+      if (!started.ok) return report(started.error, json, out, err);
+      const view = await settled;
+      results.push(view);
+      if (json) continue;
+      if (view.state === "connected") out(`Session ${view.id} resumed: ${view.target.kind}/${view.target.name} in ${view.target.namespace} reaches this workstation again. End it with kbridge disconnect.\n`);
+      else err(`kbridge: session ${view.id} could not be resumed: ${view.error?.message ?? view.note ?? view.state}\n${view.error?.hint ? `  ${view.error.hint}\n` : ""}`);
+    }
+    if (json) out(JSON.stringify({ sessions: results }, null, 2) + "\n");
+    return results.every((view) => view.state === "connected") ? 0 : 1;
   } finally {
     connection.socket.close();
   }

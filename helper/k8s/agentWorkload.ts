@@ -53,7 +53,10 @@ export function labelsFor(session: SessionIdentity): Record<string, string> {
   return { ...MANAGED_BY, [SESSION_LABEL]: session.id, [OWNER_LABEL]: session.owner.replace(/[^A-Za-z0-9._-]/g, ".").slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") };
 }
 
-const names = (session: SessionIdentity) => ({ original: `kbridge-${session.id}-original`, agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer`, pod: `kbridge-${session.id}-pod` });
+/** The Secret holding a session's saved original (its presence means the session is still in the cluster). */
+export const savedOriginalName = (sessionId: string) => `kbridge-${sessionId}-original`;
+
+const names = (session: SessionIdentity) => ({ original: savedOriginalName(session.id), agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer`, pod: `kbridge-${session.id}-pod` });
 
 /** What a restore needs, saved in the session's Secret before anything changes. */
 export interface SavedWorkload {
@@ -210,15 +213,20 @@ async function startRestorer(connection: ClusterConnection, namespace: string, w
   );
 }
 
-/** Tells the restorer the helper is alive (renewed well within the dead-man interval). */
-export async function renewHeartbeat(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {
+/** Tells the restorer the helper is alive (renewed well within the dead-man interval). False when the session is gone from the cluster. */
+export async function renewHeartbeat(connection: ClusterConnection, namespace: string, sessionId: string): Promise<boolean> {
   const { original } = names({ id: sessionId, owner: "", expiresAt: new Date() });
-  await clusterCall(connection, "renew the session heartbeat", () =>
-    connection.core.patchNamespacedSecret(
-      { name: original, namespace, body: { metadata: { annotations: { [HEARTBEAT_ANNOTATION]: new Date().toISOString() } } } },
-      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-    ),
+  const renewed = await clusterCall(
+    connection,
+    "renew the session heartbeat",
+    () =>
+      connection.core.patchNamespacedSecret(
+        { name: original, namespace, body: { metadata: { annotations: { [HEARTBEAT_ANNOTATION]: new Date().toISOString() } } } },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      ),
+    { notFound: "null" },
   );
+  return renewed !== null;
 }
 
 export function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports: number[], session: SessionIdentity, configMap: string, options: AgentOptions): V1PodTemplateSpec {

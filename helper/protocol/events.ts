@@ -14,6 +14,7 @@ export const commandSchemas = {
   "kube:listContexts": z.object({}).strict(),
   "session:start": sessionStartSchema,
   "session:stop": sessionIdSchema,
+  "session:resume": sessionIdSchema,
   "session:list": z.object({}).strict(),
   "cluster:clean": clusterCleanSchema,
 } as const;
@@ -30,8 +31,10 @@ export interface CommandOutputs {
   "kube:listContexts": KubeContextList;
   /** Answers once the session is created; its progress arrives as `session:updated`. */
   "session:start": SessionView;
-  /** Answers once the cluster is restored. */
+  /** Answers once the cluster is restored (an interrupted session: cleaned). */
   "session:stop": SessionView;
+  /** Takes over an interrupted session; answers at once, progress arrives as `session:updated`. */
+  "session:resume": SessionView;
   "session:list": SessionView[];
   /** Restores and removes everything kbridge left in a namespace (sessions of crashed helpers). */
   "cluster:clean": CleanReport;

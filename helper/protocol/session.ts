@@ -23,9 +23,17 @@ export const sessionStartSchema = z
 export type SessionStart = z.input<typeof sessionStartSchema>;
 export type SessionStartInput = z.output<typeof sessionStartSchema>;
 
-/** resolving → deploying → tunnelling → connected → restoring → ended, or failed from any of them. */
-export const sessionStates = ["resolving", "deploying", "tunnelling", "connected", "restoring", "ended", "failed"] as const;
+/**
+ * resolving → deploying → tunnelling → connected → restoring → ended, or failed from any of
+ * them. `interrupted`: left in the cluster by a helper that stopped without restoring (found
+ * in its journal at the next start); it is resumed (→ tunnelling) or cleaned (→ restoring).
+ */
+export const sessionStates = ["resolving", "deploying", "tunnelling", "connected", "restoring", "ended", "failed", "interrupted"] as const;
 export type SessionState = (typeof sessionStates)[number];
+
+/** How an ended or failed session ended (what the dashboard records in its history). */
+export const sessionOutcomes = ["disconnected", "failed", "restored-by-cluster", "cleaned"] as const;
+export type SessionOutcome = (typeof sessionOutcomes)[number];
 
 export interface SessionStep {
   name: string;
@@ -42,6 +50,10 @@ export interface SessionView {
   startedAt: string;
   endedAt?: string;
   profileId?: number;
+  /** Set once the session is ended or failed. */
+  outcome?: SessionOutcome;
+  /** One line on where the session stands or how it ended ("left by a helper that stopped", …). */
+  note?: string;
   error?: { code: string; message: string; hint?: string };
 }
 

@@ -2,11 +2,13 @@
  * Starts the helper: home, token, log file, Socket.IO server with its command handlers.
  */
 import { randomUUID } from "node:crypto";
+import path from "node:path";
 import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL_VERSION, type HelperStatus, type SessionView } from "../protocol/index.ts";
 import { ensureHome, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
 import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
+import { SessionJournal } from "../sessions/sessionJournal.ts";
 import { SessionManager } from "../sessions/sessionManager.ts";
 import { KBRIDGE_VERSION } from "./version.ts";
 import { portFromEnv } from "./portFromEnv.ts";
@@ -34,7 +36,8 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
 
   // Sessions broadcast to every client; the server exists once listening, so late-bind it.
   let broadcast: (view: SessionView) => void = () => undefined;
-  const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view) });
+  const journal = new SessionJournal(path.join(home.root, "sessions"), log);
+  const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view), journal });
   const server = await startHelperServer({
     token,
     port,
@@ -46,12 +49,15 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "kube:listContexts": () => listContexts(kubeconfigPaths(env)),
       "session:start": (input) => sessions.start(input),
       "session:stop": ({ sessionId }) => sessions.stop(sessionId),
+      "session:resume": ({ sessionId }) => sessions.resume(sessionId),
       "session:list": () => sessions.list(),
       "cluster:clean": ({ kubeContext, namespace }) => sessions.clean(kubeContext, namespace),
     },
   });
   broadcast = (view) => void server.io.of(HELPER_NAMESPACE).emit("session:updated", view);
   log.info({ port: server.port, bootId, version: KBRIDGE_VERSION }, "helper listening");
+  // Sessions a stopped helper left: reported at once, checked against the cluster in the background.
+  void sessions.recoverInterrupted().catch((error: Error) => log.error({ err: error.message }, "could not recover interrupted sessions"));
   return { ...server, sessions };
 }
 

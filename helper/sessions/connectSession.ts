@@ -46,41 +46,74 @@ export interface ConnectedSession {
   disconnect(): Promise<void>;
 }
 
+/**
+ * What a session needs to be taken over by another helper process (resume): resolved once
+ * by connect, journalled by the session manager.
+ */
+export interface SessionPlan {
+  id: string;
+  owner: string;
+  target: ResolvedTarget;
+  /** [container port, workstation port] */
+  routes: [number, number][];
+  controlPort: number;
+  deadmanSeconds: number;
+}
+
+/** What connect and resume share. */
+interface SessionCallbacks {
+  log: Logger;
+  onStep?: ConnectOptions["onStep"];
+  /** The heartbeat found the session's objects gone: the cluster restored itself, or someone cleaned it. */
+  onLost?(): void;
+}
+
+export interface ResumeOptions extends SessionCallbacks {
+  kubeconfig: string[];
+  context: string;
+  plan: SessionPlan;
+  timeoutMs?: number;
+}
+
 const RESTORE_TIMEOUT_MS = 60_000;
 
-export async function connect(options: ConnectOptions): Promise<ConnectedSession> {
-  const step = async <T>(name: string, run: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
+function stepper(onStep: ConnectOptions["onStep"]) {
+  return async <T>(name: string, run: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
     const started = Date.now();
-    options.onStep?.({ name, status: "running" });
+    onStep?.({ name, status: "running" });
     try {
       const value = await run();
-      options.onStep?.({ name, status: "done", ms: Date.now() - started, detail: detail?.(value) });
+      onStep?.({ name, status: "done", ms: Date.now() - started, detail: detail?.(value) });
       return value;
     } catch (error) {
-      options.onStep?.({ name, status: "failed", ms: Date.now() - started, detail: (error as Error).message });
+      onStep?.({ name, status: "failed", ms: Date.now() - started, detail: (error as Error).message });
       throw error;
     }
   };
+}
+
+export async function connect(options: ConnectOptions & { onPlan?(plan: SessionPlan): void; onLost?(): void }): Promise<ConnectedSession> {
+  const step = stepper(options.onStep);
   const connection = openCluster(options.kubeconfig, options.context);
   const target = await step("resolve target", () => findTarget(connection, options.target), (t) => `${t.workload.kind} ${t.workload.name}, container ${t.container} (${t.containerReason}), ${t.workload.replicas} replica(s)`);
   const routes = routeTable(target, options.ports);
-  const session: SessionIdentity = { id: options.sessionId ?? randomBytes(4).toString("hex"), owner: `${os.userInfo().username}@${os.hostname()}`, expiresAt: new Date(Date.now() + 8 * 3600_000) };
+  const plan: SessionPlan = {
+    id: options.sessionId ?? randomBytes(4).toString("hex"),
+    owner: `${os.userInfo().username}@${os.hostname()}`,
+    target,
+    routes: [...routes],
+    controlPort: options.controlPort ?? 47000,
+    deadmanSeconds: options.deadmanSeconds ?? 30,
+  };
+  options.onPlan?.(plan);
+  const session: SessionIdentity = { id: plan.id, owner: plan.owner, expiresAt: new Date(Date.now() + 8 * 3600_000) };
   const log = options.log.child({ session: session.id });
-  const controlPort = options.controlPort ?? 47000;
   const namespace = target.namespace;
-
-  const deadmanSeconds = options.deadmanSeconds ?? 30;
-  const tunnels = new Map<string, InboundTunnel>();
-  let active = true;
-  // The restorer's heartbeat, renewed three times per dead-man interval.
-  const heartbeat = setInterval(() => {
-    renewHeartbeat(connection, namespace, session.id).catch((error: Error) => log.warn({ err: error.message }, "could not renew the heartbeat"));
-  }, (deadmanSeconds * 1000) / 3);
-  heartbeat.unref();
+  const heartbeat = startHeartbeat(connection, plan, log);
   try {
     // Inside the rollback: a failure half-way through the replacement (a forbidden Role, say) is undone too.
     const { podLabels } = await step("deploy agent", () =>
-      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort, keep: options.keep ?? { probes: false, lifecycleHooks: false }, deadmanSeconds }),
+      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort: plan.controlPort, keep: options.keep ?? { probes: false, lifecycleHooks: false }, deadmanSeconds: plan.deadmanSeconds }),
     );
     const timeoutMs = options.timeoutMs ?? 60_000;
     const pods = await step(
@@ -93,17 +126,80 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
       },
       (p) => `${p.join(", ")} ready; the workload's own pods retired`,
     );
-    await step("open tunnels", () => Promise.all(pods.map((pod) => openTunnel(pod))), () => `${tunnels.size} tunnel(s)`);
+    return await attach(connection, plan, pods, heartbeat, { ...options, log });
   } catch (error) {
-    active = false;
-    clearInterval(heartbeat);
-    for (const tunnel of tunnels.values()) tunnel.close();
+    heartbeat.stop();
     await restoreAndWait(connection, namespace, session.id, log);
     throw error;
   }
+}
+
+/**
+ * Takes over a session a stopped helper left in the cluster: renews its heartbeat before
+ * the restorer gives up on it, and opens tunnels to its agent pods again.
+ */
+export async function resume(options: ResumeOptions): Promise<ConnectedSession> {
+  const step = stepper(options.onStep);
+  const { plan } = options;
+  const connection = openCluster(options.kubeconfig, options.context);
+  const log = options.log.child({ session: plan.id });
+  const namespace = plan.target.namespace;
+  await step("reclaim session", async () => {
+    if (!(await renewHeartbeat(connection, namespace, plan.id))) {
+      throw new KbridgeError({
+        code: "session-gone",
+        category: "cluster",
+        message: `Session ${plan.id} is no longer in the cluster: its restorer already put ${plan.target.workload.kind} ${plan.target.workload.name} back.`,
+        hint: "Connect again.",
+      });
+    }
+  });
+  const heartbeat = startHeartbeat(connection, plan, log);
+  try {
+    const pods = await step("wait for agent pods", () => waitForAgentPods(connection, namespace, plan.id, plan.target.workload.replicas, options.timeoutMs ?? 60_000), (p) => `${p.join(", ")} ready`);
+    return await attach(connection, plan, pods, heartbeat, { ...options, log });
+  } catch (error) {
+    // The agent is still in place: leave it to a clean or to the restorer, as before the resume.
+    heartbeat.stop();
+    throw error;
+  }
+}
+
+interface Heartbeat {
+  /** From now on, a session found gone calls onLost. */
+  arm(onLost: () => void): void;
+  stop(): void;
+}
+
+/** The restorer's heartbeat, renewed three times per dead-man interval. */
+function startHeartbeat(connection: ClusterConnection, plan: SessionPlan, log: Logger): Heartbeat {
+  let lost: (() => void) | undefined;
+  const timer = setInterval(() => {
+    renewHeartbeat(connection, plan.target.namespace, plan.id).then(
+      (alive) => {
+        if (!alive && lost) {
+          log.warn("the session's objects are gone from the cluster (restored by its restorer, or cleaned)");
+          lost();
+        }
+      },
+      (error: Error) => log.warn({ err: error.message }, "could not renew the heartbeat"),
+    );
+  }, (plan.deadmanSeconds * 1000) / 3);
+  timer.unref();
+  return { arm: (onLost) => (lost = onLost), stop: () => clearInterval(timer) };
+}
+
+/** Opens a tunnel to every agent pod and keeps them: the connected part of a session. */
+async function attach(connection: ClusterConnection, plan: SessionPlan, pods: string[], heartbeat: Heartbeat, callbacks: SessionCallbacks): Promise<ConnectedSession> {
+  const step = stepper(callbacks.onStep);
+  const { log } = callbacks;
+  const namespace = plan.target.namespace;
+  const routes = new Map(plan.routes);
+  const tunnels = new Map<string, InboundTunnel>();
+  let active = true;
 
   async function openTunnel(pod: string): Promise<void> {
-    const duplex = await openPodConnection(connection, namespace, pod, controlPort);
+    const duplex = await openPodConnection(connection, namespace, pod, plan.controlPort);
     const tunnel = serveInboundTunnel(duplex, { workstationPort: (containerPort) => routes.get(containerPort) }, log);
     tunnels.set(pod, tunnel);
     log.info({ pod }, "tunnel up");
@@ -112,13 +208,19 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
       log.info({ pod }, "tunnel closed");
     });
   }
+  const shutDown = () => {
+    active = false;
+    clearInterval(keeper);
+    heartbeat.stop();
+    for (const tunnel of tunnels.values()) tunnel.close();
+  };
 
   // Agent pods come and go (scale, eviction): keep a tunnel to every ready one.
   const keeper = setInterval(() => {
     if (!active) return;
     void (async () => {
-      const pods = await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(session.id) }));
-      for (const pod of pods.items) {
+      const list = await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(plan.id) }));
+      for (const pod of list.items) {
         const name = pod.metadata?.name ?? "";
         const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
         if (ready && !pod.metadata?.deletionTimestamp && !tunnels.has(name)) await openTunnel(name);
@@ -127,18 +229,26 @@ export async function connect(options: ConnectOptions): Promise<ConnectedSession
   }, 2000);
   keeper.unref();
 
-  options.onStep?.({ name: "connected", status: "done" });
+  try {
+    await step("open tunnels", () => Promise.all(pods.map((pod) => openTunnel(pod))), () => `${tunnels.size} tunnel(s)`);
+  } catch (error) {
+    shutDown();
+    throw error;
+  }
+  heartbeat.arm(() => {
+    if (!active) return;
+    shutDown();
+    callbacks.onLost?.();
+  });
+  callbacks.onStep?.({ name: "connected", status: "done" });
   return {
-    id: session.id,
-    target,
+    id: plan.id,
+    target: plan.target,
     tunnels: () => [...tunnels.keys()],
     async disconnect() {
       if (!active) return;
-      active = false;
-      clearInterval(keeper);
-      clearInterval(heartbeat);
-      for (const tunnel of tunnels.values()) tunnel.close();
-      await step("restore", () => restoreAndWait(connection, namespace, session.id, log));
+      shutDown();
+      await step("restore", () => restoreAndWait(connection, namespace, plan.id, log));
     },
   };
 }
@@ -168,7 +278,7 @@ function routeTable(target: ResolvedTarget, mappings: PortMapping[]): Map<number
 }
 
 /** Restores the workload and waits until no agent pod of the session is left. */
-async function restoreAndWait(connection: ClusterConnection, namespace: string, sessionId: string, log: Logger): Promise<void> {
+export async function restoreAndWait(connection: ClusterConnection, namespace: string, sessionId: string, log: Logger): Promise<void> {
   await restoreWorkload(connection, namespace, sessionId);
   const deadline = Date.now() + RESTORE_TIMEOUT_MS;
   for (;;) {

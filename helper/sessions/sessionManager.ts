@@ -2,32 +2,49 @@
  * The helper's sessions: started and stopped by commands, followed through the state
  * machine (resolving → deploying → tunnelling → connected → restoring → ended, or failed),
  * every change broadcast as a SessionView. Stopping the helper gracefully restores them all.
+ *
+ * Each live session is journalled in the kbridge home; at start the manager reads what a
+ * stopped helper left there, reports those sessions as `interrupted`, and checks the
+ * cluster: gone means the cluster restored itself, present means the user may resume
+ * (tunnels again, same agent) or stop (restore) them.
  */
 import { randomBytes } from "node:crypto";
-import { KbridgeError, type CleanReport, type SessionStartInput, type SessionState, type SessionView } from "../protocol/index.ts";
+import { KbridgeError, type CleanReport, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
-import { openCluster } from "../k8s/clusterConnection.ts";
-import { restoreWorkload, sessionsInNamespace } from "../k8s/agentWorkload.ts";
-import { connect, type ConnectedSession } from "./connectSession.ts";
+import { clusterCall, openCluster } from "../k8s/clusterConnection.ts";
+import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
+import { connect, restoreAndWait, resume, type ConnectedSession } from "./connectSession.ts";
+import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 
 interface Entry {
   view: SessionView;
-  connecting: Promise<ConnectedSession | null>;
+  /** The connect (or resume) in progress or done; null when it failed. Absent while interrupted. */
+  connecting?: Promise<ConnectedSession | null>;
+  journal?: JournalEntry;
 }
 
 const STATE_OF_STEP: Record<string, SessionState> = {
   "resolve target": "resolving",
   "deploy agent": "deploying",
+  "reclaim session": "tunnelling",
   "wait for agent pods": "tunnelling",
   "open tunnels": "tunnelling",
   connected: "connected",
   restore: "restoring",
 };
 
+export interface SessionManagerDeps {
+  kubeconfig: () => string[];
+  log: Logger;
+  broadcast(view: SessionView): void;
+  /** Where live sessions are journalled; without one, a crash leaves them to `kbridge clean`. */
+  journal?: SessionJournal;
+}
+
 export class SessionManager {
   private readonly sessions = new Map<string, Entry>();
 
-  constructor(private readonly deps: { kubeconfig: () => string[]; log: Logger; broadcast(view: SessionView): void }) {}
+  constructor(private readonly deps: SessionManagerDeps) {}
 
   list(): SessionView[] {
     return [...this.sessions.values()].map((entry) => structuredClone(entry.view));
@@ -44,53 +61,81 @@ export class SessionManager {
       startedAt: new Date().toISOString(),
       ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
     };
-    const publish = () => this.deps.broadcast(structuredClone(view));
-    const connecting = connect({
-      sessionId: id,
-      kubeconfig: this.deps.kubeconfig(),
-      context: input.kubeContext,
-      target: { kind: input.targetKind, name: input.targetName, namespace: input.namespace, container: input.container },
-      ports: input.ports,
-      agentImage: input.agentImage || undefined,
-      keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
-      deadmanSeconds: input.deadmanSeconds,
-      log: this.deps.log,
-      onStep: (step) => {
-        const index = view.steps.findIndex((s) => s.name === step.name);
-        if (index >= 0) view.steps[index] = step;
-        else view.steps.push(step);
-        if (step.status !== "failed") view.state = STATE_OF_STEP[step.name] ?? view.state;
-        publish();
-      },
-    }).then(
-      (session) => session,
-      (error: unknown) => {
-        view.state = "failed";
-        view.endedAt = new Date().toISOString();
-        view.error =
-          error instanceof KbridgeError
-            ? { code: error.info.code, message: error.info.message, hint: error.info.hint }
-            : { code: "internal", message: "The connect failed unexpectedly.", hint: "See the helper log." };
-        if (!(error instanceof KbridgeError)) this.deps.log.error({ err: error, session: id }, "connect failed unexpectedly");
-        publish();
-        return null;
-      },
+    const entry: Entry = { view, journal: { id, startedAt: view.startedAt, input } };
+    this.sessions.set(id, entry);
+    this.deps.journal?.write(entry.journal as JournalEntry);
+    entry.connecting = this.follow(
+      entry,
+      connect({
+        sessionId: id,
+        kubeconfig: this.deps.kubeconfig(),
+        context: input.kubeContext,
+        target: { kind: input.targetKind, name: input.targetName, namespace: input.namespace, container: input.container },
+        ports: input.ports,
+        agentImage: input.agentImage || undefined,
+        keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
+        deadmanSeconds: input.deadmanSeconds,
+        log: this.deps.log,
+        onStep: (step) => this.onStep(entry, step),
+        onPlan: (plan) => {
+          entry.journal = { ...(entry.journal as JournalEntry), plan };
+          this.deps.journal?.write(entry.journal);
+        },
+        onLost: () => this.lost(entry),
+      }),
     );
-    this.sessions.set(id, { view, connecting });
-    publish();
+    this.publish(entry);
     return structuredClone(view);
   }
 
-  /** Restores the cluster (after the connect finishes, if it is still going) and ends the session. */
+  /** Takes over an interrupted session: its agent is still in the cluster; tunnels open again. */
+  resume(id: string): SessionView {
+    const entry = this.get(id);
+    const plan = entry.journal?.plan;
+    if (entry.view.state !== "interrupted") {
+      throw new KbridgeError({ code: "session-not-interrupted", category: "user", message: `Session ${id} is ${entry.view.state}, not interrupted; only a session a stopped helper left behind can be resumed.` });
+    }
+    if (!plan || !entry.journal) {
+      throw new KbridgeError({
+        code: "session-not-resumable",
+        category: "user",
+        message: `Session ${id} stopped before its target was resolved, so there is nothing to resume.`,
+        hint: `Clean it: kbridge disconnect --session ${id}`,
+      });
+    }
+    entry.view.state = "tunnelling";
+    entry.view.steps = [];
+    delete entry.view.note;
+    delete entry.view.error;
+    entry.connecting = this.follow(
+      entry,
+      resume({
+        kubeconfig: this.deps.kubeconfig(),
+        context: entry.journal.input.kubeContext,
+        plan,
+        log: this.deps.log,
+        onStep: (step) => this.onStep(entry, step),
+        onLost: () => this.lost(entry),
+      }),
+    );
+    this.publish(entry);
+    return structuredClone(entry.view);
+  }
+
+  /**
+   * Restores the cluster (after the connect finishes, if it is still going) and ends the
+   * session. An interrupted session is cleaned: its saved original put back.
+   */
   async stop(id: string): Promise<SessionView> {
-    const entry = this.sessions.get(id);
-    if (!entry) throw new KbridgeError({ code: "session-not-found", category: "user", message: `There is no session ${id} in this helper.`, hint: "List the sessions with `kbridge status`." });
+    const entry = this.get(id);
+    if (entry.view.state === "interrupted") {
+      await this.cleanInterrupted(entry);
+      return structuredClone(entry.view);
+    }
     const session = await entry.connecting;
-    if (session && entry.view.state !== "ended") {
+    if (session && !isFinished(entry.view.state)) {
       await session.disconnect();
-      entry.view.state = "ended";
-      entry.view.endedAt = new Date().toISOString();
-      this.deps.broadcast(structuredClone(entry.view));
+      this.finish(entry, "ended", "disconnected");
     }
     return structuredClone(entry.view);
   }
@@ -104,8 +149,8 @@ export class SessionManager {
     const sessions = await sessionsInNamespace(connection, namespace);
     const restored: string[] = [];
     for (const id of sessions) {
-      const live = this.sessions.get(id);
-      if (live && live.view.target.namespace === namespace && live.view.state !== "ended" && live.view.state !== "failed") {
+      const known = this.sessions.get(id);
+      if (known && known.view.target.namespace === namespace && (known.view.state === "interrupted" || !isFinished(known.view.state))) {
         await this.stop(id);
         continue;
       }
@@ -116,8 +161,130 @@ export class SessionManager {
     return { namespace, sessions, restored };
   }
 
-  /** Restores every live session (the helper is stopping). */
+  /** Restores every live or interrupted session (the helper is stopping). */
   async stopAll(): Promise<void> {
     await Promise.allSettled([...this.sessions.keys()].map((id) => this.stop(id)));
   }
+
+  /**
+   * Reports the sessions a stopped helper left in the journal as interrupted, then asks the
+   * cluster about each: those whose objects are gone were restored by their restorer.
+   */
+  async recoverInterrupted(): Promise<void> {
+    const entries = (this.deps.journal?.list() ?? []).filter((journal) => !this.sessions.has(journal.id));
+    const found = entries.map((journal): Entry => {
+      const { input } = journal;
+      const view: SessionView = {
+        id: journal.id,
+        state: "interrupted",
+        target: { context: input.kubeContext, namespace: input.namespace, kind: input.targetKind, name: input.targetName },
+        steps: [],
+        startedAt: journal.startedAt,
+        note: "Left by a helper that stopped without restoring; checking the cluster…",
+        ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
+      };
+      const entry = { view, journal };
+      this.sessions.set(journal.id, entry);
+      this.publish(entry);
+      return entry;
+    });
+    await Promise.all(found.map((entry) => this.checkInterrupted(entry)));
+  }
+
+  private async checkInterrupted(entry: Entry): Promise<void> {
+    const { view } = entry;
+    try {
+      const connection = openCluster(this.deps.kubeconfig(), view.target.context);
+      const saved = await clusterCall(connection, "look for the session's saved original", () => connection.core.readNamespacedSecret({ name: savedOriginalName(view.id), namespace: view.target.namespace }), { notFound: "null" });
+      if (entry.view.state !== "interrupted") return;
+      if (!saved) {
+        this.finish(entry, "ended", "restored-by-cluster", `The cluster restored ${view.target.kind}/${view.target.name} by itself after the helper stopped.`);
+        return;
+      }
+      view.note = entry.journal?.plan
+        ? `Left in the cluster by a helper that stopped. Resume it (the agent is still there) or disconnect it to restore ${view.target.kind}/${view.target.name}; its restorer restores it by itself otherwise.`
+        : "Left in the cluster by a helper that stopped while connecting; disconnect it to restore the cluster.";
+    } catch (error) {
+      view.note = `Left by a helper that stopped; the cluster could not be checked: ${(error as Error).message}`;
+    }
+    this.publish(entry);
+  }
+
+  private async cleanInterrupted(entry: Entry): Promise<void> {
+    const { view } = entry;
+    this.onStep(entry, { name: "restore", status: "running" });
+    const started = Date.now();
+    try {
+      const connection = openCluster(this.deps.kubeconfig(), view.target.context);
+      await restoreAndWait(connection, view.target.namespace, view.id, this.deps.log);
+      this.onStep(entry, { name: "restore", status: "done", ms: Date.now() - started });
+      this.finish(entry, "ended", "cleaned");
+    } catch (error) {
+      this.onStep(entry, { name: "restore", status: "failed", ms: Date.now() - started, detail: (error as Error).message });
+      view.state = "interrupted";
+      this.publish(entry);
+      throw error;
+    }
+  }
+
+  /** Follows a connect or resume to its end: failed sessions get their error and leave the journal. */
+  private follow(entry: Entry, connecting: Promise<ConnectedSession>): Promise<ConnectedSession | null> {
+    return connecting.then(
+      (session) => session,
+      (error: unknown) => {
+        entry.view.error =
+          error instanceof KbridgeError
+            ? { code: error.info.code, message: error.info.message, hint: error.info.hint }
+            : { code: "internal", message: "The connect failed unexpectedly.", hint: "See the helper log." };
+        if (!(error instanceof KbridgeError)) this.deps.log.error({ err: error, session: entry.view.id }, "connect failed unexpectedly");
+        // A failed resume leaves the agent in place (the restorer still watches it): interrupted again.
+        if (entry.view.steps.some((s) => s.name === "reclaim session") && entry.view.error.code !== "session-gone") {
+          entry.view.state = "interrupted";
+          entry.view.note = "The resume failed; disconnect it to restore the cluster, or try again.";
+          this.publish(entry);
+        } else {
+          this.finish(entry, "failed", entry.view.error.code === "session-gone" ? "restored-by-cluster" : "failed");
+        }
+        return null;
+      },
+    );
+  }
+
+  private onStep(entry: Entry, step: SessionStep): void {
+    const { view } = entry;
+    const index = view.steps.findIndex((s) => s.name === step.name);
+    if (index >= 0) view.steps[index] = step;
+    else view.steps.push(step);
+    if (step.status !== "failed") view.state = STATE_OF_STEP[step.name] ?? view.state;
+    this.publish(entry);
+  }
+
+  /** The heartbeat found the session gone from the cluster while connected. */
+  private lost(entry: Entry): void {
+    this.finish(entry, "ended", "restored-by-cluster", "The session's objects disappeared from the cluster (its restorer ran, or someone cleaned the namespace).");
+  }
+
+  private finish(entry: Entry, state: "ended" | "failed", outcome: SessionOutcome, note?: string): void {
+    entry.view.state = state;
+    entry.view.outcome = outcome;
+    entry.view.endedAt = new Date().toISOString();
+    if (note) entry.view.note = note;
+    else delete entry.view.note;
+    this.deps.journal?.remove(entry.view.id);
+    this.publish(entry);
+  }
+
+  private get(id: string): Entry {
+    const entry = this.sessions.get(id);
+    if (!entry) throw new KbridgeError({ code: "session-not-found", category: "user", message: `There is no session ${id} in this helper.`, hint: "List the sessions with `kbridge status`." });
+    return entry;
+  }
+
+  private publish(entry: Entry): void {
+    this.deps.broadcast(structuredClone(entry.view));
+  }
+}
+
+function isFinished(state: SessionState): boolean {
+  return state === "ended" || state === "failed";
 }

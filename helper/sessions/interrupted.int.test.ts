@@ -1,0 +1,143 @@
+/**
+ * A helper that dies mid-session leaves its journal behind; the next helper on the same
+ * kbridge home reports the session as interrupted and checks the cluster: it can be
+ * resumed (the agent is still there), cleaned, or it was already restored by the cluster.
+ */
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import { kind } from "../../test/cluster/controllers/objects.ts";
+import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { startEntry, waitForOutput, type Started } from "../../test/support/kbridgeProcess.ts";
+import { freePort } from "../../test/support/ports.ts";
+import { tempDir } from "../../test/support/tempDir.ts";
+import { until } from "../../test/support/until.ts";
+import { sendCommand } from "../client/helperSocket.ts";
+import { connectToHelper, type CliConnection } from "../cli/connect.ts";
+import { openCluster } from "../k8s/clusterConnection.ts";
+import { restoreWorkload } from "../k8s/agentWorkload.ts";
+import type { SessionView } from "../protocol/index.ts";
+
+const dir = tempDir("interrupted");
+let cluster: TestCluster;
+let env: Record<string, string>;
+let workstation: http.Server;
+let helper: Started | undefined;
+let client: CliConnection | undefined;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: cluster.writeKubeconfig(path.join(dir, "kubeconfig")), KBRIDGE_HELPER_PORT: String(await freePort()) };
+  workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
+  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
+}, 60_000);
+afterAll(async () => {
+  client?.socket.close();
+  await helper?.stop();
+  workstation?.close();
+  await cluster?.stop();
+});
+
+/** A helper process on the test's kbridge home, and a client of it. */
+async function startHelper(): Promise<CliConnection> {
+  helper = startEntry("helper/main.ts", { ...process.env, ...env });
+  await waitForOutput(helper, /helper listening/, 30_000);
+  client = await connectToHelper(env);
+  return client;
+}
+
+async function killHelper(): Promise<void> {
+  client?.socket.close();
+  process.kill(-(helper?.child.pid as number), "SIGKILL");
+  await helper?.exited;
+  helper = undefined;
+}
+
+async function session(connection: CliConnection, id: string, until_: (view: SessionView) => boolean, what: string): Promise<SessionView> {
+  return until(async () => {
+    const listed = await sendCommand(connection.socket, "session:list", {});
+    const view = listed.ok ? listed.data.find((s) => s.id === id) : undefined;
+    return view && until_(view) ? view : undefined;
+  }, what, 60_000);
+}
+
+async function connectApi(connection: CliConnection, deadmanSeconds: number): Promise<string> {
+  const started = await sendCommand(connection.socket, "session:start", {
+    kubeContext: "kbridge-demo",
+    namespace: "shop",
+    targetKind: "service",
+    targetName: "api",
+    ports: [{ port: 80, workstationPort: (workstation.address() as AddressInfo).port }],
+    deadmanSeconds,
+    profileId: 7,
+  });
+  if (!started.ok) throw new Error(started.error.message);
+  await session(connection, started.data.id, (v) => v.state === "connected", "the session to connect");
+  return started.data.id;
+}
+
+const spec = () => cluster.store.get(kind("Deployment"), "shop", "api").spec;
+const journal = () => (fs.existsSync(path.join(env.KBRIDGE_HOME as string, "sessions")) ? fs.readdirSync(path.join(env.KBRIDGE_HOME as string, "sessions")) : []);
+const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge");
+const apiAnswer = async () => (JSON.parse((await viaIngress(cluster, "/status")).body) as { api: string }).api;
+
+test("a session left by a killed helper is reported as interrupted and resumed by the next helper", async () => {
+  const original = spec();
+  const id = await connectApi(await startHelper(), 60);
+  expect(journal()).toEqual([`${id}.json`]);
+  await killHelper();
+
+  const next = await startHelper();
+  const interrupted = await session(next, id, (v) => v.state === "interrupted" && /Resume it/.test(v.note ?? ""), "the session reported as interrupted, checked against the cluster");
+  expect(interrupted).toMatchObject({ profileId: 7, target: { kind: "service", name: "api", namespace: "shop" } });
+
+  const resumed = await sendCommand(next.socket, "session:resume", { sessionId: id });
+  expect(resumed.ok).toBe(true);
+  const connected = await session(next, id, (v) => v.state === "connected", "the resumed session to connect");
+  expect(connected.steps.map((s) => s.name)).toEqual(["reclaim session", "wait for agent pods", "open tunnels", "connected"]);
+  expect(await apiAnswer()).toBe("workstation");
+
+  const stopped = await sendCommand(next.socket, "session:stop", { sessionId: id }, 90_000);
+  expect(stopped.ok && stopped.data).toMatchObject({ state: "ended", outcome: "disconnected" });
+  expect(spec()).toStrictEqual(original);
+  expect(kbridgeObjects()).toEqual([]);
+  expect(journal()).toEqual([]);
+}, 180_000);
+
+test("an interrupted session can be cleaned instead; one the cluster restored by itself is reported so", async () => {
+  const original = spec();
+  const cleaned = await connectApi(client ?? (await startHelper()), 60);
+  await killHelper();
+  let next = await startHelper();
+  await session(next, cleaned, (v) => v.state === "interrupted" && /Resume it/.test(v.note ?? ""), "the session reported as interrupted");
+  const stopped = await sendCommand(next.socket, "session:stop", { sessionId: cleaned }, 90_000);
+  expect(stopped.ok && stopped.data).toMatchObject({ state: "ended", outcome: "cleaned" });
+  expect(spec()).toStrictEqual(original);
+  expect(kbridgeObjects()).toEqual([]);
+
+  // The restorer's dead-man (5 s) runs out while no helper runs.
+  const restored = await connectApi(next, 5);
+  await killHelper();
+  await until(() => kbridgeObjects().length === 0, "the restorer to restore the cluster", 60_000);
+  next = await startHelper();
+  const view = await session(next, restored, (v) => v.state === "ended", "the session reported as restored by the cluster");
+  expect(view).toMatchObject({ outcome: "restored-by-cluster", profileId: 7 });
+  expect(spec()).toStrictEqual(original);
+  expect(journal()).toEqual([]);
+  await waitForDemo(cluster);
+  expect(await apiAnswer()).toMatch(/^api-/);
+}, 180_000);
+
+test("a connected session whose objects are removed from elsewhere (kbridge clean on another machine) ends as restored by the cluster", async () => {
+  const connection = client ?? (await startHelper());
+  const id = await connectApi(connection, 6);
+  await restoreWorkload(openCluster([env.KUBECONFIG as string], "kbridge-demo"), "shop", id);
+  const view = await session(connection, id, (v) => v.state === "ended", "the helper to notice within a heartbeat");
+  expect(view).toMatchObject({ outcome: "restored-by-cluster", note: expect.stringMatching(/disappeared from the cluster/) });
+  expect(journal()).toEqual([]);
+}, 120_000);
