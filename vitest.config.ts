@@ -15,6 +15,7 @@ export default defineConfig({
         },
       },
       {
+        resolve: { alias: { "server-only": serverOnlyStub } },
         test: {
           name: "integration",
           include: ["{app,helper,test}/**/*.int.test.ts"],

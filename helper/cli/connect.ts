@@ -1,8 +1,8 @@
 /** Connects the CLI to a running helper, with errors that say what to do when it is not there. */
-import { DEFAULT_HELPER_PORT, KbridgeError, type HelperStatus } from "../protocol/index.ts";
+import { KbridgeError, type HelperStatus } from "../protocol/index.ts";
 import { createHelperSocket, type HelperSocket } from "../client/helperSocket.ts";
 import { kbridgeHome, readToken, type Env } from "../home/kbridgeHome.ts";
-import { portFromEnv } from "../server/portFromEnv.ts";
+import { helperUrl } from "../server/portFromEnv.ts";
 
 export interface CliConnection {
   socket: HelperSocket;
@@ -14,8 +14,7 @@ const NOT_RUNNING_HINT = "Start kbridge with `npm start` (dashboard and helper),
 
 export async function connectToHelper(env: Env = process.env, timeoutMs = 5000): Promise<CliConnection> {
   const home = kbridgeHome(env);
-  const port = portFromEnv(env, "KBRIDGE_HELPER_PORT", DEFAULT_HELPER_PORT);
-  const url = `http://127.0.0.1:${port}`;
+  const url = helperUrl(env);
   const token = readToken(home);
   if (token === null) {
     throw new KbridgeError({

@@ -1,4 +1,4 @@
-import { KbridgeError } from "../protocol/index.ts";
+import { BIND_ADDRESS, DEFAULT_HELPER_PORT, KbridgeError } from "../protocol/index.ts";
 import type { Env } from "../home/kbridgeHome.ts";
 
 /** A port from an environment variable, or the default; a clear error for anything else. */
@@ -15,4 +15,9 @@ export function portFromEnv(env: Env, name: string, fallback: number): number {
     });
   }
   return port;
+}
+
+/** Where the helper listens, as clients (CLI, dashboard server, browser) reach it. */
+export function helperUrl(env: Env): string {
+  return `http://${BIND_ADDRESS}:${portFromEnv(env, "KBRIDGE_HELPER_PORT", DEFAULT_HELPER_PORT)}`;
 }

@@ -1,8 +1,10 @@
 /**
  * `npm run demo` as a newcomer runs it: the dashboard lists the demo cluster's context,
- * the demo shop answers through the printed ingress command, and Ctrl-C stops everything.
+ * the demo shop answers through the printed ingress command, a profile's session ends up in
+ * its history, and Ctrl-C stops everything.
  */
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -10,6 +12,9 @@ import { launchChromium, screenshot } from "../support/browser.ts";
 import { envFor, isAlive, startEntry, waitForOutput, type Started } from "../support/kbridgeProcess.ts";
 import { freePort } from "../support/ports.ts";
 import { tempDir } from "../support/tempDir.ts";
+import { until } from "../support/until.ts";
+import { sendCommand } from "../../helper/client/helperSocket.ts";
+import { connectToHelper } from "../../helper/cli/connect.ts";
 
 const dir = tempDir("e2e-demo");
 let browser: Browser;
@@ -25,6 +30,9 @@ afterAll(async () => {
 
 test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all of it", async () => {
   const env = envFor({ home: path.join(dir, "home"), kubeconfig: "/nonexistent", dashboardPort: await freePort(), helperPort: await freePort() });
+  const workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
+  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
+  const workstationPort = (workstation.address() as AddressInfo).port;
   demo = startEntry("scripts/demo.ts", env);
   const running = await waitForOutput(demo, /Dashboard:\s+open (\S+)[\s\S]*curl -H 'Host: (\S+)' (http:\/\/[\d.]+(?::\d+)?)\//);
   const [, dashboardUrl, host, ingress] = running as unknown as [string, string, string, string];
@@ -45,6 +53,45 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor({ timeout: 20_000 });
   await page.getByRole("table", { name: "Kube contexts" }).getByRole("cell", { name: /^kbridge-demo\s*current$/ }).waitFor();
   await screenshot(page, "demo-overview");
+
+  // A profile for the demo's api, a session of it through the helper, and its history on the profile page.
+  await page.getByRole("link", { name: "Projects & profiles" }).click();
+  const projectForm = page.getByRole("form", { name: "New project" });
+  await projectForm.getByLabel("Project name").fill("shop");
+  await projectForm.getByLabel("Folder").fill(dir);
+  await projectForm.getByRole("button", { name: "Create project" }).click();
+  await page.getByRole("heading", { name: "shop", level: 1 }).waitFor();
+  await page.getByRole("link", { name: "New profile" }).click();
+  const profileForm = page.getByRole("form", { name: "New profile" });
+  await profileForm.getByLabel("Profile name").fill("api");
+  await profileForm.getByLabel("Kube context").selectOption("kbridge-demo");
+  await profileForm.getByLabel("Namespace").fill("shop");
+  await profileForm.getByLabel("Target name").fill("api");
+  await profileForm.getByLabel("Service port 1").fill("80");
+  await profileForm.getByLabel("Workstation port 1").fill(String(workstationPort));
+  await profileForm.getByRole("button", { name: "Create profile" }).click();
+  await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+  await page.getByText("No sessions yet.").waitFor();
+  const profileId = Number(/profiles\/(\d+)/.exec(page.url())?.[1]);
+
+  const helper = await connectToHelper(env);
+  try {
+    const started = await sendCommand(helper.socket, "session:start", { kubeContext: "kbridge-demo", namespace: "shop", targetKind: "service", targetName: "api", ports: [{ port: 80, workstationPort }], profileId });
+    if (!started.ok) throw new Error(started.error.message);
+    await until(async () => {
+      const listed = await sendCommand(helper.socket, "session:list", {});
+      return listed.ok && listed.data.some((v) => v.id === started.data.id && v.state === "connected");
+    }, "the session to connect", 45_000);
+    expect(await sendCommand(helper.socket, "session:stop", { sessionId: started.data.id }, 90_000)).toMatchObject({ ok: true });
+    await until(async () => {
+      await page.reload();
+      return (await page.locator(`tr[data-session="${started.data.id}"]`).count()) === 1;
+    }, "the session in the profile's history", 20_000);
+    expect(await page.locator(`tr[data-session="${started.data.id}"]`).innerText()).toMatch(/Disconnected\s+service\/api in shop: connected, then restored\./);
+    await screenshot(page, "profile-history");
+  } finally {
+    helper.socket.close();
+  }
   await page.close();
 
   const pids = [...demo.output().matchAll(/"(helper|dashboard)":(\d+)/g)].map((m) => Number(m[2]));
@@ -52,4 +99,5 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect(await demo.stop(15_000)).toBe(0);
   demo = undefined;
   for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  workstation.close();
 });

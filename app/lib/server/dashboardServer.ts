@@ -2,7 +2,8 @@
  * The dashboard's HTTP server: Next.js behind one gate that refuses foreign Host headers
  * (DNS rebinding) and foreign Origins (cross-site posts) for every request — pages,
  * assets, server actions and upgrades alike. Binds 127.0.0.1 only. The database is
- * created and migrated before the first request.
+ * created and migrated before the first request. Beside Next.js it runs the session
+ * recorder, which writes each profile's session history as the helper reports endings.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -12,7 +13,9 @@ import next from "next";
 import { BIND_ADDRESS, isAllowedOrigin, isLoopbackHost } from "../../../helper/protocol/index.ts";
 import { ensureHome, kbridgeHome, readOrCreateToken } from "../../../helper/home/kbridgeHome.ts";
 import { listenError } from "../../../helper/server/listenError.ts";
+import { helperUrl } from "../../../helper/server/portFromEnv.ts";
 import { migrateDatabase } from "./migrate.ts";
+import { startSessionRecorder } from "./sessionRecorder.ts";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -32,7 +35,7 @@ export interface Dashboard {
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const home = ensureHome(kbridgeHome());
   options.onMigrated?.(migrateDatabase(home.database, path.join(PROJECT_ROOT, "prisma/migrations")));
-  readOrCreateToken(home);
+  const token = readOrCreateToken(home);
 
   let port = options.port;
   // Filled in once Next.js is prepared; until then requests get 503.
@@ -72,16 +75,21 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const requestHandler = app.getRequestHandler();
   nextJs.handle = (req, res) => requestHandler(req, res);
   nextJs.upgrade = app.getUpgradeHandler();
+  const recorder = startSessionRecorder({ url: helperUrl(process.env), token }, (error, view) =>
+    console.error(`kbridge dashboard: could not record session ${view?.id ?? ""} in the history: ${(error as Error).message}`),
+  );
 
   return {
     server,
     port,
     url: `http://localhost:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await recorder.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 

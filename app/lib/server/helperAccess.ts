@@ -1,7 +1,6 @@
 import "server-only";
-import { DEFAULT_HELPER_PORT, BIND_ADDRESS } from "../../../helper/protocol/index.ts";
 import { kbridgeHome, readOrCreateToken } from "../../../helper/home/kbridgeHome.ts";
-import { portFromEnv } from "../../../helper/server/portFromEnv.ts";
+import { helperUrl } from "../../../helper/server/portFromEnv.ts";
 
 export interface HelperAccess {
   url: string;
@@ -17,7 +16,7 @@ let cached: HelperAccess | undefined;
 /** Read once per process: the token file does not change while kbridge runs. */
 export function helperAccess(): HelperAccess {
   cached ??= {
-    url: `http://${BIND_ADDRESS}:${portFromEnv(process.env, "KBRIDGE_HELPER_PORT", DEFAULT_HELPER_PORT)}`,
+    url: helperUrl(process.env),
     token: readOrCreateToken(kbridgeHome()),
   };
   return cached;
