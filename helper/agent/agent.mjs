@@ -9,6 +9,9 @@
 //   KBRIDGE_CONTROL_PORT   where the helper connects (default 47000)
 //   KBRIDGE_SESSION        the session id (for logs)
 //   KBRIDGE_WAIT_MS        how long an accepted connection waits for a tunnel (default 10000)
+//   KBRIDGE_PROBES         JSON list of the probes the profile keeps, which the agent answers
+//                          itself so the pod stays healthy whatever the workstation does:
+//                          [{"port": 8080, "path": "/healthz"}] (httpGet), [{"port": 8081}] (tcpSocket)
 import http2 from "node:http2";
 import net from "node:net";
 import { pipeline } from "node:stream";
@@ -28,6 +31,19 @@ if (ports.length === 0 || ports.some((p) => !(p >= 1 && p <= 65535))) {
   console.error(`kbridge agent: KBRIDGE_PORTS must list the ports to take over (got "${process.env.KBRIDGE_PORTS ?? ""}")`);
   process.exit(2);
 }
+
+/** Port → probe paths answered here (an empty set: a TCP probe only). */
+const probes = new Map();
+try {
+  for (const probe of JSON.parse(process.env.KBRIDGE_PROBES || "[]")) {
+    if (!probes.has(probe.port)) probes.set(probe.port, new Set());
+    if (probe.path) probes.get(probe.port).add(probe.path);
+  }
+} catch (error) {
+  console.error(`kbridge agent: KBRIDGE_PROBES is not valid JSON: ${error.message}`);
+  process.exit(2);
+}
+const PROBE_REQUEST = /^(?:GET|HEAD) (\S+) HTTP\/1\.[01]\r\n/;
 
 /** The HTTP/2 session to the helper over the current control connection, or null. */
 let tunnel = null;
@@ -88,30 +104,61 @@ net
   })
   .listen(controlPort, () => log("control port listening", { port: controlPort }));
 
-// The workload's ports: each accepted connection becomes a stream to the workstation at once.
-for (const port of ports) {
+/** Carries an accepted connection to the workstation (with the bytes already read, if any). */
+async function forward(socket, port, head) {
+  socket.pause();
+  const client = await awaitTunnel();
+  if (!client) {
+    log("no tunnel for a connection; resetting it", { port, waitedMs: waitMs });
+    return socket.resetAndDestroy();
+  }
+  const stream = client.request({ ":method": "CONNECT", ":authority": `workstation:${port}` });
+  stream.on("response", (headers) => {
+    if (headers[":status"] !== 200) {
+      log("workstation refused a connection", { port, status: headers[":status"] });
+      socket.resetAndDestroy();
+    }
+  });
+  if (head) stream.write(head);
+  socket.resume();
+  pipeline(socket, stream, socket, (error) => {
+    if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE") log("connection ended with an error", { port, error: error.message });
+  });
+}
+
+/**
+ * A port with kept HTTP probes: the first bytes decide. The kubelet's probe (its request
+ * line names a probe path, its User-Agent is kube-probe) is answered here; anything else
+ * goes to the workstation, first bytes included. HTTP clients speak first, so waiting for
+ * them costs nothing.
+ */
+function answerProbeOrForward(socket, port, paths) {
+  socket.once("data", (head) => {
+    socket.pause();
+    const text = head.toString("latin1");
+    const path = PROBE_REQUEST.exec(text)?.[1]?.split("?")[0];
+    if (path && paths.has(path) && /\r\nuser-agent: *kube-probe\//i.test(text)) {
+      socket.end("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 3\r\nconnection: close\r\n\r\nok\n");
+      return;
+    }
+    if (ports.includes(port)) return void forward(socket, port, head);
+    socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  });
+}
+
+// The workload's ports, and the ports of kept probes.
+for (const port of new Set([...ports, ...probes.keys()])) {
+  const paths = probes.get(port);
   net
-    .createServer(async (socket) => {
+    .createServer((socket) => {
       socket.setNoDelay(true);
-      socket.pause();
-      const client = await awaitTunnel();
-      if (!client) {
-        log("no tunnel for a connection; resetting it", { port, waitedMs: waitMs });
-        return socket.resetAndDestroy();
-      }
-      const stream = client.request({ ":method": "CONNECT", ":authority": `workstation:${port}` });
-      stream.on("response", (headers) => {
-        if (headers[":status"] !== 200) {
-          log("workstation refused a connection", { port, status: headers[":status"] });
-          socket.resetAndDestroy();
-        }
-      });
-      socket.resume();
-      pipeline(socket, stream, socket, (error) => {
-        if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE") log("connection ended with an error", { port, error: error.message });
-      });
+      socket.on("error", () => {});
+      if (paths && paths.size > 0) return answerProbeOrForward(socket, port, paths);
+      // Each accepted connection becomes a stream to the workstation at once (server-speaks-first works).
+      if (ports.includes(port)) return void forward(socket, port);
+      socket.end(); // a TCP probe's port that is not the workload's: accepting is the answer
     })
-    .listen(port, () => log("listening", { port }));
+    .listen(port, () => log("listening", { port, ...(paths ? { probes: [...paths] } : {}) }));
 }
 
 process.on("SIGTERM", () => {

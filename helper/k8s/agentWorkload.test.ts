@@ -46,16 +46,31 @@ describe("agentTemplate", () => {
     expect(template.spec?.containers[0]?.image, "the input is not modified").toBe("orders:1");
   });
 
-  test("readiness is always the agent's own; probes and hooks go unless the profile keeps them; a startup probe always goes", () => {
+  test("readiness is always the agent's own; probes and hooks go unless the profile keeps them; kept probes are answered by the agent", () => {
     const bare = agentOf(agentTemplate(template, "orders", [8080], session, "cm", options({ probes: false, lifecycleHooks: false })));
     expect(bare?.readinessProbe).toEqual({ tcpSocket: { port: 47000 }, periodSeconds: 1 });
     expect([bare?.livenessProbe, bare?.startupProbe, bare?.lifecycle]).toEqual([undefined, undefined, undefined]);
+    expect(bare?.env?.find((e) => e.name === "KBRIDGE_PROBES")).toBeUndefined();
 
     const kept = agentOf(agentTemplate(template, "orders", [8080], session, "cm", options({ probes: true, lifecycleHooks: true })));
     expect(kept?.readinessProbe).toEqual({ tcpSocket: { port: 47000 }, periodSeconds: 1 });
     expect(kept?.livenessProbe).toEqual({ httpGet: { path: "/healthz", port: 8080 } });
-    expect(kept?.startupProbe).toBeUndefined();
+    expect(kept?.startupProbe).toEqual({ httpGet: { path: "/started", port: 8080 } });
     expect(kept?.lifecycle).toEqual({ preStop: { exec: { command: ["sleep", "5"] } } });
+    expect(JSON.parse(kept?.env?.find((e) => e.name === "KBRIDGE_PROBES")?.value ?? "")).toEqual([{ port: 8080, path: "/healthz" }, { port: 8080, path: "/started" }]);
+  });
+
+  test("kept probes: a named port resolves to its number, a TCP probe keeps its port, an exec probe is dropped", () => {
+    const named: V1PodTemplateSpec = structuredClone(template);
+    const container = named.spec?.containers[0];
+    if (!container) throw new Error("no container");
+    container.ports = [{ name: "http", containerPort: 8080 }, { name: "admin", containerPort: 9901 }];
+    container.livenessProbe = { tcpSocket: { port: "admin" } };
+    container.startupProbe = { exec: { command: ["cat", "/tmp/started"] } };
+    const agent = agentOf(agentTemplate(named, "orders", [8080], session, "cm", options({ probes: true, lifecycleHooks: false })));
+    expect(agent?.livenessProbe).toEqual({ tcpSocket: { port: "admin" } });
+    expect(agent?.startupProbe).toBeUndefined();
+    expect(JSON.parse(agent?.env?.find((e) => e.name === "KBRIDGE_PROBES")?.value ?? "")).toEqual([{ port: 9901 }]);
   });
 
   test("labels carry the session and a DNS-safe owner", () => {

@@ -39,10 +39,9 @@ export interface AgentOptions {
 }
 
 /**
- * What the agent keeps of the container it replaces (the profile's choice). Kept probes reach
- * the workstation process through the tunnel; readiness is always the agent's own (the
- * tunnel opens once the pod is ready, so a readiness or startup probe through it could never
- * pass); kept lifecycle hooks run in the agent's image.
+ * What the agent keeps of the container it replaces (the profile's choice). Kept liveness
+ * and startup probes (httpGet, tcpSocket) are answered by the agent itself; readiness is
+ * always the agent's own (ready once it listens); kept lifecycle hooks run in the agent's image.
  */
 export interface KeepOptions {
   probes: boolean;
@@ -253,8 +252,20 @@ export function agentTemplate(template: V1PodTemplateSpec, containerName: string
       securityContext: { ...container.securityContext, runAsNonRoot: true, runAsUser: container.securityContext?.runAsUser ?? 1000, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
     };
     delete agent.workingDir;
-    delete agent.startupProbe;
-    if (!options.keep.probes) delete agent.livenessProbe;
+    // Kept liveness and startup probes are answered by the agent itself (KBRIDGE_PROBES), so
+    // the pod stays healthy whatever the workstation does; exec and gRPC probes cannot be.
+    const answered: { port: number; path?: string }[] = [];
+    for (const key of ["livenessProbe", "startupProbe"] as const) {
+      const probe = agent[key];
+      const port = probe?.httpGet?.port ?? probe?.tcpSocket?.port;
+      const number = typeof port === "number" || /^\d+$/.test(String(port)) ? Number(port) : container.ports?.find((p) => p.name === port)?.containerPort;
+      if (!options.keep.probes || !probe || number === undefined) {
+        delete agent[key];
+        continue;
+      }
+      answered.push({ port: number, ...(probe.httpGet ? { path: probe.httpGet.path ?? "/" } : {}) });
+    }
+    if (answered.length > 0) agent.env = [...(agent.env ?? []), { name: "KBRIDGE_PROBES", value: JSON.stringify(answered) }];
     if (!options.keep.lifecycleHooks) delete agent.lifecycle;
     return agent;
   });

@@ -191,4 +191,55 @@ describe("connect", () => {
     await waitForDemo(cluster);
     expect((await apiAnswers(4)).every((pod) => pod.startsWith("api-"))).toBe(true);
   });
+
+  test("kept probes are answered by the agent: the pod stays live while the workstation fails them, and other requests still reach it", async () => {
+    const kubectl = kubectlFor(kubeconfig);
+    const manifests = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: probed, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: probed}}
+  template:
+    metadata: {labels: {app: probed}}
+    spec:
+      containers:
+      - name: probed
+        image: echo:1
+        ports: [{name: http, containerPort: 8080}]
+        livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: probed, namespace: shop}
+spec:
+  selector: {app: probed}
+  ports: [{port: 80, targetPort: http}]
+`;
+    expect((await kubectl(["apply", "-f", "-"], { stdin: manifests })).code).toBe(0);
+    expect((await kubectl(["rollout", "status", "deploy/probed", "-n", "shop", "--timeout=30s"], { timeoutMs: 35_000 })).code).toBe(0);
+    // A workstation process that fails every health check, and records who asked.
+    const seen: string[] = [];
+    const failing = http.createServer((req, res) => {
+      seen.push(`${req.url} ${req.headers["user-agent"] ?? ""}`);
+      res.statusCode = req.url === "/healthz" ? 500 : 200;
+      res.end("workstation");
+    });
+    await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
+    const session = await connect(options({ target: { kind: "service", name: "probed", namespace: "shop" }, ports: [{ port: 80, workstationPort: (failing.address() as AddressInfo).port }], keep: { probes: true, lifecycleHooks: false } }));
+    try {
+      const agentPod = () => cluster.store.list(kind("Pod"), "shop").find((p) => p.metadata.labels?.app === "probed" && p.metadata.labels?.["kbridge.dev/role"] === "agent");
+      expect((agentPod()?.spec as { containers: { livenessProbe?: unknown }[] }).containers[0]?.livenessProbe).toMatchObject({ httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1, failureThreshold: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 4000)); // four liveness periods
+      expect((agentPod()?.status as { containerStatuses: { restartCount: number }[] }).containerStatuses[0]?.restartCount).toBe(0);
+      const clusterIp = String((cluster.store.get(kind("Service"), "shop", "probed").spec as { clusterIP: string }).clusterIP);
+      expect(await httpGet(`http://${clusterIp}/healthz`)).toBe("workstation");
+      expect(seen.filter((line) => line.includes("kube-probe"))).toEqual([]);
+      expect(seen).toContain("/healthz ");
+    } finally {
+      await session.disconnect();
+      failing.close();
+    }
+    expect((await kubectl(["delete", "-f", "-"], { stdin: manifests })).code).toBe(0);
+  });
 });

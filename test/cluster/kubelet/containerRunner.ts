@@ -114,6 +114,16 @@ export class ContainerRunner {
     setTimeout(() => this.start(), delayMs).unref();
   }
 
+  /** Ends the running process (SIGTERM, SIGKILL after the grace period) without stopping the container: the pod worker restarts it per policy (a failed liveness probe). */
+  kill(graceSeconds: number): void {
+    const pid = this.child?.pid;
+    if (!pid) return;
+    signalGroup(pid, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(pid, "SIGKILL"), Math.max(0, graceSeconds) * 1000);
+    timer.unref();
+    void this.exited.then(() => clearTimeout(timer));
+  }
+
   /** SIGTERM to the container's process group, SIGKILL after the grace period. */
   async stop(graceSeconds: number): Promise<void> {
     this.stopped = true;

@@ -121,6 +121,29 @@ spec:
     expect(states).toBe("CrashLoopBackOff 3");
   });
 
+  test("probes come with kube-probe's User-Agent; a failing liveness probe restarts the container", async () => {
+    // Answers /healthz with 500 and records each probe's User-Agent in its log.
+    const sick = `require("http").createServer((req, res) => { console.log(req.url, req.headers["user-agent"], req.headers["x-probe"] ?? ""); res.statusCode = req.url === "/healthz" ? 500 : 200; res.end(); }).listen(8080)`;
+    await apply(`apiVersion: v1
+kind: Pod
+metadata: {name: sick}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: node:22
+    command: ["node", "-e", ${JSON.stringify(sick)}]
+    readinessProbe: {httpGet: {path: /ready, port: 8080, httpHeaders: [{name: X-Probe, value: readiness}]}, periodSeconds: 1}
+    livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1, failureThreshold: 2}
+`);
+    await until(() => (pod("sick")?.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1, "a restart after the liveness probe failed", 20_000);
+    expect((await kubectl(["logs", "sick", "--previous"])).stdout).toMatch(/^\/ready kube-probe\/1\.\d+ readiness$/m);
+    expect((await kubectl(["logs", "sick", "--previous"])).stdout).toMatch(/^\/healthz kube-probe\/1\.\d+ $/m);
+    const events = JSON.parse((await kubectl(["get", "events", "--field-selector", "involvedObject.name=sick,reason=Unhealthy", "-o", "json"])).stdout) as { items: { message: string }[] };
+    expect(events.items[0]?.message).toMatch(/Liveness probe failed/);
+    expect((await kubectl(["delete", "pod", "sick", "--wait=false"])).code).toBe(0);
+  });
+
   test("an unknown image fails to pull; a missing ConfigMap holds the container until it exists", async () => {
     await apply(podYaml("unpullable", "", "registry.example/nothing:1"));
     const reason = await until(() => {

@@ -5,7 +5,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { kind, now, obj, type Any } from "../controllers/objects.ts";
+import { kind, now, obj, recordEvent, type Any } from "../controllers/objects.ts";
 import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
 import { ContainerRunner, type Mount } from "./containerRunner.ts";
 import { buildEnvironment, ContainerConfigError, expand } from "./environment.ts";
@@ -37,6 +37,8 @@ export class PodWorker {
   private ready = new Map<string, boolean>();
   private retryTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** Liveness bookkeeping per container (reset when it restarts). */
+  private readonly liveness = new Map<string, { lastAt: number; failures: number; restarts: number }>();
   private statusQueued = false;
   private terminating = false;
   /** Mount targets of this pod's containers, released when it goes. */
@@ -165,7 +167,11 @@ export class PodWorker {
     this.queueStatus();
   }
 
-  /** Readiness: httpGet / tcpSocket / exec-less probes; containers without one are ready while running. */
+  /**
+   * Probes, checked every second. Readiness: httpGet / tcpSocket (others pass); containers
+   * without one are ready while running. Liveness: after initialDelaySeconds, every
+   * periodSeconds; failureThreshold failures in a row restart the container, as the kubelet does.
+   */
   private async probe(): Promise<void> {
     for (const container of this.containers()) {
       const name = String(container.name);
@@ -177,7 +183,28 @@ export class PodWorker {
         this.ready.set(name, ready);
         this.queueStatus();
       }
+      const liveness = container.livenessProbe as Any | undefined;
+      if (runner?.running && liveness) await this.checkLiveness(name, runner, liveness, container);
     }
+  }
+
+  private async checkLiveness(name: string, runner: ContainerRunner, probe: Any, container: Any): Promise<void> {
+    const state = this.liveness.get(name) ?? { lastAt: 0, failures: 0, restarts: -1 };
+    if (state.restarts !== runner.restartCount) Object.assign(state, { lastAt: 0, failures: 0, restarts: runner.restartCount });
+    this.liveness.set(name, state);
+    const startedAt = Date.parse(String((runner.state as { running?: { startedAt?: string } }).running?.startedAt ?? ""));
+    const now = Date.now();
+    if (now - startedAt < Number(probe.initialDelaySeconds ?? 0) * 1000 || now - state.lastAt < Number(probe.periodSeconds ?? 10) * 1000) return;
+    state.lastAt = now;
+    if (await runProbe(probe, container, this.deps.podIp)) {
+      state.failures = 0;
+      return;
+    }
+    state.failures += 1;
+    if (state.failures < Number(probe.failureThreshold ?? 3)) return;
+    state.failures = 0;
+    recordEvent(this.deps.store, this.pod, "Warning", "Unhealthy", `Liveness probe failed; container ${name} will be restarted`, "kubelet");
+    runner.kill(Number((this.pod.spec as Any).terminationGracePeriodSeconds ?? 30));
   }
 
   private services(): KubeObject[] {
@@ -275,7 +302,10 @@ async function runProbe(probe: Any, container: Any, podIp: string): Promise<bool
   try {
     if (probe.httpGet) {
       const spec = probe.httpGet as Any;
-      const response = await fetch(`http://${podIp}:${port(spec)}${String(spec.path ?? "/")}`, { signal: AbortSignal.timeout(timeoutMs) });
+      // As the kubelet sends them: its User-Agent, then the probe's own headers.
+      const headers: Record<string, string> = { "user-agent": "kube-probe/1.32", accept: "*/*" };
+      for (const header of (spec.httpHeaders as { name: string; value: string }[] | undefined) ?? []) headers[header.name.toLowerCase()] = header.value;
+      const response = await fetch(`http://${podIp}:${port(spec)}${String(spec.path ?? "/")}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
       await response.body?.cancel();
       return response.status >= 200 && response.status < 400;
     }
