@@ -179,7 +179,7 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
           />
           <label className="flex items-center gap-2 text-sm font-medium text-slate-700">
             <input type="checkbox" checked={keepProbes} onChange={(e) => setKeepProbes(e.target.checked)} className="h-4 w-4 rounded border-slate-300" />
-            Keep the liveness probe: your workstation process answers it through the tunnel
+            Keep liveness and startup probes: the agent answers them, so the pod stays healthy
           </label>
           <label className="flex items-center gap-2 text-sm font-medium text-slate-700">
             <input type="checkbox" checked={keepLifecycleHooks} onChange={(e) => setKeepLifecycleHooks(e.target.checked)} className="h-4 w-4 rounded border-slate-300" />
