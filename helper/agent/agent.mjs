@@ -3,11 +3,18 @@
 // port; the helper reaches the control port through the API server's port-forward, and
 // every connection the agent accepts travels to the workstation as one HTTP/2 CONNECT
 // stream of that single connection (HTTP/2 brings multiplexing and flow control).
+// The other direction has its own port: there the helper is the HTTP/2 client, and each
+// CONNECT stream it opens (`:authority` host:port) is dialled from here, inside the
+// cluster — cluster DNS and the pod's network identity — for the workstation's process.
 //
 // Environment:
 //   KBRIDGE_PORTS          comma-separated ports to take over (the container's)
-//   KBRIDGE_CONTROL_PORT   where the helper connects (default 47000)
+//   KBRIDGE_CONTROL_PORT   where the helper connects for inbound traffic (default 47000)
+//   KBRIDGE_OUTBOUND_PORT  where the helper connects for outbound traffic (default 47001)
 //   KBRIDGE_SESSION        the session id (for logs)
+//   KBRIDGE_TOKEN          the session's secret (from its Secret): the helper proves itself
+//                          with it on both ports, so nothing else in the cluster can take
+//                          the workload's traffic or use the agent as a proxy
 //   KBRIDGE_WAIT_MS        how long an accepted connection waits for a tunnel (default 10000)
 //   KBRIDGE_PROBES         JSON list of the probes the profile keeps, which the agent answers
 //                          itself so the pod stays healthy whatever the workstation does:
@@ -18,7 +25,9 @@ import { pipeline } from "node:stream";
 
 const ports = (process.env.KBRIDGE_PORTS ?? "").split(",").filter(Boolean).map(Number);
 const controlPort = Number(process.env.KBRIDGE_CONTROL_PORT ?? 47000);
+const outboundPort = Number(process.env.KBRIDGE_OUTBOUND_PORT ?? 47001);
 const session = process.env.KBRIDGE_SESSION ?? "unknown";
+const token = process.env.KBRIDGE_TOKEN ?? "";
 const waitMs = Number(process.env.KBRIDGE_WAIT_MS ?? 10000);
 const SESSION_MEMORY_MB = 256;
 // Large windows: fewer WINDOW_UPDATE round trips through the API server's port-forward.
@@ -27,6 +36,10 @@ const SESSION_WINDOW = 32 * 1024 * 1024;
 
 const log = (message, fields = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), session, message, ...fields }));
 
+if (token.length < 16) {
+  console.error("kbridge agent: KBRIDGE_TOKEN (the session's secret) is missing");
+  process.exit(2);
+}
 if (ports.length === 0 || ports.some((p) => !(p >= 1 && p <= 65535))) {
   console.error(`kbridge agent: KBRIDGE_PORTS must list the ports to take over (got "${process.env.KBRIDGE_PORTS ?? ""}")`);
   process.exit(2);
@@ -80,13 +93,24 @@ net
     socket.setNoDelay(true);
     const client = http2.connect("http://kbridge-helper", { createConnection: () => socket, maxSessionMemory: SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW } });
     let adopted = false;
+    // Adopted once the helper answers our hello with the session's token.
     client.once("remoteSettings", () => {
-      adopted = true;
-      client.setLocalWindowSize(SESSION_WINDOW);
-      log("tunnel up", { from: socket.remoteAddress });
-      const previous = tunnel;
-      setTunnel(client);
-      if (previous && previous !== client) previous.close();
+      const hello = client.request({ ":method": "GET", ":path": "/kbridge/hello" });
+      hello.on("response", (headers) => {
+        if (headers["kbridge-token"] !== token) {
+          log("refused a control connection without the session's token", { from: socket.remoteAddress });
+          return client.destroy();
+        }
+        adopted = true;
+        client.setLocalWindowSize(SESSION_WINDOW);
+        log("tunnel up", { from: socket.remoteAddress });
+        const previous = tunnel;
+        setTunnel(client);
+        if (previous && previous !== client) previous.close();
+      });
+      hello.on("error", () => client.destroy());
+      hello.resume();
+      hello.end();
     });
     client.on("error", (error) => {
       if (adopted) log("tunnel error", { error: error.message });
@@ -103,6 +127,47 @@ net
     client.on("close", () => clearInterval(ping));
   })
   .listen(controlPort, () => log("control port listening", { port: controlPort }));
+
+// Outbound: the helper's CONNECT streams, dialled inside the cluster. A failed dial answers
+// 502 with the reason (kbridge-error), which the helper shows next to the endpoint.
+const outbound = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW } });
+outbound.on("session", (session) => {
+  session.setLocalWindowSize(SESSION_WINDOW);
+  session.on("error", (error) => log("outbound session error", { error: error.message }));
+});
+outbound.on("stream", (stream, headers) => {
+  const authority = String(headers[":authority"] ?? "");
+  const at = authority.lastIndexOf(":");
+  const host = authority.slice(0, at).replace(/^\[|\]$/g, "");
+  const port = Number(authority.slice(at + 1));
+  if (headers["kbridge-token"] !== token) {
+    stream.respond({ ":status": 403, "kbridge-error": "not this session's helper" }, { endStream: true });
+    return;
+  }
+  if (headers[":method"] !== "CONNECT" || !host || !(port >= 1 && port <= 65535)) {
+    stream.respond({ ":status": 400, "kbridge-error": `expected CONNECT host:port, got ${headers[":method"]} ${authority}` }, { endStream: true });
+    return;
+  }
+  const socket = net.connect({ host, port });
+  socket.setNoDelay(true);
+  socket.once("connect", () => {
+    stream.respond({ ":status": 200 });
+    pipeline(stream, socket, stream, (error) => {
+      if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE" && error.code !== "ECONNRESET") log("outbound connection ended with an error", { to: authority, error: error.message });
+    });
+  });
+  socket.once("error", (error) => {
+    if (stream.headersSent) return stream.destroy();
+    stream.respond({ ":status": 502, "kbridge-error": `${error.code ?? "error"}: ${error.message}` }, { endStream: true });
+  });
+});
+net
+  .createServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on("error", () => {});
+    outbound.emit("connection", socket);
+  })
+  .listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
 
 /** Carries an accepted connection to the workstation (with the bytes already read, if any). */
 async function forward(socket, port, head) {

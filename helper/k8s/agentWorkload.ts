@@ -21,6 +21,8 @@ const AGENT_MOUNT = "/opt/kbridge";
 const AGENT_SCRIPT = new URL("../agent/agent.mjs", import.meta.url);
 const RESTORER_SCRIPT = new URL("../agent/restorer.mjs", import.meta.url);
 export const HEARTBEAT_ANNOTATION = "kbridge.dev/heartbeat";
+/** The key of the session's secret in its Secret. */
+const TOKEN_KEY = "agent-token";
 const RESTORE_WAIT_MS = 60_000;
 
 export interface SessionIdentity {
@@ -35,6 +37,10 @@ export interface AgentOptions {
   /** The restorer puts the workload back when the helper's heartbeat is older than this. */
   deadmanSeconds: number;
   controlPort: number;
+  /** The agent's port for outbound traffic (the helper is the HTTP/2 client there). */
+  outboundPort: number;
+  /** The session's secret: the agent reads it from the session's Secret and checks the helper has it. */
+  token: string;
   keep: KeepOptions;
 }
 
@@ -112,7 +118,7 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
       body: {
         metadata: { name: original, labels, annotations: { ...annotations, [HEARTBEAT_ANNOTATION]: new Date().toISOString() } },
         type: "Opaque",
-        stringData: { "workload.json": JSON.stringify(saved) },
+        stringData: { "workload.json": JSON.stringify(saved), [TOKEN_KEY]: options.token },
       },
     }),
   );
@@ -243,9 +249,15 @@ export function agentTemplate(template: V1PodTemplateSpec, containerName: string
         ...(container.env ?? []),
         { name: "KBRIDGE_PORTS", value: ports.join(",") },
         { name: "KBRIDGE_CONTROL_PORT", value: String(options.controlPort) },
+        { name: "KBRIDGE_OUTBOUND_PORT", value: String(options.outboundPort) },
         { name: "KBRIDGE_SESSION", value: session.id },
+        { name: "KBRIDGE_TOKEN", valueFrom: { secretKeyRef: { name: savedOriginalName(session.id), key: TOKEN_KEY } } },
       ],
-      ports: [...(container.ports ?? []), { name: "kbridge-control", containerPort: options.controlPort, protocol: "TCP" }],
+      ports: [
+        ...(container.ports ?? []),
+        { name: "kbridge-control", containerPort: options.controlPort, protocol: "TCP" },
+        { name: "kbridge-outbound", containerPort: options.outboundPort, protocol: "TCP" },
+      ],
       volumeMounts: [...(container.volumeMounts ?? []), { name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
       // Ready once the agent listens, whatever the application's own probe checked.
       readinessProbe: { tcpSocket: { port: options.controlPort }, periodSeconds: 1 },

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import os from "node:os";
+import type { Duplex } from "node:stream";
 import { KbridgeError, type ResolvedTarget, type TargetRef } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
@@ -12,6 +13,7 @@ import { findTarget } from "../k8s/findTarget.ts";
 import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAgentPods, waitForOriginalsRetired, type KeepOptions, type SessionIdentity } from "../k8s/agentWorkload.ts";
 import { openPodConnection } from "../k8s/portForward.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
+import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
 
 export interface PortMapping {
   /** Service port (Service targets) or container port (Deployment and Pod targets); absent: the target's ports in order. */
@@ -41,8 +43,10 @@ export interface ConnectOptions {
 export interface ConnectedSession {
   id: string;
   target: ResolvedTarget;
-  /** Agent pods with a live tunnel. */
+  /** Agent pods with a live inbound tunnel. */
   tunnels(): string[];
+  /** A connection to host:port made by the agent inside the cluster (outbound traffic). */
+  dial(host: string, port: number): Promise<Duplex>;
   disconnect(): Promise<void>;
 }
 
@@ -57,6 +61,9 @@ export interface SessionPlan {
   /** [container port, workstation port] */
   routes: [number, number][];
   controlPort: number;
+  outboundPort: number;
+  /** The session's secret, shared with the agent through the session's Secret. */
+  token: string;
   deadmanSeconds: number;
 }
 
@@ -103,6 +110,8 @@ export async function connect(options: ConnectOptions & { onPlan?(plan: SessionP
     target,
     routes: [...routes],
     controlPort: options.controlPort ?? 47000,
+    outboundPort: (options.controlPort ?? 47000) + 1,
+    token: randomBytes(24).toString("base64url"),
     deadmanSeconds: options.deadmanSeconds ?? 30,
   };
   options.onPlan?.(plan);
@@ -113,7 +122,7 @@ export async function connect(options: ConnectOptions & { onPlan?(plan: SessionP
   try {
     // Inside the rollback: a failure half-way through the replacement (a forbidden Role, say) is undone too.
     const { podLabels } = await step("deploy agent", () =>
-      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort: plan.controlPort, keep: options.keep ?? { probes: false, lifecycleHooks: false }, deadmanSeconds: plan.deadmanSeconds }),
+      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort: plan.controlPort, outboundPort: plan.outboundPort, token: plan.token, keep: options.keep ?? { probes: false, lifecycleHooks: false }, deadmanSeconds: plan.deadmanSeconds }),
     );
     const timeoutMs = options.timeoutMs ?? 60_000;
     const pods = await step(
@@ -200,7 +209,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
 
   async function openTunnel(pod: string): Promise<void> {
     const duplex = await openPodConnection(connection, namespace, pod, plan.controlPort);
-    const tunnel = serveInboundTunnel(duplex, { workstationPort: (containerPort) => routes.get(containerPort) }, log);
+    const tunnel = serveInboundTunnel(duplex, { workstationPort: (containerPort) => routes.get(containerPort) }, plan.token, log);
     tunnels.set(pod, tunnel);
     log.info({ pod }, "tunnel up");
     void tunnel.closed.then(() => {
@@ -208,11 +217,24 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
       log.info({ pod }, "tunnel closed");
     });
   }
+  // One outbound tunnel, to any ready agent pod; reopened on another when it closes.
+  let outbound: { pod: string; tunnel: OutboundTunnel } | undefined;
+  async function openOutbound(pod: string): Promise<void> {
+    const duplex = await openPodConnection(connection, namespace, pod, plan.outboundPort);
+    const tunnel = openOutboundTunnel(duplex, plan.token, log);
+    outbound = { pod, tunnel };
+    log.info({ pod }, "outbound tunnel up");
+    void tunnel.closed.then(() => {
+      if (outbound?.tunnel === tunnel) outbound = undefined;
+      log.info({ pod }, "outbound tunnel closed");
+    });
+  }
   const shutDown = () => {
     active = false;
     clearInterval(keeper);
     heartbeat.stop();
     for (const tunnel of tunnels.values()) tunnel.close();
+    outbound?.tunnel.close();
   };
 
   // Agent pods come and go (scale, eviction): keep a tunnel to every ready one.
@@ -223,14 +245,23 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
       for (const pod of list.items) {
         const name = pod.metadata?.name ?? "";
         const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-        if (ready && !pod.metadata?.deletionTimestamp && !tunnels.has(name)) await openTunnel(name);
+        if (!ready || pod.metadata?.deletionTimestamp) continue;
+        if (!tunnels.has(name)) await openTunnel(name);
+        if (!outbound && active) await openOutbound(name);
       }
     })().catch((error: Error) => log.warn({ err: error.message }, "could not refresh the agent tunnels"));
   }, 2000);
   keeper.unref();
 
   try {
-    await step("open tunnels", () => Promise.all(pods.map((pod) => openTunnel(pod))), () => `${tunnels.size} tunnel(s)`);
+    await step(
+      "open tunnels",
+      async () => {
+        await Promise.all(pods.map((pod) => openTunnel(pod)));
+        await openOutbound(pods[0] as string);
+      },
+      () => `${tunnels.size} inbound, 1 outbound`,
+    );
   } catch (error) {
     shutDown();
     throw error;
@@ -245,6 +276,12 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     id: plan.id,
     target: plan.target,
     tunnels: () => [...tunnels.keys()],
+    async dial(host, port) {
+      if (!outbound) {
+        throw new KbridgeError({ code: "tunnel-closed", category: "cluster", message: `Cannot reach ${host}:${port}: no outbound tunnel to an agent pod right now.`, hint: "kbridge reopens it within seconds; try again." });
+      }
+      return outbound.tunnel.dial(host, port);
+    },
     async disconnect() {
       if (!active) return;
       shutDown();

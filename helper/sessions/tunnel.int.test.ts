@@ -1,10 +1,13 @@
 /**
  * The tunnel under load: a server-speaks-first protocol, 100 concurrent connections and a
  * 256 MiB body each way, all checked byte for byte, through agent → HTTP/2 over
- * port-forward → helper → workstation.
+ * port-forward → helper → workstation; the outbound direction (the agent dials cluster
+ * services for the workstation); and the session token that keeps other pods out of both.
  */
 import { createHash, randomBytes } from "node:crypto";
+import http2 from "node:http2";
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
@@ -13,6 +16,7 @@ import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { silentLogger } from "../logging/logger.ts";
+import { HELLO_PATH, TOKEN_HEADER } from "../tunnel/inboundTunnel.ts";
 import { connect, type ConnectedSession } from "./connectSession.ts";
 
 const dir = tempDir("tunnel");
@@ -23,6 +27,8 @@ let clusterIp: string;
 
 // In the cluster: a TCP service that greets first, then echoes (replaced by the workstation's).
 const GREETER = "require('net').createServer((s) => { s.write('cluster-hello\\n'); s.pipe(s); }).listen(7000)";
+// A cluster service the workstation calls through the outbound tunnel: echoes in upper case.
+const UPPER = "require('net').createServer((s) => s.on('data', (d) => s.write(d.toString().toUpperCase()))).listen(7100)";
 
 beforeAll(async () => {
   cluster = await startTestCluster({ backoffBaseMs: 500 });
@@ -49,6 +55,23 @@ metadata: {name: greeter}
 spec:
   selector: {app: greeter}
   ports: [{port: 7000, targetPort: tcp}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: upper, labels: {app: upper}}
+spec:
+  containers:
+  - name: upper
+    image: node:22
+    command: ["node", "-e", ${JSON.stringify(UPPER)}]
+    readinessProbe: {tcpSocket: {port: 7100}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: upper}
+spec:
+  selector: {app: upper}
+  ports: [{port: 80, targetPort: 7100}]
 `,
   });
   if (applied.code !== 0) throw new Error(applied.stderr);
@@ -59,8 +82,8 @@ spec:
   });
   await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
   await until(
-    () => cluster.store.list(kind("Pod"), "default").some((p) => (p.status as { conditions?: { type: string; status: string }[] }).conditions?.some((c) => c.type === "Ready" && c.status === "True")),
-    "the greeter to be ready",
+    () => cluster.store.list(kind("Pod"), "default").filter((p) => (p.status as { conditions?: { type: string; status: string }[] }).conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === 2,
+    "the greeter and upper to be ready",
     20_000,
   );
   session = await connect({
@@ -132,3 +155,53 @@ test("a 256 MiB body each way, checksum intact", async () => {
   expect(sha(echo)).toBe(sha(payload));
   console.log(`256 MiB each way through the tunnel in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }, 180_000);
+
+/** Writes `text` on a connection and reads until `expected` bytes came back. */
+function roundTrip(socket: Duplex, text: string, expected: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let reply = "";
+    socket.on("data", (chunk: Buffer) => {
+      reply += chunk.toString();
+      if (reply.length >= expected) resolve(reply);
+    });
+    socket.on("error", reject);
+    socket.write(text);
+  });
+}
+
+test("outbound: the agent dials cluster services by their cluster names for the workstation, 50 at a time", async () => {
+  const replies = await Promise.all(
+    Array.from({ length: 50 }, async (_, i) => {
+      const stream = await session.dial(i % 2 ? "upper.default.svc.cluster.local" : "upper", 80);
+      const reply = await roundTrip(stream, `hello ${i}`, `hello ${i}`.length);
+      stream.destroy();
+      return reply;
+    }),
+  );
+  expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => `HELLO ${i}`));
+  await expect(session.dial("nope.default.svc.cluster.local", 80)).rejects.toMatchObject({ info: { code: "dial-failed", message: expect.stringMatching(/nope\.default\.svc\.cluster\.local:80 in the cluster: ENOTFOUND/) } });
+});
+
+test("nothing else in the cluster can use the agent: a control connection without the session's token is refused, the outbound port answers 403", async () => {
+  const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
+  const agentIp = String((agent?.status as { podIP: string }).podIP);
+  // An impostor speaks the helper's side of the control port with the wrong token.
+  const impostor = http2.createServer();
+  const asked = new Promise<void>((resolve) =>
+    impostor.on("stream", (stream, headers) => {
+      if (headers[":path"] === HELLO_PATH) stream.respond({ ":status": 200, [TOKEN_HEADER]: "not-the-token" }, { endStream: true });
+      resolve();
+    }),
+  );
+  const control = net.connect({ host: agentIp, port: 47000 });
+  impostor.emit("connection", control);
+  await asked;
+  await until(() => control.destroyed, "the agent to drop the impostor's connection");
+  const { greeting } = await exchange(Buffer.from("still mine"));
+  expect(greeting).toBe("workstation-hello\n");
+
+  const client = http2.connect(`http://${agentIp}:47001`);
+  const status = await new Promise<unknown>((resolve) => client.request({ ":method": "CONNECT", ":authority": "upper:80" }).on("response", (headers) => resolve(headers[":status"])));
+  client.close();
+  expect(status).toBe(403);
+});

@@ -21,13 +21,22 @@ export interface InboundTunnel {
   close(): void;
 }
 
+/** The agent asks this path to check it talks to its own helper (the answer carries the session token). */
+export const HELLO_PATH = "/kbridge/hello";
+export const TOKEN_HEADER = "kbridge-token";
+
 export interface InboundRoute {
   /** Container port → workstation port. */
   workstationPort(containerPort: number): number | undefined;
   onConnection?(containerPort: number): void;
 }
 
-export function serveInboundTunnel(agentToHelper: Duplex, route: InboundRoute, log: Logger): InboundTunnel {
+/**
+ * Serves the agent's inbound streams on `agentToHelper`. `token` proves to the agent that
+ * this is its session's helper: an agent adopts a control connection only once the answer
+ * to its hello carries it, so nothing else in the cluster can take its traffic.
+ */
+export function serveInboundTunnel(agentToHelper: Duplex, route: InboundRoute, token: string, log: Logger): InboundTunnel {
   const server = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW } });
   let session: http2.ServerHttp2Session | undefined;
   const closed = new Promise<void>((resolve) => {
@@ -40,6 +49,10 @@ export function serveInboundTunnel(agentToHelper: Duplex, route: InboundRoute, l
     agentToHelper.on("close", () => resolve());
   });
   server.on("stream", (stream, headers) => {
+    if (headers[":method"] === "GET" && headers[":path"] === HELLO_PATH) {
+      stream.respond({ ":status": 200, [TOKEN_HEADER]: token }, { endStream: true });
+      return;
+    }
     if (headers[":method"] !== "CONNECT") {
       stream.respond({ ":status": 405 });
       return void stream.end();
