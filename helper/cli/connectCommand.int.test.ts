@@ -48,7 +48,7 @@ test("connect prints each step, redirects the service until Ctrl-C, then restore
   const port = (workstation.address() as AddressInfo).port;
   const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(port)]);
   await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
-  expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 tunnel\(s\)\n/);
+  expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 inbound, 1 outbound\n/);
   expect(JSON.parse((await viaIngress(cluster, "/status")).body).api).toBe("workstation");
 
   run.child.kill("SIGINT");
