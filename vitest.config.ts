@@ -1,6 +1,8 @@
 import { defineConfig } from "vitest/config";
 
 const serverOnlyStub = new URL("./test/support/serverOnlyStub.ts", import.meta.url).pathname;
+// Tests never edit the machine's hosts file (it is shared): each file gets its own.
+const setupFiles = [new URL("./test/support/isolateHostsFile.ts", import.meta.url).pathname];
 
 export default defineConfig({
   test: {
@@ -9,6 +11,7 @@ export default defineConfig({
         resolve: { alias: { "server-only": serverOnlyStub } },
         test: {
           name: "unit",
+          setupFiles,
           include: ["{app,helper,scripts,test}/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "node_modules/**"],
           testTimeout: 20_000,
@@ -18,6 +21,7 @@ export default defineConfig({
         resolve: { alias: { "server-only": serverOnlyStub } },
         test: {
           name: "integration",
+          setupFiles,
           include: ["{app,helper,test}/**/*.int.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -26,6 +30,7 @@ export default defineConfig({
       {
         test: {
           name: "e2e",
+          setupFiles,
           include: ["test/e2e/**/*.spec.ts"],
           testTimeout: 120_000,
           hookTimeout: 180_000,

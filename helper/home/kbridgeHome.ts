@@ -3,7 +3,7 @@
  * dashboard's SQLite database and one log file per process. Shared by helper, dashboard
  * server and CLI, which all run as the same user.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -28,6 +28,11 @@ export function kbridgeHome(env: Env = process.env): HomePaths {
     database: path.join(root, "kbridge.db"),
     logs: path.join(root, "logs"),
   };
+}
+
+/** A short stable id of a home: its helper's hosts-file blocks carry it, so helpers of other homes leave them alone. */
+export function homeId(home: HomePaths): string {
+  return createHash("sha256").update(home.root).digest("hex").slice(0, 8);
 }
 
 /** Creates the home and its log folder, owner-only (0700). */

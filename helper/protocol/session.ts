@@ -1,6 +1,6 @@
 /** Sessions as the helper runs them: what starts one, and what clients are told about it. */
 import { z } from "zod";
-import { agentImageSchema, portSchema, targetKinds } from "./profile.ts";
+import { agentImageSchema, portSchema, privilegeModes, targetKinds } from "./profile.ts";
 
 export const sessionStartSchema = z
   .object({
@@ -15,6 +15,8 @@ export const sessionStartSchema = z
     agentImage: agentImageSchema.default(""),
     keepProbes: z.boolean().default(false),
     keepLifecycleHooks: z.boolean().default(false),
+    /** How cluster services reach the workstation: hosts file and 127.1.1.x, or 127.0.0.1 ports. */
+    privilegeMode: z.enum(privilegeModes).default("auto"),
     deadmanSeconds: z.number().int().min(3).max(600).optional(),
     /** The dashboard profile this session connects (the dashboard records the session's history under it). */
     profileId: z.number().int().positive().optional(),
@@ -42,6 +44,21 @@ export interface SessionStep {
   detail?: string;
 }
 
+/** A cluster service as the workstation reaches it. */
+export interface EndpointView {
+  /** `ns/service`, or `ns/service/hostname` for a headless service's pod. */
+  key: string;
+  kind: "service" | "headless-pod" | "external-name";
+  /** Hosts-file names (hosts mode); in unprivileged mode, the names the service variables stand for. */
+  names: string[];
+  /** What the agent connects to inside the cluster. */
+  dialHost: string;
+  address: string;
+  ports: { name?: string; port: number; listenPort: number }[];
+  /** The last failure to reach it in the cluster. */
+  lastError?: string;
+}
+
 export interface SessionView {
   id: string;
   state: SessionState;
@@ -50,6 +67,8 @@ export interface SessionView {
   startedAt: string;
   endedAt?: string;
   profileId?: number;
+  /** Cluster services mapped onto the workstation (while connected). */
+  endpoints?: { mode: "hosts" | "unprivileged"; reason?: string; list: EndpointView[] };
   /** Set once the session is ended or failed. */
   outcome?: SessionOutcome;
   /** One line on where the session stands or how it ended ("left by a helper that stopped", …). */

@@ -4,10 +4,11 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL_VERSION, type HelperStatus, type SessionView } from "../protocol/index.ts";
-import { ensureHome, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
+import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
 import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
+import { HOSTS_FILE_DEFAULT, removeHostsBlocks } from "../endpoints/privileged.ts";
 import { SessionJournal } from "../sessions/sessionJournal.ts";
 import { SessionManager } from "../sessions/sessionManager.ts";
 import { KBRIDGE_VERSION } from "./version.ts";
@@ -37,7 +38,16 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
   // Sessions broadcast to every client; the server exists once listening, so late-bind it.
   let broadcast: (view: SessionView) => void = () => undefined;
   const journal = new SessionJournal(path.join(home.root, "sessions"), log);
-  const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view), journal });
+  // This helper's blocks in the hosts file carry a prefix of its home; a crashed run's are removed now.
+  const hostsFile = env.KBRIDGE_HOSTS_FILE || HOSTS_FILE_DEFAULT;
+  const blockPrefix = homeId(home);
+  try {
+    const stale = removeHostsBlocks(hostsFile, (id) => id.startsWith(`${blockPrefix}-`));
+    if (stale.length > 0) log.info({ hostsFile, blocks: stale }, "removed hosts-file blocks a stopped helper left");
+  } catch (error) {
+    log.warn({ hostsFile, err: (error as Error).message }, "could not remove the hosts-file blocks a stopped helper left");
+  }
+  const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view), journal, endpoints: { hostsFile, blockPrefix } });
   const server = await startHelperServer({
     token,
     port,

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import type { Duplex } from "node:stream";
-import { KbridgeError, type ResolvedTarget, type TargetRef } from "../protocol/index.ts";
+import { KbridgeError, type ResolvedTarget, type SessionView, type TargetRef } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { findTarget } from "../k8s/findTarget.ts";
@@ -14,6 +14,7 @@ import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAg
 import { openPodConnection } from "../k8s/portForward.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
+import { startServiceEndpoints, type EndpointSettings, type ServiceEndpoints } from "./serviceEndpoints.ts";
 
 export interface PortMapping {
   /** Service port (Service targets) or container port (Deployment and Pod targets); absent: the target's ports in order. */
@@ -32,6 +33,8 @@ export interface ConnectOptions {
   controlPort?: number;
   /** What of the container the agent keeps (default: neither). */
   keep?: KeepOptions;
+  /** Map the cluster's services onto the workstation (absent: inbound only). */
+  endpoints?: EndpointSettings;
   /** Longest wait for the agent pods (image pull, scheduling). */
   timeoutMs?: number;
   /** Without a heartbeat for this long, the cluster restores itself (default 30 s: restored within 60 s). */
@@ -47,6 +50,8 @@ export interface ConnectedSession {
   tunnels(): string[];
   /** A connection to host:port made by the agent inside the cluster (outbound traffic). */
   dial(host: string, port: number): Promise<Duplex>;
+  /** The cluster services mapped onto the workstation (when the session maps them). */
+  endpoints(): SessionView["endpoints"];
   disconnect(): Promise<void>;
 }
 
@@ -65,6 +70,7 @@ export interface SessionPlan {
   /** The session's secret, shared with the agent through the session's Secret. */
   token: string;
   deadmanSeconds: number;
+  endpoints?: EndpointSettings;
 }
 
 /** What connect and resume share. */
@@ -73,6 +79,8 @@ interface SessionCallbacks {
   onStep?: ConnectOptions["onStep"];
   /** The heartbeat found the session's objects gone: the cluster restored itself, or someone cleaned it. */
   onLost?(): void;
+  /** The mapped cluster services changed (a service added or removed while connected). */
+  onEndpointsChanged?(): void;
 }
 
 export interface ResumeOptions extends SessionCallbacks {
@@ -99,7 +107,7 @@ function stepper(onStep: ConnectOptions["onStep"]) {
   };
 }
 
-export async function connect(options: ConnectOptions & { onPlan?(plan: SessionPlan): void; onLost?(): void }): Promise<ConnectedSession> {
+export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "log"> & { onPlan?(plan: SessionPlan): void }): Promise<ConnectedSession> {
   const step = stepper(options.onStep);
   const connection = openCluster(options.kubeconfig, options.context);
   const target = await step("resolve target", () => findTarget(connection, options.target), (t) => `${t.workload.kind} ${t.workload.name}, container ${t.container} (${t.containerReason}), ${t.workload.replicas} replica(s)`);
@@ -113,6 +121,7 @@ export async function connect(options: ConnectOptions & { onPlan?(plan: SessionP
     outboundPort: (options.controlPort ?? 47000) + 1,
     token: randomBytes(24).toString("base64url"),
     deadmanSeconds: options.deadmanSeconds ?? 30,
+    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   };
   options.onPlan?.(plan);
   const session: SessionIdentity = { id: plan.id, owner: plan.owner, expiresAt: new Date(Date.now() + 8 * 3600_000) };
@@ -229,10 +238,18 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
       log.info({ pod }, "outbound tunnel closed");
     });
   }
-  const shutDown = () => {
+  const dial = async (host: string, port: number): Promise<Duplex> => {
+    if (!outbound) {
+      throw new KbridgeError({ code: "tunnel-closed", category: "cluster", message: `Cannot reach ${host}:${port}: no outbound tunnel to an agent pod right now.`, hint: "kbridge reopens it within seconds; try again." });
+    }
+    return outbound.tunnel.dial(host, port);
+  };
+  let services: ServiceEndpoints | undefined;
+  const shutDown = async () => {
     active = false;
     clearInterval(keeper);
     heartbeat.stop();
+    await services?.close().catch((error: Error) => log.warn({ err: error.message }, "could not unmap the cluster services"));
     for (const tunnel of tunnels.values()) tunnel.close();
     outbound?.tunnel.close();
   };
@@ -262,29 +279,32 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
       },
       () => `${tunnels.size} inbound, 1 outbound`,
     );
+    const settings = plan.endpoints;
+    if (settings) {
+      services = await step(
+        "map services",
+        () => startServiceEndpoints({ connection, namespace, settings, dial, log, onChange: () => callbacks.onEndpointsChanged?.() }),
+        (mapped) => `${mapped.list().length} cluster service(s) ${mapped.mode === "hosts" ? `on 127.1.x addresses, named in ${settings.hostsFile}` : `on 127.0.0.1 ports${mapped.reason ? ` (${mapped.reason})` : ""}`}`,
+      );
+    }
   } catch (error) {
-    shutDown();
+    await shutDown();
     throw error;
   }
   heartbeat.arm(() => {
     if (!active) return;
-    shutDown();
-    callbacks.onLost?.();
+    void shutDown().then(() => callbacks.onLost?.());
   });
   callbacks.onStep?.({ name: "connected", status: "done" });
   return {
     id: plan.id,
     target: plan.target,
     tunnels: () => [...tunnels.keys()],
-    async dial(host, port) {
-      if (!outbound) {
-        throw new KbridgeError({ code: "tunnel-closed", category: "cluster", message: `Cannot reach ${host}:${port}: no outbound tunnel to an agent pod right now.`, hint: "kbridge reopens it within seconds; try again." });
-      }
-      return outbound.tunnel.dial(host, port);
-    },
+    dial,
+    endpoints: () => (services ? { mode: services.mode, ...(services.reason ? { reason: services.reason } : {}), list: services.list() } : undefined),
     async disconnect() {
       if (!active) return;
-      shutDown();
+      await shutDown();
       await step("restore", () => restoreAndWait(connection, namespace, plan.id, log));
     },
   };

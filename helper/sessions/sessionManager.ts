@@ -18,6 +18,7 @@ import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 
 interface Entry {
   view: SessionView;
+  session?: ConnectedSession;
   /** The connect (or resume) in progress or done; null when it failed. Absent while interrupted. */
   connecting?: Promise<ConnectedSession | null>;
   journal?: JournalEntry;
@@ -39,6 +40,8 @@ export interface SessionManagerDeps {
   broadcast(view: SessionView): void;
   /** Where live sessions are journalled; without one, a crash leaves them to `kbridge clean`. */
   journal?: SessionJournal;
+  /** Map cluster services onto the workstation: the hosts file, and this helper's prefix for its blocks there. */
+  endpoints?: { hostsFile: string; blockPrefix: string };
 }
 
 export class SessionManager {
@@ -74,6 +77,7 @@ export class SessionManager {
         ports: input.ports,
         agentImage: input.agentImage || undefined,
         keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
+        ...(this.deps.endpoints ? { endpoints: { mode: input.privilegeMode, hostsFile: this.deps.endpoints.hostsFile, blockId: `${this.deps.endpoints.blockPrefix}-${id}` } } : {}),
         deadmanSeconds: input.deadmanSeconds,
         log: this.deps.log,
         onStep: (step) => this.onStep(entry, step),
@@ -82,6 +86,7 @@ export class SessionManager {
           this.deps.journal?.write(entry.journal);
         },
         onLost: () => this.lost(entry),
+        onEndpointsChanged: () => this.refreshEndpoints(entry),
       }),
     );
     this.publish(entry);
@@ -116,6 +121,7 @@ export class SessionManager {
         log: this.deps.log,
         onStep: (step) => this.onStep(entry, step),
         onLost: () => this.lost(entry),
+        onEndpointsChanged: () => this.refreshEndpoints(entry),
       }),
     );
     this.publish(entry);
@@ -230,7 +236,11 @@ export class SessionManager {
   /** Follows a connect or resume to its end: failed sessions get their error and leave the journal. */
   private follow(entry: Entry, connecting: Promise<ConnectedSession>): Promise<ConnectedSession | null> {
     return connecting.then(
-      (session) => session,
+      (session) => {
+        entry.session = session;
+        this.refreshEndpoints(entry);
+        return session;
+      },
       (error: unknown) => {
         entry.view.error =
           error instanceof KbridgeError
@@ -248,6 +258,13 @@ export class SessionManager {
         return null;
       },
     );
+  }
+
+  private refreshEndpoints(entry: Entry): void {
+    const endpoints = entry.session?.endpoints();
+    if (!endpoints || isFinished(entry.view.state)) return;
+    entry.view.endpoints = endpoints;
+    this.publish(entry);
   }
 
   private onStep(entry: Entry, step: SessionStep): void {
@@ -268,6 +285,7 @@ export class SessionManager {
     entry.view.state = state;
     entry.view.outcome = outcome;
     entry.view.endedAt = new Date().toISOString();
+    delete entry.view.endpoints;
     if (note) entry.view.note = note;
     else delete entry.view.note;
     this.deps.journal?.remove(entry.view.id);

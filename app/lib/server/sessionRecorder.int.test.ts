@@ -70,6 +70,7 @@ const start = (overrides: Partial<SessionStartInput> = {}) =>
     agentImage: "",
     keepProbes: false,
     keepLifecycleHooks: false,
+    privilegeMode: "unprivileged",
     profileId,
     ...overrides,
   });

@@ -10,12 +10,17 @@ export function hostnameImage(name: string): ImageResolver {
   return (image) => (image.startsWith(`${name}:`) ? { command: process.execPath, args: ["-e", SERVER] } : undefined);
 }
 
-/** In the demo's namespace, on `hostnameImage("echo")`: StatefulSet `ledger` (2 replicas) and bare Pod `solo`, each behind a Service on port 80. */
+/**
+ * In the demo's namespace, on `hostnameImage("echo")`: StatefulSet `ledger` (2 replicas) and
+ * bare Pod `solo`, each behind a Service on port 80; the ledger's pods also by name through
+ * the headless service `ledger-peers` (port 8080); and `catalog`, an ExternalName service
+ * for the api.
+ */
 export const OTHER_WORKLOADS = `apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: ledger, namespace: shop}
 spec:
-  serviceName: ledger
+  serviceName: ledger-peers
   replicas: 2
   selector: {matchLabels: {app: ledger}}
   template:
@@ -50,4 +55,19 @@ metadata: {name: solo, namespace: shop}
 spec:
   selector: {app: solo}
   ports: [{port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ledger-peers, namespace: shop}
+spec:
+  clusterIP: None
+  selector: {app: ledger}
+  ports: [{name: http, port: 8080, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: catalog, namespace: shop}
+spec:
+  type: ExternalName
+  externalName: api.shop.svc.cluster.local
 `;

@@ -1,0 +1,178 @@
+/**
+ * The workstation reaching the cluster's services: the demo's own `web`, run on the
+ * workstation in place of the cluster's, calls `api` by name through kbridge's endpoints.
+ * Name resolution is real: workstation processes run in a mount namespace whose /etc/hosts
+ * is the test's hosts file (the machine's own is shared and never touched).
+ */
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import { kind } from "../../test/cluster/controllers/objects.ts";
+import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
+import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
+import { waitForOutput, type Started } from "../../test/support/kbridgeProcess.ts";
+import { freePort } from "../../test/support/ports.ts";
+import { tempDir } from "../../test/support/tempDir.ts";
+import { until } from "../../test/support/until.ts";
+import { writeHostsBlock } from "../endpoints/privileged.ts";
+import { homeId, kbridgeHome } from "../home/kbridgeHome.ts";
+import { silentLogger } from "../logging/logger.ts";
+import { runHelper } from "../server/runHelper.ts";
+import { connect, type ConnectOptions } from "./connectSession.ts";
+
+const dir = tempDir("endpoints");
+const hostsFile = String(process.env.KBRIDGE_HOSTS_FILE);
+// What the machine's hosts file might hold; kbridge must keep every byte of it.
+const ORIGINAL = "127.0.0.1\tlocalhost\n# keep me\n::1 localhost ip6-localhost\n\n10.9.8.7   build-cache.internal   # team cache\n";
+let cluster: TestCluster;
+let kubeconfig: string;
+let kubectl: ReturnType<typeof kubectlFor>;
+
+beforeAll(async () => {
+  fs.writeFileSync(hostsFile, ORIGINAL);
+  cluster = await startTestCluster({ images: [demoImages, hostnameImage("echo")], backoffBaseMs: 500 });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+  kubectl = kubectlFor(kubeconfig);
+  expect((await kubectl(["apply", "-f", "-"], { stdin: OTHER_WORKLOADS })).code).toBe(0);
+  expect((await kubectl(["rollout", "status", "sts/ledger", "-n", "shop", "--timeout=30s"], { timeoutMs: 35_000 })).code).toBe(0);
+}, 90_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+const options = (overrides: Partial<ConnectOptions>): ConnectOptions => ({
+  kubeconfig: [kubeconfig],
+  context: "kbridge-demo",
+  target: { kind: "service", name: "web", namespace: "shop" },
+  ports: [{ port: 80, workstationPort: 1 }],
+  log: silentLogger(),
+  timeoutMs: 30_000,
+  ...overrides,
+});
+
+/** `node -e script` on the workstation, in a mount namespace whose /etc/hosts is the test's hosts file. */
+function onWorkstation(args: string[], env: Record<string, string> = {}): Started {
+  return startEntryRaw(["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$HOSTS" /etc/hosts && exec "$@"', "sh", process.execPath, ...args], { ...env, HOSTS: hostsFile });
+}
+
+function startEntryRaw(command: string[], env: Record<string, string>): Started {
+  const child = spawn(command[0] as string, command.slice(1), { env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    output: () => output,
+    exited,
+    async stop() {
+      try {
+        process.kill(-(child.pid as number), "SIGKILL");
+      } catch {
+        // already gone
+      }
+      return exited;
+    },
+  };
+}
+
+/** GETs each URL from the workstation (by name, through the hosts file); returns status and body per URL. */
+async function fetchFromWorkstation(urls: string[]): Promise<Record<string, string>> {
+  const script = `Promise.all(${JSON.stringify(urls)}.map((u) => fetch(u, { signal: AbortSignal.timeout(10000) }).then(async (r) => [u, r.status + " " + (await r.text())], (e) => [u, "error " + (e.cause?.code ?? e.message)]))).then((all) => console.log(JSON.stringify(Object.fromEntries(all))))`;
+  const run = onWorkstation(["-e", script]);
+  await run.exited;
+  const line = run.output().trim().split("\n").pop() ?? "";
+  try {
+    return JSON.parse(line) as Record<string, string>;
+  } catch {
+    throw new Error(`the workstation script failed:\n${run.output()}`);
+  }
+}
+
+const body = (answer: string | undefined) => JSON.parse((answer ?? "").replace(/^\d+ /, "")) as { pod?: string; items?: unknown[] };
+
+describe("endpoints", () => {
+  test("the workstation's web calls api by each name form, a headless pod and an ExternalName service; services come and go live; the hosts file is restored byte for byte", async () => {
+    const webPort = await freePort();
+    const session = await connect(options({ ports: [{ port: 80, workstationPort: webPort }], endpoints: { mode: "auto", hostsFile, blockId: "test-web" } }));
+    let web: Started | undefined;
+    try {
+      const endpoints = session.endpoints();
+      expect(endpoints?.mode).toBe("hosts");
+      const api = endpoints?.list.find((e) => e.key === "shop/api");
+      expect(api).toMatchObject({ names: ["api", "api.shop", "api.shop.svc", "api.shop.svc.cluster.local"], ports: [{ port: 80, listenPort: 80 }] });
+      expect(api?.address).toMatch(/^127\.1\.\d+\.\d+$/);
+      expect(endpoints?.list.map((e) => e.key)).toEqual(expect.arrayContaining(["shop/ledger-peers/ledger-0", "shop/ledger-peers/ledger-1", "shop/catalog", "shop/store"]));
+      const text = fs.readFileSync(hostsFile, "utf8");
+      expect(text.startsWith(ORIGINAL)).toBe(true);
+      expect(text).toContain("ledger-0.ledger-peers ledger-0.ledger-peers.shop ledger-0.ledger-peers.shop.svc ledger-0.ledger-peers.shop.svc.cluster.local");
+
+      // The demo's web, unchanged, on the workstation: the ingress reaches it, and it reaches api → store.
+      web = onWorkstation(["test/cluster/demo/web.mjs"], { PORT: String(webPort), HOSTNAME: "workstation-web" });
+      await waitForOutput(web, /web listening/, 20_000);
+      const status = JSON.parse((await viaIngress(cluster, "/status")).body) as Record<string, string>;
+      expect(status).toMatchObject({ web: "workstation-web", api: expect.stringMatching(/^api-/), store: expect.stringMatching(/^store-/) });
+
+      const answers = await fetchFromWorkstation([
+        "http://api/api/items",
+        "http://api.shop/api/items",
+        "http://api.shop.svc/api/items",
+        "http://api.shop.svc.cluster.local/api/items",
+        "http://ledger-0.ledger-peers:8080/",
+        "http://ledger-1.ledger-peers.shop.svc.cluster.local:8080/",
+        "http://catalog/api/items",
+      ]);
+      for (const url of ["http://api/api/items", "http://api.shop/api/items", "http://api.shop.svc/api/items", "http://api.shop.svc.cluster.local/api/items", "http://catalog/api/items"]) {
+        expect(answers[url], url).toMatch(/^200 /);
+        expect(body(answers[url]).pod, url).toMatch(/^api-/);
+      }
+      expect(answers["http://ledger-0.ledger-peers:8080/"]).toBe("200 ledger-0");
+      expect(answers["http://ledger-1.ledger-peers.shop.svc.cluster.local:8080/"]).toBe("200 ledger-1");
+
+      // A service created while connected is mapped within seconds, and unmapped when deleted.
+      expect((await kubectl(["create", "-f", "-"], { stdin: "apiVersion: v1\nkind: Service\nmetadata: {name: late, namespace: shop}\nspec:\n  selector: {app: solo}\n  ports: [{port: 80, targetPort: 8080}]\n" })).code).toBe(0);
+      await until(() => / late late\.shop /.test(fs.readFileSync(hostsFile, "utf8")), "the new service in the hosts file", 15_000);
+      expect((await fetchFromWorkstation(["http://late/"]))["http://late/"]).toBe("200 solo");
+      expect((await kubectl(["delete", "service", "late", "-n", "shop"])).code).toBe(0);
+      await until(() => !/ late /.test(fs.readFileSync(hostsFile, "utf8")), "the deleted service gone from the hosts file", 15_000);
+    } finally {
+      await web?.stop();
+      await session.disconnect();
+    }
+    expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL);
+  });
+
+  test("unprivileged: services on 127.0.0.1 ports, and the hosts file untouched", async () => {
+    const session = await connect(options({ target: { kind: "service", name: "solo", namespace: "shop" }, ports: [{ port: 80, workstationPort: await freePort() }], endpoints: { mode: "unprivileged", hostsFile, blockId: "test-solo" } }));
+    try {
+      const endpoints = session.endpoints();
+      expect(endpoints?.mode).toBe("unprivileged");
+      expect(new Set(endpoints?.list.map((e) => e.address))).toEqual(new Set(["127.0.0.1"]));
+      const api = endpoints?.list.find((e) => e.key === "shop/api");
+      const answer = await fetch(`http://127.0.0.1:${api?.ports[0]?.listenPort}/api/items`);
+      expect(((await answer.json()) as { pod: string }).pod).toMatch(/^api-/);
+      expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL);
+    } finally {
+      await session.disconnect();
+    }
+    expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL);
+  });
+
+  test("a block a crashed helper left is removed when the next helper starts; other lines and other homes' blocks stay", async () => {
+    const home = path.join(dir, "home");
+    // What a helper of this home killed mid-session leaves behind.
+    writeHostsBlock(hostsFile, `${homeId(kbridgeHome({ KBRIDGE_HOME: home }))}-crashed`, [{ address: "127.1.1.1", names: ["api", "api.shop"] }], "kbridge");
+    const other = "# kbridge begin 00000000-other — someone else's\n127.1.1.9 theirs\n# kbridge end 00000000-other\n";
+    fs.appendFileSync(hostsFile, other);
+    expect(fs.readFileSync(hostsFile, "utf8")).toMatch(/# kbridge begin [0-9a-f]{8}-crashed/);
+    const helper = await runHelper({ ...process.env, KBRIDGE_HOME: home, KBRIDGE_HELPER_PORT: String(await freePort()) });
+    await helper.close();
+    expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL + other);
+    fs.writeFileSync(hostsFile, ORIGINAL);
+  });
+});

@@ -1,0 +1,16 @@
+/**
+ * Vitest setup for every test file: kbridge processes started by tests (in process or as
+ * children, which inherit the environment) edit a hosts file of the test's own, never the
+ * machine's shared /etc/hosts.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll } from "vitest";
+
+if (!process.env.KBRIDGE_HOSTS_FILE) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-hosts-"));
+  process.env.KBRIDGE_HOSTS_FILE = path.join(dir, "hosts");
+  fs.writeFileSync(process.env.KBRIDGE_HOSTS_FILE, "127.0.0.1 localhost\n::1 localhost\n");
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+}
