@@ -19,7 +19,7 @@ export interface ClusterEndpoint {
   service: string;
   /** Headless services' pods with a hostname get their own endpoint. */
   hostname?: string;
-  kind: "service" | "headless-pod" | "external-name";
+  kind: "service" | "headless-service" | "headless-pod" | "external-name";
   ports: ServicePortSpec[];
   /** Names the workstation process may use (hosts-file entries). */
   names: string[];
@@ -61,6 +61,7 @@ export function endpointsOf(service: V1Service, endpoints: V1Endpoints | undefin
   if (ports.length === 0) return [];
   const own: ClusterEndpoint = { key: `${namespace}/${name}`, namespace, service: name, kind: "service", ports, names: names(name), dialHost: `${name}.${namespace}.svc.cluster.local` };
   if (service.spec?.clusterIP !== "None") return [own];
+  own.kind = "headless-service";
   // Headless: the service name (any ready pod) and each pod by its hostname.
   const hostnames = new Set((endpoints?.subsets ?? []).flatMap((subset) => (subset.addresses ?? []).map((a) => a.hostname).filter((h): h is string => Boolean(h))));
   const pods = [...hostnames].sort().map(

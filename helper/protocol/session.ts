@@ -48,7 +48,7 @@ export interface SessionStep {
 export interface EndpointView {
   /** `ns/service`, or `ns/service/hostname` for a headless service's pod. */
   key: string;
-  kind: "service" | "headless-pod" | "external-name";
+  kind: "service" | "headless-service" | "headless-pod" | "external-name";
   /** Hosts-file names (hosts mode); in unprivileged mode, the names the service variables stand for. */
   names: string[];
   /** What the agent connects to inside the cluster. */
