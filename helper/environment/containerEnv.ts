@@ -10,17 +10,10 @@
  * secrets, so every rule is unit-testable. (The test cluster's kubelet builds the same
  * environment independently; the integration test compares the two.)
  */
-import { KbridgeError, type EndpointView } from "../protocol/index.ts";
+import { KbridgeError, type EndpointView, type EnvVarView } from "../protocol/index.ts";
 
-export type EnvSource = "service" | "envFrom" | "env" | "config-file" | "profile" | "kbridge";
-
-export interface EnvVar {
-  name: string;
-  value: string;
-  source: EnvSource;
-  /** From a Secret: masked in the dashboard until revealed. */
-  secret: boolean;
-}
+export type EnvVar = EnvVarView;
+export type EnvSource = EnvVarView["source"];
 
 interface KeyRef {
   name: string;

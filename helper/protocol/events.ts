@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
-import { clusterCleanSchema, sessionIdSchema, sessionStartSchema, type CleanReport, type SessionView } from "./session.ts";
+import { clusterCleanSchema, sessionIdSchema, sessionStartSchema, type CleanReport, type EnvVarView, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
   "helper:getStatus": z.object({}).strict(),
@@ -15,6 +15,7 @@ export const commandSchemas = {
   "session:start": sessionStartSchema,
   "session:stop": sessionIdSchema,
   "session:resume": sessionIdSchema,
+  "session:env": sessionIdSchema,
   "session:list": z.object({}).strict(),
   "cluster:clean": clusterCleanSchema,
 } as const;
@@ -35,6 +36,8 @@ export interface CommandOutputs {
   "session:stop": SessionView;
   /** Takes over an interrupted session; answers at once, progress arrives as `session:updated`. */
   "session:resume": SessionView;
+  /** The environment the workstation process gets (secrets included: only the token holder asks). */
+  "session:env": EnvVarView[];
   "session:list": SessionView[];
   /** Restores and removes everything kbridge left in a namespace (sessions of crashed helpers). */
   "cluster:clean": CleanReport;

@@ -15,6 +15,8 @@ export const sessionStartSchema = z
     agentImage: agentImageSchema.default(""),
     keepProbes: z.boolean().default(false),
     keepLifecycleHooks: z.boolean().default(false),
+    /** The profile's environment overrides (above the pod's and the config file's). */
+    env: z.record(z.string(), z.string()).default({}),
     /** How cluster services reach the workstation: hosts file and 127.1.1.x, or 127.0.0.1 ports. */
     privilegeMode: z.enum(privilegeModes).default("auto"),
     deadmanSeconds: z.number().int().min(3).max(600).optional(),
@@ -42,6 +44,15 @@ export interface SessionStep {
   status: "running" | "done" | "failed";
   ms?: number;
   detail?: string;
+}
+
+/** One variable of the workstation process's environment, and where it came from. */
+export interface EnvVarView {
+  name: string;
+  value: string;
+  source: "service" | "envFrom" | "env" | "config-file" | "profile" | "kbridge";
+  /** From a Secret: masked in the dashboard until revealed. */
+  secret: boolean;
 }
 
 /** A cluster service as the workstation reaches it. */

@@ -48,6 +48,9 @@ beforeAll(async () => {
       "session:resume": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
       },
+      "session:env": () => {
+        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
+      },
       "session:list": () => [],
       "cluster:clean": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Cleaning is tested in helper/cli/." });

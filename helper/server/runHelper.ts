@@ -60,6 +60,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "session:start": (input) => sessions.start(input),
       "session:stop": ({ sessionId }) => sessions.stop(sessionId),
       "session:resume": ({ sessionId }) => sessions.resume(sessionId),
+      "session:env": ({ sessionId }) => sessions.environment(sessionId),
       "session:list": () => sessions.list(),
       "cluster:clean": ({ kubeContext, namespace }) => sessions.clean(kubeContext, namespace),
     },

@@ -15,6 +15,8 @@ import { openPodConnection } from "../k8s/portForward.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
 import { startServiceEndpoints, type EndpointSettings, type ServiceEndpoints } from "./serviceEndpoints.ts";
+import { buildEnvironment, type EnvVar } from "../environment/containerEnv.ts";
+import { readEnvironmentSources } from "../k8s/podEnvironment.ts";
 
 export interface PortMapping {
   /** Service port (Service targets) or container port (Deployment and Pod targets); absent: the target's ports in order. */
@@ -35,6 +37,8 @@ export interface ConnectOptions {
   keep?: KeepOptions;
   /** Map the cluster's services onto the workstation (absent: inbound only). */
   endpoints?: EndpointSettings;
+  /** The profile's environment overrides. */
+  envOverrides?: Record<string, string>;
   /** Longest wait for the agent pods (image pull, scheduling). */
   timeoutMs?: number;
   /** Without a heartbeat for this long, the cluster restores itself (default 30 s: restored within 60 s). */
@@ -52,6 +56,8 @@ export interface ConnectedSession {
   dial(host: string, port: number): Promise<Duplex>;
   /** The cluster services mapped onto the workstation (when the session maps them). */
   endpoints(): SessionView["endpoints"];
+  /** The environment for the workstation process (follows the mapped endpoints). */
+  environment(): EnvVar[];
   disconnect(): Promise<void>;
 }
 
@@ -71,6 +77,7 @@ export interface SessionPlan {
   token: string;
   deadmanSeconds: number;
   endpoints?: EndpointSettings;
+  envOverrides?: Record<string, string>;
 }
 
 /** What connect and resume share. */
@@ -122,6 +129,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
     token: randomBytes(24).toString("base64url"),
     deadmanSeconds: options.deadmanSeconds ?? 30,
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
+    ...(options.envOverrides ? { envOverrides: options.envOverrides } : {}),
   };
   options.onPlan?.(plan);
   const session: SessionIdentity = { id: plan.id, owner: plan.owner, expiresAt: new Date(Date.now() + 8 * 3600_000) };
@@ -245,6 +253,11 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     return outbound.tunnel.dial(host, port);
   };
   let services: ServiceEndpoints | undefined;
+  let environment: EnvVar[] = [];
+  let envSources: Awaited<ReturnType<typeof readEnvironmentSources>> | undefined;
+  const rebuildEnvironment = async () => {
+    if (envSources) environment = await buildEnvironment({ ...envSources, endpoints: services?.list() ?? [], overrides: plan.envOverrides });
+  };
   const shutDown = async () => {
     active = false;
     clearInterval(keeper);
@@ -283,10 +296,32 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     if (settings) {
       services = await step(
         "map services",
-        () => startServiceEndpoints({ connection, namespace, settings, dial, log, onChange: () => callbacks.onEndpointsChanged?.() }),
+        () =>
+          startServiceEndpoints({
+            connection,
+            namespace,
+            settings,
+            dial,
+            log,
+            onChange: () => {
+              void rebuildEnvironment().then(
+                () => callbacks.onEndpointsChanged?.(),
+                (error: Error) => log.warn({ err: error.message }, "could not rebuild the environment"),
+              );
+            },
+          }),
         (mapped) => `${mapped.list().length} cluster service(s) ${mapped.mode === "hosts" ? `on 127.1.x addresses, named in ${settings.hostsFile}` : `on 127.0.0.1 ports${mapped.reason ? ` (${mapped.reason})` : ""}`}`,
       );
     }
+    envSources = await step(
+      "read environment",
+      async () => {
+        const sources = await readEnvironmentSources(connection, namespace, pods[0] as string, plan.target.container);
+        environment = await buildEnvironment({ ...sources, endpoints: services?.list() ?? [], overrides: plan.envOverrides });
+        return sources;
+      },
+      () => `${environment.length} variables, ${environment.filter((v) => v.secret).length} from secrets`,
+    );
   } catch (error) {
     await shutDown();
     throw error;
@@ -301,6 +336,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     target: plan.target,
     tunnels: () => [...tunnels.keys()],
     dial,
+    environment: () => environment.map((v) => ({ ...v })),
     endpoints: () => (services ? { mode: services.mode, ...(services.reason ? { reason: services.reason } : {}), list: services.list() } : undefined),
     async disconnect() {
       if (!active) return;

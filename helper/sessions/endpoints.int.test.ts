@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { kind } from "../../test/cluster/controllers/objects.ts";
 import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { waitForOutput, type Started } from "../../test/support/kbridgeProcess.ts";
@@ -144,6 +145,94 @@ describe("endpoints", () => {
       await session.disconnect();
     }
     expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL);
+  });
+
+  test("the environment equals the pod's for every declared name, secrets included; the service variables reach the services", async () => {
+    const envy = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: envy-config, namespace: shop}
+data: {LEVEL: debug, MODE: from-config}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: envy-secret, namespace: shop}
+stringData:
+  MODE: from-secret
+  PASSWORD: |-
+    p@ss "quoted" 'single' $HOME \\n
+    second line
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: envy, namespace: shop}
+spec:
+  selector: {matchLabels: {app: envy}}
+  template:
+    metadata: {labels: {app: envy, tier: backend}, annotations: {team: payments}}
+    spec:
+      containers:
+      - name: envy
+        image: echo:1
+        ports: [{name: http, containerPort: 8080}]
+        envFrom:
+        - configMapRef: {name: envy-config}
+        - secretRef: {name: envy-secret}
+          prefix: SECRET_
+        env:
+        - {name: PLAIN, value: "hello world"}
+        - {name: EXPANDED, value: "$(LEVEL)-$(PLAIN)-$(API_SERVICE_HOST)"}
+        - name: TOKEN
+          valueFrom: {secretKeyRef: {name: shop-secrets, key: API_TOKEN}}
+        - name: GREETING
+          valueFrom: {configMapKeyRef: {name: shop-config, key: GREETING}}
+        - name: POD_NAME
+          valueFrom: {fieldRef: {fieldPath: metadata.name}}
+        - name: POD_IP
+          valueFrom: {fieldRef: {fieldPath: status.podIP}}
+        - name: TIER
+          valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}
+        - name: NODE
+          valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+        - name: MEMORY_MI
+          valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}
+        - name: CPU_MILLI
+          valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: 1m}}
+        resources: {limits: {memory: 192Mi}, requests: {cpu: 150m}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: envy, namespace: shop}
+spec:
+  selector: {app: envy}
+  ports: [{port: 80, targetPort: http}]
+`;
+    const applied = await kubectl(["apply", "-f", "-"], { stdin: envy });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect((await kubectl(["rollout", "status", "deploy/envy", "-n", "shop", "--timeout=30s"], { timeoutMs: 35_000 })).code).toBe(0);
+    const session = await connect(options({ target: { kind: "service", name: "envy", namespace: "shop" }, ports: [{ port: 80, workstationPort: await freePort() }], endpoints: { mode: "auto", hostsFile, blockId: "test-envy" }, envOverrides: { PLAIN: "overridden" } }));
+    try {
+      const env = Object.fromEntries(session.environment().map((v) => [v.name, v.value]));
+      // The pod's own environment, read through exec in the (agent) pod whose identity the workstation takes.
+      const agent = cluster.store.list(kind("Pod"), "shop").find((p) => p.metadata.labels?.app === "envy" && p.metadata.labels?.["kbridge.dev/role"] === "agent");
+      const exec = await kubectl(["exec", "-n", "shop", String(agent?.metadata.name), "-c", "envy", "--", "node", "-e", "console.log(JSON.stringify(process.env))"]);
+      const podEnv = JSON.parse(exec.stdout) as Record<string, string>;
+      // (EXPANDED names a service variable, which points at the workstation's endpoint: checked below.)
+      const declared = ["LEVEL", "MODE", "SECRET_PASSWORD", "SECRET_MODE", "TOKEN", "GREETING", "POD_NAME", "POD_IP", "TIER", "NODE", "MEMORY_MI", "CPU_MILLI"];
+      for (const name of declared) expect(env[name], name).toBe(podEnv[name]);
+      expect(env.SECRET_PASSWORD).toBe(`p@ss "quoted" 'single' $HOME \\n\nsecond line`);
+      expect(env.PLAIN).toBe("overridden");
+      expect(env.GRPC_DNS_RESOLVER).toBe("native");
+      expect(session.environment().find((v) => v.name === "TOKEN")?.secret).toBe(true);
+      // The service variables point at the workstation's endpoints, and those answer.
+      expect(env.API_SERVICE_HOST).toMatch(/^127\.1\.\d+\.\d+$/);
+      expect(env.EXPANDED).toBe(`debug-hello world-${env.API_SERVICE_HOST}`);
+      expect(env.API_PORT_80_TCP).toBe(`tcp://${env.API_SERVICE_HOST}:80`);
+      const answer = await fetch(`http://${env.API_SERVICE_HOST}:${env.API_SERVICE_PORT}/api/items`);
+      expect(((await answer.json()) as { pod: string }).pod).toMatch(/^api-/);
+    } finally {
+      await session.disconnect();
+      await kubectl(["delete", "-f", "-"], { stdin: envy });
+    }
   });
 
   test("unprivileged: services on 127.0.0.1 ports, and the hosts file untouched", async () => {

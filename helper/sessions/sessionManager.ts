@@ -9,7 +9,7 @@
  * (tunnels again, same agent) or stop (restore) them.
  */
 import { randomBytes } from "node:crypto";
-import { KbridgeError, type CleanReport, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
+import { KbridgeError, type CleanReport, type EnvVarView, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster } from "../k8s/clusterConnection.ts";
 import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
@@ -78,6 +78,7 @@ export class SessionManager {
         agentImage: input.agentImage || undefined,
         keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
         ...(this.deps.endpoints ? { endpoints: { mode: input.privilegeMode, hostsFile: this.deps.endpoints.hostsFile, blockId: `${this.deps.endpoints.blockPrefix}-${id}` } } : {}),
+        envOverrides: input.env,
         deadmanSeconds: input.deadmanSeconds,
         log: this.deps.log,
         onStep: (step) => this.onStep(entry, step),
@@ -91,6 +92,15 @@ export class SessionManager {
     );
     this.publish(entry);
     return structuredClone(view);
+  }
+
+  /** The environment of a connected session's workstation process. */
+  environment(id: string): EnvVarView[] {
+    const entry = this.get(id);
+    if (!entry.session || entry.view.state !== "connected") {
+      throw new KbridgeError({ code: "session-not-connected", category: "user", message: `Session ${id} is ${entry.view.state}; its environment is known once it is connected.` });
+    }
+    return entry.session.environment();
   }
 
   /** Takes over an interrupted session: its agent is still in the cluster; tunnels open again. */

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { kbridgeHome, readToken } from "../../../helper/home/kbridgeHome.ts";
-import { profileInputSchema, type SessionStartInput } from "../../../helper/protocol/index.ts";
+import { profileInputSchema, type SessionStart, sessionStartSchema } from "../../../helper/protocol/index.ts";
 import { runHelper, type RunningHelper } from "../../../helper/server/runHelper.ts";
 import { startTestCluster, type TestCluster } from "../../../test/cluster/cluster.ts";
 import { demoImages, installDemo, waitForDemo } from "../../../test/cluster/demo/demoApp.ts";
@@ -59,21 +59,19 @@ const recorder = () => {
   recorders.push(started);
   return started;
 };
-const start = (overrides: Partial<SessionStartInput> = {}) =>
-  helper.sessions.start({
-    kubeContext: "kbridge-demo",
-    namespace: "shop",
-    targetKind: "service",
-    targetName: "api",
-    container: "",
-    ports: [{ port: 80, workstationPort: (workstation.address() as AddressInfo).port }],
-    agentImage: "",
-    keepProbes: false,
-    keepLifecycleHooks: false,
-    privilegeMode: "unprivileged",
-    profileId,
-    ...overrides,
-  });
+const start = (overrides: Partial<SessionStart> = {}) =>
+  helper.sessions.start(
+    sessionStartSchema.parse({
+      kubeContext: "kbridge-demo",
+      namespace: "shop",
+      targetKind: "service",
+      targetName: "api",
+      ports: [{ port: 80, workstationPort: (workstation.address() as AddressInfo).port }],
+      privilegeMode: "unprivileged",
+      profileId,
+      ...overrides,
+    }),
+  );
 const settled = (id: string) => until(() => helper.sessions.list().find((s) => s.id === id && ["connected", "failed", "ended"].includes(s.state)), `session ${id} to settle`, 45_000);
 
 test("a disconnected and a failed session of a profile are recorded with outcome and summary; sessions without a profile are not", async () => {
