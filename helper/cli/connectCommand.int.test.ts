@@ -1,8 +1,10 @@
 /** `kbridge connect` as a user runs it: steps printed, traffic redirected, Ctrl-C restores. */
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { parseEnv } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
@@ -22,7 +24,7 @@ beforeAll(async () => {
   cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
   installDemo(cluster);
   await waitForDemo(cluster);
-  env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: cluster.writeKubeconfig(path.join(dir, "kubeconfig")), KBRIDGE_HELPER_PORT: String(await freePort()) };
+  env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: cluster.writeKubeconfig(path.join(dir, "kubeconfig")), KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
   helper = await runHelper(env);
   workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
   await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
@@ -50,6 +52,20 @@ test("connect prints each step, redirects the service until Ctrl-C, then restore
   await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
   expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 inbound, 1 outbound\n/);
   expect(JSON.parse((await viaIngress(cluster, "/status")).body).api).toBe("workstation");
+  expect(run.output.stdout).toMatch(/✓ map services \(\d+ ms\): \d+ cluster service\(s\) on 127\.1\.x addresses, named in .*\n✓ read environment \(\d+ ms\): \d+ variables, 1 from secrets\n/);
+
+  // The pod's environment for the workstation process, as JSON and as an owner-only .env file.
+  const json = cli(["env", "--format", "json"]);
+  expect(await json.exited).toBe(0);
+  const environment = JSON.parse(json.output.stdout) as Record<string, string>;
+  expect(environment).toMatchObject({ GREETING: "Welcome", API_TOKEN: "demo-token-not-secret", GRPC_DNS_RESOLVER: "native", WEB_SERVICE_HOST: expect.stringMatching(/^127\.1\./) });
+  expect(environment, "a headless service has no service variables").not.toHaveProperty("STORE_SERVICE_HOST");
+  const file = path.join(dir, "api.env");
+  const dotenv = cli(["env", "--output", file]);
+  expect(await dotenv.exited).toBe(0);
+  expect(dotenv.output.stdout).toMatch(/^Wrote \d+ variables to .*api\.env \(owner-only: it holds secrets\)\.\n$/);
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  expect(parseEnv(fs.readFileSync(file, "utf8"))).toMatchObject({ GREETING: "Welcome", API_TOKEN: "demo-token-not-secret" });
 
   run.child.kill("SIGINT");
   expect(await run.exited).toBe(0);

@@ -1,5 +1,7 @@
 /** The `kbridge` command: a client of the helper, like the dashboard. */
+import fs from "node:fs";
 import { parseArgs } from "node:util";
+import { envFormats, formatEnvironment, type EnvFormat } from "../environment/formatEnv.ts";
 import { KbridgeError, type ErrorInfo, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper } from "./connect.ts";
@@ -18,6 +20,10 @@ Usage:
   kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig, sessions.
   kbridge disconnect [--session ID]
                               End the helper's sessions (or one) and restore the cluster.
+  kbridge env [--session ID] [--format dotenv|json|sh] [--output FILE]
+                              The environment a connected session gives the workstation
+                              process (the pod's variables, secrets included, and the service
+                              variables); FILE is written owner-only (0600).
   kbridge resume [--session ID]
                               Take over the sessions a stopped helper left in the cluster
                               (state "interrupted" in kbridge status): tunnels open again.
@@ -55,6 +61,8 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         "agent-image": { type: "string" },
         "keep-probes": { type: "boolean" },
         "keep-lifecycle-hooks": { type: "boolean" },
+        format: { type: "string" },
+        output: { type: "string", short: "o" },
         session: { type: "string" },
       },
     });
@@ -82,6 +90,8 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         return await helper(out);
       case "disconnect":
         return await disconnect(parsed.values.session, json, out, err);
+      case "env":
+        return await environment(parsed.values.session, parsed.values.format ?? "dotenv", parsed.values.output, out, err);
       case "resume":
         return await resumeSessions(parsed.values.session, json, out, err);
       case "clean":
@@ -165,6 +175,36 @@ async function disconnect(only: string | undefined, json: boolean, out: Print, e
     }
     if (json) out(JSON.stringify({ ended }, null, 2) + "\n");
     else if (ended.length === 0) out("No live sessions.\n");
+    return 0;
+  } finally {
+    connection.socket.close();
+  }
+}
+
+async function environment(only: string | undefined, format: string, output: string | undefined, out: Print, err: Print): Promise<number> {
+  if (!envFormats.includes(format as EnvFormat)) {
+    err(`kbridge env: --format must be one of ${envFormats.join(", ")} (got "${format}")\n`);
+    return 2;
+  }
+  const connection = await connectToHelper();
+  try {
+    const listed = await sendCommand(connection.socket, "session:list", {});
+    if (!listed.ok) return report(listed.error, false, out, err);
+    const connected = listed.data.filter((s) => s.state === "connected" && (only === undefined || s.id === only));
+    if (connected.length !== 1) {
+      const message = connected.length === 0 ? (only ? `Session ${only} is not connected in this helper.` : "No session is connected.") : `${connected.length} sessions are connected: ${connected.map((s) => `${s.id} (${s.target.kind}/${s.target.name})`).join(", ")}.`;
+      return report({ code: "session-not-found", category: "user", message, hint: connected.length === 0 ? "Connect first (kbridge connect), then ask again." : "Choose one with --session ID." }, false, out, err);
+    }
+    const result = await sendCommand(connection.socket, "session:env", { sessionId: (connected[0] as SessionView).id });
+    if (!result.ok) return report(result.error, false, out, err);
+    const text = formatEnvironment(result.data, format as EnvFormat);
+    if (!output) {
+      out(text);
+      return 0;
+    }
+    fs.writeFileSync(output, text, { mode: 0o600 });
+    fs.chmodSync(output, 0o600); // an existing file keeps its mode otherwise
+    out(`Wrote ${result.data.length} variables to ${output} (owner-only: it holds secrets).\n`);
     return 0;
   } finally {
     connection.socket.close();

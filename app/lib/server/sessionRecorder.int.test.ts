@@ -32,7 +32,7 @@ beforeAll(async () => {
   cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
   installDemo(cluster);
   await waitForDemo(cluster);
-  const env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: cluster.writeKubeconfig(path.join(dir, "kubeconfig")), KBRIDGE_HELPER_PORT: String(await freePort()) };
+  const env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: cluster.writeKubeconfig(path.join(dir, "kubeconfig")), KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
   Object.assign(process.env, env);
   migrateDatabase(kbridgeHome().database, path.resolve(import.meta.dirname, "../../../prisma/migrations"));
   helper = await runHelper(env);
