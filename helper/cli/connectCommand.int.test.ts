@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { isAlive } from "../../test/support/kbridgeProcess.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
@@ -71,6 +72,25 @@ test("connect prints each step, redirects the service until Ctrl-C, then restore
   expect(await run.exited).toBe(0);
   expect(run.output.stdout).toMatch(/Disconnecting and restoring the cluster…\n✓ restore \(\d+ ms\)\nRestored service\/api\.\n$/);
   expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
+});
+
+test("connect -- COMMAND runs the workstation process with the pod's environment, shows its output, and stops it on Ctrl-C", async () => {
+  const port = await freePort();
+  // The developer's api: answers with its environment's GREETING and the store it would call.
+  const server = `require("http").createServer((q, s) => s.end(JSON.stringify({ pod: "launched", items: [], store: "none", greeting: process.env.GREETING, storeHost: process.env.STORE_URL ?? "store" }))).listen(${port}, () => console.log("api up on", ${port}, "greeting", process.env.GREETING)); console.error("a line on stderr");`;
+  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(port), "--no-hosts", "--", "node", "-e", server]);
+  await until(() => run.output.stdout.includes(`api up on ${port} greeting`), `the launched process:\n${run.output.stdout}${run.output.stderr}`, 45_000);
+  expect(run.output.stdout).toMatch(/Started node -e '.*' \(pid \d+\) in .* with the pod's environment\.\n/);
+  expect(run.output.stdout).toContain(`api up on ${port} greeting Welcome\n`);
+  expect(run.output.stderr).toContain("a line on stderr\n");
+  expect(run.output.stdout).toMatch(/✓ map services \(\d+ ms\): \d+ cluster service\(s\) on 127\.0\.0\.1 ports\n/);
+  const status = JSON.parse((await viaIngress(cluster, "/status")).body) as { api: string; greeting: string };
+  expect(status).toMatchObject({ api: "launched", greeting: "Welcome" });
+  const pid = Number(/\(pid (\d+)\)/.exec(run.output.stdout)?.[1]);
+  run.child.kill("SIGINT");
+  expect(await run.exited).toBe(0);
+  expect(isAlive(pid), "the launched process is stopped").toBe(false);
+  expect(fs.readFileSync(String(process.env.KBRIDGE_HOSTS_FILE), "utf8")).not.toContain("kbridge begin");
 });
 
 test("kbridge disconnect ends a connect running in another terminal", async () => {

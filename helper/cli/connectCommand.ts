@@ -20,6 +20,11 @@ export interface ConnectArgs {
   agentImage?: string;
   keepProbes?: boolean;
   keepLifecycleHooks?: boolean;
+  /** The workstation process: program and arguments (run through the shell, quoted). */
+  launch?: string[];
+  noHosts?: boolean;
+  /** Where the process runs (default: the current directory). */
+  cwd?: string;
 }
 
 type Print = (text: string) => void;
@@ -45,7 +50,14 @@ export function parseConnectArgs(args: ConnectArgs): SessionStart {
     agentImage: args.agentImage ?? "",
     keepProbes: args.keepProbes ?? false,
     keepLifecycleHooks: args.keepLifecycleHooks ?? false,
+    privilegeMode: args.noHosts ? "unprivileged" : "auto",
+    ...(args.launch && args.launch.length > 0 ? { launch: { command: args.launch.map(shellWord).join(" "), cwd: args.cwd ?? process.cwd() } } : {}),
   };
+}
+
+/** A word the shell reads back as itself. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function usage(message: string): KbridgeError {
@@ -80,6 +92,8 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
   const ours: { id?: string } = {};
   let stopping = false;
   let printed = 0;
+  let shownProcess = "";
+  let connectedShown = false;
   let settle: (code: number) => void = () => undefined;
   const finished = new Promise<number>((resolve) => (settle = resolve));
 
@@ -89,7 +103,15 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
       out(`${step.status === "done" ? "✓" : "✗"} ${step.name}${step.ms !== undefined ? ` (${step.ms} ms)` : ""}${step.detail ? `: ${step.detail}` : ""}\n`);
       printed += 1;
     }
-    if (view.state === "connected") {
+    const process = view.process;
+    const processState = process ? `${process.state}:${process.pid ?? ""}:${process.restarts}` : "";
+    if (process && processState !== shownProcess) {
+      shownProcess = processState;
+      if (process.state === "running") out(`Started ${process.command} (pid ${process.pid}) in ${process.cwd} with the pod's environment.\n`);
+      if (process.state === "exited") err(`kbridge: ${process.command} ${process.signal ? `was ended by ${process.signal}` : `exited with code ${process.exitCode}`}; the session stays connected (Ctrl-C to end it).\n`);
+    }
+    if (view.state === "connected" && !connectedShown) {
+      connectedShown = true;
       const mapping = input.ports.map((p) => `${p.port ?? "port"} → 127.0.0.1:${p.workstationPort}`).join(", ");
       out(`Connected: ${input.targetKind}/${input.targetName} in ${input.namespace} now reaches this workstation (${mapping}). Press Ctrl-C to disconnect and restore.\n`);
     }
@@ -104,6 +126,11 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
   };
   socket.on("session:updated", (view) => {
     if (view.id === ours.id) show(view);
+  });
+  // The workstation process's output, as if it ran here directly.
+  socket.on("session:log", ({ sessionId, lines }) => {
+    if (sessionId !== ours.id) return;
+    for (const line of lines) if (line.source === "process") (line.level === "warn" ? err : out)(`${line.text}\n`);
   });
   socket.on("disconnect", () => err("kbridge: lost the helper; the cluster restores itself if it does not come back.\n"));
 

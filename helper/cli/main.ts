@@ -14,9 +14,14 @@ Usage:
   kbridge connect --context C --namespace N (--service S | --deployment D | --pod P)
                   --local-port [PORT:]WORKSTATION_PORT [--local-port …] [--container X]
                   [--agent-image IMAGE] [--keep-probes] [--keep-lifecycle-hooks]
+                  [--no-hosts] [-- COMMAND ARGS…]
                               Redirect the target's traffic to this workstation until Ctrl-C,
-                              then restore the cluster. The agent runs node:22-alpine unless
-                              --agent-image names another image with Node.js ≥ 18.
+                              then restore the cluster. The namespace's services are mapped
+                              onto this workstation (hosts file, or 127.0.0.1 ports with
+                              --no-hosts or without the rights). COMMAND runs here with the
+                              pod's environment, its output shown, stopped at the end. The
+                              agent runs node:22-alpine unless --agent-image names another
+                              image with Node.js ≥ 18.
   kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig, sessions.
   kbridge disconnect [--session ID]
                               End the helper's sessions (or one) and restore the cluster.
@@ -43,10 +48,13 @@ Environment:
 type Print = (text: string) => void;
 
 export async function main(argv: string[], out: Print = (t) => process.stdout.write(t), err: Print = (t) => process.stderr.write(t)): Promise<number> {
+  // `kbridge connect … -- npm run dev`: what follows `--` is the workstation process.
+  const split = argv.indexOf("--");
+  const launchArgs = split >= 0 ? argv.slice(split + 1) : [];
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: split >= 0 ? argv.slice(0, split) : argv,
       allowPositionals: true,
       options: {
         json: { type: "boolean" },
@@ -62,6 +70,7 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         "keep-probes": { type: "boolean" },
         "keep-lifecycle-hooks": { type: "boolean" },
         format: { type: "string" },
+        "no-hosts": { type: "boolean" },
         output: { type: "string", short: "o" },
         session: { type: "string" },
       },
@@ -109,6 +118,8 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
             agentImage: parsed.values["agent-image"],
             keepProbes: parsed.values["keep-probes"],
             keepLifecycleHooks: parsed.values["keep-lifecycle-hooks"],
+            launch: launchArgs,
+            noHosts: parsed.values["no-hosts"],
           },
           out,
           err,

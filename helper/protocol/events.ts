@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
-import { clusterCleanSchema, sessionIdSchema, sessionStartSchema, type CleanReport, type EnvVarView, type SessionView } from "./session.ts";
+import { clusterCleanSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type EnvVarView, type LogLineView, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
   "helper:getStatus": z.object({}).strict(),
@@ -16,6 +16,8 @@ export const commandSchemas = {
   "session:stop": sessionIdSchema,
   "session:resume": sessionIdSchema,
   "session:env": sessionIdSchema,
+  "session:logs": sessionLogsSchema,
+  "session:restartProcess": sessionIdSchema,
   "session:list": z.object({}).strict(),
   "cluster:clean": clusterCleanSchema,
 } as const;
@@ -38,6 +40,10 @@ export interface CommandOutputs {
   "session:resume": SessionView;
   /** The environment the workstation process gets (secrets included: only the token holder asks). */
   "session:env": EnvVarView[];
+  /** A session's log lines after `after` (oldest first); `next` is the seq to ask after next time. */
+  "session:logs": { lines: LogLineView[]; next: number };
+  /** Stops and starts the session's workstation process again. */
+  "session:restartProcess": SessionView;
   "session:list": SessionView[];
   /** Restores and removes everything kbridge left in a namespace (sessions of crashed helpers). */
   "cluster:clean": CleanReport;
@@ -54,6 +60,8 @@ export interface ServerToClientEvents {
   "helper:status": (status: HelperStatus) => void;
   /** Every change of a session (state, a step), to every client. */
   "session:updated": (session: SessionView) => void;
+  /** New log lines of a session, in batches (a client that missed some asks `session:logs`). */
+  "session:log": (batch: { sessionId: string; lines: LogLineView[] }) => void;
 }
 
 /** Per-connection data the helper keeps on each socket. */

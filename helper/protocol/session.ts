@@ -20,6 +20,8 @@ export const sessionStartSchema = z
     /** How cluster services reach the workstation: hosts file and 127.1.1.x, or 127.0.0.1 ports. */
     privilegeMode: z.enum(privilegeModes).default("auto"),
     deadmanSeconds: z.number().int().min(3).max(600).optional(),
+    /** The workstation process kbridge starts once connected (with the session's environment) and stops at the end. */
+    launch: z.object({ command: z.string().trim().min(1, "Launch command is required"), cwd: z.string().min(1, "Working directory is required") }).strict().optional(),
     /** The dashboard profile this session connects (the dashboard records the session's history under it). */
     profileId: z.number().int().positive().optional(),
   })
@@ -44,6 +46,28 @@ export interface SessionStep {
   status: "running" | "done" | "failed";
   ms?: number;
   detail?: string;
+}
+
+/** One line of a session's log; `seq` orders a session's lines and lets a client resume without duplicates. */
+export interface LogLineView {
+  seq: number;
+  time: string;
+  source: "helper" | "process" | "agent" | "traffic";
+  level: "info" | "warn" | "error";
+  text: string;
+}
+
+export const sessionLogsSchema = z.object({ sessionId: z.string().min(1), after: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(20_000).default(5000) }).strict();
+
+/** The workstation process of a session. */
+export interface ProcessView {
+  command: string;
+  cwd: string;
+  state: "starting" | "running" | "exited" | "stopped";
+  pid?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  restarts: number;
 }
 
 /** One variable of the workstation process's environment, and where it came from. */
@@ -78,6 +102,10 @@ export interface SessionView {
   startedAt: string;
   endedAt?: string;
   profileId?: number;
+  /** The workstation process, when the session launches one. */
+  process?: ProcessView;
+  /** The newest log line's seq (clients ask `session:logs` for what they miss). */
+  logSeq?: number;
   /** Cluster services mapped onto the workstation (while connected). */
   endpoints?: { mode: "hosts" | "unprivileged"; reason?: string; list: EndpointView[] };
   /** Set once the session is ended or failed. */

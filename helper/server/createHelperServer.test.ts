@@ -51,6 +51,10 @@ beforeAll(async () => {
       "session:env": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
       },
+      "session:logs": () => ({ lines: [], next: 0 }),
+      "session:restartProcess": () => {
+        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
+      },
       "session:list": () => [],
       "cluster:clean": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Cleaning is tested in helper/cli/." });

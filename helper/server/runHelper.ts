@@ -3,7 +3,7 @@
  */
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL_VERSION, type HelperStatus, type SessionView } from "../protocol/index.ts";
+import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL_VERSION, type HelperStatus, type LogLineView, type SessionView } from "../protocol/index.ts";
 import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
@@ -37,6 +37,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
 
   // Sessions broadcast to every client; the server exists once listening, so late-bind it.
   let broadcast: (view: SessionView) => void = () => undefined;
+  let publishLog: (sessionId: string, lines: LogLineView[]) => void = () => undefined;
   const journal = new SessionJournal(path.join(home.root, "sessions"), log);
   // This helper's blocks in the hosts file carry a prefix of its home; a crashed run's are removed now.
   const hostsFile = env.KBRIDGE_HOSTS_FILE || HOSTS_FILE_DEFAULT;
@@ -47,7 +48,11 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
   } catch (error) {
     log.warn({ hostsFile, err: (error as Error).message }, "could not remove the hosts-file blocks a stopped helper left");
   }
-  const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view), journal, endpoints: { hostsFile, blockPrefix } });
+  const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view), journal,
+    endpoints: { hostsFile, blockPrefix },
+    logsDir: path.join(home.logs, "sessions"),
+    publishLog: (sessionId, lines) => publishLog(sessionId, lines),
+  });
   const server = await startHelperServer({
     token,
     port,
@@ -61,11 +66,14 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "session:stop": ({ sessionId }) => sessions.stop(sessionId),
       "session:resume": ({ sessionId }) => sessions.resume(sessionId),
       "session:env": ({ sessionId }) => sessions.environment(sessionId),
+      "session:logs": ({ sessionId, after, limit }) => sessions.logs(sessionId, after, limit),
+      "session:restartProcess": ({ sessionId }) => sessions.restartProcess(sessionId),
       "session:list": () => sessions.list(),
       "cluster:clean": ({ kubeContext, namespace }) => sessions.clean(kubeContext, namespace),
     },
   });
   broadcast = (view) => void server.io.of(HELPER_NAMESPACE).emit("session:updated", view);
+  publishLog = (sessionId, lines) => void server.io.of(HELPER_NAMESPACE).emit("session:log", { sessionId, lines });
   log.info({ port: server.port, bootId, version: KBRIDGE_VERSION }, "helper listening");
   // Sessions a stopped helper left: reported at once, checked against the cluster in the background.
   void sessions.recoverInterrupted().catch((error: Error) => log.error({ err: error.message }, "could not recover interrupted sessions"));

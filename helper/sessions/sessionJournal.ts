@@ -16,6 +16,8 @@ export interface JournalEntry {
   input: SessionStartInput;
   /** Known once the target is resolved; without it a session cannot be resumed, only cleaned. */
   plan?: SessionPlan;
+  /** The workstation process's group, so the next helper can end it when this one died. */
+  processPid?: number;
 }
 
 export class SessionJournal {

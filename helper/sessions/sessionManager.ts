@@ -9,16 +9,22 @@
  * (tunnels again, same agent) or stop (restore) them.
  */
 import { randomBytes } from "node:crypto";
-import { KbridgeError, type CleanReport, type EnvVarView, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type ProcessView, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster } from "../k8s/clusterConnection.ts";
 import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
 import { connect, restoreAndWait, resume, type ConnectedSession } from "./connectSession.ts";
 import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
+import { SessionLog } from "../logs/sessionLog.ts";
+import { WorkstationProcess } from "../process/workstationProcess.ts";
 
 interface Entry {
   view: SessionView;
   session?: ConnectedSession;
+  log: SessionLog;
+  process?: WorkstationProcess;
   /** The connect (or resume) in progress or done; null when it failed. Absent while interrupted. */
   connecting?: Promise<ConnectedSession | null>;
   journal?: JournalEntry;
@@ -42,6 +48,9 @@ export interface SessionManagerDeps {
   journal?: SessionJournal;
   /** Map cluster services onto the workstation: the hosts file, and this helper's prefix for its blocks there. */
   endpoints?: { hostsFile: string; blockPrefix: string };
+  /** Where each session's log file goes (`<id>.log`). */
+  logsDir: string;
+  publishLog(sessionId: string, lines: LogLineView[]): void;
 }
 
 export class SessionManager {
@@ -64,7 +73,8 @@ export class SessionManager {
       startedAt: new Date().toISOString(),
       ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
     };
-    const entry: Entry = { view, journal: { id, startedAt: view.startedAt, input } };
+    const entry: Entry = { view, log: this.openLog(id), journal: { id, startedAt: view.startedAt, input } };
+    entry.log.append("helper", "info", `Connecting ${input.targetKind}/${input.targetName} in ${input.namespace} (context ${input.kubeContext})…`);
     this.sessions.set(id, entry);
     this.deps.journal?.write(entry.journal as JournalEntry);
     entry.connecting = this.follow(
@@ -150,6 +160,7 @@ export class SessionManager {
     }
     const session = await entry.connecting;
     if (session && !isFinished(entry.view.state)) {
+      await this.stopProcess(entry);
       await session.disconnect();
       this.finish(entry, "ended", "disconnected");
     }
@@ -199,7 +210,8 @@ export class SessionManager {
         note: "Left by a helper that stopped without restoring; checking the cluster…",
         ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
       };
-      const entry = { view, journal };
+      const entry: Entry = { view, journal, log: this.openLog(journal.id) };
+      this.endOrphanedProcess(entry);
       this.sessions.set(journal.id, entry);
       this.publish(entry);
       return entry;
@@ -249,6 +261,8 @@ export class SessionManager {
       (session) => {
         entry.session = session;
         this.refreshEndpoints(entry);
+        const launch = entry.journal?.input.launch;
+        if (launch && entry.view.state === "connected") this.startProcess(entry, launch);
         return session;
       },
       (error: unknown) => {
@@ -257,6 +271,7 @@ export class SessionManager {
             ? { code: error.info.code, message: error.info.message, hint: error.info.hint }
             : { code: "internal", message: "The connect failed unexpectedly.", hint: "See the helper log." };
         if (!(error instanceof KbridgeError)) this.deps.log.error({ err: error, session: entry.view.id }, "connect failed unexpectedly");
+        entry.log.append("helper", "error", `${entry.view.error.message}${entry.view.error.hint ? ` ${entry.view.error.hint}` : ""}`);
         // A failed resume leaves the agent in place (the restorer still watches it): interrupted again.
         if (entry.view.steps.some((s) => s.name === "reclaim session") && entry.view.error.code !== "session-gone") {
           entry.view.state = "interrupted";
@@ -279,6 +294,10 @@ export class SessionManager {
 
   private onStep(entry: Entry, step: SessionStep): void {
     const { view } = entry;
+    if (step.status !== "running") {
+      const timing = step.ms !== undefined ? ` (${step.ms} ms)` : "";
+      entry.log.append("helper", step.status === "failed" ? "error" : "info", `${step.status === "done" ? "✓" : "✗"} ${step.name}${timing}${step.detail ? `: ${step.detail}` : ""}`);
+    }
     const index = view.steps.findIndex((s) => s.name === step.name);
     if (index >= 0) view.steps[index] = step;
     else view.steps.push(step);
@@ -288,6 +307,7 @@ export class SessionManager {
 
   /** The heartbeat found the session gone from the cluster while connected. */
   private lost(entry: Entry): void {
+    void this.stopProcess(entry);
     this.finish(entry, "ended", "restored-by-cluster", "The session's objects disappeared from the cluster (its restorer ran, or someone cleaned the namespace).");
   }
 
@@ -299,7 +319,9 @@ export class SessionManager {
     if (note) entry.view.note = note;
     else delete entry.view.note;
     this.deps.journal?.remove(entry.view.id);
+    entry.log.append("helper", state === "failed" ? "error" : "info", `Session ${state} (${outcome})${note ? `: ${note}` : "."}`);
     this.publish(entry);
+    void entry.log.close();
   }
 
   private get(id: string): Entry {
@@ -309,7 +331,87 @@ export class SessionManager {
   }
 
   private publish(entry: Entry): void {
+    entry.view.logSeq = entry.log.last;
     this.deps.broadcast(structuredClone(entry.view));
+  }
+
+  private openLog(id: string): SessionLog {
+    return new SessionLog({ file: path.join(this.deps.logsDir, `${id}.log`), publish: (lines) => this.deps.publishLog(id, lines) });
+  }
+
+  /** A session's log lines after `after`. */
+  logs(id: string, after: number, limit: number): { lines: LogLineView[]; next: number } {
+    return this.get(id).log.since(after, limit);
+  }
+
+  /** Stops and starts the workstation process again (with the current environment). */
+  async restartProcess(id: string): Promise<SessionView> {
+    const entry = this.get(id);
+    const launch = entry.journal?.input.launch;
+    if (!launch || entry.view.state !== "connected") {
+      throw new KbridgeError({ code: "no-process", category: "user", message: launch ? `Session ${id} is ${entry.view.state}; its process runs while it is connected.` : `Session ${id} has no launch command.`, hint: launch ? undefined : "Set the profile's launch command, or pass one after -- to kbridge connect." });
+    }
+    await this.stopProcess(entry);
+    this.startProcess(entry, launch, true);
+    return structuredClone(entry.view);
+  }
+
+  private startProcess(entry: Entry, launch: { command: string; cwd: string }, restart = false): void {
+    const env = Object.fromEntries((entry.session?.environment() ?? []).map((v) => [v.name, v.value]));
+    const restarts = (entry.view.process?.restarts ?? 0) + (restart ? 1 : 0);
+    entry.view.process = { command: launch.command, cwd: launch.cwd, state: "starting", restarts };
+    entry.log.append("helper", "info", `Starting ${launch.command} in ${launch.cwd} with the pod's environment (${Object.keys(env).length} variables).`);
+    const child = new WorkstationProcess({
+      command: launch.command,
+      cwd: launch.cwd,
+      env,
+      onStart: (pid) => {
+        entry.view.process = { ...(entry.view.process as ProcessView), state: "running", pid };
+        if (entry.journal) {
+          entry.journal.processPid = pid;
+          this.deps.journal?.write(entry.journal);
+        }
+        this.publish(entry);
+      },
+      onLine: (line) => entry.log.append("process", line.stream === "stderr" ? "warn" : "info", line.text),
+      onExit: (exit) => {
+        const how = exit.signal ? `was ended by ${exit.signal}` : `exited with code ${exit.code}`;
+        entry.log.append("helper", exit.stopped || exit.code === 0 ? "info" : "error", `The process ${how}${exit.stopped ? " (stopped by kbridge)" : ""}.`);
+        entry.view.process = { ...(entry.view.process as ProcessView), state: exit.stopped ? "stopped" : "exited", exitCode: exit.code, signal: exit.signal };
+        delete entry.view.process.pid;
+        if (entry.process === child) entry.process = undefined;
+        this.publish(entry);
+      },
+    });
+    entry.process = child;
+    try {
+      child.start();
+    } catch (error) {
+      entry.process = undefined;
+      entry.view.process = { ...(entry.view.process as ProcessView), state: "exited", exitCode: null };
+      entry.log.append("helper", "error", (error as Error).message);
+    }
+    this.publish(entry);
+  }
+
+  private async stopProcess(entry: Entry): Promise<void> {
+    if (!entry.process) return;
+    entry.log.append("helper", "info", "Stopping the workstation process…");
+    await entry.process.stop();
+  }
+
+  /** The process group a killed helper left running: ended, so a resume does not start a second one. */
+  private endOrphanedProcess(entry: Entry): void {
+    const pid = entry.journal?.processPid;
+    const command = entry.journal?.input.launch?.command;
+    if (!pid || !command) return;
+    try {
+      if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(command)) return;
+      process.kill(-pid, "SIGTERM");
+      entry.log.append("helper", "warn", `Ended the workstation process (pid ${pid}) the stopped helper left running.`);
+    } catch {
+      // gone already, or not ours
+    }
   }
 }
 
