@@ -24,15 +24,15 @@ export class SessionLog {
   private seq = 0;
   private pending: LogLineView[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly out: fs.WriteStream;
+  /** Written synchronously, so the file always holds every line given out. */
+  private fd: number | undefined;
 
   constructor(private readonly options: SessionLogOptions) {
     this.capacity = options.capacity ?? 20_000;
     fs.mkdirSync(path.dirname(options.file), { recursive: true, mode: 0o700 });
     // A resumed session continues its file and its numbering.
     this.seq = lastSeq(options.file);
-    this.out = fs.createWriteStream(options.file, { flags: "a", mode: 0o600 });
-    this.out.on("error", () => undefined);
+    this.fd = fs.openSync(options.file, "a", 0o600);
   }
 
   get last(): number {
@@ -43,7 +43,13 @@ export class SessionLog {
     const line: LogLineView = { seq: ++this.seq, time: new Date().toISOString(), source, level, text };
     this.lines.push(line);
     if (this.lines.length > this.capacity) this.lines.splice(0, this.lines.length - this.capacity);
-    this.out.write(JSON.stringify(line) + "\n");
+    if (this.fd !== undefined) {
+      try {
+        fs.writeSync(this.fd, JSON.stringify(line) + "\n");
+      } catch {
+        // a full disk must not stop the session; memory still has the line
+      }
+    }
     this.pending.push(line);
     this.timer ??= setTimeout(() => this.flush(), BATCH_MS);
     return line;
@@ -68,7 +74,9 @@ export class SessionLog {
 
   close(): Promise<void> {
     this.flush();
-    return new Promise((resolve) => this.out.end(() => resolve()));
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+    return Promise.resolve();
   }
 }
 

@@ -1,0 +1,47 @@
+import { expect, test } from "vitest";
+import { tempDir } from "../../test/support/tempDir.ts";
+import { until } from "../../test/support/until.ts";
+import { WorkstationProcess, type ProcessExit, type ProcessLine } from "./workstationProcess.ts";
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test("runs the command in its folder with the given environment, line by line, and reports its exit code", async () => {
+  const cwd = tempDir("process");
+  const lines: ProcessLine[] = [];
+  const exits: ProcessExit[] = [];
+  const child = new WorkstationProcess({ command: `printf 'a\\nb' && echo "$GREETING from $(pwd)" >&2 && exit 3`, cwd, env: { GREETING: "hi there" }, onLine: (l) => lines.push(l), onExit: (e) => exits.push(e) });
+  child.start();
+  await until(() => exits.length === 1, "the exit");
+  expect(lines.filter((l) => l.stream === "stdout").map((l) => l.text)).toEqual(["a", "b"]);
+  expect(lines.find((l) => l.stream === "stderr")?.text).toBe(`hi there from ${cwd}`);
+  expect(exits[0]).toEqual({ code: 3, signal: null, stopped: false });
+});
+
+test("stop ends the whole process group (what the command started too); restart starts it again", async () => {
+  const pids: number[] = [];
+  const exits: ProcessExit[] = [];
+  const lines: string[] = [];
+  // The shell starts a grandchild that prints its pid and would outlive a plain kill of the shell.
+  const child = new WorkstationProcess({ command: "sh -c 'echo child $$; sleep 60' & wait", cwd: tempDir("process-group"), env: {}, onLine: (l) => lines.push(l.text), onStart: (pid) => pids.push(pid), onExit: (e) => exits.push(e), stopGraceMs: 2000 });
+  child.start();
+  const grandchild = Number((await until(() => lines.find((l) => l.startsWith("child ")), "the grandchild")).split(" ")[1]);
+  await child.stop();
+  expect(exits.at(-1)).toMatchObject({ stopped: true });
+  await until(() => !alive(grandchild), "the grandchild gone too");
+  await child.restart();
+  await until(() => pids.length === 2 && child.running, "a second start");
+  await child.stop();
+  expect(child.running).toBe(false);
+});
+
+test("a missing working directory is a clear error", () => {
+  const child = new WorkstationProcess({ command: "true", cwd: "/nonexistent/folder", env: {}, onLine: () => undefined, onExit: () => undefined });
+  expect(() => child.start()).toThrow("The working directory /nonexistent/folder does not exist.");
+});
