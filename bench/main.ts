@@ -1,12 +1,14 @@
 /**
  * `npm run bench [section…]`: every measurement side by side with its baseline, in one run.
  * Sections: port-forward (the test cluster's kubectl port-forward), connect (kbridge's
- * connect time and inbound tunnel). Without arguments, all of them.
+ * connect time and inbound tunnel), outbound (cluster services from the workstation, and
+ * connect time by namespace size). Without arguments, all of them.
  */
 import { benchConnect } from "./connect.ts";
+import { benchOutbound } from "./outbound.ts";
 import { benchPortForward } from "./portForward.ts";
 
-const sections: Record<string, () => Promise<void>> = { "port-forward": benchPortForward, connect: benchConnect };
+const sections: Record<string, () => Promise<void>> = { "port-forward": benchPortForward, connect: benchConnect, outbound: benchOutbound };
 const chosen = process.argv.slice(2);
 for (const name of chosen) {
   if (!sections[name]) {

@@ -148,7 +148,8 @@ outbound.on("stream", (stream, headers) => {
     stream.respond({ ":status": 400, "kbridge-error": `expected CONNECT host:port, got ${headers[":method"]} ${authority}` }, { endStream: true });
     return;
   }
-  const socket = net.connect({ host, port });
+  // Half-open both ways: a client that finishes sending still gets its answer.
+  const socket = net.connect({ host, port, allowHalfOpen: true });
   socket.setNoDelay(true);
   socket.once("connect", () => {
     stream.respond({ ":status": 200 });
@@ -215,7 +216,7 @@ function answerProbeOrForward(socket, port, paths) {
 for (const port of new Set([...ports, ...probes.keys()])) {
   const paths = probes.get(port);
   net
-    .createServer((socket) => {
+    .createServer({ allowHalfOpen: true }, (socket) => {
       socket.setNoDelay(true);
       socket.on("error", () => {});
       if (paths && paths.size > 0) return answerProbeOrForward(socket, port, paths);

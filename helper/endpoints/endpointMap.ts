@@ -104,7 +104,8 @@ export class EndpointMap {
   }
 
   private listen(endpoint: MappedEndpoint, address: string, listenPort: number, servicePort: number): Promise<net.Server> {
-    const server = net.createServer((socket) => {
+    // Half-open: a client that finishes sending (shutdown(SHUT_WR)) still gets its answer.
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
       socket.setNoDelay(true);
       socket.pause();
       socket.on("error", () => {});

@@ -65,7 +65,7 @@ export function serveInboundTunnel(agentToHelper: Duplex, route: InboundRoute, t
       return void stream.end();
     }
     route.onConnection?.(containerPort);
-    const workstationSocket = net.connect({ host: "127.0.0.1", port });
+    const workstationSocket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true });
     workstationSocket.setNoDelay(true);
     workstationSocket.once("connect", () => {
       stream.respond({ ":status": 200 });

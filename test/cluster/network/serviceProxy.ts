@@ -49,14 +49,16 @@ export function startServiceProxy(store: ObjectStore, onError: (error: Error) =>
     }
     for (const [key, target] of wanted) {
       if (listeners.has(key)) continue;
-      const server = net.createServer((client) => {
+      // Half-open both ways, as the kernel's forwarding is: a client that shuts down its
+      // sending side still gets the answer.
+      const server = net.createServer({ allowHalfOpen: true }, (client) => {
         const choices = targets(target.namespace, target.service, target.portName);
         if (choices.length === 0) return client.resetAndDestroy();
         const index = (turn.get(key) ?? 0) % choices.length;
         turn.set(key, index + 1);
         // kube-proxy forwards in the kernel: no Nagle delay is added on the way.
         client.setNoDelay(true);
-        const upstream = net.connect({ ...(choices[index] as { host: string; port: number }), noDelay: true });
+        const upstream = net.connect({ ...(choices[index] as { host: string; port: number }), noDelay: true, allowHalfOpen: true });
         client.pipe(upstream).pipe(client);
         const end = () => {
           client.destroy();

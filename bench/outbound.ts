@@ -1,0 +1,245 @@
+/**
+ * Outbound, measured: the workstation calling a cluster service through kbridge's endpoint
+ * (listener → HTTP/2 tunnel → agent dials in the cluster) against `kubectl port-forward`
+ * to the same pod — HTTP requests/s with keep-alive, and MB/s each way — and connect time
+ * with 200 services in the namespace against 5.
+ *
+ * The cluster runs in this process; the helper, kubectl and the load generator each run in
+ * their own.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Worker } from "node:worker_threads";
+import { sendCommand } from "../helper/client/helperSocket.ts";
+import { connectToHelper, type CliConnection } from "../helper/cli/connect.ts";
+import type { SessionView } from "../helper/protocol/index.ts";
+import { startTestCluster } from "../test/cluster/cluster.ts";
+import { kind } from "../test/cluster/controllers/objects.ts";
+import { hostnameImage } from "../test/cluster/support/hostnameImage.ts";
+import { kubectlFor } from "../test/cluster/support/kubectl.ts";
+import { startEntry, waitForOutput, type Started } from "../test/support/kbridgeProcess.ts";
+import { freePort } from "../test/support/ports.ts";
+
+const MIB = 1024 * 1024;
+const SIZE = 128 * MIB;
+const LOAD_SECONDS = 5;
+const CONCURRENCY = 16;
+const CONNECT_RUNS = 3;
+const ROOT = path.resolve(import.meta.dirname, "..");
+
+// In the cluster: 7001 sends SIZE bytes, 7002 counts what it receives, 7003 answers HTTP.
+const BLAST = `
+const net = require("net"), http = require("http");
+const size = ${SIZE};
+const chunk = Buffer.alloc(1024 * 1024, 7);
+net.createServer((s) => { let sent = 0; const pump = () => { while (sent < size) { sent += chunk.length; if (!s.write(chunk)) return s.once("drain", pump); } s.end(); }; pump(); }).listen(7001);
+net.createServer((s) => { let n = 0; s.on("data", (d) => (n += d.length)); s.on("end", () => s.end(n === size ? "ok" : "short " + n)); }).listen(7002);
+const body = JSON.stringify({ items: ["kettle", "teapot", "mug"] });
+http.createServer((q, r) => { r.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }); r.end(body); }).listen(7003);
+`;
+
+const manifests = (namespace: string, extraServices: number) => `apiVersion: v1
+kind: Namespace
+metadata: {name: ${namespace}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: blast, namespace: ${namespace}, labels: {app: blast}}
+spec:
+  containers:
+  - name: blast
+    image: node:22
+    command: ["node", "-e", ${JSON.stringify(BLAST)}]
+    readinessProbe: {tcpSocket: {port: 7003}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: blast, namespace: ${namespace}}
+spec:
+  selector: {app: blast}
+  ports: [{name: down, port: 7001}, {name: up, port: 7002}, {name: http, port: 80, targetPort: 7003}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: front, namespace: ${namespace}}
+spec:
+  selector: {matchLabels: {app: front}}
+  template:
+    metadata: {labels: {app: front}}
+    spec:
+      containers: [{name: front, image: echo:1, ports: [{containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: front, namespace: ${namespace}}
+spec:
+  selector: {app: front}
+  ports: [{port: 80, targetPort: 8080}]
+${Array.from({ length: extraServices }, (_, i) => `---
+apiVersion: v1
+kind: Service
+metadata: {name: svc-${i}, namespace: ${namespace}}
+spec:
+  selector: {app: svc-${i}}
+  ports: [{port: 80, targetPort: 8080}]
+`).join("")}`;
+
+const LOAD = `
+const http = require("http");
+const { parentPort, workerData } = require("worker_threads");
+const { target, seconds, concurrency } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+let done = 0, errors = 0;
+const deadline = Date.now() + seconds * 1000;
+const one = () => new Promise((resolve) => {
+  http.get({ host: target.host, port: target.port, path: "/items", agent }, (res) => { res.resume(); res.on("end", () => { res.statusCode === 200 ? done++ : errors++; resolve(); }); }).on("error", () => { errors++; resolve(); });
+});
+const loop = async () => { while (Date.now() < deadline) await one(); };
+const started = Date.now();
+Promise.all(Array.from({ length: concurrency }, loop)).then(() => { agent.destroy(); parentPort.postMessage({ rps: done / ((Date.now() - started) / 1000), errors }); });
+`;
+
+function load(target: { host: string; port: number }): Promise<{ rps: number; errors: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(LOAD, { eval: true, workerData: { target, seconds: LOAD_SECONDS, concurrency: CONCURRENCY } });
+    worker.once("error", reject);
+    worker.once("message", (result: { rps: number; errors: number }) => {
+      resolve(result);
+      void worker.terminate();
+    });
+  });
+}
+
+async function download(port: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  const received = await new Promise<number>((resolve, reject) => {
+    let n = 0;
+    net.connect({ host: "127.0.0.1", port }).on("data", (d: Buffer) => (n += d.length)).on("end", () => resolve(n)).on("error", reject);
+  });
+  if (received !== SIZE) throw new Error(`download got ${received} bytes of ${SIZE}`);
+  return SIZE / MIB / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+async function upload(port: number): Promise<number> {
+  const start = process.hrtime.bigint();
+  const chunk = Buffer.alloc(MIB, 3);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    let reply = "";
+    let sent = 0;
+    const pump = () => {
+      while (sent < SIZE) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once("drain", pump);
+      }
+      socket.end();
+    };
+    socket.on("connect", pump).on("data", (d: Buffer) => (reply += d.toString())).on("end", () => resolve(reply)).on("error", reject);
+  });
+  if (answer !== "ok") throw new Error(`upload: the pod answered ${answer}`);
+  return SIZE / MIB / (Number(process.hrtime.bigint() - start) / 1e9);
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+async function kubectlForward(kubeconfig: string, namespace: string, remote: number): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn("kubectl", ["port-forward", "-n", namespace, "--address", "127.0.0.1", "pod/blast", `:${remote}`], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-bench-cache-")) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    const read = (c: Buffer) => {
+      output += c.toString();
+      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    };
+    child.stdout?.on("data", read);
+    child.stderr?.on("data", read);
+    child.on("exit", () => reject(new Error(`kubectl port-forward exited:\n${output}`)));
+  });
+  return { port, child };
+}
+
+/** session:start for `front` in `namespace`; resolves with the connected view and the ms it took. */
+async function connectFront(helper: CliConnection, namespace: string, mode: "auto" | "unprivileged"): Promise<{ view: SessionView; ms: number }> {
+  const started = Date.now();
+  const result = await sendCommand(helper.socket, "session:start", { kubeContext: "kbridge-demo", namespace, targetKind: "service", targetName: "front", ports: [{ port: 80, workstationPort: 1 }], privilegeMode: mode });
+  if (!result.ok) throw new Error(result.error.message);
+  for (;;) {
+    const listed = await sendCommand(helper.socket, "session:list", {});
+    const view = listed.ok ? listed.data.find((v) => v.id === result.data.id) : undefined;
+    if (view?.state === "connected") return { view, ms: Date.now() - started };
+    if (view?.state === "failed") throw new Error(view.error?.message);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export async function benchOutbound(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-bench-outbound-"));
+  const hostsFile = path.join(dir, "hosts");
+  fs.writeFileSync(hostsFile, "127.0.0.1 localhost\n");
+  const cluster = await startTestCluster({ images: [hostnameImage("echo")] });
+  const children: ChildProcess[] = [];
+  let helper: Started | undefined;
+  let client: CliConnection | undefined;
+  try {
+    const kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+    const kubectl = kubectlFor(kubeconfig);
+    for (const [namespace, extra] of [["few", 2], ["many", 197]] as const) {
+      const applied = await kubectl(["apply", "-f", "-"], { stdin: manifests(namespace, extra), timeoutMs: 60_000 });
+      if (applied.code !== 0) throw new Error(applied.stderr);
+    }
+    for (;;) {
+      const ready = cluster.store.list(kind("Pod")).filter((p) => (p.status as { conditions?: { type: string; status: string }[] }).conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+      if (ready.length >= 4) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const env = { ...process.env, KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: hostsFile };
+    helper = startEntry(path.join(ROOT, "helper/main.ts"), env);
+    await waitForOutput(helper, /helper listening/, 30_000);
+    client = await connectToHelper(env);
+
+    // Connect time: 5 services against 200 (hosts mode when permitted, as users get it).
+    const times: Record<string, number[]> = { few: [], many: [] };
+    let services: Record<string, number> = {};
+    for (let run = 0; run < CONNECT_RUNS; run++) {
+      for (const namespace of ["few", "many"]) {
+        const { view, ms } = await connectFront(client, namespace, "auto");
+        times[namespace]?.push(ms);
+        services = { ...services, [namespace]: view.endpoints?.list.length ?? 0 };
+        await sendCommand(client.socket, "session:stop", { sessionId: view.id }, 90_000);
+      }
+    }
+
+    // Throughput: kbridge's endpoint for blast (unprivileged: ports on 127.0.0.1) against kubectl port-forward to the same pod.
+    const { view } = await connectFront(client, "few", "unprivileged");
+    const blast = view.endpoints?.list.find((e) => e.key === "few/blast");
+    const portOf = (name: string) => blast?.ports.find((p) => p.name === name)?.listenPort as number;
+    const viaKbridge = { rps: (await load({ host: "127.0.0.1", port: portOf("http") })).rps, down: median([await download(portOf("down")), await download(portOf("down"))]), up: median([await upload(portOf("up")), await upload(portOf("up"))]) };
+    await sendCommand(client.socket, "session:stop", { sessionId: view.id }, 90_000);
+    const forwards = await Promise.all([7003, 7001, 7002].map((remote) => kubectlForward(kubeconfig, "few", remote)));
+    children.push(...forwards.map((f) => f.child));
+    const [http, down, up] = forwards.map((f) => f.port) as [number, number, number];
+    const viaKubectl = { rps: (await load({ host: "127.0.0.1", port: http })).rps, down: median([await download(down), await download(down)]), up: median([await upload(up), await upload(up)]) };
+
+    console.log(`\noutbound: the workstation calling a cluster service (${SIZE / MIB} MiB transfers, median of 2; HTTP ${CONCURRENCY} keep-alive connections for ${LOAD_SECONDS} s)`);
+    const row = (name: string, r: typeof viaKbridge) => `  ${name.padEnd(34)} ${r.rps.toFixed(0).padStart(6)} req/s   download ${r.down.toFixed(0).padStart(4)} MB/s   upload ${r.up.toFixed(0).padStart(4)} MB/s`;
+    console.log(row("kbridge endpoint (agent dials)", viaKbridge));
+    console.log(row("kubectl port-forward to the pod", viaKubectl));
+    console.log(`  ratio kbridge / kubectl: ${(viaKbridge.rps / viaKubectl.rps).toFixed(2)}x req/s, ${(viaKbridge.down / viaKubectl.down).toFixed(2)}x download, ${(viaKbridge.up / viaKubectl.up).toFixed(2)}x upload (goal ≥ 1.0)`);
+    console.log(`\nconnect time by namespace size (median of ${CONNECT_RUNS}, hosts mode)`);
+    console.log(`  ${String(services.few).padStart(3)} services: ${median(times.few ?? [])} ms (runs: ${(times.few ?? []).join(", ")})`);
+    console.log(`  ${String(services.many).padStart(3)} services: ${median(times.many ?? [])} ms (runs: ${(times.many ?? []).join(", ")})`);
+    console.log(`  ratio: ${(median(times.many ?? []) / median(times.few ?? [])).toFixed(2)}x (goal ≤ 2)`);
+  } finally {
+    for (const child of children) child.kill();
+    client?.socket.close();
+    await helper?.stop();
+    await cluster.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
