@@ -1,0 +1,78 @@
+import { describe, expect, test } from "vitest";
+import { matchesVolumeName, parseLocalProcessConfig } from "./localProcessConfig.ts";
+
+const FILE = "/work/app/KubernetesLocalProcessConfig.yaml";
+const parse = (text: string) => parseLocalProcessConfig(text, FILE);
+const failure = (text: string) => {
+  try {
+    parse(text);
+  } catch (error) {
+    return (error as { info: { code: string; message: string } }).info;
+  }
+  throw new Error("parsed");
+};
+
+describe("KubernetesLocalProcessConfig.yaml", () => {
+  test("every construct of Bridge to Kubernetes' example", () => {
+    const config = parse(`version: 0.1
+enableFeatures:
+  - Probes
+  - ManagedIdentity
+volumeMounts:
+  - name: default-token-*
+    localPath: /var/run/secrets/kubernetes.io/serviceaccount
+  - name: allow-list
+env:
+  - name: KUBERNETES_IN_CLUSTER_CONFIG_OVERRIDE
+    value: $(volumeMounts:default-token-*)
+  - name: ALLOW_LIST_PATH
+    value: $(volumeMounts:allow-list)/allow-list
+  - name: MYAPP1_URL
+    value: http://$(Services:myapp1)/api/v1/
+  - name: KAFKA
+    value: $(services:kafka-headless.kafka)
+  - name: DB_HOST
+    value: $(externalEndpoints:server-x.database.windows.net:1433)
+  - name: DEBUG_MODE
+    value: "true"
+  - name: EMPTY
+`);
+    expect(config.features).toEqual({ probes: true, lifecycleHooks: false });
+    expect(config.warnings).toEqual(["line 4: ManagedIdentity is not supported by kbridge; ignored"]);
+    expect(config.volumeMounts).toEqual([
+      { name: "default-token-*", localPath: "/var/run/secrets/kubernetes.io/serviceaccount", line: 6 },
+      { name: "allow-list", line: 8 },
+    ]);
+    expect(Object.fromEntries(config.env.map((e) => [e.name, e.tokens]))).toEqual({
+      KUBERNETES_IN_CLUSTER_CONFIG_OVERRIDE: [{ kind: "volume", name: "default-token-*" }],
+      ALLOW_LIST_PATH: [{ kind: "volume", name: "allow-list" }, { kind: "text", text: "/allow-list" }],
+      MYAPP1_URL: [{ kind: "text", text: "http://" }, { kind: "service", name: "myapp1" }, { kind: "text", text: "/api/v1/" }],
+      KAFKA: [{ kind: "service", name: "kafka-headless", namespace: "kafka" }],
+      DB_HOST: [{ kind: "external", host: "server-x.database.windows.net", ports: [1433] }],
+      DEBUG_MODE: [{ kind: "text", text: "true" }],
+      EMPTY: [],
+    });
+    expect(config.env.find((e) => e.name === "KAFKA")?.line).toBe(16);
+  });
+
+  test("errors name the file, the line and what is wrong", () => {
+    expect(failure("version: 0.1\nenv:\n  - name: A\n    value: [1, 2\n")).toMatchObject({ code: "config-file-invalid", message: expect.stringMatching(/^\/work\/app\/KubernetesLocalProcessConfig\.yaml line \d+: /) });
+    expect(failure("env: []\n").message).toBe(`${FILE} line 1: version is required (version: 0.1)`);
+    expect(failure("version: 0.2\n").message).toBe(`${FILE} line 1: version 0.2 is newer than the 0.1 kbridge reads`);
+    expect(failure("version: 0.1\nenv:\n  - name: A\n    value: ok\n  - name: B\n    value: $(service:x)\n").message).toBe(
+      `${FILE} line 5: B: unknown token type "service" (services, volumeMounts or externalEndpoints)`,
+    );
+    expect(failure("version: 0.1\nenv:\n  - name: C\n    value: $(services:a.b.c)\n").message).toBe(`${FILE} line 3: C: $(services:a.b.c) must name a service as NAME or NAME.NAMESPACE`);
+    expect(failure("version: 0.1\nenv:\n  - name: D\n    value: $(externalEndpoints:db.example.com)\n").message).toBe(`${FILE} line 3: D: $(externalEndpoints:db.example.com) needs HOST:PORT[,PORT…]`);
+    expect(failure("version: 0.1\nenv:\n  - value: x\n").message).toBe(`${FILE} line 3: missing name`);
+    expect(failure("version: 0.1\nvolumeMounts:\n  - name: v\n    localPath: relative/dir\n").message).toBe(`${FILE} line 3: localPath of volume v must be an absolute path (got relative/dir)`);
+    expect(failure("version: 0.1\nservices: []\n").message).toBe(`${FILE} line 2: unknown key "services"; the keys are version, env, volumeMounts and enableFeatures`);
+    expect(failure("version: 0.1\nenv:\n  - name: E\n    value: $(services:x\n").message).toBe(`${FILE} line 3: E: unclosed token in "$(services:x"`);
+  });
+
+  test("volume names match with wildcards", () => {
+    expect(matchesVolumeName("default-token-*", "default-token-x7k2")).toBe(true);
+    expect(matchesVolumeName("config", "config-2")).toBe(false);
+    expect(matchesVolumeName("*", "anything")).toBe(true);
+  });
+});

@@ -1,0 +1,168 @@
+/**
+ * Bridge to Kubernetes' `KubernetesLocalProcessConfig.yaml` (version 0.1), so existing
+ * projects keep working: `env` entries whose values mix text with `$(services:…)`,
+ * `$(volumeMounts:…)` and `$(externalEndpoints:…)` tokens, `volumeMounts` (where a volume is
+ * downloaded; names may use `*`), and `enableFeatures` (`Probes`, `LifecycleHooks`).
+ * Every error names the file, the line and what is wrong.
+ */
+import fs from "node:fs";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
+import { KbridgeError } from "../protocol/index.ts";
+
+export const CONFIG_FILE_NAME = "KubernetesLocalProcessConfig.yaml";
+
+export type ConfigToken =
+  | { kind: "text"; text: string }
+  | { kind: "service"; name: string; namespace?: string }
+  | { kind: "volume"; name: string }
+  | { kind: "external"; host: string; ports: number[] };
+
+export interface ConfigEnvEntry {
+  name: string;
+  tokens: ConfigToken[];
+  line: number;
+}
+
+export interface LocalProcessConfig {
+  file: string;
+  env: ConfigEnvEntry[];
+  volumeMounts: { name: string; localPath?: string; line: number }[];
+  features: { probes: boolean; lifecycleHooks: boolean };
+  warnings: string[];
+}
+
+const FEATURES = new Set(["probes", "lifecyclehooks", "managedidentity"]);
+
+export function readLocalProcessConfig(file: string): LocalProcessConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new KbridgeError({ code: "config-file-unreadable", category: "user", message: `Cannot read ${file}: ${(error as Error).message}.`, hint: "Fix the config file path in the profile (or --config)." });
+  }
+  return parseLocalProcessConfig(text, file);
+}
+
+export function parseLocalProcessConfig(text: string, file: string): LocalProcessConfig {
+  const lines = new LineCounter();
+  const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const lineOf = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
+  const fail = (line: number, what: string): never => {
+    throw new KbridgeError({ code: "config-file-invalid", category: "user", message: `${file} line ${line}: ${what}`, hint: "See the KubernetesLocalProcessConfig.yaml reference (version 0.1) in the README." });
+  };
+  const [syntax] = document.errors;
+  if (syntax) fail(syntax.linePos?.[0]?.line ?? 1, syntax.message.split("\n")[0] ?? "not valid YAML");
+  const root = document.contents;
+  if (!isMap(root)) return fail(lineOf(root), "expected a mapping with version, env, volumeMounts and enableFeatures");
+  const config: LocalProcessConfig = { file, env: [], volumeMounts: [], features: { probes: false, lifecycleHooks: false }, warnings: [] };
+  let version: string | undefined;
+  for (const pair of root.items) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : "";
+    const value = pair.value as Node | null;
+    const line = lineOf(pair.key as Node);
+    switch (key) {
+      case "version":
+        version = isScalar(value) ? String(value.value) : undefined;
+        if (version === undefined || !/^\d+(\.\d+)*$/.test(version)) fail(line, `version must be a number such as 0.1 (got ${JSON.stringify(version ?? null)})`);
+        if (compareVersions(version as string, "0.1") > 0) fail(line, `version ${version} is newer than the 0.1 kbridge reads`);
+        break;
+      case "env":
+        for (const item of sequence(value, "env", line, fail)) {
+          const itemLine = lineOf(item);
+          const name = field(item, "name", itemLine, fail);
+          if (name.length === 0 || name.length >= 255) fail(itemLine, "env entries need a name shorter than 255 characters");
+          config.env.push({ name, tokens: parseTokens(field(item, "value", itemLine, fail, true), (what) => fail(itemLine, `${name}: ${what}`)), line: itemLine });
+        }
+        break;
+      case "volumeMounts":
+        for (const item of sequence(value, "volumeMounts", line, fail)) {
+          const itemLine = lineOf(item);
+          const name = field(item, "name", itemLine, fail);
+          const localPath = field(item, "localPath", itemLine, fail, true) || undefined;
+          if (localPath !== undefined && !localPath.startsWith("/")) fail(itemLine, `localPath of volume ${name} must be an absolute path (got ${localPath})`);
+          config.volumeMounts.push({ name, ...(localPath ? { localPath } : {}), line: itemLine });
+        }
+        break;
+      case "enableFeatures":
+        for (const item of sequence(value, "enableFeatures", line, fail)) {
+          const feature = isScalar(item) ? String(item.value) : "";
+          const known = feature.toLowerCase();
+          if (known === "probes") config.features.probes = true;
+          else if (known === "lifecyclehooks") config.features.lifecycleHooks = true;
+          else config.warnings.push(`line ${lineOf(item)}: ${FEATURES.has(known) ? `${feature} is not supported by kbridge; ignored` : `unknown feature ${JSON.stringify(feature)}; ignored`}`);
+        }
+        break;
+      default:
+        fail(line, `unknown key ${JSON.stringify(key)}; the keys are version, env, volumeMounts and enableFeatures`);
+    }
+  }
+  if (version === undefined) fail(1, "version is required (version: 0.1)");
+  return config;
+}
+
+function sequence(value: Node | null, key: string, line: number, fail: (line: number, what: string) => never): Node[] {
+  if (value === null || (isScalar(value) && value.value === null)) return [];
+  if (!isSeq(value)) fail(line, `${key} must be a list`);
+  return (value as unknown as { items: Node[] }).items;
+}
+
+function field(item: Node, name: string, line: number, fail: (line: number, what: string) => never, optional = false): string {
+  if (!isMap(item)) fail(line, "expected an entry with name and value");
+  const value = (item as unknown as { get(key: string, keepScalar: true): Node | undefined }).get(name, true);
+  if (value === undefined || (isScalar(value) && value.value === null)) {
+    if (optional) return "";
+    fail(line, `missing ${name}`);
+  }
+  if (!isScalar(value)) fail(line, `${name} must be text`);
+  return String((value as unknown as { value: unknown }).value);
+}
+
+/** Splits a value into text and `$(type:argument)` tokens (type case-insensitive). */
+export function parseTokens(value: string, fail: (what: string) => never): ConfigToken[] {
+  const tokens: ConfigToken[] = [];
+  let rest = value;
+  for (;;) {
+    const start = rest.indexOf("$(");
+    if (start < 0) break;
+    const end = rest.indexOf(")", start);
+    if (end < 0) fail(`unclosed token in ${JSON.stringify(value)}`);
+    if (start > 0) tokens.push({ kind: "text", text: rest.slice(0, start) });
+    tokens.push(token(rest.slice(start + 2, end), fail));
+    rest = rest.slice(end + 1);
+  }
+  if (rest) tokens.push({ kind: "text", text: rest });
+  return tokens;
+}
+
+function token(body: string, fail: (what: string) => never): ConfigToken {
+  const colon = body.indexOf(":");
+  const type = body.slice(0, colon).trim().toLowerCase();
+  const argument = body.slice(colon + 1).trim();
+  if (colon < 0 || !argument) fail(`$(${body}) is not a token: expected $(services:NAME), $(volumeMounts:NAME) or $(externalEndpoints:HOST:PORT)`);
+  if (type === "services") {
+    const name = argument.split(":")[0] as string;
+    const parts = name.split(".");
+    if (parts.length > 2 || parts.some((p) => !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(p))) fail(`$(services:${argument}) must name a service as NAME or NAME.NAMESPACE`);
+    return { kind: "service", name: parts[0] as string, ...(parts[1] ? { namespace: parts[1] } : {}) };
+  }
+  if (type === "volumemounts") return { kind: "volume", name: argument };
+  if (type === "externalendpoints") {
+    const match = /^([A-Za-z0-9.-]+):(\d+(?:,\d+)*)$/.exec(argument);
+    if (!match) fail(`$(externalEndpoints:${argument}) needs HOST:PORT[,PORT…]`);
+    return { kind: "external", host: (match as RegExpExecArray)[1] as string, ports: ((match as RegExpExecArray)[2] as string).split(",").map(Number) };
+  }
+  return fail(`unknown token type "${body.slice(0, colon)}" (services, volumeMounts or externalEndpoints)`);
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map(Number);
+  const pb = b.split(".").map(Number);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
+  return 0;
+}
+
+/** `default-token-*` style names: `*` matches anything. */
+export function matchesVolumeName(pattern: string, name: string): boolean {
+  const regex = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return regex.test(name);
+}
