@@ -19,6 +19,7 @@
 //   KBRIDGE_PROBES         JSON list of the probes the profile keeps, which the agent answers
 //                          itself so the pod stays healthy whatever the workstation does:
 //                          [{"port": 8080, "path": "/healthz"}] (httpGet), [{"port": 8081}] (tcpSocket)
+import fs from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
 import { pipeline } from "node:stream";
@@ -136,6 +137,7 @@ outbound.on("session", (session) => {
   session.on("error", (error) => log("outbound session error", { error: error.message }));
 });
 outbound.on("stream", (stream, headers) => {
+  if (headers["kbridge-token"] === token && headers[":method"] === "GET" && String(headers[":path"]).startsWith("/kbridge/files?")) return sendFiles(stream, String(headers[":path"]));
   const authority = String(headers[":authority"] ?? "");
   const at = authority.lastIndexOf(":");
   const host = authority.slice(0, at).replace(/^\[|\]$/g, "");
@@ -169,6 +171,40 @@ net
     outbound.emit("connection", socket);
   })
   .listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
+
+// A volume's files, for the workstation (KubernetesLocalProcessConfig.yaml volumeMounts):
+// JSON { files: [{ path, mode, data (base64) }] }, symlinks followed, the kubelet's own
+// "..data" bookkeeping entries skipped, at most FILES_LIMIT bytes.
+const FILES_LIMIT = 64 * 1024 * 1024;
+function sendFiles(stream, requestPath) {
+  const root = new URL(requestPath, "http://agent").searchParams.get("path") ?? "";
+  const files = [];
+  let total = 0;
+  const walk = (dir, prefix) => {
+    for (const entry of fs.readdirSync(dir)) {
+      if (entry.startsWith("..")) continue;
+      const full = `${dir}/${entry}`;
+      const stat = fs.statSync(full);
+      if (stat.isDirectory()) walk(full, `${prefix}${entry}/`);
+      else if (stat.isFile()) {
+        total += stat.size;
+        if (total > FILES_LIMIT) throw Object.assign(new Error(`more than ${FILES_LIMIT} bytes under ${root}`), { status: 413 });
+        files.push({ path: `${prefix}${entry}`, mode: stat.mode & 0o777, data: fs.readFileSync(full).toString("base64") });
+      }
+    }
+  };
+  try {
+    if (!root.startsWith("/")) throw Object.assign(new Error("path must be absolute"), { status: 400 });
+    const stat = fs.statSync(root);
+    if (stat.isDirectory()) walk(root, "");
+    else files.push({ path: root.split("/").pop(), mode: stat.mode & 0o777, data: fs.readFileSync(root).toString("base64") });
+    stream.respond({ ":status": 200, "content-type": "application/json" });
+    stream.end(JSON.stringify({ files }));
+    log("sent a volume's files", { path: root, files: files.length, bytes: total });
+  } catch (error) {
+    stream.respond({ ":status": error.status ?? (error.code === "ENOENT" ? 404 : 500), "kbridge-error": `${error.code ?? "error"}: ${error.message}` }, { endStream: true });
+  }
+}
 
 /** Carries an accepted connection to the workstation (with the bytes already read, if any). */
 async function forward(socket, port, head) {

@@ -4,6 +4,9 @@
  * exits once the cluster is restored.
  */
 import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { CONFIG_FILE_NAME } from "../environment/localProcessConfig.ts";
 import { fileURLToPath } from "node:url";
 import { KbridgeError, type SessionStart, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
@@ -23,6 +26,8 @@ export interface ConnectArgs {
   /** The workstation process: program and arguments (run through the shell, quoted). */
   launch?: string[];
   noHosts?: boolean;
+  /** A KubernetesLocalProcessConfig.yaml; default: the one in the current directory, if any. */
+  config?: string;
   /** Where the process runs (default: the current directory). */
   cwd?: string;
 }
@@ -51,8 +56,15 @@ export function parseConnectArgs(args: ConnectArgs): SessionStart {
     keepProbes: args.keepProbes ?? false,
     keepLifecycleHooks: args.keepLifecycleHooks ?? false,
     privilegeMode: args.noHosts ? "unprivileged" : "auto",
+    ...configFileOf(args),
     ...(args.launch && args.launch.length > 0 ? { launch: { command: args.launch.map(shellWord).join(" "), cwd: args.cwd ?? process.cwd() } } : {}),
   };
+}
+
+function configFileOf(args: ConnectArgs): { configFile?: string } {
+  if (args.config) return { configFile: path.resolve(args.config) };
+  const here = path.join(args.cwd ?? process.cwd(), CONFIG_FILE_NAME);
+  return fs.existsSync(here) ? { configFile: here } : {};
 }
 
 /** A word the shell reads back as itself. */

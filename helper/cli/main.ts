@@ -14,12 +14,14 @@ Usage:
   kbridge connect --context C --namespace N (--service S | --deployment D | --pod P)
                   --local-port [PORT:]WORKSTATION_PORT [--local-port …] [--container X]
                   [--agent-image IMAGE] [--keep-probes] [--keep-lifecycle-hooks]
-                  [--no-hosts] [-- COMMAND ARGS…]
+                  [--no-hosts] [--config FILE] [-- COMMAND ARGS…]
                               Redirect the target's traffic to this workstation until Ctrl-C,
                               then restore the cluster. The namespace's services are mapped
                               onto this workstation (hosts file, or 127.0.0.1 ports with
                               --no-hosts or without the rights). COMMAND runs here with the
-                              pod's environment, its output shown, stopped at the end. The
+                              pod's environment, its output shown, stopped at the end.
+                              ./KubernetesLocalProcessConfig.yaml (or --config FILE) is
+                              applied as Bridge to Kubernetes did. The
                               agent runs node:22-alpine unless --agent-image names another
                               image with Node.js ≥ 18.
   kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig, sessions.
@@ -71,6 +73,7 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         "keep-lifecycle-hooks": { type: "boolean" },
         format: { type: "string" },
         "no-hosts": { type: "boolean" },
+        config: { type: "string" },
         output: { type: "string", short: "o" },
         session: { type: "string" },
       },
@@ -120,6 +123,7 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
             keepLifecycleHooks: parsed.values["keep-lifecycle-hooks"],
             launch: launchArgs,
             noHosts: parsed.values["no-hosts"],
+            config: parsed.values.config,
           },
           out,
           err,

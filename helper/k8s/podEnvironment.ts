@@ -7,7 +7,12 @@ import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import type { ContainerEnvSpec, EnvInputs, PodIdentity } from "../environment/containerEnv.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
-export async function readEnvironmentSources(connection: ClusterConnection, namespace: string, podName: string, containerName: string): Promise<Pick<EnvInputs, "pod" | "container" | "configMap" | "secret" | "allocatable">> {
+export type EnvironmentSources = Pick<EnvInputs, "pod" | "container" | "configMap" | "secret" | "allocatable"> & {
+  /** The container's volume mounts: volume name → mount path (kbridge's own left out). */
+  volumeMounts: { name: string; mountPath: string }[];
+};
+
+export async function readEnvironmentSources(connection: ClusterConnection, namespace: string, podName: string, containerName: string): Promise<EnvironmentSources> {
   const pod: V1Pod = await clusterCall(connection, `read pod ${namespace}/${podName}`, () => connection.core.readNamespacedPod({ name: podName, namespace }));
   const spec = pod.spec?.containers.find((c: V1Container) => c.name === containerName);
   const container: ContainerEnvSpec = { name: containerName, env: (spec?.env ?? []).filter((e) => !e.name.startsWith("KBRIDGE_")) as ContainerEnvSpec["env"], envFrom: spec?.envFrom as ContainerEnvSpec["envFrom"], resources: spec?.resources as ContainerEnvSpec["resources"] };
@@ -44,5 +49,6 @@ export async function readEnvironmentSources(connection: ClusterConnection, name
     spec: { nodeName: pod.spec?.nodeName, serviceAccountName: pod.spec?.serviceAccountName },
     status: { podIP: pod.status?.podIP, hostIP: pod.status?.hostIP },
   };
-  return { pod: identity, container, configMap, secret, ...(node?.status?.allocatable ? { allocatable: node.status.allocatable } : {}) };
+  const volumeMounts = (spec?.volumeMounts ?? []).filter((m) => m.name !== "kbridge-agent").map((m) => ({ name: m.name, mountPath: m.mountPath }));
+  return { pod: identity, container, configMap, secret, volumeMounts, ...(node?.status?.allocatable ? { allocatable: node.status.allocatable } : {}) };
 }

@@ -22,6 +22,8 @@ export const sessionStartSchema = z
     deadmanSeconds: z.number().int().min(3).max(600).optional(),
     /** The workstation process kbridge starts once connected (with the session's environment) and stops at the end. */
     launch: z.object({ command: z.string().trim().min(1, "Launch command is required"), cwd: z.string().min(1, "Working directory is required") }).strict().optional(),
+    /** A KubernetesLocalProcessConfig.yaml to apply (absolute path). */
+    configFile: z.string().refine((p) => p.startsWith("/"), "Config file must be an absolute path").optional(),
     /** The dashboard profile this session connects (the dashboard records the session's history under it). */
     profileId: z.number().int().positive().optional(),
   })

@@ -51,6 +51,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
   const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view), journal,
     endpoints: { hostsFile, blockPrefix },
     logsDir: path.join(home.logs, "sessions"),
+    volumesDir: path.join(home.root, "volumes"),
     publishLog: (sessionId, lines) => publishLog(sessionId, lines),
   });
   const server = await startHelperServer({

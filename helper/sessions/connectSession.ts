@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import os from "node:os";
+import path from "node:path";
 import type { Duplex } from "node:stream";
 import { KbridgeError, type ResolvedTarget, type SessionView, type TargetRef } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
@@ -16,7 +17,9 @@ import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.
 import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
 import { startServiceEndpoints, type EndpointSettings, type ServiceEndpoints } from "./serviceEndpoints.ts";
 import { buildEnvironment, type EnvVar } from "../environment/containerEnv.ts";
-import { readEnvironmentSources } from "../k8s/podEnvironment.ts";
+import { readEnvironmentSources, type EnvironmentSources } from "../k8s/podEnvironment.ts";
+import { readLocalProcessConfig } from "../environment/localProcessConfig.ts";
+import { applyConfig, configEndpoints, type AppliedConfig } from "./configFile.ts";
 
 export interface PortMapping {
   /** Service port (Service targets) or container port (Deployment and Pod targets); absent: the target's ports in order. */
@@ -39,6 +42,10 @@ export interface ConnectOptions {
   endpoints?: EndpointSettings;
   /** The profile's environment overrides. */
   envOverrides?: Record<string, string>;
+  /** A KubernetesLocalProcessConfig.yaml to apply (absolute path). */
+  configFile?: string;
+  /** Where the config file's volumes go when it names no localPath. */
+  volumesDir?: string;
   /** Longest wait for the agent pods (image pull, scheduling). */
   timeoutMs?: number;
   /** Without a heartbeat for this long, the cluster restores itself (default 30 s: restored within 60 s). */
@@ -78,6 +85,8 @@ export interface SessionPlan {
   deadmanSeconds: number;
   endpoints?: EndpointSettings;
   envOverrides?: Record<string, string>;
+  configFile?: string;
+  volumesDir?: string;
 }
 
 /** What connect and resume share. */
@@ -116,9 +125,18 @@ function stepper(onStep: ConnectOptions["onStep"]) {
 
 export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "log"> & { onPlan?(plan: SessionPlan): void }): Promise<ConnectedSession> {
   const step = stepper(options.onStep);
+  // A broken config file fails here, before anything in the cluster changes.
+  const config = options.configFile
+    ? await step(
+        "read config file",
+        async () => readLocalProcessConfig(options.configFile as string),
+        (c) => `${c.env.length} variable(s), ${c.volumeMounts.length} volume(s)${c.warnings.length ? `; ${c.warnings.join("; ")}` : ""}`,
+      )
+    : undefined;
   const connection = openCluster(options.kubeconfig, options.context);
   const target = await step("resolve target", () => findTarget(connection, options.target), (t) => `${t.workload.kind} ${t.workload.name}, container ${t.container} (${t.containerReason}), ${t.workload.replicas} replica(s)`);
   const routes = routeTable(target, options.ports);
+  const fromConfig = config ? configEndpoints(config, target.namespace) : undefined;
   const plan: SessionPlan = {
     id: options.sessionId ?? randomBytes(4).toString("hex"),
     owner: `${os.userInfo().username}@${os.hostname()}`,
@@ -128,8 +146,9 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
     outboundPort: (options.controlPort ?? 47000) + 1,
     token: randomBytes(24).toString("base64url"),
     deadmanSeconds: options.deadmanSeconds ?? 30,
-    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
+    ...(options.endpoints ? { endpoints: { ...options.endpoints, ...(fromConfig ? { otherNamespaces: fromConfig.otherNamespaces, extra: fromConfig.external } : {}) } } : {}),
     ...(options.envOverrides ? { envOverrides: options.envOverrides } : {}),
+    ...(options.configFile ? { configFile: options.configFile, volumesDir: options.volumesDir ?? path.join(os.tmpdir(), "kbridge-volumes") } : {}),
   };
   options.onPlan?.(plan);
   const session: SessionIdentity = { id: plan.id, owner: plan.owner, expiresAt: new Date(Date.now() + 8 * 3600_000) };
@@ -139,7 +158,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
   try {
     // Inside the rollback: a failure half-way through the replacement (a forbidden Role, say) is undone too.
     const { podLabels } = await step("deploy agent", () =>
-      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort: plan.controlPort, outboundPort: plan.outboundPort, token: plan.token, keep: options.keep ?? { probes: false, lifecycleHooks: false }, deadmanSeconds: plan.deadmanSeconds }),
+      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort: plan.controlPort, outboundPort: plan.outboundPort, token: plan.token, keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) }, deadmanSeconds: plan.deadmanSeconds }),
     );
     const timeoutMs = options.timeoutMs ?? 60_000;
     const pods = await step(
@@ -254,9 +273,10 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
   };
   let services: ServiceEndpoints | undefined;
   let environment: EnvVar[] = [];
-  let envSources: Awaited<ReturnType<typeof readEnvironmentSources>> | undefined;
+  let envSources: EnvironmentSources | undefined;
+  let applied: AppliedConfig | undefined;
   const rebuildEnvironment = async () => {
-    if (envSources) environment = await buildEnvironment({ ...envSources, endpoints: services?.list() ?? [], overrides: plan.envOverrides });
+    if (envSources) environment = await buildEnvironment({ ...envSources, endpoints: services?.list() ?? [], overrides: plan.envOverrides, ...(applied ? { configFile: applied.env } : {}) });
   };
   const shutDown = async () => {
     active = false;
@@ -313,13 +333,27 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
         (mapped) => `${mapped.list().length} cluster service(s) ${mapped.mode === "hosts" ? `on 127.1.x addresses, named in ${settings.hostsFile}` : `on 127.0.0.1 ports${mapped.reason ? ` (${mapped.reason})` : ""}`}`,
       );
     }
-    envSources = await step(
+    const sources = await readEnvironmentSources(connection, namespace, pods[0] as string, plan.target.container);
+    const configFile = plan.configFile;
+    if (configFile) {
+      applied = await step(
+        "apply config file",
+        () =>
+          applyConfig({
+            config: readLocalProcessConfig(configFile),
+            namespace,
+            volumeMounts: sources.volumeMounts,
+            endpoints: services?.list() ?? [],
+            files: (mountPath) => (outbound ? outbound.tunnel.files(mountPath) : Promise.reject(new KbridgeError({ code: "tunnel-closed", category: "cluster", message: "No outbound tunnel to download volumes through." }))),
+            volumesDir: path.join(plan.volumesDir ?? os.tmpdir(), plan.id),
+          }),
+        (a) => `${Object.keys(a.env).length} variable(s)${a.volumes.map((v) => `; volume ${v.name} (${v.files} file(s)) in ${v.localPath}`).join("")}`,
+      );
+    }
+    envSources = sources;
+    await step(
       "read environment",
-      async () => {
-        const sources = await readEnvironmentSources(connection, namespace, pods[0] as string, plan.target.container);
-        environment = await buildEnvironment({ ...sources, endpoints: services?.list() ?? [], overrides: plan.envOverrides });
-        return sources;
-      },
+      () => rebuildEnvironment(),
       () => `${environment.length} variables, ${environment.filter((v) => v.secret).length} from secrets`,
     );
   } catch (error) {

@@ -235,6 +235,58 @@ spec:
     }
   });
 
+  test("a KubernetesLocalProcessConfig.yaml downloads a volume to its localPath and resolves its tokens; a broken one fails naming the line, changing nothing", async () => {
+    const local = path.join(dir, "store-config");
+    const configFile = path.join(dir, "KubernetesLocalProcessConfig.yaml");
+    fs.writeFileSync(
+      configFile,
+      `version: 0.1
+volumeMounts:
+  - name: conf*
+    localPath: ${local}
+env:
+  - name: ITEMS_FILE
+    value: $(volumeMounts:config)/items.json
+  - name: API_URL
+    value: http://$(services:api)/api
+  - name: LEDGER
+    value: $(services:ledger.shop)
+  - name: PEER
+    value: $(externalEndpoints:ledger-1.ledger-peers.shop.svc.cluster.local:8080)
+  - name: PLAIN
+    value: "as written"
+`,
+    );
+    const session = await connect(options({ target: { kind: "service", name: "store", namespace: "shop" }, ports: [{ port: 8080, workstationPort: await freePort() }], endpoints: { mode: "auto", hostsFile, blockId: "test-store" }, configFile, volumesDir: path.join(dir, "volumes") }));
+    try {
+      const env = Object.fromEntries(session.environment().map((v) => [v.name, v.value]));
+      const configMap = cluster.store.get(kind("ConfigMap"), "shop", "shop-config") as unknown as { data: Record<string, string> };
+      expect(fs.readFileSync(path.join(local, "items.json"), "utf8")).toBe(configMap.data["items.json"]);
+      expect(env.ITEMS_FILE).toBe(path.join(local, "items.json"));
+      const endpoints = session.endpoints()?.list ?? [];
+      expect(env.API_URL).toBe(`http://${endpoints.find((e) => e.key === "shop/api")?.address}/api`);
+      expect(env.LEDGER).toBe(endpoints.find((e) => e.key === "shop/ledger")?.address);
+      expect(env.PEER).toBe("ledger-1.ledger-peers.shop.svc.cluster.local");
+      expect(endpoints.find((e) => e.key === "external/ledger-1.ledger-peers.shop.svc.cluster.local")).toMatchObject({ dialHost: "ledger-1.ledger-peers.shop.svc.cluster.local", ports: [{ port: 8080 }] });
+      expect(env.PLAIN).toBe("as written");
+      expect(session.environment().find((v) => v.name === "PLAIN")?.source).toBe("config-file");
+      const answers = await fetchFromWorkstation([`${env.API_URL}/items`]);
+      expect(body(answers[`${env.API_URL}/items`]).pod).toMatch(/^api-/);
+    } finally {
+      await session.disconnect();
+    }
+
+    const before = cluster.store.get(kind("Deployment"), "shop", "store").spec;
+    fs.writeFileSync(configFile, "version: 0.1\nenv:\n  - name: OK\n    value: fine\n  - name: BAD\n    value: $(service:api)\n");
+    const failed = await connect(options({ target: { kind: "service", name: "store", namespace: "shop" }, ports: [{ port: 8080, workstationPort: 1 }], configFile })).then(
+      () => null,
+      (error: { info: { code: string; message: string } }) => error.info,
+    );
+    expect(failed).toMatchObject({ code: "config-file-invalid", message: `${configFile} line 5: BAD: unknown token type "service" (services, volumeMounts or externalEndpoints)` });
+    expect(cluster.store.get(kind("Deployment"), "shop", "store").spec).toStrictEqual(before);
+    expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL);
+  });
+
   test("unprivileged: services on 127.0.0.1 ports, and the hosts file untouched", async () => {
     const session = await connect(options({ target: { kind: "service", name: "solo", namespace: "shop" }, ports: [{ port: 80, workstationPort: await freePort() }], endpoints: { mode: "unprivileged", hostsFile, blockId: "test-solo" } }));
     try {

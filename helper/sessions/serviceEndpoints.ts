@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import { KbridgeError, type EndpointView, type PrivilegeMode } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { ClusterConnection } from "../k8s/clusterConnection.ts";
-import { listClusterEndpoints, type CatalogScope } from "../k8s/serviceCatalog.ts";
+import { listClusterEndpoints, type CatalogScope, type ClusterEndpoint } from "../k8s/serviceCatalog.ts";
 import { EndpointMap, type EndpointMode } from "../endpoints/endpointMap.ts";
 import { canBind, hostsFileWritable } from "../endpoints/privileged.ts";
 
@@ -19,6 +19,8 @@ export interface EndpointSettings {
   blockId: string;
   /** Namespaces besides the target's whose services are mapped too (config file). */
   otherNamespaces?: string[];
+  /** Hosts outside the cluster reached from the pod (config file's externalEndpoints). */
+  extra?: ClusterEndpoint[];
 }
 
 export interface ServiceEndpoints {
@@ -55,13 +57,14 @@ export async function startServiceEndpoints(options: {
   const { mode, reason } = await decideMode(options.settings);
   const map = new EndpointMap({ mode, hostsFile: options.settings.hostsFile, blockId: options.settings.blockId, dial: options.dial, log: options.log });
   const scopes: CatalogScope[] = [{ namespace: options.namespace, bareNames: true }, ...(options.settings.otherNamespaces ?? []).filter((ns) => ns !== options.namespace).map((namespace) => ({ namespace, bareNames: false }))];
-  await map.update(await listClusterEndpoints(options.connection, scopes));
+  const list = async () => [...(await listClusterEndpoints(options.connection, scopes)), ...(options.settings.extra ?? [])];
+  await map.update(await list());
   let closed = false;
   // The refresh in flight, if any: close() waits for it, so nothing is mapped after a close.
   let refreshing: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (closed || refreshing) return;
-    refreshing = listClusterEndpoints(options.connection, scopes)
+    refreshing = list()
       .then((endpoints) => (closed ? undefined : map.update(endpoints)))
       .then((changes) => {
         if (!changes || (changes.added.length === 0 && changes.removed.length === 0)) return;

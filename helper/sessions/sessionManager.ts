@@ -50,6 +50,8 @@ export interface SessionManagerDeps {
   endpoints?: { hostsFile: string; blockPrefix: string };
   /** Where each session's log file goes (`<id>.log`). */
   logsDir: string;
+  /** Where config-file volumes without a localPath are downloaded (`<session>/<volume>`). */
+  volumesDir?: string;
   publishLog(sessionId: string, lines: LogLineView[]): void;
 }
 
@@ -89,6 +91,7 @@ export class SessionManager {
         keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
         ...(this.deps.endpoints ? { endpoints: { mode: input.privilegeMode, hostsFile: this.deps.endpoints.hostsFile, blockId: `${this.deps.endpoints.blockPrefix}-${id}` } } : {}),
         envOverrides: input.env,
+        ...(input.configFile ? { configFile: input.configFile, volumesDir: this.deps.volumesDir } : {}),
         deadmanSeconds: input.deadmanSeconds,
         log: this.deps.log,
         onStep: (step) => this.onStep(entry, step),

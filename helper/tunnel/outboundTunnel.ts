@@ -18,6 +18,8 @@ const DIAL_TIMEOUT_MS = 15_000;
 export interface OutboundTunnel {
   /** A connection to host:port made by the agent inside the cluster. */
   dial(host: string, port: number): Promise<http2.ClientHttp2Stream>;
+  /** The files under a path of the agent's container (a volume's mount path). */
+  files(path: string): Promise<{ path: string; mode: number; data: string }[]>;
   /** Resolves when the tunnel closes (agent gone, port-forward dropped, or close()). */
   closed: Promise<void>;
   close(): void;
@@ -43,6 +45,28 @@ export function openOutboundTunnel(helperToAgent: Duplex, token: string, log: Lo
     close() {
       session.close();
       helperToAgent.destroy();
+    },
+    files(path) {
+      return new Promise((resolve, reject) => {
+        const stream = session.request({ ":method": "GET", ":path": `/kbridge/files?path=${encodeURIComponent(path)}`, [TOKEN_HEADER]: token });
+        const chunks: Buffer[] = [];
+        let status = 0;
+        let reason = "";
+        stream.on("response", (headers) => {
+          status = Number(headers[":status"]);
+          reason = String(headers["kbridge-error"] ?? "");
+        });
+        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+        stream.on("end", () => {
+          if (status !== 200) {
+            reject(new KbridgeError({ code: "volume-download-failed", category: "cluster", message: `The agent could not read ${path}: ${reason || `HTTP ${status}`}.` }));
+            return;
+          }
+          resolve((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { files: { path: string; mode: number; data: string }[] }).files);
+        });
+        stream.on("error", (error) => reject(new KbridgeError({ code: "volume-download-failed", category: "cluster", message: `Reading ${path} through the tunnel failed: ${error.message}.` })));
+        stream.end();
+      });
     },
     dial(host, port) {
       return new Promise((resolve, reject) => {
