@@ -13,6 +13,7 @@ import { clusterCall, openCluster, type ClusterConnection } from "../k8s/cluster
 import { findTarget } from "../k8s/findTarget.ts";
 import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAgentPods, waitForOriginalsRetired, type KeepOptions, type SessionIdentity } from "../k8s/agentWorkload.ts";
 import { openPodConnection } from "../k8s/portForward.ts";
+import { followPodLog } from "../k8s/podLogs.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
 import { startServiceEndpoints, type EndpointSettings, type ServiceEndpoints } from "./serviceEndpoints.ts";
@@ -97,6 +98,8 @@ interface SessionCallbacks {
   onLost?(): void;
   /** The mapped cluster services changed (a service added or removed while connected). */
   onEndpointsChanged?(): void;
+  /** A line of an agent pod's log. */
+  onAgentLog?(pod: string, line: string): void;
 }
 
 export interface ResumeOptions extends SessionCallbacks {
@@ -243,12 +246,22 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
   const tunnels = new Map<string, InboundTunnel>();
   let active = true;
 
+  // Each agent pod's log, followed while its tunnel lives.
+  const logFollowers = new AbortController();
   async function openTunnel(pod: string): Promise<void> {
     const duplex = await openPodConnection(connection, namespace, pod, plan.controlPort);
     const tunnel = serveInboundTunnel(duplex, { workstationPort: (containerPort) => routes.get(containerPort) }, plan.token, log);
     tunnels.set(pod, tunnel);
     log.info({ pod }, "tunnel up");
+    const following = new AbortController();
+    logFollowers.signal.addEventListener("abort", () => following.abort(), { once: true });
+    if (callbacks.onAgentLog) {
+      void followPodLog(connection, { namespace, pod, container: plan.target.container, sinceSeconds: 600 }, (line) => callbacks.onAgentLog?.(pod, line), following.signal).catch((error: Error) =>
+        log.warn({ pod, err: error.message }, "could not follow the agent's log"),
+      );
+    }
     void tunnel.closed.then(() => {
+      following.abort();
       if (tunnels.get(pod) === tunnel) tunnels.delete(pod);
       log.info({ pod }, "tunnel closed");
     });
@@ -280,6 +293,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
   };
   const shutDown = async () => {
     active = false;
+    logFollowers.abort();
     clearInterval(keeper);
     heartbeat.stop();
     await services?.close().catch((error: Error) => log.warn({ err: error.message }, "could not unmap the cluster services"));

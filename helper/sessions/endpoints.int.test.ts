@@ -293,9 +293,14 @@ env:
       const endpoints = session.endpoints();
       expect(endpoints?.mode).toBe("unprivileged");
       expect(new Set(endpoints?.list.map((e) => e.address))).toEqual(new Set(["127.0.0.1"]));
-      const api = endpoints?.list.find((e) => e.key === "shop/api");
-      const answer = await fetch(`http://127.0.0.1:${api?.ports[0]?.listenPort}/api/items`);
+      // The same calls, through the service variables the process gets.
+      const env = Object.fromEntries(session.environment().map((v) => [v.name, v.value]));
+      expect(env.API_SERVICE_HOST).toBe("127.0.0.1");
+      expect(env.API_SERVICE_PORT).toBe(String(endpoints?.list.find((e) => e.key === "shop/api")?.ports[0]?.listenPort));
+      const answer = await fetch(`http://${env.API_SERVICE_HOST}:${env.API_SERVICE_PORT}/api/items`);
       expect(((await answer.json()) as { pod: string }).pod).toMatch(/^api-/);
+      const ledger = await fetch(`http://${env.LEDGER_SERVICE_HOST}:${env.LEDGER_SERVICE_PORT}/`);
+      expect(await ledger.text()).toMatch(/^ledger-[01]$/);
       expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL);
     } finally {
       await session.disconnect();

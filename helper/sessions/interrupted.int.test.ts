@@ -88,8 +88,18 @@ const apiAnswer = async () => (JSON.parse((await viaIngress(cluster, "/status"))
 
 test("a session left by a killed helper is reported as interrupted and resumed by the next helper", async () => {
   const original = spec();
-  const id = await connectApi(await startHelper(), 60);
+  const first = await startHelper();
+  const id = await connectApi(first, 60);
   expect(journal()).toEqual([`${id}.json`]);
+  // The session log: kbridge's steps and each agent's own log, numbered; a client resumes after the last line it has.
+  const log = await until(async () => {
+    const result = await sendCommand(first.socket, "session:logs", { sessionId: id });
+    return result.ok && result.data.lines.filter((l) => l.source === "agent" && /tunnel up/.test(l.text)).length >= 2 ? result.data : undefined;
+  }, "both agents' 'tunnel up' in the session log");
+  expect(log.lines.find((l) => l.source === "helper" && l.text === "✓ connected")).toBeDefined();
+  expect(log.lines.map((l) => l.seq)).toEqual(log.lines.map((_, i) => i + 1));
+  const tail = await sendCommand(first.socket, "session:logs", { sessionId: id, after: log.next - 2 });
+  expect(tail.ok && tail.data.lines.map((l) => l.seq)).toEqual([log.next - 1, log.next]);
   await killHelper();
 
   const next = await startHelper();
@@ -99,7 +109,7 @@ test("a session left by a killed helper is reported as interrupted and resumed b
   const resumed = await sendCommand(next.socket, "session:resume", { sessionId: id });
   expect(resumed.ok).toBe(true);
   const connected = await session(next, id, (v) => v.state === "connected", "the resumed session to connect");
-  expect(connected.steps.map((s) => s.name)).toEqual(["reclaim session", "wait for agent pods", "open tunnels", "connected"]);
+  expect(connected.steps.map((s) => s.name)).toEqual(["reclaim session", "wait for agent pods", "open tunnels", "map services", "read environment", "connected"]);
   expect(await apiAnswer()).toBe("workstation");
 
   const stopped = await sendCommand(next.socket, "session:stop", { sessionId: id }, 90_000);

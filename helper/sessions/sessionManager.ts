@@ -101,6 +101,7 @@ export class SessionManager {
         },
         onLost: () => this.lost(entry),
         onEndpointsChanged: () => this.refreshEndpoints(entry),
+        onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
       }),
     );
     this.publish(entry);
@@ -145,6 +146,7 @@ export class SessionManager {
         onStep: (step) => this.onStep(entry, step),
         onLost: () => this.lost(entry),
         onEndpointsChanged: () => this.refreshEndpoints(entry),
+        onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
       }),
     );
     this.publish(entry);
@@ -286,6 +288,20 @@ export class SessionManager {
         return null;
       },
     );
+  }
+
+  /** The agent writes JSON lines ({time, message, …fields}); shown as "pod: message field=value". */
+  private agentLog(entry: Entry, pod: string, line: string): void {
+    let text = line;
+    let level: LogLineView["level"] = "info";
+    try {
+      const { time: _time, session: _session, message, ...fields } = JSON.parse(line) as Record<string, unknown>;
+      text = [String(message ?? ""), ...Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)].join(" ");
+      if (/error|refused|failed|no tunnel/i.test(String(message))) level = "warn";
+    } catch {
+      // not JSON: as written
+    }
+    entry.log.append("agent", level, `${pod}: ${text}`);
   }
 
   private refreshEndpoints(entry: Entry): void {
