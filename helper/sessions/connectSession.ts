@@ -16,6 +16,7 @@ import { openPodConnection } from "../k8s/portForward.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
+import type { HttpExchange } from "../tunnel/httpObserver.ts";
 import { startServiceEndpoints, type EndpointSettings, type ServiceEndpoints } from "./serviceEndpoints.ts";
 import { buildEnvironment, type EnvVar } from "../environment/containerEnv.ts";
 import { readEnvironmentSources, type EnvironmentSources } from "../k8s/podEnvironment.ts";
@@ -100,6 +101,8 @@ interface SessionCallbacks {
   onEndpointsChanged?(): void;
   /** A line of an agent pod's log. */
   onAgentLog?(pod: string, line: string): void;
+  /** An HTTP request the workstation answered (through agent pod `pod`). */
+  onTraffic?(pod: string, exchange: HttpExchange & { port: number }): void;
 }
 
 export interface ResumeOptions extends SessionCallbacks {
@@ -250,7 +253,12 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
   const logFollowers = new AbortController();
   async function openTunnel(pod: string): Promise<void> {
     const duplex = await openPodConnection(connection, namespace, pod, plan.controlPort);
-    const tunnel = serveInboundTunnel(duplex, { workstationPort: (containerPort) => routes.get(containerPort) }, plan.token, log);
+    const tunnel = serveInboundTunnel(
+      duplex,
+      { workstationPort: (containerPort) => routes.get(containerPort), ...(callbacks.onTraffic ? { onExchange: (port: number, exchange: HttpExchange) => callbacks.onTraffic?.(pod, { ...exchange, port }) } : {}) },
+      plan.token,
+      log,
+    );
     tunnels.set(pod, tunnel);
     log.info({ pod }, "tunnel up");
     const following = new AbortController();

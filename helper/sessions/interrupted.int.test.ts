@@ -91,11 +91,15 @@ test("a session left by a killed helper is reported as interrupted and resumed b
   const first = await startHelper();
   const id = await connectApi(first, 60);
   expect(journal()).toEqual([`${id}.json`]);
-  // The session log: kbridge's steps and each agent's own log, numbered; a client resumes after the last line it has.
+  // The session log: kbridge's steps, each agent's own log and the traffic, numbered; a client resumes after the last line it has.
+  expect(await apiAnswer()).toBe("workstation");
   const log = await until(async () => {
     const result = await sendCommand(first.socket, "session:logs", { sessionId: id });
-    return result.ok && result.data.lines.filter((l) => l.source === "agent" && /tunnel up/.test(l.text)).length >= 2 ? result.data : undefined;
-  }, "both agents' 'tunnel up' in the session log");
+    if (!result.ok) return undefined;
+    const agents = result.data.lines.filter((l) => l.source === "agent" && /tunnel up/.test(l.text)).length;
+    return agents >= 2 && result.data.lines.some((l) => l.source === "traffic") ? result.data : undefined;
+  }, "both agents' 'tunnel up' and the request in the session log");
+  expect(log.lines.find((l) => l.source === "traffic")?.text).toMatch(/^GET \/api\/items\S* → 200 \(\d+ ms\)$/);
   expect(log.lines.find((l) => l.source === "helper" && l.text === "✓ connected")).toBeDefined();
   expect(log.lines.map((l) => l.seq)).toEqual(log.lines.map((_, i) => i + 1));
   const tail = await sendCommand(first.socket, "session:logs", { sessionId: id, after: log.next - 2 });

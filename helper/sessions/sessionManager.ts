@@ -102,6 +102,8 @@ export class SessionManager {
         onLost: () => this.lost(entry),
         onEndpointsChanged: () => this.refreshEndpoints(entry),
         onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
+        onTraffic: (_pod, exchange) =>
+          entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)`),
       }),
     );
     this.publish(entry);
@@ -147,6 +149,8 @@ export class SessionManager {
         onLost: () => this.lost(entry),
         onEndpointsChanged: () => this.refreshEndpoints(entry),
         onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
+        onTraffic: (_pod, exchange) =>
+          entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)`),
       }),
     );
     this.publish(entry);

@@ -8,6 +8,7 @@ import http2 from "node:http2";
 import net from "node:net";
 import { pipeline, type Duplex } from "node:stream";
 import type { Logger } from "../logging/logger.ts";
+import { HttpObserver, type HttpExchange } from "./httpObserver.ts";
 
 /** Generous: many concurrent large bodies must not trip NGHTTP2_ENHANCE_YOUR_CALM. */
 const SESSION_MEMORY_MB = 256;
@@ -29,6 +30,8 @@ export interface InboundRoute {
   /** Container port → workstation port. */
   workstationPort(containerPort: number): number | undefined;
   onConnection?(containerPort: number): void;
+  /** Each HTTP/1 request answered on a redirected connection (the traffic log). */
+  onExchange?(containerPort: number, exchange: HttpExchange): void;
 }
 
 /**
@@ -72,6 +75,12 @@ export function serveInboundTunnel(agentToHelper: Duplex, route: InboundRoute, t
       pipeline(workstationSocket, stream, workstationSocket, (error) => {
         if (error && (error as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") log.debug({ err: error.message, port }, "tunnelled connection ended with an error");
       });
+      // Taps beside the pipes (same tick: no byte flows before both are attached).
+      if (route.onExchange) {
+        const observer = new HttpObserver((exchange) => route.onExchange?.(containerPort, exchange));
+        stream.on("data", (chunk: Buffer) => observer.request(chunk));
+        workstationSocket.on("data", (chunk: Buffer) => observer.response(chunk));
+      }
     });
     workstationSocket.once("error", (error) => {
       if (stream.headersSent) return void stream.close(http2.constants.NGHTTP2_CONNECT_ERROR);
