@@ -18,6 +18,7 @@ import { kind } from "../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../test/cluster/demo/demoApp.ts";
 import { freePort } from "../test/support/ports.ts";
 import { startEntry, waitForOutput, type Started } from "../test/support/kbridgeProcess.ts";
+import { median } from "./transfer.ts";
 
 const CONNECT_RUNS = 3;
 const LOAD_SECONDS = 5;
@@ -76,7 +77,6 @@ function load(targets: { host: string; port: number }[]): Promise<Load> {
   });
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 const apiAnswer = async (cluster: Awaited<ReturnType<typeof startTestCluster>>) => {
   try {
     return (JSON.parse((await viaIngress(cluster, "/status")).body) as { api?: string }).api;

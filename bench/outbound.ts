@@ -7,9 +7,8 @@
  * The cluster runs in this process; the helper, kubectl and the load generator each run in
  * their own.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Worker } from "node:worker_threads";
@@ -22,8 +21,11 @@ import { hostnameImage } from "../test/cluster/support/hostnameImage.ts";
 import { kubectlFor } from "../test/cluster/support/kubectl.ts";
 import { startEntry, waitForOutput, type Started } from "../test/support/kbridgeProcess.ts";
 import { freePort } from "../test/support/ports.ts";
+import { download as downloadBytes, kubectlPortForward, median, MIB, upload as uploadBytes } from "./transfer.ts";
 
-const MIB = 1024 * 1024;
+const download = (port: number) => downloadBytes(port, SIZE);
+const upload = (port: number) => uploadBytes(port, SIZE);
+
 const SIZE = 128 * MIB;
 const LOAD_SECONDS = 5;
 const CONCURRENCY = 16;
@@ -121,57 +123,6 @@ function load(target: { host: string; port: number }): Promise<{ rps: number; er
   });
 }
 
-async function download(port: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  const received = await new Promise<number>((resolve, reject) => {
-    let n = 0;
-    net.connect({ host: "127.0.0.1", port }).on("data", (d: Buffer) => (n += d.length)).on("end", () => resolve(n)).on("error", reject);
-  });
-  if (received !== SIZE) throw new Error(`download got ${received} bytes of ${SIZE}`);
-  return SIZE / MIB / (Number(process.hrtime.bigint() - start) / 1e9);
-}
-
-async function upload(port: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  const chunk = Buffer.alloc(MIB, 3);
-  const answer = await new Promise<string>((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    let reply = "";
-    let sent = 0;
-    const pump = () => {
-      while (sent < SIZE) {
-        sent += chunk.length;
-        if (!socket.write(chunk)) return void socket.once("drain", pump);
-      }
-      socket.end();
-    };
-    socket.on("connect", pump).on("data", (d: Buffer) => (reply += d.toString())).on("end", () => resolve(reply)).on("error", reject);
-  });
-  if (answer !== "ok") throw new Error(`upload: the pod answered ${answer}`);
-  return SIZE / MIB / (Number(process.hrtime.bigint() - start) / 1e9);
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-
-async function kubectlForward(kubeconfig: string, namespace: string, remote: number): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn("kubectl", ["port-forward", "-n", namespace, "--address", "127.0.0.1", "pod/blast", `:${remote}`], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-bench-cache-")) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const read = (c: Buffer) => {
-      output += c.toString();
-      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-    };
-    child.stdout?.on("data", read);
-    child.stderr?.on("data", read);
-    child.on("exit", () => reject(new Error(`kubectl port-forward exited:\n${output}`)));
-  });
-  return { port, child };
-}
-
 /** session:start for `front` in `namespace`; resolves with the connected view and the ms it took. */
 async function connectFront(helper: CliConnection, namespace: string, mode: "auto" | "unprivileged"): Promise<{ view: SessionView; ms: number }> {
   const started = Date.now();
@@ -233,7 +184,7 @@ export async function benchOutbound(): Promise<void> {
     const viaKbridge = await measure("few/blast");
     const viaKbridgeDirect = await measure("few/blast-direct");
     await sendCommand(client.socket, "session:stop", { sessionId: view.id }, 90_000);
-    const forwards = await Promise.all([7003, 7001, 7002].map((remote) => kubectlForward(kubeconfig, "few", remote)));
+    const forwards = await Promise.all([7003, 7001, 7002].map((remote) => kubectlPortForward({ kubeconfig, namespace: "few", remote })));
     children.push(...forwards.map((f) => f.child));
     const [http, down, up] = forwards.map((f) => f.port) as [number, number, number];
     const viaKubectl = { rps: (await load({ host: "127.0.0.1", port: http })).rps, down: median([await download(down), await download(down)]), up: median([await upload(up), await upload(up)]) };

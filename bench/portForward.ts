@@ -3,15 +3,17 @@
  * direct connection to the pod IP: download and upload of 256 MiB, median of 3 runs, for
  * the WebSocket-tunnelled SPDY transport (kubectl's default) and plain SPDY.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { startTestCluster } from "../test/cluster/cluster.ts";
 import { kind } from "../test/cluster/controllers/objects.ts";
+import { download as downloadBytes, kubectlPortForward, median, MIB, upload as uploadBytes } from "./transfer.ts";
 
-const MIB = 1024 * 1024;
+const download = (port: number, host?: string) => downloadBytes(port, SIZE, host);
+const upload = (port: number, host?: string) => uploadBytes(port, SIZE, host);
+const forward = (kubeconfig: string, remote: number, env: Record<string, string>) => kubectlPortForward({ kubeconfig, namespace: "default", remote, env });
+
 const SIZE = 256 * MIB;
 const RUNS = 3;
 
@@ -27,57 +29,6 @@ net.createServer((s) => {
 }).listen(7001);
 net.createServer((s) => { let n = 0; s.on("data", (d) => (n += d.length)); s.on("end", () => s.end(n === size ? "ok" : "short " + n)); }).listen(7002);
 `;
-
-async function download(port: number, host = "127.0.0.1"): Promise<number> {
-  const start = process.hrtime.bigint();
-  const received = await new Promise<number>((resolve, reject) => {
-    let n = 0;
-    net.connect({ host, port }).on("data", (d: Buffer) => (n += d.length)).on("end", () => resolve(n)).on("error", reject);
-  });
-  if (received !== SIZE) throw new Error(`download got ${received} bytes of ${SIZE}`);
-  return SIZE / MIB / (Number(process.hrtime.bigint() - start) / 1e9);
-}
-
-async function upload(port: number, host = "127.0.0.1"): Promise<number> {
-  const start = process.hrtime.bigint();
-  const chunk = Buffer.alloc(MIB, 3);
-  const answer = await new Promise<string>((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    let reply = "";
-    let sent = 0;
-    const pump = () => {
-      while (sent < SIZE) {
-        sent += chunk.length;
-        if (!socket.write(chunk)) return void socket.once("drain", pump);
-      }
-      socket.end();
-    };
-    socket.on("connect", pump).on("data", (d: Buffer) => (reply += d.toString())).on("end", () => resolve(reply)).on("error", reject);
-  });
-  if (answer !== "ok") throw new Error(`upload: the pod answered ${answer}`);
-  return SIZE / MIB / (Number(process.hrtime.bigint() - start) / 1e9);
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-
-async function forward(kubeconfig: string, remote: number, env: Record<string, string>): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn("kubectl", ["port-forward", "--address", "127.0.0.1", "pod/blast", `:${remote}`], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-bench-cache-")), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const read = (c: Buffer) => {
-      output += c.toString();
-      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-    };
-    child.stdout?.on("data", read);
-    child.stderr?.on("data", read);
-    child.on("exit", () => reject(new Error(`kubectl port-forward exited:\n${output}`)));
-  });
-  return { port, child };
-}
 
 export async function benchPortForward(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-bench-"));

@@ -91,8 +91,8 @@ export interface SessionPlan {
   volumesDir?: string;
 }
 
-/** What connect and resume share. */
-interface SessionCallbacks {
+/** What connect and resume report through. */
+export interface SessionCallbacks {
   log: Logger;
   onStep?: ConnectOptions["onStep"];
   /** The heartbeat found the session's objects gone: the cluster restored itself, or someone cleaned it. */

@@ -4,7 +4,6 @@
  * Name resolution is real: workstation processes run in a mount namespace whose /etc/hosts
  * is the test's hosts file (the machine's own is shared and never touched).
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -13,7 +12,7 @@ import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/clu
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
-import { waitForOutput, type Started } from "../../test/support/kbridgeProcess.ts";
+import { startCommand, waitForOutput, type Started } from "../../test/support/kbridgeProcess.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
@@ -57,28 +56,7 @@ const options = (overrides: Partial<ConnectOptions>): ConnectOptions => ({
 
 /** `node -e script` on the workstation, in a mount namespace whose /etc/hosts is the test's hosts file. */
 function onWorkstation(args: string[], env: Record<string, string> = {}): Started {
-  return startEntryRaw(["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$HOSTS" /etc/hosts && exec "$@"', "sh", process.execPath, ...args], { ...env, HOSTS: hostsFile });
-}
-
-function startEntryRaw(command: string[], env: Record<string, string>): Started {
-  const child = spawn(command[0] as string, command.slice(1), { env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return {
-    child,
-    output: () => output,
-    exited,
-    async stop() {
-      try {
-        process.kill(-(child.pid as number), "SIGKILL");
-      } catch {
-        // already gone
-      }
-      return exited;
-    },
-  };
+  return startCommand(["unshare", "--mount", "--propagation", "private", "sh", "-c", 'mount --bind "$HOSTS" /etc/hosts && exec "$@"', "sh", process.execPath, ...args], { ...process.env, ...env, HOSTS: hostsFile });
 }
 
 /** GETs each URL from the workstation (by name, through the hosts file); returns status and body per URL. */
@@ -141,7 +119,7 @@ describe("endpoints", () => {
       expect((await kubectl(["delete", "service", "late", "-n", "shop"])).code).toBe(0);
       await until(() => !/ late /.test(fs.readFileSync(hostsFile, "utf8")), "the deleted service gone from the hosts file", 15_000);
     } finally {
-      await web?.stop();
+      await web?.stop(1000);
       await session.disconnect();
     }
     expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL);

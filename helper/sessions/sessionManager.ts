@@ -15,7 +15,7 @@ import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster } from "../k8s/clusterConnection.ts";
 import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
-import { connect, restoreAndWait, resume, type ConnectedSession } from "./connectSession.ts";
+import { connect, restoreAndWait, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
 import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
 import { WorkstationProcess } from "../process/workstationProcess.ts";
@@ -93,17 +93,11 @@ export class SessionManager {
         envOverrides: input.env,
         ...(input.configFile ? { configFile: input.configFile, volumesDir: this.deps.volumesDir } : {}),
         deadmanSeconds: input.deadmanSeconds,
-        log: this.deps.log,
-        onStep: (step) => this.onStep(entry, step),
+        ...this.callbacks(entry),
         onPlan: (plan) => {
           entry.journal = { ...(entry.journal as JournalEntry), plan };
           this.deps.journal?.write(entry.journal);
         },
-        onLost: () => this.lost(entry),
-        onEndpointsChanged: () => this.refreshEndpoints(entry),
-        onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
-        onTraffic: (_pod, exchange) =>
-          entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)`),
       }),
     );
     this.publish(entry);
@@ -144,13 +138,7 @@ export class SessionManager {
         kubeconfig: this.deps.kubeconfig(),
         context: entry.journal.input.kubeContext,
         plan,
-        log: this.deps.log,
-        onStep: (step) => this.onStep(entry, step),
-        onLost: () => this.lost(entry),
-        onEndpointsChanged: () => this.refreshEndpoints(entry),
-        onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
-        onTraffic: (_pod, exchange) =>
-          entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)`),
+        ...this.callbacks(entry),
       }),
     );
     this.publish(entry);
@@ -292,6 +280,19 @@ export class SessionManager {
         return null;
       },
     );
+  }
+
+  /** How a connect or resume reports to this session's entry: steps, loss, endpoints, agent log, traffic. */
+  private callbacks(entry: Entry): SessionCallbacks {
+    return {
+      log: this.deps.log,
+      onStep: (step) => this.onStep(entry, step),
+      onLost: () => this.lost(entry),
+      onEndpointsChanged: () => this.refreshEndpoints(entry),
+      onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
+      onTraffic: (_pod, exchange) =>
+        entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)`),
+    };
   }
 
   /** The agent writes JSON lines ({time, message, …fields}); shown as "pod: message field=value". */

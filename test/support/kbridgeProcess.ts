@@ -35,7 +35,12 @@ export function envFor(env: KbridgeEnv): NodeJS.ProcessEnv {
 }
 
 export function startEntry(entry: string, env: NodeJS.ProcessEnv): Started {
-  const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  return startCommand([process.execPath, "--import", "tsx", entry], env);
+}
+
+/** Any command, in its own process group (stop() ends the group). */
+export function startCommand(command: string[], env: NodeJS.ProcessEnv): Started {
+  const child = spawn(command[0] as string, command.slice(1), { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
