@@ -39,16 +39,14 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
   let broadcast: (view: SessionView) => void = () => undefined;
   let publishLog: (sessionId: string, lines: LogLineView[]) => void = () => undefined;
   const journal = new SessionJournal(path.join(home.root, "sessions"), log);
-  // This helper's blocks in the hosts file carry a prefix of its home; a crashed run's are removed now.
+  // This helper's blocks in the hosts file carry a prefix of its home; a crashed run's are removed once it listens.
   const hostsFile = env.KBRIDGE_HOSTS_FILE || HOSTS_FILE_DEFAULT;
   const blockPrefix = homeId(home);
-  try {
-    const stale = removeHostsBlocks(hostsFile, (id) => id.startsWith(`${blockPrefix}-`));
-    if (stale.length > 0) log.info({ hostsFile, blocks: stale }, "removed hosts-file blocks a stopped helper left");
-  } catch (error) {
-    log.warn({ hostsFile, err: (error as Error).message }, "could not remove the hosts-file blocks a stopped helper left");
-  }
-  const sessions = new SessionManager({ kubeconfig: () => kubeconfigPaths(env), log, broadcast: (view) => broadcast(view), journal,
+  const sessions = new SessionManager({
+    kubeconfig: () => kubeconfigPaths(env),
+    log,
+    broadcast: (view) => broadcast(view),
+    journal,
     endpoints: { hostsFile, blockPrefix },
     logsDir: path.join(home.logs, "sessions"),
     volumesDir: path.join(home.root, "volumes"),
@@ -76,6 +74,13 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
   broadcast = (view) => void server.io.of(HELPER_NAMESPACE).emit("session:updated", view);
   publishLog = (sessionId, lines) => void server.io.of(HELPER_NAMESPACE).emit("session:log", { sessionId, lines });
   log.info({ port: server.port, bootId, version: KBRIDGE_VERSION }, "helper listening");
+  // Only now, as the one helper of this home (a second one fails to listen above): a crashed run's hosts-file blocks go.
+  try {
+    const stale = removeHostsBlocks(hostsFile, (id) => id.startsWith(`${blockPrefix}-`));
+    if (stale.length > 0) log.info({ hostsFile, blocks: stale }, "removed hosts-file blocks a stopped helper left");
+  } catch (error) {
+    log.warn({ hostsFile, err: (error as Error).message }, "could not remove the hosts-file blocks a stopped helper left");
+  }
   // Sessions a stopped helper left: reported at once, checked against the cluster in the background.
   void sessions.recoverInterrupted().catch((error: Error) => log.error({ err: error.message }, "could not recover interrupted sessions"));
   return { ...server, sessions };
