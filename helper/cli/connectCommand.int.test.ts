@@ -86,7 +86,15 @@ test("connect -- COMMAND runs the workstation process with the pod's environment
   expect(run.output.stdout).toMatch(/✓ map services \(\d+ ms\): \d+ cluster service\(s\) on 127\.0\.0\.1 ports\n/);
   const status = JSON.parse((await viaIngress(cluster, "/status")).body) as { api: string; greeting: string };
   expect(status).toMatchObject({ api: "launched", greeting: "Welcome" });
-  const pid = Number(/\(pid (\d+)\)/.exec(run.output.stdout)?.[1]);
+  const first = Number(/\(pid (\d+)\)/.exec(run.output.stdout)?.[1]);
+  // kbridge restart: the process stops (the session stays) and starts again.
+  const restart = cli(["restart"]);
+  expect(await restart.exited).toBe(0);
+  expect(restart.output.stdout).toMatch(/^Restarted node -e /);
+  await until(() => (run.output.stdout.match(/Started node -e/g) ?? []).length === 2, "the process started again");
+  const pid = Number([...run.output.stdout.matchAll(/\(pid (\d+)\)/g)].at(-1)?.[1]);
+  expect(pid).not.toBe(first);
+  expect(isAlive(first)).toBe(false);
   run.child.kill("SIGINT");
   expect(await run.exited).toBe(0);
   expect(isAlive(pid), "the launched process is stopped").toBe(false);

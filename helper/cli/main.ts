@@ -31,6 +31,9 @@ Usage:
                               The environment a connected session gives the workstation
                               process (the pod's variables, secrets included, and the service
                               variables); FILE is written owner-only (0600).
+  kbridge restart [--session ID]
+                              Stop and start the workstation process of a connected session
+                              (the one started with connect -- COMMAND) with a fresh environment.
   kbridge resume [--session ID]
                               Take over the sessions a stopped helper left in the cluster
                               (state "interrupted" in kbridge status): tunnels open again.
@@ -104,6 +107,8 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         return await disconnect(parsed.values.session, json, out, err);
       case "env":
         return await environment(parsed.values.session, parsed.values.format ?? "dotenv", parsed.values.output, out, err);
+      case "restart":
+        return await restartProcess(parsed.values.session, out, err);
       case "resume":
         return await resumeSessions(parsed.values.session, json, out, err);
       case "clean":
@@ -220,6 +225,25 @@ async function environment(only: string | undefined, format: string, output: str
     fs.writeFileSync(output, text, { mode: 0o600 });
     fs.chmodSync(output, 0o600); // an existing file keeps its mode otherwise
     out(`Wrote ${result.data.length} variables to ${output} (owner-only: it holds secrets).\n`);
+    return 0;
+  } finally {
+    connection.socket.close();
+  }
+}
+
+async function restartProcess(only: string | undefined, out: Print, err: Print): Promise<number> {
+  const connection = await connectToHelper();
+  try {
+    const listed = await sendCommand(connection.socket, "session:list", {});
+    if (!listed.ok) return report(listed.error, false, out, err);
+    const running = listed.data.filter((s) => s.state === "connected" && s.process && (only === undefined || s.id === only));
+    if (running.length !== 1) {
+      const message = running.length === 0 ? "No connected session runs a workstation process." : `${running.length} sessions run a process: ${running.map((s) => s.id).join(", ")}.`;
+      return report({ code: "session-not-found", category: "user", message, hint: running.length === 0 ? "Start one with kbridge connect … -- COMMAND." : "Choose one with --session ID." }, false, out, err);
+    }
+    const result = await sendCommand(connection.socket, "session:restartProcess", { sessionId: (running[0] as SessionView).id }, 30_000);
+    if (!result.ok) return report(result.error, false, out, err);
+    out(`Restarted ${result.data.process?.command ?? "the process"}.\n`);
     return 0;
   } finally {
     connection.socket.close();
