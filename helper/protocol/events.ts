@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
+import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type KbridgeObjectView, type NamespaceView, type ServiceView } from "./cluster.ts";
 import { clusterCleanSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type EnvVarView, type LogLineView, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
@@ -20,6 +21,10 @@ export const commandSchemas = {
   "session:restartProcess": sessionIdSchema,
   "session:list": z.object({}).strict(),
   "cluster:clean": clusterCleanSchema,
+  "kube:listNamespaces": contextRefSchema,
+  "kube:listServices": namespaceRefSchema,
+  "cluster:listObjects": namespaceRefSchema,
+  "cluster:removeObjects": removeObjectsSchema,
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -47,6 +52,13 @@ export interface CommandOutputs {
   "session:list": SessionView[];
   /** Restores and removes everything kbridge left in a namespace (sessions of crashed helpers). */
   "cluster:clean": CleanReport;
+  "kube:listNamespaces": NamespaceView[];
+  /** The namespace's services with their ports, workload and ready pods (the connect wizard's list). */
+  "kube:listServices": ServiceView[];
+  /** Every object kbridge created in the namespace (the cluster page). */
+  "cluster:listObjects": KbridgeObjectView[];
+  /** Removes one kbridge object, or all of a session (restoring its workload). */
+  "cluster:removeObjects": { removed: string[]; restored?: string };
 }
 
 export type Ack<C extends CommandName> = (result: Result<CommandOutputs[C]>) => void;

@@ -6,3 +6,4 @@ export * from "./profile.ts";
 export * from "./addresses.ts";
 export * from "./target.ts";
 export * from "./session.ts";
+export * from "./cluster.ts";

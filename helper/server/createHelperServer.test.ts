@@ -55,6 +55,10 @@ beforeAll(async () => {
       "session:restartProcess": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
       },
+      "kube:listNamespaces": () => [],
+      "kube:listServices": () => [],
+      "cluster:listObjects": () => [],
+      "cluster:removeObjects": () => ({ removed: [] }),
       "session:list": () => [],
       "cluster:clean": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Cleaning is tested in helper/cli/." });

@@ -7,6 +7,8 @@ import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL
 import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
+import { listKbridgeObjects, listNamespaces, listServices } from "../k8s/clusterBrowse.ts";
+import { openCluster } from "../k8s/clusterConnection.ts";
 import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
 import { HOSTS_FILE_DEFAULT, removeHostsBlocks } from "../endpoints/privileged.ts";
 import { SessionJournal } from "../sessions/sessionJournal.ts";
@@ -69,6 +71,10 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "session:restartProcess": ({ sessionId }) => sessions.restartProcess(sessionId),
       "session:list": () => sessions.list(),
       "cluster:clean": ({ kubeContext, namespace }) => sessions.clean(kubeContext, namespace),
+      "kube:listNamespaces": ({ kubeContext }) => listNamespaces(openCluster(kubeconfigPaths(env), kubeContext)),
+      "kube:listServices": ({ kubeContext, namespace }) => listServices(openCluster(kubeconfigPaths(env), kubeContext), namespace),
+      "cluster:listObjects": ({ kubeContext, namespace }) => listKbridgeObjects(openCluster(kubeconfigPaths(env), kubeContext), namespace),
+      "cluster:removeObjects": ({ kubeContext, namespace, sessionId, object }) => sessions.removeObjects(kubeContext, namespace, sessionId ? { sessionId } : { object: object as { kind: string; name: string } }),
     },
   });
   broadcast = (view) => void server.io.of(HELPER_NAMESPACE).emit("session:updated", view);

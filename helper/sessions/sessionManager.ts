@@ -15,6 +15,7 @@ import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster } from "../k8s/clusterConnection.ts";
 import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
+import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
 import { connect, restoreAndWait, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
 import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
@@ -183,6 +184,26 @@ export class SessionManager {
       this.deps.log.info({ session: id, namespace, workload }, "cleaned a session left in the cluster");
     }
     return { namespace, sessions, restored };
+  }
+
+  /**
+   * The cluster page's remove: all of a session (a live one of this helper is ended properly,
+   * its process and tunnels too; any other is restored like its restorer would), or one object.
+   */
+  async removeObjects(kubeContext: string, namespace: string, what: { sessionId: string } | { object: { kind: string; name: string } }): Promise<{ removed: string[]; restored?: string }> {
+    const connection = openCluster(this.deps.kubeconfig(), kubeContext);
+    if ("object" in what) {
+      await removeKbridgeObject(connection, namespace, what.object.kind, what.object.name);
+      return { removed: [`${what.object.kind}/${what.object.name}`] };
+    }
+    const removed = (await listKbridgeObjects(connection, namespace)).filter((o) => o.session === what.sessionId).map((o) => `${o.kind}/${o.name}`);
+    const known = this.sessions.get(what.sessionId);
+    if (known && (known.view.state === "interrupted" || !isFinished(known.view.state))) {
+      await this.stop(what.sessionId);
+      return { removed };
+    }
+    const restored = await restoreWorkload(connection, namespace, what.sessionId);
+    return { removed, ...(restored ? { restored } : {}) };
   }
 
   /** Restores every live or interrupted session (the helper is stopping). */

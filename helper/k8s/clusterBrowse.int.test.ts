@@ -1,0 +1,85 @@
+/** The dashboard's views of a cluster through the helper: namespaces, services, and kbridge's own objects (listed, marked stale, removed). */
+import { spawn } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import { kind } from "../../test/cluster/controllers/objects.ts";
+import { demoImages, installDemo, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { freePort } from "../../test/support/ports.ts";
+import { tempDir } from "../../test/support/tempDir.ts";
+import { until } from "../../test/support/until.ts";
+import { sendCommand } from "../client/helperSocket.ts";
+import { connectToHelper, type CliConnection } from "../cli/connect.ts";
+import { runHelper, type RunningHelper } from "../server/runHelper.ts";
+
+const dir = tempDir("cluster-browse");
+let cluster: TestCluster;
+let helper: RunningHelper;
+let client: CliConnection;
+let workstation: http.Server;
+let kubeconfig: string;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+  const env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
+  helper = await runHelper(env);
+  client = await connectToHelper(env);
+  workstation = http.createServer((_req, res) => res.end("{}"));
+  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
+}, 60_000);
+afterAll(async () => {
+  client?.socket.close();
+  workstation?.close();
+  await helper?.close();
+  await cluster?.stop();
+});
+
+test("namespaces and services are listed live, with ports, workload and ready pods", async () => {
+  const namespaces = await sendCommand(client.socket, "kube:listNamespaces", { kubeContext: "kbridge-demo" });
+  expect(namespaces.ok && namespaces.data.map((n) => n.name)).toEqual(expect.arrayContaining(["default", "shop"]));
+  const services = await sendCommand(client.socket, "kube:listServices", { kubeContext: "kbridge-demo", namespace: "shop" });
+  if (!services.ok) throw new Error(services.error.message);
+  expect(services.data.find((s) => s.name === "api")).toEqual({ name: "api", type: "ClusterIP", ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }], workload: { kind: "Deployment", name: "api" }, pods: 2, ready: 2, headless: false });
+  expect(services.data.find((s) => s.name === "store")).toMatchObject({ headless: true, workload: { kind: "Deployment", name: "store" }, ready: 1 });
+  const missing = await sendCommand(client.socket, "kube:listServices", { kubeContext: "nope", namespace: "shop" });
+  expect(missing.ok || missing.error.code).toBe("context-not-found");
+});
+
+test("a crashed helper's objects are listed with owner and session, marked stale once its heartbeat is old, and removed with the workload restored", async () => {
+  const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
+  const crashed = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_NAME: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: "600" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  crashed.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const session = String((await until(() => /CONNECTED (\w+)/.exec(output) ?? undefined, "the helper to connect", 45_000))[1]);
+  crashed.kill("SIGKILL");
+
+  const list = async () => {
+    const result = await sendCommand(client.socket, "cluster:listObjects", { kubeContext: "kbridge-demo", namespace: "shop" });
+    if (!result.ok) throw new Error(result.error.message);
+    return result.data;
+  };
+  const objects = await list();
+  expect(objects.map((o) => `${o.kind}/${o.name}`).sort()).toEqual(
+    [`ConfigMap/kbridge-${session}-agent`, `Pod/kbridge-${session}-restorer`, `Role/kbridge-${session}-restorer`, `RoleBinding/kbridge-${session}-restorer`, `Secret/kbridge-${session}-original`, `ServiceAccount/kbridge-${session}-restorer`].sort(),
+  );
+  expect(objects.every((o) => o.session === session && o.owner.length > 0 && !o.stale && o.expiresAt)).toBe(true);
+  // Its heartbeat 10 minutes old: the helper is gone.
+  const secret = cluster.store.get(kind("Secret"), "shop", `kbridge-${session}-original`);
+  cluster.store.update(kind("Secret"), { ...secret, metadata: { ...secret.metadata, resourceVersion: undefined, annotations: { ...secret.metadata.annotations, "kbridge.dev/heartbeat": new Date(Date.now() - 600_000).toISOString() } } });
+  expect((await list()).every((o) => o.stale)).toBe(true);
+
+  const foreign = await sendCommand(client.socket, "cluster:removeObjects", { kubeContext: "kbridge-demo", namespace: "shop", object: { kind: "ConfigMap", name: "shop-config" } });
+  expect(foreign.ok || foreign.error.code).toBe("not-kbridge-object");
+  const removed = await sendCommand(client.socket, "cluster:removeObjects", { kubeContext: "kbridge-demo", namespace: "shop", sessionId: session }, 90_000);
+  expect(removed.ok && removed.data).toMatchObject({ restored: "deployment/api", removed: expect.arrayContaining([`Secret/kbridge-${session}-original`]) });
+  expect(await list()).toEqual([]);
+  expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
+}, 120_000);

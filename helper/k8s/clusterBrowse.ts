@@ -1,0 +1,114 @@
+/**
+ * What the dashboard shows of a cluster: its namespaces and services (the connect wizard
+ * picks from live lists), and every object kbridge left in a namespace (the cluster page),
+ * with a way to remove them.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { KbridgeError, type KbridgeObjectView, type NamespaceView, type ServiceView } from "../protocol/index.ts";
+import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./agentWorkload.ts";
+import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
+
+/** A heartbeat older than this means the session's helper is gone (its restorer acts within 60 s). */
+const STALE_HEARTBEAT_MS = 90_000;
+
+export async function listNamespaces(connection: ClusterConnection): Promise<NamespaceView[]> {
+  const list = await clusterCall(connection, "list namespaces", () => connection.core.listNamespace());
+  return list.items.map((ns) => ({ name: ns.metadata?.name ?? "", phase: ns.status?.phase ?? "Active" })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function listServices(connection: ClusterConnection, namespace: string): Promise<ServiceView[]> {
+  const [services, pods, replicaSets] = await Promise.all([
+    clusterCall(connection, `list the services of namespace ${namespace}`, () => connection.core.listNamespacedService({ namespace })),
+    clusterCall(connection, `list the pods of namespace ${namespace}`, () => connection.core.listNamespacedPod({ namespace })),
+    clusterCall(connection, `list the replica sets of namespace ${namespace}`, () => connection.apps.listNamespacedReplicaSet({ namespace })),
+  ]);
+  const deploymentOf = new Map(replicaSets.items.map((rs) => [rs.metadata?.name ?? "", rs.metadata?.ownerReferences?.find((o) => o.controller)?.name]));
+  const workloadOf = (pod: V1Pod): ServiceView["workload"] => {
+    const owner = pod.metadata?.ownerReferences?.find((o) => o.controller);
+    if (!owner) return { kind: "Pod", name: pod.metadata?.name ?? "" };
+    if (owner.kind === "ReplicaSet") {
+      const deployment = deploymentOf.get(owner.name);
+      return deployment ? { kind: "Deployment", name: deployment } : { kind: "ReplicaSet", name: owner.name };
+    }
+    return { kind: owner.kind, name: owner.name };
+  };
+  return services.items
+    .map((service): ServiceView => {
+      const selector = service.spec?.selector ?? {};
+      const selected = Object.keys(selector).length === 0 ? [] : pods.items.filter((pod) => !pod.metadata?.deletionTimestamp && Object.entries(selector).every(([k, v]) => pod.metadata?.labels?.[k] === v));
+      const workload = selected[0] ? workloadOf(selected[0]) : undefined;
+      return {
+        name: service.metadata?.name ?? "",
+        type: service.spec?.type ?? "ClusterIP",
+        ports: (service.spec?.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, targetPort: String(p.targetPort ?? p.port), protocol: p.protocol ?? "TCP" })),
+        ...(workload ? { workload } : {}),
+        pods: selected.length,
+        ready: selected.filter((pod) => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length,
+        headless: service.spec?.clusterIP === "None",
+      };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+interface Labelled {
+  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: Date | string };
+}
+
+/** Every object labelled as kbridge's in the namespace, marked stale when its session's helper is gone. */
+export async function listKbridgeObjects(connection: ClusterConnection, namespace: string): Promise<KbridgeObjectView[]> {
+  const labelSelector = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(",");
+  const { core, rbac } = connection;
+  const kinds: [string, () => Promise<{ items: Labelled[] }>][] = [
+    ["Pod", () => core.listNamespacedPod({ namespace, labelSelector })],
+    ["Secret", () => core.listNamespacedSecret({ namespace, labelSelector })],
+    ["ConfigMap", () => core.listNamespacedConfigMap({ namespace, labelSelector })],
+    ["ServiceAccount", () => core.listNamespacedServiceAccount({ namespace, labelSelector })],
+    ["Role", () => rbac.listNamespacedRole({ namespace, labelSelector })],
+    ["RoleBinding", () => rbac.listNamespacedRoleBinding({ namespace, labelSelector })],
+  ];
+  const lists = await Promise.all(kinds.map(([kind, list]) => clusterCall(connection, `list kbridge's ${kind} objects`, list).then((l) => l.items.map((item) => ({ kind, item })))));
+  const all = lists.flat();
+  // A session's heartbeat lives on its saved original (a Secret).
+  const heartbeats = new Map(all.filter(({ kind, item }) => kind === "Secret" && item.metadata?.annotations?.[HEARTBEAT_ANNOTATION]).map(({ item }) => [item.metadata?.labels?.[SESSION_LABEL] ?? "", Date.parse(item.metadata?.annotations?.[HEARTBEAT_ANNOTATION] ?? "")]));
+  const now = Date.now();
+  return all
+    .map(({ kind, item }): KbridgeObjectView => {
+      const session = item.metadata?.labels?.[SESSION_LABEL] ?? "";
+      const expiresAt = item.metadata?.annotations?.[EXPIRES_ANNOTATION];
+      const heartbeat = heartbeats.get(session);
+      const stale = (expiresAt !== undefined && Date.parse(expiresAt) < now) || heartbeat === undefined || now - heartbeat > STALE_HEARTBEAT_MS;
+      const created = item.metadata?.creationTimestamp;
+      return {
+        kind,
+        name: item.metadata?.name ?? "",
+        session,
+        owner: item.metadata?.labels?.[OWNER_LABEL] ?? "",
+        ...(item.metadata?.labels?.[ROLE_LABEL] ? { role: item.metadata.labels[ROLE_LABEL] } : {}),
+        createdAt: created instanceof Date ? created.toISOString() : String(created ?? ""),
+        ...(expiresAt ? { expiresAt } : {}),
+        stale,
+      };
+    })
+    .sort((a, b) => a.session.localeCompare(b.session) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}
+
+/** Removes one kbridge object (refusing anything kbridge did not create). */
+export async function removeKbridgeObject(connection: ClusterConnection, namespace: string, kind: string, name: string): Promise<void> {
+  const { core, rbac } = connection;
+  const kinds: Record<string, { read: () => Promise<Labelled>; remove: () => Promise<unknown> }> = {
+    Pod: { read: () => core.readNamespacedPod({ name, namespace }), remove: () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }) },
+    Secret: { read: () => core.readNamespacedSecret({ name, namespace }), remove: () => core.deleteNamespacedSecret({ name, namespace }) },
+    ConfigMap: { read: () => core.readNamespacedConfigMap({ name, namespace }), remove: () => core.deleteNamespacedConfigMap({ name, namespace }) },
+    ServiceAccount: { read: () => core.readNamespacedServiceAccount({ name, namespace }), remove: () => core.deleteNamespacedServiceAccount({ name, namespace }) },
+    Role: { read: () => rbac.readNamespacedRole({ name, namespace }), remove: () => rbac.deleteNamespacedRole({ name, namespace }) },
+    RoleBinding: { read: () => rbac.readNamespacedRoleBinding({ name, namespace }), remove: () => rbac.deleteNamespacedRoleBinding({ name, namespace }) },
+  };
+  const access = kinds[kind];
+  if (!access) throw new KbridgeError({ code: "unknown-kind", category: "user", message: `kbridge creates no ${kind} objects.`, hint: `It creates ${Object.keys(kinds).join(", ")}.` });
+  const object = await clusterCall(connection, `read ${kind} ${namespace}/${name}`, access.read, { notFound: "null" });
+  if (!object) return;
+  if (object.metadata?.labels?.["app.kubernetes.io/managed-by"] !== MANAGED_BY["app.kubernetes.io/managed-by"]) {
+    throw new KbridgeError({ code: "not-kbridge-object", category: "user", message: `${kind} ${namespace}/${name} was not created by kbridge; it is left alone.` });
+  }
+  await clusterCall(connection, `delete ${kind} ${namespace}/${name}`, access.remove, { notFound: "null" });
+}

@@ -1,0 +1,44 @@
+/** What the dashboard browses in a cluster: namespaces and services for the connect wizard, kbridge's own objects for the cluster page. */
+import { z } from "zod";
+
+export const contextRefSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required") }).strict();
+export const namespaceRefSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required"), namespace: z.string().min(1, "Namespace is required") }).strict();
+export const removeObjectsSchema = z
+  .object({
+    kubeContext: z.string().min(1, "Kube context is required"),
+    namespace: z.string().min(1, "Namespace is required"),
+    /** Every object of this session (restoring its workload first), or… */
+    sessionId: z.string().min(1).optional(),
+    /** …one object. */
+    object: z.object({ kind: z.string().min(1), name: z.string().min(1) }).strict().optional(),
+  })
+  .strict()
+  .refine((input) => (input.sessionId === undefined) !== (input.object === undefined), "Name either a session or one object");
+
+export interface NamespaceView {
+  name: string;
+  phase: string;
+}
+
+export interface ServiceView {
+  name: string;
+  type: string;
+  ports: { name?: string; port: number; targetPort: string; protocol: string }[];
+  /** The workload behind it, when one owns its pods. */
+  workload?: { kind: string; name: string };
+  pods: number;
+  ready: number;
+  headless: boolean;
+}
+
+export interface KbridgeObjectView {
+  kind: string;
+  name: string;
+  session: string;
+  owner: string;
+  role?: string;
+  createdAt: string;
+  expiresAt?: string;
+  /** Past its expiry, or its session's heartbeat is older than the dead-man interval allows. */
+  stale: boolean;
+}
