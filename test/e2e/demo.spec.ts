@@ -13,8 +13,6 @@ import { envFor, isAlive, startEntry, waitForOutput, type Started } from "../sup
 import { freePort } from "../support/ports.ts";
 import { tempDir } from "../support/tempDir.ts";
 import { until } from "../support/until.ts";
-import { sendCommand } from "../../helper/client/helperSocket.ts";
-import { connectToHelper } from "../../helper/cli/connect.ts";
 
 const dir = tempDir("e2e-demo");
 let browser: Browser;
@@ -72,26 +70,45 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await profileForm.getByRole("button", { name: "Create profile" }).click();
   await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
   await page.getByText("No sessions yet.").waitFor();
-  const profileId = Number(/profiles\/(\d+)/.exec(page.url())?.[1]);
+  const profileUrl = page.url();
 
-  const helper = await connectToHelper(env);
-  try {
-    const started = await sendCommand(helper.socket, "session:start", { kubeContext: "kbridge-demo", namespace: "shop", targetKind: "service", targetName: "api", ports: [{ port: 80, workstationPort }], profileId });
-    if (!started.ok) throw new Error(started.error.message);
-    await until(async () => {
-      const listed = await sendCommand(helper.socket, "session:list", {});
-      return listed.ok && listed.data.some((v) => v.id === started.data.id && v.state === "connected");
-    }, "the session to connect", 45_000);
-    expect(await sendCommand(helper.socket, "session:stop", { sessionId: started.data.id }, 90_000)).toMatchObject({ ok: true });
-    await until(async () => {
-      await page.reload();
-      return (await page.locator(`tr[data-session="${started.data.id}"]`).count()) === 1;
-    }, "the session in the profile's history", 20_000);
-    expect(await page.locator(`tr[data-session="${started.data.id}"]`).innerText()).toMatch(/Disconnected\s+service\/api in shop: connected, then restored\./);
-    await screenshot(page, "profile-history");
-  } finally {
-    helper.socket.close();
-  }
+  // Connect from the profile: the session page follows the steps to "connected".
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.waitForURL(/\/sessions\/\w+$/);
+  const sessionId = /sessions\/(\w+)$/.exec(page.url())?.[1] ?? "";
+  await page.locator('[data-testid="session-state"][data-state="connected"]').waitFor({ timeout: 45_000 });
+  expect(await page.getByRole("list", { name: "Steps" }).locator("li[data-status=done]").count()).toBeGreaterThanOrEqual(6);
+  await page.getByRole("table", { name: "Endpoints" }).getByRole("cell", { name: "shop/store" }).waitFor();
+
+  // A request through the ingress reaches the workstation and shows in the traffic log.
+  const reply = await new Promise<string>((resolve, reject) => {
+    const url = new URL(`${ingress}/status`);
+    http.get({ host: url.hostname, port: url.port || 80, path: url.pathname, headers: { host }, agent: false }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+  expect(JSON.parse(reply)).toMatchObject({ api: "workstation" });
+  const log = page.getByRole("log", { name: "Session log" });
+  await log.locator('[data-source="traffic"]', { hasText: /GET \/api\/items\S* → 200/ }).first().waitFor({ timeout: 15_000 });
+  await log.locator('[data-source="agent"]', { hasText: "tunnel up" }).first().waitFor();
+  // Every line once: seqs never repeat, even where the catch-up after connecting overlaps the pushes.
+  const seqs = await log.locator("div[data-seq]").evaluateAll((rows) => rows.map((row) => Number(row.getAttribute("data-seq"))));
+  expect(seqs.length).toBeGreaterThan(5);
+  expect(new Set(seqs).size).toBe(seqs.length);
+  expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  await screenshot(page, "session-connected");
+
+  await page.getByRole("button", { name: "Disconnect" }).click();
+  await page.locator('[data-testid="session-state"][data-state="ended"]').waitFor({ timeout: 60_000 });
+  await page.goto(profileUrl);
+  await until(async () => {
+    await page.reload();
+    return (await page.locator(`tr[data-session="${sessionId}"]`).count()) === 1;
+  }, "the session in the profile's history", 20_000);
+  expect(await page.locator(`tr[data-session="${sessionId}"]`).innerText()).toMatch(/Disconnected\s+service\/api in shop: connected, then restored\./);
+  await screenshot(page, "profile-history");
   await page.close();
 
   const pids = [...demo.output().matchAll(/"(helper|dashboard)":(\d+)/g)].map((m) => Number(m[2]));

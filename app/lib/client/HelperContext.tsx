@@ -6,7 +6,7 @@
  */
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { createHelperSocket, sendCommand, type HelperSocket } from "../../../helper/client/helperSocket.ts";
-import type { CommandInput, CommandName, CommandOutputs, HelperStatus, Result } from "../../../helper/protocol/index.ts";
+import type { CommandInput, CommandName, CommandOutputs, HelperStatus, Result, ServerToClientEvents } from "../../../helper/protocol/index.ts";
 
 /**
  * - connecting: first attempt in progress
@@ -24,15 +24,21 @@ export interface HelperContextValue {
   /** Why the last attempt failed, when it did. */
   lastError: string | null;
   send<C extends CommandName>(command: C, input: CommandInput<C>): Promise<Result<CommandOutputs[C]>>;
+  /** Listens to a helper event (across reconnects); returns the unsubscribe. */
+  subscribe<E extends keyof ServerToClientEvents>(event: E, handler: ServerToClientEvents[E]): () => void;
 }
 
 const HelperContext = createContext<HelperContextValue | null>(null);
+
+type Listener = (...args: unknown[]) => void;
 
 /** Attempts that fail in a row before the helper counts as not running. */
 const DOWN_AFTER_FAILURES = 2;
 
 export function HelperProvider({ url, token, children }: { url: string; token: string; children: ReactNode }) {
   const socketRef = useRef<HelperSocket | null>(null);
+  // Event listeners live here, not on the socket: children subscribe before this effect creates it.
+  const listeners = useRef(new Map<string, Set<Listener>>());
   const [state, setState] = useState<HelperConnectionState>("connecting");
   const [status, setStatus] = useState<HelperStatus | null>(null);
   const [lastError, setLastError] = useState<string | null>(null);
@@ -49,6 +55,9 @@ export function HelperProvider({ url, token, children }: { url: string; token: s
       setState("connected");
     });
     helper.on("disconnect", () => setState("reconnecting"));
+    helper.onAny((event: string, ...args: unknown[]) => {
+      for (const listener of listeners.current.get(event) ?? []) listener(...args);
+    });
     helper.on("connect_error", (error) => {
       failures += 1;
       setLastError(error.message);
@@ -80,6 +89,12 @@ export function HelperProvider({ url, token, children }: { url: string; token: s
           };
         }
         return sendCommand(socket, command, input);
+      },
+      subscribe: (event, handler) => {
+        const set = listeners.current.get(event) ?? new Set();
+        set.add(handler as Listener);
+        listeners.current.set(event, set);
+        return () => void set.delete(handler as Listener);
       },
     }),
     [state, status, url, lastError],

@@ -7,6 +7,7 @@ import { getProfile } from "../../../../../lib/server/profiles.ts";
 import { getProject } from "../../../../../lib/server/projects.ts";
 import { listSessionRecords } from "../../../../../lib/server/sessionRecords.ts";
 import { ProfileForm } from "../ProfileForm.tsx";
+import { ConnectButton } from "./ConnectButton.tsx";
 import { SessionHistory } from "./SessionHistory.tsx";
 
 export const metadata: Metadata = { title: "Profile" };
@@ -21,7 +22,12 @@ export default async function ProfilePage({ params }: { params: Promise<{ projec
   const history = await listSessionRecords(profile.id);
   return (
     <>
-      <PageHeader title={profile.name} breadcrumb={<Link href={`/projects/${project.id}`} className="hover:underline">{project.name}</Link>} description={`${profile.targetKind}/${profile.targetName} in ${profile.kubeContext} / ${profile.namespace}`} />
+      <PageHeader
+        title={profile.name}
+        breadcrumb={<Link href={`/projects/${project.id}`} className="hover:underline">{project.name}</Link>}
+        description={`${profile.targetKind}/${profile.targetName} in ${profile.kubeContext} / ${profile.namespace}`}
+        actions={<ConnectButton project={project} profile={profile} />}
+      />
       <div className="flex flex-col gap-6">
         <ProfileForm key={profile.updatedAt} project={project} profile={profile} />
         <div className="max-w-3xl">

@@ -1,0 +1,53 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, useTransition } from "react";
+import type { ErrorInfo, SessionStart } from "../../../../../../helper/protocol/index.ts";
+import { ErrorNotice } from "../../../../../components/ui/ErrorNotice.tsx";
+import { buttonClass } from "../../../../../components/ui/buttons.ts";
+import { useHelper } from "../../../../../lib/client/HelperContext.tsx";
+import type { ProfileDto, ProjectDto } from "../../../../../lib/dto.ts";
+
+/** What a profile asks the helper for: its target and ports, its process in the project's folder, its config file. */
+export function sessionStartOf(project: ProjectDto, profile: ProfileDto): SessionStart {
+  const inProject = (p: string) => (p.startsWith("/") ? p : `${project.folderPath.replace(/\/$/, "")}/${p}`);
+  return {
+    kubeContext: profile.kubeContext,
+    namespace: profile.namespace,
+    targetKind: profile.targetKind,
+    targetName: profile.targetName,
+    container: profile.container,
+    ports: profile.portMappings.map((m) => ({ port: m.servicePort, workstationPort: m.workstationPort })),
+    privilegeMode: profile.privilegeMode,
+    agentImage: profile.agentImage,
+    keepProbes: profile.keepProbes,
+    keepLifecycleHooks: profile.keepLifecycleHooks,
+    env: profile.envOverrides,
+    ...(profile.launchCommand ? { launch: { command: profile.launchCommand, cwd: inProject(profile.workingDirectory || project.folderPath) } } : {}),
+    ...(profile.configFilePath ? { configFile: inProject(profile.configFilePath) } : {}),
+    profileId: profile.id,
+  };
+}
+
+/** Starts a session for the profile and opens its page. */
+export function ConnectButton({ project, profile }: { project: ProjectDto; profile: ProfileDto }) {
+  const helper = useHelper();
+  const router = useRouter();
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const [pending, startTransition] = useTransition();
+  const connect = () =>
+    startTransition(async () => {
+      setError(null);
+      const started = await helper.send("session:start", sessionStartOf(project, profile));
+      if (!started.ok) return setError(started.error);
+      router.push(`/sessions/${started.data.id}`);
+    });
+  return (
+    <div className="flex flex-col items-end gap-2">
+      <button type="button" className={buttonClass.primary} onClick={connect} disabled={pending || helper.state !== "connected"}>
+        {pending ? "Connecting…" : "Connect"}
+      </button>
+      {error && <ErrorNotice error={error} />}
+    </div>
+  );
+}
