@@ -160,7 +160,8 @@ export class SessionManager {
     if (session && !isFinished(entry.view.state)) {
       await this.stopProcess(entry);
       await session.disconnect();
-      this.finish(entry, "ended", "disconnected");
+      // Two stops at once (the CLI and the dashboard): the session ends once.
+      if (!isFinished(entry.view.state)) this.finish(entry, "ended", "disconnected");
     }
     return structuredClone(entry.view);
   }
