@@ -387,6 +387,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     void shutDown().then(() => callbacks.onLost?.());
   });
   callbacks.onStep?.({ name: "connected", status: "done" });
+  let disconnecting: Promise<void> | undefined;
   return {
     id: plan.id,
     target: plan.target,
@@ -394,10 +395,14 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     dial,
     environment: () => environment.map((v) => ({ ...v })),
     endpoints: () => (services ? { mode: services.mode, ...(services.reason ? { reason: services.reason } : {}), list: services.list() } : undefined),
-    async disconnect() {
-      if (!active) return;
-      await shutDown();
-      await step("restore", () => restoreAndWait(connection, namespace, plan.id, log));
+    // One restore however many ask: a second caller waits for the first one's.
+    disconnect() {
+      disconnecting ??= (async () => {
+        if (!active) return;
+        await shutDown();
+        await step("restore", () => restoreAndWait(connection, namespace, plan.id, log));
+      })();
+      return disconnecting;
     },
   };
 }
