@@ -87,8 +87,10 @@ describe("connect", () => {
       const inside = await kubectlFor(kubeconfig)(["exec", "-n", "shop", web, "--", "node", "-e", "require('http').get('http://api/api/items?from=inside', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); })"]);
       expect(JSON.parse(inside.stdout)).toMatchObject({ pod: "workstation", path: "/api/items?from=inside" });
     } finally {
-      await session.disconnect();
+      // Two at once (the CLI and the dashboard): one restore, and both return once it is done.
+      await Promise.all([session.disconnect(), session.disconnect()]);
     }
+    expect(steps.filter((s) => s === "restore")).toEqual(["restore"]);
     expect(deploymentSpec("api")).toStrictEqual(before);
     expect(kbridgeObjects()).toEqual([]);
     await waitForDemo(cluster);
