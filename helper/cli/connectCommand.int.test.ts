@@ -141,5 +141,18 @@ test("bad input fails with the reason and what to do, and changes nothing", asyn
   const usage = cli(["connect", "--namespace", "shop", "--service", "api"]);
   expect(await usage.exited).toBe(1);
   expect(usage.output.stderr).toMatch(/missing --context, --local-port/);
+  // The session commands, with nothing to act on: what is missing and what to do.
+  const env = cli(["env"]);
+  expect(await env.exited).toBe(1);
+  expect(env.output.stderr).toBe("kbridge: No session is connected.\n  Connect first (kbridge connect), then ask again.\n");
+  const format = cli(["env", "--format", "xml"]);
+  expect(await format.exited).toBe(2);
+  expect(format.output.stderr).toBe('kbridge env: --format must be one of dotenv, json, sh (got "xml")\n');
+  const restart = cli(["restart"]);
+  expect(await restart.exited).toBe(1);
+  expect(restart.output.stderr).toMatch(/No connected session runs a workstation process\.\n {2}Start one with kbridge connect … -- COMMAND\./);
+  const resume = cli(["resume"]);
+  expect(await resume.exited).toBe(1);
+  expect(resume.output.stderr).toMatch(/No interrupted sessions to resume\./);
   expect(cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge")).toEqual([]);
 });

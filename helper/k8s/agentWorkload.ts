@@ -348,33 +348,54 @@ async function recreatePod(connection: ClusterConnection, namespace: string, sav
   }
 }
 
+/** The metadata kbridge reads of its own objects. */
+export interface Labelled {
+  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: Date | string };
+}
+
+export interface KbridgeKind {
+  kind: string;
+  list(labelSelector: string): Promise<{ items: Labelled[] }>;
+  read(name: string): Promise<Labelled>;
+  remove(name: string): Promise<unknown>;
+}
+
+/**
+ * Every kind of object kbridge creates in a namespace, in the order a removal goes: the pods
+ * first, the Secret with the saved original (and the heartbeat) last.
+ */
+export function kbridgeKinds(connection: ClusterConnection, namespace: string): KbridgeKind[] {
+  const { core, rbac } = connection;
+  return [
+    { kind: "Pod", list: (labelSelector) => core.listNamespacedPod({ namespace, labelSelector }), read: (name) => core.readNamespacedPod({ name, namespace }), remove: (name) => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }) },
+    { kind: "RoleBinding", list: (labelSelector) => rbac.listNamespacedRoleBinding({ namespace, labelSelector }), read: (name) => rbac.readNamespacedRoleBinding({ name, namespace }), remove: (name) => rbac.deleteNamespacedRoleBinding({ name, namespace }) },
+    { kind: "Role", list: (labelSelector) => rbac.listNamespacedRole({ namespace, labelSelector }), read: (name) => rbac.readNamespacedRole({ name, namespace }), remove: (name) => rbac.deleteNamespacedRole({ name, namespace }) },
+    { kind: "ServiceAccount", list: (labelSelector) => core.listNamespacedServiceAccount({ namespace, labelSelector }), read: (name) => core.readNamespacedServiceAccount({ name, namespace }), remove: (name) => core.deleteNamespacedServiceAccount({ name, namespace }) },
+    { kind: "ConfigMap", list: (labelSelector) => core.listNamespacedConfigMap({ namespace, labelSelector }), read: (name) => core.readNamespacedConfigMap({ name, namespace }), remove: (name) => core.deleteNamespacedConfigMap({ name, namespace }) },
+    { kind: "Secret", list: (labelSelector) => core.listNamespacedSecret({ namespace, labelSelector }), read: (name) => core.readNamespacedSecret({ name, namespace }), remove: (name) => core.deleteNamespacedSecret({ name, namespace }) },
+  ];
+}
+
+export const MANAGED_SELECTOR = Object.entries(MANAGED_BY).map(([key, value]) => `${key}=${value}`).join(",");
+
+/** Every object of kbridge's in the namespace (optionally of one session), with its kind. */
+export async function kbridgeObjects(connection: ClusterConnection, namespace: string, sessionId?: string): Promise<{ kind: KbridgeKind; item: Labelled }[]> {
+  const labelSelector = sessionId ? `${SESSION_LABEL}=${sessionId},${MANAGED_SELECTOR}` : MANAGED_SELECTOR;
+  const lists = await Promise.all(kbridgeKinds(connection, namespace).map((kind) => clusterCall(connection, `list kbridge's ${kind.kind} objects`, () => kind.list(labelSelector)).then((list) => list.items.map((item) => ({ kind, item })))));
+  return lists.flat();
+}
+
 /** The sessions that left objects in a namespace (live or not), by their labels. */
 export async function sessionsInNamespace(connection: ClusterConnection, namespace: string): Promise<string[]> {
-  const labelSelector = "app.kubernetes.io/managed-by=kbridge";
-  const lists = await Promise.all([
-    clusterCall(connection, "list kbridge secrets", () => connection.core.listNamespacedSecret({ namespace, labelSelector })),
-    clusterCall(connection, "list kbridge config maps", () => connection.core.listNamespacedConfigMap({ namespace, labelSelector })),
-    clusterCall(connection, "list kbridge pods", () => connection.core.listNamespacedPod({ namespace, labelSelector })),
-    clusterCall(connection, "list kbridge service accounts", () => connection.core.listNamespacedServiceAccount({ namespace, labelSelector })),
-  ]);
-  const ids = lists.flatMap((list) => list.items.map((item: { metadata?: { labels?: Record<string, string> } }) => item.metadata?.labels?.[SESSION_LABEL] ?? ""));
+  const ids = (await kbridgeObjects(connection, namespace)).map(({ item }) => item.metadata?.labels?.[SESSION_LABEL] ?? "");
   return [...new Set(ids.filter(Boolean))].sort();
 }
 
 export async function deleteSessionObjects(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {
-  const labelSelector = `${SESSION_LABEL}=${sessionId},app.kubernetes.io/managed-by=kbridge`;
-  const { core, rbac } = connection;
-  const kinds: [string, () => Promise<{ items: { metadata?: { name?: string } }[] }>, (name: string) => Promise<unknown>][] = [
-    ["pods", () => core.listNamespacedPod({ namespace, labelSelector }), (name) => core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 })],
-    ["role bindings", () => rbac.listNamespacedRoleBinding({ namespace, labelSelector }), (name) => rbac.deleteNamespacedRoleBinding({ namespace, name })],
-    ["roles", () => rbac.listNamespacedRole({ namespace, labelSelector }), (name) => rbac.deleteNamespacedRole({ namespace, name })],
-    ["service accounts", () => core.listNamespacedServiceAccount({ namespace, labelSelector }), (name) => core.deleteNamespacedServiceAccount({ namespace, name })],
-    ["config maps", () => core.listNamespacedConfigMap({ namespace, labelSelector }), (name) => core.deleteNamespacedConfigMap({ namespace, name })],
-    ["secrets", () => core.listNamespacedSecret({ namespace, labelSelector }), (name) => core.deleteNamespacedSecret({ namespace, name })],
-  ];
-  for (const [what, list, remove] of kinds) {
-    const items = await clusterCall(connection, `list kbridge ${what}`, list);
-    for (const item of items.items) await clusterCall(connection, `delete kbridge ${what}`, () => remove(item.metadata?.name ?? ""), { notFound: "null" });
+  const labelSelector = `${SESSION_LABEL}=${sessionId},${MANAGED_SELECTOR}`;
+  for (const kind of kbridgeKinds(connection, namespace)) {
+    const items = await clusterCall(connection, `list kbridge's ${kind.kind} objects`, () => kind.list(labelSelector));
+    for (const item of items.items) await clusterCall(connection, `delete kbridge's ${kind.kind} ${item.metadata?.name}`, () => kind.remove(item.metadata?.name ?? ""), { notFound: "null" });
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { KbridgeError, type KbridgeObjectView, type NamespaceView, type ServiceView } from "../protocol/index.ts";
-import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./agentWorkload.ts";
+import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, kbridgeKinds, kbridgeObjects, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./agentWorkload.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
 /** A heartbeat older than this means the session's helper is gone (its restorer acts within 60 s). */
@@ -50,26 +50,11 @@ export async function listServices(connection: ClusterConnection, namespace: str
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-interface Labelled {
-  metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: Date | string };
-}
-
 /** Every object labelled as kbridge's in the namespace, marked stale when its session's helper is gone. */
 export async function listKbridgeObjects(connection: ClusterConnection, namespace: string): Promise<KbridgeObjectView[]> {
-  const labelSelector = Object.entries(MANAGED_BY).map(([k, v]) => `${k}=${v}`).join(",");
-  const { core, rbac } = connection;
-  const kinds: [string, () => Promise<{ items: Labelled[] }>][] = [
-    ["Pod", () => core.listNamespacedPod({ namespace, labelSelector })],
-    ["Secret", () => core.listNamespacedSecret({ namespace, labelSelector })],
-    ["ConfigMap", () => core.listNamespacedConfigMap({ namespace, labelSelector })],
-    ["ServiceAccount", () => core.listNamespacedServiceAccount({ namespace, labelSelector })],
-    ["Role", () => rbac.listNamespacedRole({ namespace, labelSelector })],
-    ["RoleBinding", () => rbac.listNamespacedRoleBinding({ namespace, labelSelector })],
-  ];
-  const lists = await Promise.all(kinds.map(([kind, list]) => clusterCall(connection, `list kbridge's ${kind} objects`, list).then((l) => l.items.map((item) => ({ kind, item })))));
-  const all = lists.flat();
+  const all = await kbridgeObjects(connection, namespace);
   // A session's heartbeat lives on its saved original (a Secret).
-  const heartbeats = new Map(all.filter(({ kind, item }) => kind === "Secret" && item.metadata?.annotations?.[HEARTBEAT_ANNOTATION]).map(({ item }) => [item.metadata?.labels?.[SESSION_LABEL] ?? "", Date.parse(item.metadata?.annotations?.[HEARTBEAT_ANNOTATION] ?? "")]));
+  const heartbeats = new Map(all.filter(({ kind, item }) => kind.kind === "Secret" && item.metadata?.annotations?.[HEARTBEAT_ANNOTATION]).map(({ item }) => [item.metadata?.labels?.[SESSION_LABEL] ?? "", Date.parse(item.metadata?.annotations?.[HEARTBEAT_ANNOTATION] ?? "")]));
   const now = Date.now();
   return all
     .map(({ kind, item }): KbridgeObjectView => {
@@ -79,7 +64,7 @@ export async function listKbridgeObjects(connection: ClusterConnection, namespac
       const stale = (expiresAt !== undefined && Date.parse(expiresAt) < now) || heartbeat === undefined || now - heartbeat > STALE_HEARTBEAT_MS;
       const created = item.metadata?.creationTimestamp;
       return {
-        kind,
+        kind: kind.kind,
         name: item.metadata?.name ?? "",
         session,
         owner: item.metadata?.labels?.[OWNER_LABEL] ?? "",
@@ -94,21 +79,13 @@ export async function listKbridgeObjects(connection: ClusterConnection, namespac
 
 /** Removes one kbridge object (refusing anything kbridge did not create). */
 export async function removeKbridgeObject(connection: ClusterConnection, namespace: string, kind: string, name: string): Promise<void> {
-  const { core, rbac } = connection;
-  const kinds: Record<string, { read: () => Promise<Labelled>; remove: () => Promise<unknown> }> = {
-    Pod: { read: () => core.readNamespacedPod({ name, namespace }), remove: () => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }) },
-    Secret: { read: () => core.readNamespacedSecret({ name, namespace }), remove: () => core.deleteNamespacedSecret({ name, namespace }) },
-    ConfigMap: { read: () => core.readNamespacedConfigMap({ name, namespace }), remove: () => core.deleteNamespacedConfigMap({ name, namespace }) },
-    ServiceAccount: { read: () => core.readNamespacedServiceAccount({ name, namespace }), remove: () => core.deleteNamespacedServiceAccount({ name, namespace }) },
-    Role: { read: () => rbac.readNamespacedRole({ name, namespace }), remove: () => rbac.deleteNamespacedRole({ name, namespace }) },
-    RoleBinding: { read: () => rbac.readNamespacedRoleBinding({ name, namespace }), remove: () => rbac.deleteNamespacedRoleBinding({ name, namespace }) },
-  };
-  const access = kinds[kind];
-  if (!access) throw new KbridgeError({ code: "unknown-kind", category: "user", message: `kbridge creates no ${kind} objects.`, hint: `It creates ${Object.keys(kinds).join(", ")}.` });
-  const object = await clusterCall(connection, `read ${kind} ${namespace}/${name}`, access.read, { notFound: "null" });
+  const kinds = kbridgeKinds(connection, namespace);
+  const access = kinds.find((k) => k.kind === kind);
+  if (!access) throw new KbridgeError({ code: "unknown-kind", category: "user", message: `kbridge creates no ${kind} objects.`, hint: `It creates ${kinds.map((k) => k.kind).join(", ")}.` });
+  const object = await clusterCall(connection, `read ${kind} ${namespace}/${name}`, () => access.read(name), { notFound: "null" });
   if (!object) return;
   if (object.metadata?.labels?.["app.kubernetes.io/managed-by"] !== MANAGED_BY["app.kubernetes.io/managed-by"]) {
     throw new KbridgeError({ code: "not-kbridge-object", category: "user", message: `${kind} ${namespace}/${name} was not created by kbridge; it is left alone.` });
   }
-  await clusterCall(connection, `delete ${kind} ${namespace}/${name}`, access.remove, { notFound: "null" });
+  await clusterCall(connection, `delete ${kind} ${namespace}/${name}`, () => access.remove(name), { notFound: "null" });
 }

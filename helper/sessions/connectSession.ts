@@ -20,7 +20,7 @@ import type { HttpExchange } from "../tunnel/httpObserver.ts";
 import { startServiceEndpoints, type EndpointSettings, type ServiceEndpoints } from "./serviceEndpoints.ts";
 import { buildEnvironment, type EnvVar } from "../environment/containerEnv.ts";
 import { readEnvironmentSources, type EnvironmentSources } from "../k8s/podEnvironment.ts";
-import { readLocalProcessConfig } from "../environment/localProcessConfig.ts";
+import { readLocalProcessConfig, type LocalProcessConfig } from "../environment/localProcessConfig.ts";
 import { applyConfig, configEndpoints, type AppliedConfig } from "./configFile.ts";
 
 export interface PortMapping {
@@ -177,7 +177,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
       },
       (p) => `${p.join(", ")} ready; the workload's own pods retired`,
     );
-    return await attach(connection, plan, pods, heartbeat, { ...options, log });
+    return await attach(connection, plan, pods, heartbeat, { ...options, log }, config);
   } catch (error) {
     heartbeat.stop();
     await restoreAndWait(connection, namespace, session.id, log);
@@ -241,7 +241,8 @@ function startHeartbeat(connection: ClusterConnection, plan: SessionPlan, log: L
 }
 
 /** Opens a tunnel to every agent pod and keeps them: the connected part of a session. */
-async function attach(connection: ClusterConnection, plan: SessionPlan, pods: string[], heartbeat: Heartbeat, callbacks: SessionCallbacks): Promise<ConnectedSession> {
+/** `config`: the plan's config file as connect already read it (a resume reads it again). */
+async function attach(connection: ClusterConnection, plan: SessionPlan, pods: string[], heartbeat: Heartbeat, callbacks: SessionCallbacks, config?: LocalProcessConfig): Promise<ConnectedSession> {
   const step = stepper(callbacks.onStep);
   const { log } = callbacks;
   const namespace = plan.target.namespace;
@@ -362,7 +363,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
         "apply config file",
         () =>
           applyConfig({
-            config: readLocalProcessConfig(configFile),
+            config: config ?? readLocalProcessConfig(configFile),
             namespace,
             volumeMounts: sources.volumeMounts,
             endpoints: services?.list() ?? [],

@@ -104,6 +104,12 @@ test("a session left by a killed helper is reported as interrupted and resumed b
   expect(log.lines.map((l) => l.seq)).toEqual(log.lines.map((_, i) => i + 1));
   const tail = await sendCommand(first.socket, "session:logs", { sessionId: id, after: log.next - 2 });
   expect(tail.ok && tail.data.lines.map((l) => l.seq)).toEqual([log.next - 1, log.next]);
+  // The pod's secret is in the session's environment, and in none of kbridge's files.
+  const environment = await sendCommand(first.socket, "session:env", { sessionId: id });
+  expect(environment.ok && environment.data.find((v) => v.name === "API_TOKEN")).toMatchObject({ value: "demo-token-not-secret", secret: true });
+  const files = fs.readdirSync(env.KBRIDGE_HOME as string, { recursive: true, withFileTypes: true }).filter((f) => f.isFile()).map((f) => path.join(f.parentPath, f.name));
+  expect(files.some((f) => f.includes("sessions"))).toBe(true);
+  for (const file of files) expect(fs.readFileSync(file, "utf8"), file).not.toContain("demo-token-not-secret");
   await killHelper();
 
   const next = await startHelper();

@@ -13,7 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type ProcessView, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
-import { clusterCall, openCluster } from "../k8s/clusterConnection.ts";
+import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
 import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
 import { connect, restoreAndWait, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
@@ -175,14 +175,8 @@ export class SessionManager {
     const sessions = await sessionsInNamespace(connection, namespace);
     const restored: string[] = [];
     for (const id of sessions) {
-      const known = this.sessions.get(id);
-      if (known && known.view.target.namespace === namespace && (known.view.state === "interrupted" || !isFinished(known.view.state))) {
-        await this.stop(id);
-        continue;
-      }
-      const workload = await restoreWorkload(connection, namespace, id);
+      const workload = await this.removeSession(connection, namespace, id);
       if (workload) restored.push(workload);
-      this.deps.log.info({ session: id, namespace, workload }, "cleaned a session left in the cluster");
     }
     return { namespace, sessions, restored };
   }
@@ -198,13 +192,20 @@ export class SessionManager {
       return { removed: [`${what.object.kind}/${what.object.name}`] };
     }
     const removed = (await listKbridgeObjects(connection, namespace)).filter((o) => o.session === what.sessionId).map((o) => `${o.kind}/${o.name}`);
-    const known = this.sessions.get(what.sessionId);
-    if (known && (known.view.state === "interrupted" || !isFinished(known.view.state))) {
-      await this.stop(what.sessionId);
-      return { removed };
-    }
-    const restored = await restoreWorkload(connection, namespace, what.sessionId);
+    const restored = await this.removeSession(connection, namespace, what.sessionId);
     return { removed, ...(restored ? { restored } : {}) };
+  }
+
+  /** Ends a session found in the cluster: this helper's own properly (process, tunnels, restore), any other as its restorer would. */
+  private async removeSession(connection: ClusterConnection, namespace: string, id: string): Promise<string | undefined> {
+    const known = this.sessions.get(id);
+    if (known && known.view.target.namespace === namespace && (known.view.state === "interrupted" || !isFinished(known.view.state))) {
+      await this.stop(id);
+      return undefined;
+    }
+    const workload = await restoreWorkload(connection, namespace, id);
+    this.deps.log.info({ session: id, namespace, workload }, "cleaned a session left in the cluster");
+    return workload;
   }
 
   /** Restores every live or interrupted session (the helper is stopping). */
