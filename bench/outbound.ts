@@ -1,6 +1,6 @@
 /**
  * Outbound, measured: the workstation calling a cluster service through kbridge's endpoint
- * (listener → HTTP/2 tunnel → agent dials in the cluster) against `kubectl port-forward`
+ * (listener → direct line or HTTP/2 tunnel → agent dials in the cluster) against `kubectl port-forward`
  * to the same pod — HTTP requests/s with keep-alive, and MB/s each way — and connect time
  * with 200 services in the namespace against 5.
  *
@@ -27,7 +27,8 @@ const download = (port: number) => downloadBytes(port, SIZE);
 const upload = (port: number) => uploadBytes(port, SIZE);
 
 const SIZE = 128 * MIB;
-const LOAD_SECONDS = 5;
+const LOAD_SECONDS = 3;
+const TURNS = 3;
 const CONCURRENCY = 16;
 const CONNECT_RUNS = 3;
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -174,22 +175,35 @@ export async function benchOutbound(): Promise<void> {
       }
     }
 
-    // Throughput: kbridge's endpoint for blast (unprivileged: ports on 127.0.0.1) against kubectl port-forward to the same pod.
+    // Throughput: kbridge's endpoint for blast (unprivileged: ports on 127.0.0.1) against kubectl port-forward to the same pod,
+    // measured in turns (kubectl, ClusterIP, headless, again) so that the machine's load drifts over all three alike.
     const { view } = await connectFront(client, "few", "unprivileged");
-    const measure = async (key: string) => {
-      const endpoint = view.endpoints?.list.find((e) => e.key === key);
-      const portOf = (name: string) => endpoint?.ports.find((p) => p.name === name)?.listenPort as number;
-      return { rps: (await load({ host: "127.0.0.1", port: portOf("http") })).rps, down: median([await download(portOf("down")), await download(portOf("down"))]), up: median([await upload(portOf("up")), await upload(portOf("up"))]) };
-    };
-    const viaKbridge = await measure("few/blast");
-    const viaKbridgeDirect = await measure("few/blast-direct");
-    await sendCommand(client.socket, "session:stop", { sessionId: view.id }, 90_000);
     const forwards = await Promise.all([7003, 7001, 7002].map((remote) => kubectlPortForward({ kubeconfig, namespace: "few", remote })));
     children.push(...forwards.map((f) => f.child));
     const [http, down, up] = forwards.map((f) => f.port) as [number, number, number];
-    const viaKubectl = { rps: (await load({ host: "127.0.0.1", port: http })).rps, down: median([await download(down), await download(down)]), up: median([await upload(up), await upload(up)]) };
+    const kbridgePorts = (key: string) => {
+      const endpoint = view.endpoints?.list.find((e) => e.key === key);
+      const portOf = (name: string) => endpoint?.ports.find((p) => p.name === name)?.listenPort as number;
+      return { http: portOf("http"), down: portOf("down"), up: portOf("up") };
+    };
+    const paths = { viaKubectl: { http, down, up }, viaKbridge: kbridgePorts("few/blast"), viaKbridgeDirect: kbridgePorts("few/blast-direct") };
+    const samples = Object.fromEntries(Object.keys(paths).map((name) => [name, { rps: [] as number[], down: [] as number[], up: [] as number[] }]));
+    for (let turn = 0; turn < TURNS; turn++) {
+      for (const [name, ports] of Object.entries(paths)) {
+        const sample = samples[name] as { rps: number[]; down: number[]; up: number[] };
+        sample.rps.push((await load({ host: "127.0.0.1", port: ports.http })).rps);
+        sample.down.push(await download(ports.down));
+        sample.up.push(await upload(ports.up));
+      }
+    }
+    await sendCommand(client.socket, "session:stop", { sessionId: view.id }, 90_000);
+    const result = (name: keyof typeof paths) => {
+      const sample = samples[name] as { rps: number[]; down: number[]; up: number[] };
+      return { rps: median(sample.rps), down: median(sample.down), up: median(sample.up) };
+    };
+    const [viaKubectl, viaKbridge, viaKbridgeDirect] = [result("viaKubectl"), result("viaKbridge"), result("viaKbridgeDirect")];
 
-    console.log(`\noutbound: the workstation calling a cluster service (${SIZE / MIB} MiB transfers, median of 2; HTTP ${CONCURRENCY} keep-alive connections for ${LOAD_SECONDS} s)`);
+    console.log(`\noutbound: the workstation calling a cluster service (${SIZE / MIB} MiB transfers, HTTP ${CONCURRENCY} keep-alive connections for ${LOAD_SECONDS} s; median of ${TURNS} turns, the three paths in turn)`);
     const row = (name: string, r: typeof viaKbridge) => `  ${name.padEnd(34)} ${r.rps.toFixed(0).padStart(6)} req/s   download ${r.down.toFixed(0).padStart(4)} MB/s   upload ${r.up.toFixed(0).padStart(4)} MB/s`;
     console.log(row("kbridge → service's ClusterIP", viaKbridge));
     console.log(row("kbridge → pod (headless name)", viaKbridgeDirect));

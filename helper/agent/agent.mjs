@@ -6,6 +6,8 @@
 // The other direction has its own port: there the helper is the HTTP/2 client, and each
 // CONNECT stream it opens (`:authority` host:port) is dialled from here, inside the
 // cluster — cluster DNS and the pod's network identity — for the workstation's process.
+// The same port takes direct lines too: one connection per port-forward stream, framed
+// (helper/tunnel/framedDial.ts), which the helper uses for bulk transfers.
 //
 // Environment:
 //   KBRIDGE_PORTS          comma-separated ports to take over (the container's)
@@ -164,13 +166,155 @@ outbound.on("stream", (stream, headers) => {
     stream.respond({ ":status": 502, "kbridge-error": `${error.code ?? "error"}: ${error.message}` }, { endStream: true });
   });
 });
+// The outbound port also takes direct lines (one connection per port-forward stream, for
+// bulk transfers; helper/tunnel/framedDial.ts): they start with DIAL_MAGIC, HTTP/2 with its
+// preface.
+const DIAL_MAGIC = Buffer.from("KBDIAL/1");
 net
-  .createServer((socket) => {
+  .createServer({ allowHalfOpen: true }, (socket) => {
     socket.setNoDelay(true);
     socket.on("error", () => {});
-    outbound.emit("connection", socket);
+    let head = Buffer.alloc(0);
+    const sniff = (chunk) => {
+      head = Buffer.concat([head, chunk]);
+      const known = Math.min(head.length, DIAL_MAGIC.length);
+      if (!head.subarray(0, known).equals(DIAL_MAGIC.subarray(0, known))) {
+        socket.off("data", sniff);
+        socket.pause();
+        socket.unshift(head);
+        outbound.emit("connection", socket);
+      } else if (head.length >= DIAL_MAGIC.length) {
+        socket.off("data", sniff);
+        serveDirectLine(socket, head.subarray(DIAL_MAGIC.length));
+      }
+    };
+    socket.on("data", sniff);
   })
   .listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
+
+/** Frames as in helper/tunnel/framedDial.ts: the first (control) frame whole, data frames as they arrive. */
+function frameReader(handlers) {
+  let header = Buffer.alloc(0);
+  let remaining = -1;
+  let control = [];
+  const finishControl = () => {
+    const payload = Buffer.concat(control);
+    control = undefined;
+    remaining = -1;
+    handlers.control(payload);
+  };
+  return (chunk) => {
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (remaining < 0) {
+        const take = Math.min(4 - header.length, chunk.length - offset);
+        header = Buffer.concat([header, chunk.subarray(offset, offset + take)]);
+        offset += take;
+        if (header.length < 4) return;
+        remaining = header.readUInt32BE(0);
+        header = Buffer.alloc(0);
+        if (remaining === 0) {
+          remaining = -1;
+          if (control) finishControl();
+          else handlers.end();
+        }
+        continue;
+      }
+      const take = Math.min(remaining, chunk.length - offset);
+      const payload = chunk.subarray(offset, offset + take);
+      offset += take;
+      remaining -= take;
+      if (control) {
+        control.push(payload);
+        if (remaining === 0) finishControl();
+      } else handlers.data(payload);
+      if (remaining === 0) remaining = -1;
+    }
+  };
+}
+
+const lengthPrefix = (length) => {
+  const prefix = Buffer.allocUnsafe(4);
+  prefix.writeUInt32BE(length, 0);
+  return prefix;
+};
+
+function sendFrame(line, payload, callback) {
+  line.cork();
+  line.write(lengthPrefix(payload.length));
+  if (payload.length > 0) line.write(payload, callback);
+  line.uncork();
+}
+
+/** A direct line from the helper: { token, host, port }, then the connection's bytes both ways. */
+function serveDirectLine(line, rest) {
+  let target = null;
+  let connected = false;
+  let localEnded = false; // the cluster side finished sending
+  let remoteEnded = false; // the helper finished sending
+  const finishIfDone = () => {
+    if (localEnded && remoteEnded) line.end();
+  };
+  const refuse = (error) => {
+    sendFrame(line, Buffer.from(JSON.stringify({ error })));
+    line.end();
+  };
+  const read = frameReader({
+    control(payload) {
+      let request;
+      try {
+        request = JSON.parse(payload.toString("utf8"));
+      } catch {
+        return refuse("the dial request is not JSON");
+      }
+      if (request.token !== token) return refuse("not this session's helper");
+      const port = Number(request.port);
+      if (typeof request.host !== "string" || !request.host || !(port >= 1 && port <= 65535)) return refuse(`expected a host and a port, got ${request.host}:${request.port}`);
+      line.pause();
+      target = net.connect({ host: request.host, port, allowHalfOpen: true });
+      target.setNoDelay(true);
+      target.once("connect", () => {
+        connected = true;
+        sendFrame(line, Buffer.from(JSON.stringify({ ok: true })));
+        line.resume();
+      });
+      target.on("data", (chunk) => {
+        line.cork();
+        line.write(lengthPrefix(chunk.length));
+        const more = line.write(chunk);
+        line.uncork();
+        if (!more) {
+          target.pause();
+          line.once("drain", () => target.resume());
+        }
+      });
+      target.on("end", () => {
+        localEnded = true;
+        sendFrame(line, Buffer.alloc(0));
+        finishIfDone();
+      });
+      target.on("error", (error) => {
+        if (!connected) return refuse(`${error.code ?? "error"}: ${error.message}`);
+        line.destroy();
+      });
+      line.on("close", () => target.destroy());
+    },
+    data(payload) {
+      if (!target) return;
+      if (!target.write(payload)) {
+        line.pause();
+        target.once("drain", () => line.resume());
+      }
+    },
+    end() {
+      remoteEnded = true;
+      target?.end();
+      finishIfDone();
+    },
+  });
+  line.on("data", read);
+  if (rest.length > 0) read(rest);
+}
 
 // A volume's files, for the workstation (KubernetesLocalProcessConfig.yaml volumeMounts):
 // JSON { files: [{ path, mode, data (base64) }] }, symlinks followed, the kubelet's own

@@ -279,7 +279,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
   let outbound: { pod: string; tunnel: OutboundTunnel } | undefined;
   async function openOutbound(pod: string): Promise<void> {
     const duplex = await openPodConnection(connection, namespace, pod, plan.outboundPort);
-    const tunnel = openOutboundTunnel(duplex, plan.token, log);
+    const tunnel = openOutboundTunnel(duplex, plan.token, log, () => openPodConnection(connection, namespace, pod, plan.outboundPort));
     outbound = { pod, tunnel };
     log.info({ pod }, "outbound tunnel up");
     void tunnel.closed.then(() => {

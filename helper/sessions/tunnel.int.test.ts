@@ -2,7 +2,8 @@
  * The tunnel under load: a server-speaks-first protocol, 100 concurrent connections and a
  * 256 MiB body each way, all checked byte for byte, through agent → HTTP/2 over
  * port-forward → helper → workstation; the outbound direction (the agent dials cluster
- * services for the workstation); and the session token that keeps other pods out of both.
+ * services for the workstation, over HTTP/2 streams and over direct lines), half-close
+ * included; and the session token that keeps other pods out of all of it.
  */
 import { createHash, randomBytes } from "node:crypto";
 import http2 from "node:http2";
@@ -15,7 +16,10 @@ import { kind } from "../../test/cluster/controllers/objects.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
+import { openCluster } from "../k8s/clusterConnection.ts";
+import { openPodConnection } from "../k8s/portForward.ts";
 import { silentLogger } from "../logging/logger.ts";
+import { dialFramed } from "../tunnel/framedDial.ts";
 import { HELLO_PATH, TOKEN_HEADER } from "../tunnel/inboundTunnel.ts";
 import { connect, type ConnectedSession } from "./connectSession.ts";
 
@@ -24,15 +28,24 @@ let cluster: TestCluster;
 let session: ConnectedSession;
 let workstation: net.Server;
 let clusterIp: string;
+let kubeconfig: string;
 
 // In the cluster: a TCP service that greets first, then echoes (replaced by the workstation's).
 const GREETER = "require('net').createServer((s) => { s.write('cluster-hello\\n'); s.pipe(s); }).listen(7000)";
 // A cluster service the workstation calls through the outbound tunnel: echoes in upper case.
 const UPPER = "require('net').createServer((s) => s.on('data', (d) => s.write(d.toString().toUpperCase()))).listen(7100)";
+// Another: reads until the client half-closes, then answers with the bytes' SHA-256 (7200);
+// sends 32 MiB of a known pattern and ends (7201).
+const COUNTER = `
+const net = require("net"), crypto = require("crypto");
+net.createServer({ allowHalfOpen: true }, (s) => { const h = crypto.createHash("sha256"); s.on("data", (d) => h.update(d)); s.on("end", () => s.end(h.digest("hex"))); }).listen(7200);
+const chunk = Buffer.alloc(1024 * 1024); for (let i = 0; i < chunk.length; i++) chunk[i] = i % 251;
+net.createServer((s) => { let n = 0; const pump = () => { while (n < 32) { n++; if (!s.write(chunk)) return s.once("drain", pump); } s.end(); }; pump(); }).listen(7201);
+`;
 
 beforeAll(async () => {
   cluster = await startTestCluster({ backoffBaseMs: 500 });
-  const kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+  kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
   const applied = await kubectlFor(kubeconfig)(["apply", "-f", "-"], {
     stdin: `apiVersion: apps/v1
 kind: Deployment
@@ -72,6 +85,23 @@ metadata: {name: upper}
 spec:
   selector: {app: upper}
   ports: [{port: 80, targetPort: 7100}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: counter, labels: {app: counter}}
+spec:
+  containers:
+  - name: counter
+    image: node:22
+    command: ["node", "-e", ${JSON.stringify(COUNTER)}]
+    readinessProbe: {tcpSocket: {port: 7200}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: counter}
+spec:
+  selector: {app: counter}
+  ports: [{name: sum, port: 7200}, {name: pattern, port: 7201}]
 `,
   });
   if (applied.code !== 0) throw new Error(applied.stderr);
@@ -82,8 +112,8 @@ spec:
   });
   await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
   await until(
-    () => cluster.store.list(kind("Pod"), "default").filter((p) => (p.status as { conditions?: { type: string; status: string }[] }).conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === 2,
-    "the greeter and upper to be ready",
+    () => cluster.store.list(kind("Pod"), "default").filter((p) => (p.status as { conditions?: { type: string; status: string }[] }).conditions?.some((c) => c.type === "Ready" && c.status === "True")).length === 3,
+    "the greeter, upper and counter to be ready",
     20_000,
   );
   session = await connect({
@@ -180,6 +210,74 @@ test("outbound: the agent dials cluster services by their cluster names for the 
   );
   expect(replies).toEqual(Array.from({ length: 50 }, (_, i) => `HELLO ${i}`));
   await expect(session.dial("nope.default.svc.cluster.local", 80)).rejects.toMatchObject({ info: { code: "dial-failed", message: expect.stringMatching(/nope\.default\.svc\.cluster\.local:80 in the cluster: ENOTFOUND/) } });
+});
+
+/** Sends `payload` on a dialled connection, half-closes, and returns what the other side answers before it ends. */
+function sendAndHalfClose(connection: Duplex, payload: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let reply = "";
+    connection.on("data", (chunk: Buffer) => (reply += chunk.toString()));
+    connection.on("end", () => resolve(reply));
+    connection.on("error", reject);
+    let offset = 0;
+    const pump = () => {
+      while (offset < payload.length) {
+        const slice = payload.subarray(offset, offset + 1024 * 1024);
+        offset += slice.length;
+        if (!connection.write(slice)) return void connection.once("drain", pump);
+      }
+      connection.end();
+    };
+    pump();
+  });
+}
+
+function receiveAll(connection: Duplex): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    connection.on("data", (chunk: Buffer) => chunks.push(chunk));
+    connection.on("end", () => resolve(Buffer.concat(chunks)));
+    connection.on("error", reject);
+  });
+}
+
+const pattern = () => {
+  const chunk = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = i % 251;
+  return Buffer.concat(Array.from({ length: 32 }, () => chunk));
+};
+
+/** The session's agent pod and its token (from the session's Secret, as the agent gets it). */
+function agentAndToken(): { pod: string; token: string } {
+  const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
+  const secret = cluster.store.list(kind("Secret"), "default").find((s) => (s.data as Record<string, string> | undefined)?.["agent-token"]);
+  return { pod: String(agent?.metadata.name), token: Buffer.from(String((secret?.data as Record<string, string>)["agent-token"]), "base64").toString() };
+}
+
+test("outbound half-close and bulk both ways, on whichever way each dial takes (the first on spare direct lines, the rest over HTTP/2)", async () => {
+  const upload = randomBytes(24 * 1024 * 1024);
+  const results = await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      const [sum, down] = await Promise.all([session.dial("counter", 7200), session.dial("counter", 7201)]);
+      return { sum: await sendAndHalfClose(sum, upload), down: sha(await receiveAll(down)) };
+    }),
+  );
+  expect(results).toEqual(Array.from({ length: 4 }, () => ({ sum: sha(upload), down: sha(pattern()) })));
+});
+
+test("a direct line (one port-forward stream per connection) carries a connection with half-close; the agent refuses a wrong token and names a failed dial", async () => {
+  const connection = openCluster([kubeconfig], "kbridge-demo");
+  const { pod, token } = agentAndToken();
+  const line = () => openPodConnection(connection, "default", pod, 47001);
+
+  const upload = randomBytes(16 * 1024 * 1024);
+  const sum = await dialFramed(await line(), { token, host: "counter.default.svc.cluster.local", port: 7200 }, 10_000);
+  expect(await sendAndHalfClose(sum, upload)).toBe(sha(upload));
+  const down = await dialFramed(await line(), { token, host: "counter", port: 7201 }, 10_000);
+  expect(sha(await receiveAll(down))).toBe(sha(pattern()));
+
+  await expect(dialFramed(await line(), { token: "not-the-token-at-all", host: "counter", port: 7200 }, 10_000)).rejects.toThrow(/not this session's helper/);
+  await expect(dialFramed(await line(), { token, host: "nope", port: 80 }, 10_000)).rejects.toThrow(/ENOTFOUND/);
 });
 
 test("nothing else in the cluster can use the agent: a control connection without the session's token is refused, the outbound port answers 403", async () => {
