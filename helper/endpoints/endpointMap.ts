@@ -32,6 +32,8 @@ export interface EndpointMapOptions {
 interface Live {
   endpoint: MappedEndpoint;
   servers: net.Server[];
+  /** Open connections through its listeners: cut when it is unmapped (their tunnel goes too). */
+  sockets: Set<net.Socket>;
 }
 
 const FIRST = [127, 1, 1, 1];
@@ -71,7 +73,7 @@ export class EndpointMap {
     return { added, removed: removed.filter((key) => !added.includes(key)) };
   }
 
-  /** Closes every listener and removes the hosts block. */
+  /** Closes every listener (cutting the connections still open) and removes the hosts block. */
   async close(): Promise<void> {
     for (const key of [...this.live.keys()]) await this.unmap(key);
     this.writeHosts();
@@ -83,14 +85,15 @@ export class EndpointMap {
       const address = mode === "hosts" ? this.nextAddress() : "127.0.0.1";
       const mapped: MappedEndpoint = { key: endpoint.key, kind: endpoint.kind, namespace: endpoint.namespace, service: endpoint.service, ...(endpoint.hostname ? { hostname: endpoint.hostname } : {}), names: endpoint.names, dialHost: endpoint.dialHost, address, ports: [] };
       const servers: net.Server[] = [];
+      const sockets = new Set<net.Socket>();
       try {
         for (const port of endpoint.ports) {
-          const server = await this.listen(mapped, address, mode === "hosts" ? port.port : 0, port.port);
+          const server = await this.listen(mapped, address, mode === "hosts" ? port.port : 0, port.port, sockets);
           servers.push(server);
           mapped.ports.push({ ...(port.name ? { name: port.name } : {}), port: port.port, listenPort: (server.address() as net.AddressInfo).port });
         }
         if (mode === "hosts") this.usedAddresses.add(address);
-        this.live.set(endpoint.key, { endpoint: mapped, servers });
+        this.live.set(endpoint.key, { endpoint: mapped, servers, sockets });
         return;
       } catch (error) {
         for (const server of servers) server.close();
@@ -103,9 +106,11 @@ export class EndpointMap {
     throw new Error(`no free loopback address for ${endpoint.key}`);
   }
 
-  private listen(endpoint: MappedEndpoint, address: string, listenPort: number, servicePort: number): Promise<net.Server> {
+  private listen(endpoint: MappedEndpoint, address: string, listenPort: number, servicePort: number, sockets: Set<net.Socket>): Promise<net.Server> {
     // Half-open: a client that finishes sending (shutdown(SHUT_WR)) still gets its answer.
     const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
       socket.setNoDelay(true);
       socket.pause();
       socket.on("error", () => {});
@@ -136,7 +141,9 @@ export class EndpointMap {
     if (!live) return;
     this.live.delete(key);
     this.usedAddresses.delete(live.endpoint.address);
-    await Promise.all(live.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const closed = Promise.all(live.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    for (const socket of live.sockets) socket.destroy();
+    await closed;
   }
 
   private nextAddress(): string {

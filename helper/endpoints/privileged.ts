@@ -73,6 +73,21 @@ export function hostsBlockIds(file: string): string[] {
   }
 }
 
+/** Block `id` exactly as it is in the hosts file, begin and end lines included; null when there is none. */
+export function readHostsBlock(file: string, id: string): string | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+  const start = text.indexOf(`${BEGIN}${id} `);
+  if (start < 0) return null;
+  const endLine = text.indexOf(`${END}${id}`, start);
+  const stop = endLine < 0 ? text.length : text.indexOf("\n", endLine) < 0 ? text.length : text.indexOf("\n", endLine) + 1;
+  return text.slice(start, stop);
+}
+
 /** The text without the blocks `drop` selects; a block without its end line runs to the end of the file. */
 function withoutBlocks(text: string, drop: (id: string) => boolean): string {
   const lines = text.split(/(?<=\n)/);

@@ -44,7 +44,7 @@ test("namespaces and services are listed live, with ports, workload and ready po
   expect(namespaces.ok && namespaces.data.map((n) => n.name)).toEqual(expect.arrayContaining(["default", "shop"]));
   const services = await sendCommand(client.socket, "kube:listServices", { kubeContext: "kbridge-demo", namespace: "shop" });
   if (!services.ok) throw new Error(services.error.message);
-  expect(services.data.find((s) => s.name === "api")).toEqual({ name: "api", type: "ClusterIP", ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }], workload: { kind: "Deployment", name: "api" }, pods: 2, ready: 2, headless: false });
+  expect(services.data.find((s) => s.name === "api")).toEqual({ name: "api", type: "ClusterIP", ports: [{ name: "http", port: 80, targetPort: "http", containerPort: 8080, protocol: "TCP" }], workload: { kind: "Deployment", name: "api" }, pods: 2, ready: 2, headless: false });
   expect(services.data.find((s) => s.name === "store")).toMatchObject({ headless: true, workload: { kind: "Deployment", name: "store" }, ready: 1 });
   const missing = await sendCommand(client.socket, "kube:listServices", { kubeContext: "nope", namespace: "shop" });
   expect(missing.ok || missing.error.code).toBe("context-not-found");

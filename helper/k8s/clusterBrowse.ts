@@ -40,7 +40,12 @@ export async function listServices(connection: ClusterConnection, namespace: str
       return {
         name: service.metadata?.name ?? "",
         type: service.spec?.type ?? "ClusterIP",
-        ports: (service.spec?.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, targetPort: String(p.targetPort ?? p.port), protocol: p.protocol ?? "TCP" })),
+        ports: (service.spec?.ports ?? []).map((p) => {
+          const targetPort = String(p.targetPort ?? p.port);
+          // A named targetPort is the container port of that name in the selected pods.
+          const named = /^\d+$/.test(targetPort) ? Number(targetPort) : selected[0]?.spec?.containers.flatMap((c) => c.ports ?? []).find((cp) => cp.name === targetPort)?.containerPort;
+          return { ...(p.name ? { name: p.name } : {}), port: p.port, targetPort, ...(named !== undefined ? { containerPort: named } : {}), protocol: p.protocol ?? "TCP" };
+        }),
         ...(workload ? { workload } : {}),
         pods: selected.length,
         ready: selected.filter((pod) => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length,

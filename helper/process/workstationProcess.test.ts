@@ -1,7 +1,9 @@
 import { expect, test } from "vitest";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
-import { WorkstationProcess, type ProcessExit, type ProcessLine } from "./workstationProcess.ts";
+import fs from "node:fs";
+import path from "node:path";
+import { checkLaunch, WorkstationProcess, type ProcessExit, type ProcessLine } from "./workstationProcess.ts";
 
 const alive = (pid: number) => {
   try {
@@ -44,4 +46,15 @@ test("stop ends the whole process group (what the command started too); restart 
 test("a missing working directory is a clear error", () => {
   const child = new WorkstationProcess({ command: "true", cwd: "/nonexistent/folder", env: {}, onLine: () => undefined, onExit: () => undefined });
   expect(() => child.start()).toThrow("The working directory /nonexistent/folder does not exist.");
+});
+
+test("a launch command's program is checked before anything starts: PATH, paths relative to the folder, builtins and shell syntax", () => {
+  const folder = tempDir("launch-check");
+  fs.writeFileSync(path.join(folder, "run.sh"), "#!/bin/sh\n", { mode: 0o755 });
+  fs.writeFileSync(path.join(folder, "notes.txt"), "", { mode: 0o644 });
+  const ok = ["node -e 1", "PORT=3000 DEBUG=1 node server.js", "./run.sh --dev", "cd sub && npm start", "$RUNNER start", "exec node x"];
+  for (const command of ok) expect(() => checkLaunch(command, folder), command).not.toThrow();
+  expect(() => checkLaunch("kbridge-no-such-program --dev", folder)).toThrow(expect.objectContaining({ info: expect.objectContaining({ code: "launch-program-not-found", message: 'The launch command\'s program "kbridge-no-such-program" is not on this workstation\'s PATH.', fields: { launchCommand: '"kbridge-no-such-program" not found' } }) }));
+  expect(() => checkLaunch("./notes.txt", folder)).toThrow(/program \.\/notes\.txt is not an executable file/);
+  expect(() => checkLaunch("node x", path.join(folder, "missing"))).toThrow(expect.objectContaining({ info: expect.objectContaining({ fields: { workingDirectory: `${path.join(folder, "missing")} does not exist` } }) }));
 });

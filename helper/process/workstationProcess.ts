@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import { KbridgeError } from "../protocol/index.ts";
 
 export interface ProcessLine {
@@ -31,6 +32,41 @@ export interface WorkstationProcessOptions {
   stopGraceMs?: number;
 }
 
+/** Words the shell runs itself: nothing to find on the PATH. */
+const SHELL_WORDS = new Set(["cd", "exec", "export", "set", "unset", ".", "source", "eval", "test", "[", "true", "false", "echo", "printf", "read", "trap", "ulimit", "umask", "wait", "if", "for", "while", "until", "case", "{", "(", "!"]);
+
+/**
+ * Checks a launch command before anything changes in the cluster: its working directory
+ * exists and its program (the first word after any NAME=value assignments) is a builtin,
+ * an executable path, or on the PATH. The error names the field to fix.
+ */
+export function checkLaunch(command: string, cwd: string, pathVariable = process.env.PATH ?? ""): void {
+  if (!fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new KbridgeError({ code: "working-directory-missing", category: "user", message: `The working directory ${cwd} does not exist.`, hint: "Fix the profile's working directory (or the project's folder).", fields: { workingDirectory: `${cwd} does not exist` } });
+  }
+  const words = command.trim().split(/\s+/);
+  const program = words.find((word) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(word));
+  if (!program || SHELL_WORDS.has(program) || /[$`"'|;&<>()]/.test(program)) return; // the shell's business
+  const executable = (file: string) => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return fs.statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  };
+  const found = program.includes("/") ? executable(path.resolve(cwd, program)) : pathVariable.split(":").some((dir) => dir !== "" && executable(path.join(dir, program)));
+  if (!found) {
+    throw new KbridgeError({
+      code: "launch-program-not-found",
+      category: "user",
+      message: program.includes("/") ? `The launch command's program ${program} is not an executable file (in ${cwd}).` : `The launch command's program "${program}" is not on this workstation's PATH.`,
+      hint: `Install ${program} or fix the profile's launch command (for example: npm run dev).`,
+      fields: { launchCommand: `"${program}" not found` },
+    });
+  }
+}
+
 export class WorkstationProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -49,9 +85,7 @@ export class WorkstationProcess {
   start(): void {
     if (this.child) return;
     const { command, cwd } = this.options;
-    if (!fs.statSync(cwd, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new KbridgeError({ code: "working-directory-missing", category: "user", message: `The working directory ${cwd} does not exist.`, hint: "Fix the profile's working directory (or the project's folder)." });
-    }
+    checkLaunch(command, cwd);
     // The session's environment, plus what a shell needs to find programs.
     const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: process.env.HOME ?? "", USER: process.env.USER ?? "", LANG: process.env.LANG ?? "C.UTF-8", TERM: process.env.TERM ?? "dumb", ...this.options.env };
     const child = spawn("/bin/sh", ["-c", command], { cwd, env: env as unknown as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });

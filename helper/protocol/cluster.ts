@@ -23,7 +23,8 @@ export interface NamespaceView {
 export interface ServiceView {
   name: string;
   type: string;
-  ports: { name?: string; port: number; targetPort: string; protocol: string }[];
+  /** containerPort: the targetPort as a number (a named one resolved in the selected pods). */
+  ports: { name?: string; port: number; targetPort: string; containerPort?: number; protocol: string }[];
   /** The workload behind it, when one owns its pods. */
   workload?: { kind: string; name: string };
   pods: number;

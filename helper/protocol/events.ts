@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
 import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type KbridgeObjectView, type NamespaceView, type ServiceView } from "./cluster.ts";
-import { clusterCleanSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type EnvVarView, type LogLineView, type SessionView } from "./session.ts";
+import { clusterCleanSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type EnvVarView, type LogLineView, type SessionDiagnostics, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
   "helper:getStatus": z.object({}).strict(),
@@ -17,6 +17,7 @@ export const commandSchemas = {
   "session:stop": sessionIdSchema,
   "session:resume": sessionIdSchema,
   "session:env": sessionIdSchema,
+  "session:diagnostics": sessionIdSchema,
   "session:logs": sessionLogsSchema,
   "session:restartProcess": sessionIdSchema,
   "session:list": z.object({}).strict(),
@@ -45,6 +46,8 @@ export interface CommandOutputs {
   "session:resume": SessionView;
   /** The environment the workstation process gets (secrets included: only the token holder asks). */
   "session:env": EnvVarView[];
+  /** The session's endpoints checked from the workstation (names, ports), its hosts block, its log files. */
+  "session:diagnostics": SessionDiagnostics;
   /** A session's log lines after `after` (oldest first); `next` is the seq to ask after next time. */
   "session:logs": { lines: LogLineView[]; next: number };
   /** Stops and starts the session's workstation process again. */

@@ -117,6 +117,44 @@ export interface SessionView {
   error?: { code: string; message: string; hint?: string };
 }
 
+/** One name of a mapped service, resolved on the workstation as its processes resolve it. */
+export interface NameCheck {
+  name: string;
+  /** The endpoint's address (what the name should resolve to). */
+  expected: string;
+  /** What the hosts file kbridge writes says (null: not there). */
+  hostsFile: string | null;
+  /** What the system resolver says (getaddrinfo; null: not resolved), when kbridge writes the system's hosts file. */
+  system?: string | null;
+  ok: boolean;
+}
+
+/** A TCP connection to one mapped port, through the tunnel to the service. */
+export interface PortCheck {
+  endpoint: string;
+  address: string;
+  port: number;
+  listenPort: number;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+/** What the session's diagnostics show: the hosts block as written, each name's resolution, each port's TCP check, where the logs are. */
+export interface SessionDiagnostics {
+  checkedAt: string;
+  mode: "hosts" | "unprivileged";
+  /** Why unprivileged, when it was not asked for. */
+  reason?: string;
+  hostsFile: string;
+  /** The session's block, exactly as in the hosts file (null: none, e.g. unprivileged). */
+  hostsBlock: string | null;
+  names: NameCheck[];
+  ports: PortCheck[];
+  logFile: string;
+  logFolder: string;
+}
+
 export const sessionIdSchema = z.object({ sessionId: z.string().min(1) }).strict();
 
 export const clusterCleanSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required"), namespace: z.string().min(1, "Namespace is required") }).strict();

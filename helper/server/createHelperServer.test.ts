@@ -52,6 +52,9 @@ beforeAll(async () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
       },
       "session:logs": () => ({ lines: [], next: 0 }),
+      "session:diagnostics": () => {
+        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
+      },
       "session:restartProcess": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
       },

@@ -67,6 +67,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "session:stop": ({ sessionId }) => sessions.stop(sessionId),
       "session:resume": ({ sessionId }) => sessions.resume(sessionId),
       "session:env": ({ sessionId }) => sessions.environment(sessionId),
+      "session:diagnostics": ({ sessionId }) => sessions.diagnostics(sessionId),
       "session:logs": ({ sessionId, after, limit }) => sessions.logs(sessionId, after, limit),
       "session:restartProcess": ({ sessionId }) => sessions.restartProcess(sessionId),
       "session:list": () => sessions.list(),

@@ -5,6 +5,7 @@
  * is the test's hosts file (the machine's own is shared and never touched).
  */
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
@@ -20,6 +21,7 @@ import { writeHostsBlock } from "../endpoints/privileged.ts";
 import { homeId, kbridgeHome } from "../home/kbridgeHome.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { runHelper } from "../server/runHelper.ts";
+import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
 import { connect, type ConnectOptions } from "./connectSession.ts";
 
 const dir = tempDir("endpoints");
@@ -111,6 +113,18 @@ describe("endpoints", () => {
       }
       expect(answers["http://ledger-0.ledger-peers:8080/"]).toBe("200 ledger-0");
       expect(answers["http://ledger-1.ledger-peers.shop.svc.cluster.local:8080/"]).toBe("200 ledger-1");
+
+      // Diagnostics: every name resolves to its endpoint through the hosts file; api's port answers through the
+      // agent; an endpoint whose service does not exist says why.
+      const mapped = session.endpoints() as NonNullable<ReturnType<typeof session.endpoints>>;
+      const names = await checkNames(mapped, hostsFile);
+      expect(names.length).toBe(mapped.list.reduce((n, e) => n + e.names.length, 0));
+      expect(names.filter((n) => !n.ok)).toEqual([]);
+      expect(names.find((n) => n.name === "api.shop.svc.cluster.local")).toEqual({ name: "api.shop.svc.cluster.local", expected: api?.address, hostsFile: api?.address, ok: true });
+      const broken = { ...mapped, list: [api as NonNullable<typeof api>, { ...(api as NonNullable<typeof api>), key: "shop/nope", dialHost: "nope.shop.svc.cluster.local" }] };
+      const ports = await checkPorts(broken, session.dial);
+      expect(ports[0]).toMatchObject({ endpoint: "shop/api", port: 80, ok: true });
+      expect(ports[1]).toMatchObject({ endpoint: "shop/nope", ok: false, error: expect.stringMatching(/nope\.shop\.svc\.cluster\.local:80 in the cluster: ENOTFOUND/) });
 
       // A service created while connected is mapped within seconds, and unmapped when deleted.
       expect((await kubectl(["create", "-f", "-"], { stdin: "apiVersion: v1\nkind: Service\nmetadata: {name: late, namespace: shop}\nspec:\n  selector: {app: solo}\n  ports: [{port: 80, targetPort: 8080}]\n" })).code).toBe(0);
@@ -280,6 +294,17 @@ env:
       const ledger = await fetch(`http://${env.LEDGER_SERVICE_HOST}:${env.LEDGER_SERVICE_PORT}/`);
       expect(await ledger.text()).toMatch(/^ledger-[01]$/);
       expect(fs.readFileSync(hostsFile, "utf8")).toBe(ORIGINAL);
+
+      // A connection still open through an endpoint (an unfinished request) does not hold up the disconnect: it is cut.
+      const held = net.connect({ host: "127.0.0.1", port: Number(env.API_SERVICE_PORT) });
+      await new Promise((resolve) => held.once("connect", resolve));
+      held.write("GET /api/items HTTP/1.1\r\nHost: api\r\n");
+      const cut = new Promise((resolve) => held.once("close", resolve));
+      held.on("error", () => undefined);
+      const started = Date.now();
+      await session.disconnect();
+      await cut;
+      expect(Date.now() - started).toBeLessThan(20_000);
     } finally {
       await session.disconnect();
     }

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type ProcessView, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
+import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type ProcessView, type SessionDiagnostics, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
@@ -19,7 +19,9 @@ import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts
 import { connect, restoreAndWait, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
 import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
-import { WorkstationProcess } from "../process/workstationProcess.ts";
+import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
+import { HOSTS_FILE_DEFAULT, readHostsBlock } from "../endpoints/privileged.ts";
+import { checkLaunch, WorkstationProcess } from "../process/workstationProcess.ts";
 
 interface Entry {
   view: SessionView;
@@ -67,6 +69,8 @@ export class SessionManager {
 
   /** Creates the session and answers at once; the connect goes on in the background. */
   start(input: SessionStartInput): SessionView {
+    // A launch command that cannot start fails here, before anything changes in the cluster.
+    if (input.launch) checkLaunch(input.launch.command, input.launch.cwd);
     const id = randomBytes(4).toString("hex");
     const view: SessionView = {
       id,
@@ -112,6 +116,29 @@ export class SessionManager {
       throw new KbridgeError({ code: "session-not-connected", category: "user", message: `Session ${id} is ${entry.view.state}; its environment is known once it is connected.` });
     }
     return entry.session.environment();
+  }
+
+  /** The connected session's endpoints checked from the workstation, the hosts block as written, where its logs are. */
+  async diagnostics(id: string): Promise<SessionDiagnostics> {
+    const entry = this.get(id);
+    const endpoints = entry.session?.endpoints();
+    if (!entry.session || entry.view.state !== "connected") {
+      throw new KbridgeError({ code: "session-not-connected", category: "user", message: `Session ${id} is ${entry.view.state}; diagnostics need a connected session.`, hint: "Connect first; a failed session's steps and log say what went wrong." });
+    }
+    const hostsFile = this.deps.endpoints?.hostsFile ?? HOSTS_FILE_DEFAULT;
+    const none = { mode: "unprivileged" as const, list: [] };
+    const [names, ports] = await Promise.all([checkNames(endpoints ?? none, hostsFile), checkPorts(endpoints ?? none, entry.session.dial)]);
+    return {
+      checkedAt: new Date().toISOString(),
+      mode: endpoints?.mode ?? "unprivileged",
+      ...(endpoints?.reason ? { reason: endpoints.reason } : {}),
+      hostsFile,
+      hostsBlock: this.deps.endpoints && endpoints?.mode === "hosts" ? readHostsBlock(hostsFile, `${this.deps.endpoints.blockPrefix}-${id}`) : null,
+      names,
+      ports,
+      logFile: this.logFile(id),
+      logFolder: this.deps.logsDir,
+    };
   }
 
   /** Takes over an interrupted session: its agent is still in the cluster; tunnels open again. */
@@ -332,6 +359,10 @@ export class SessionManager {
     entry.log.append("agent", level, `${pod}: ${text}`);
   }
 
+  private logFile(id: string): string {
+    return path.join(this.deps.logsDir, `${id}.log`);
+  }
+
   private refreshEndpoints(entry: Entry): void {
     const endpoints = entry.session?.endpoints();
     if (!endpoints || isFinished(entry.view.state)) return;
@@ -383,7 +414,7 @@ export class SessionManager {
   }
 
   private openLog(id: string): SessionLog {
-    return new SessionLog({ file: path.join(this.deps.logsDir, `${id}.log`), publish: (lines) => this.deps.publishLog(id, lines) });
+    return new SessionLog({ file: this.logFile(id), publish: (lines) => this.deps.publishLog(id, lines) });
   }
 
   /** A session's log lines after `after`. */
