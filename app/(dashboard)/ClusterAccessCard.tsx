@@ -3,7 +3,7 @@
 import { Card } from "../components/ui/Card.tsx";
 import { ErrorNotice } from "../components/ui/ErrorNotice.tsx";
 import { useHelper } from "../lib/client/HelperContext.tsx";
-import { useKubeContexts } from "../lib/client/useKubeContexts.ts";
+import { useKubeContexts } from "../lib/client/useHelperQuery.ts";
 
 /** The helper's view of the workstation: which kubeconfig it reads and the contexts in it. */
 export function ClusterAccessCard() {
@@ -18,8 +18,8 @@ export function ClusterAccessCard() {
         </p>
       )}
       {contexts.kind === "failed" && <ErrorNotice error={contexts.error} />}
-      {contexts.kind === "loaded" && contexts.list.contexts.length === 0 && <p className="text-sm text-slate-600">The kubeconfig has no contexts.</p>}
-      {contexts.kind === "loaded" && contexts.list.contexts.length > 0 && (
+      {contexts.kind === "loaded" && contexts.data.contexts.length === 0 && <p className="text-sm text-slate-600">The kubeconfig has no contexts.</p>}
+      {contexts.kind === "loaded" && contexts.data.contexts.length > 0 && (
         <table aria-label="Kube contexts" className="w-full text-left text-sm">
           <thead className="text-xs uppercase tracking-wide text-slate-500">
             <tr>
@@ -30,11 +30,11 @@ export function ClusterAccessCard() {
             </tr>
           </thead>
           <tbody className="divide-y divide-slate-100">
-            {contexts.list.contexts.map((context) => (
+            {contexts.data.contexts.map((context) => (
               <tr key={context.name}>
                 <td className="py-2 pr-4 font-medium text-slate-900">
                   {context.name}
-                  {context.name === contexts.list.currentContext && (
+                  {context.name === contexts.data.currentContext && (
                     <span className="ml-2 rounded-full bg-sky-100 px-2 py-0.5 text-xs font-medium text-sky-800">current</span>
                   )}
                 </td>

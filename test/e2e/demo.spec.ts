@@ -1,13 +1,16 @@
 /**
  * `npm run demo` as a newcomer runs it: the dashboard lists the demo cluster's context,
- * the demo shop answers through the printed ingress command, a profile's session ends up in
- * its history, and Ctrl-C stops everything.
+ * the demo shop answers through the printed ingress command; a profile made with the
+ * wizard's live lists connects (after a launch command that cannot start was refused
+ * inline), its traffic and process output show in the log, the diagnostics show every name
+ * resolving; the session ends up in the history; the cluster page lists a crashed session's
+ * leftover and removes it; Ctrl-C stops everything.
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { kubectlFor } from "../cluster/support/kubectl.ts";
 import { launchChromium, screenshot } from "../support/browser.ts";
 import { envFor, isAlive, startEntry, waitForOutput, type Started } from "../support/kbridgeProcess.ts";
 import { freePort } from "../support/ports.ts";
@@ -28,25 +31,29 @@ afterAll(async () => {
 
 test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all of it", async () => {
   const env = envFor({ home: path.join(dir, "home"), kubeconfig: "/nonexistent", dashboardPort: await freePort(), helperPort: await freePort() });
-  const workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
-  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
-  const workstationPort = (workstation.address() as AddressInfo).port;
+  // The workstation's api: the profile's launch command, printing each request it serves.
+  const workstationPort = await freePort();
+  const server = `require('http').createServer((q, r) => { console.log('served ' + q.method + ' ' + q.url); r.setHeader('content-type', 'application/json'); r.end(JSON.stringify({ pod: 'workstation', items: [], store: 'none' })); }).listen(${workstationPort}, '127.0.0.1', () => console.log('api listening'))`;
   demo = startEntry("scripts/demo.ts", env);
   const running = await waitForOutput(demo, /Dashboard:\s+open (\S+)[\s\S]*curl -H 'Host: (\S+)' (http:\/\/[\d.]+(?::\d+)?)\//);
   const [, dashboardUrl, host, ingress] = running as unknown as [string, string, string, string];
   console.log(/test cluster and demo shop ready in [\d.]+ s/.exec(demo.output())?.[0]);
 
-  const shop = await new Promise<string>((resolve, reject) => {
-    const url = new URL(`${ingress}/status`);
-    http.get({ host: url.hostname, port: url.port || 80, path: url.pathname, headers: { host }, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => resolve(body));
-    }).on("error", reject);
-  });
+  /** GET through the demo's ingress with its Host header; the body. */
+  const viaIngress = (pathname: string) =>
+    new Promise<string>((resolve, reject) => {
+      const url = new URL(`${ingress}${pathname}`);
+      http.get({ host: url.hostname, port: url.port || 80, path: url.pathname, headers: { host }, agent: false }, (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        res.on("end", () => resolve(body));
+      }).on("error", reject);
+    });
+  const shop = await viaIngress("/status");
   expect(JSON.parse(shop)).toMatchObject({ greeting: "Welcome", web: expect.stringMatching(/^web-/), api: expect.stringMatching(/^api-/), store: expect.stringMatching(/^store-/) });
 
-  const page = await browser.newPage();
+  const browsing = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
+  const page = await browsing.newPage();
   await page.goto(dashboardUrl);
   await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor({ timeout: 20_000 });
   await page.getByRole("table", { name: "Kube contexts" }).getByRole("cell", { name: /^kbridge-demo\s*current$/ }).waitFor();
@@ -61,16 +68,34 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await page.getByRole("heading", { name: "shop", level: 1 }).waitFor();
   await page.getByRole("link", { name: "New profile" }).click();
   const profileForm = page.getByRole("form", { name: "New profile" });
-  await profileForm.getByLabel("Profile name").fill("api");
+  // The wizard: the context from the kubeconfig, the namespace and the service from the cluster's live lists.
   await profileForm.getByLabel("Kube context").selectOption("kbridge-demo");
-  await profileForm.getByLabel("Namespace").fill("shop");
-  await profileForm.getByLabel("Target name").fill("api");
-  await profileForm.getByLabel("Service port 1").fill("80");
+  await profileForm.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
+  const services = profileForm.getByRole("list", { name: "Services in shop" });
+  await services.getByRole("button", { name: /^store\s/ }).waitFor();
+  expect(await services.getByRole("button", { name: /^api\s/ }).innerText()).toMatch(/api\s+80→8080\/TCP\s+Deployment\/api\s+2\/2 ready/);
+  await screenshot(page, "wizard");
+  await services.getByRole("button", { name: /^api\s/ }).click();
+  // Picking it names the profile and proposes its ports.
+  expect(await profileForm.getByLabel("Profile name").inputValue()).toBe("api");
+  expect(await profileForm.getByLabel("Target name").inputValue()).toBe("api");
+  expect(await profileForm.getByLabel("Service port 1").inputValue()).toBe("80");
+  expect(await profileForm.getByLabel("Workstation port 1").inputValue()).toBe("8080");
   await profileForm.getByLabel("Workstation port 1").fill(String(workstationPort));
+  await profileForm.getByLabel("Launch command").fill("kbridge-no-such-program --serve");
   await profileForm.getByRole("button", { name: "Create profile" }).click();
   await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
   await page.getByText("No sessions yet.").waitFor();
   const profileUrl = page.url();
+
+  // A launch command that cannot start is refused before anything changes in the cluster, saying what to fix.
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.getByText(/The launch command's program "kbridge-no-such-program" is not on this workstation's PATH\.[\s\S]*fix the profile's launch command/).waitFor();
+  await screenshot(page, "connect-error");
+  const editForm = page.getByRole("form", { name: "Edit profile" });
+  await editForm.getByLabel("Launch command").fill(`node -e "${server}"`);
+  await editForm.getByRole("button", { name: "Save profile" }).click();
+  await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
 
   // Connect from the profile: the session page follows the steps to "connected".
   await page.getByRole("button", { name: "Connect" }).click();
@@ -80,18 +105,13 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect(await page.getByRole("list", { name: "Steps" }).locator("li[data-status=done]").count()).toBeGreaterThanOrEqual(6);
   await page.getByRole("table", { name: "Endpoints" }).getByRole("cell", { name: "shop/store" }).waitFor();
 
-  // A request through the ingress reaches the workstation and shows in the traffic log.
-  const reply = await new Promise<string>((resolve, reject) => {
-    const url = new URL(`${ingress}/status`);
-    http.get({ host: url.hostname, port: url.port || 80, path: url.pathname, headers: { host }, agent: false }, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => resolve(body));
-    }).on("error", reject);
-  });
+  // Once the process listens, a request through the ingress reaches it and shows in the traffic log and its own output.
+  await page.getByRole("log", { name: "Session log" }).locator('[data-source="process"]', { hasText: "api listening" }).waitFor({ timeout: 15_000 });
+  const reply = await viaIngress("/status");
   expect(JSON.parse(reply)).toMatchObject({ api: "workstation" });
   const log = page.getByRole("log", { name: "Session log" });
   await log.locator('[data-source="traffic"]', { hasText: /GET \/api\/items\S* → 200/ }).first().waitFor({ timeout: 15_000 });
+  await log.locator('[data-source="process"]', { hasText: /served GET \/api\/items/ }).first().waitFor();
   await log.locator('[data-source="agent"]', { hasText: "tunnel up" }).first().waitFor();
   // Every line once: seqs never repeat, even where the catch-up after connecting overlaps the pushes.
   const seqs = await log.locator("div[data-seq]").evaluateAll((rows) => rows.map((row) => Number(row.getAttribute("data-seq"))));
@@ -99,6 +119,48 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect(new Set(seqs).size).toBe(seqs.length);
   expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   await screenshot(page, "session-connected");
+
+  // Diagnostics: the hosts block as written, every name resolving, api answering through the agent, the secret masked until revealed.
+  const summary = page.getByTestId("diagnostics-summary");
+  await summary.waitFor({ timeout: 20_000 });
+  const [, resolved, names] = /(\d+)\/(\d+) names resolve/.exec(await summary.innerText()) ?? [];
+  // Four name forms of each service in the namespace.
+  expect(Number(names)).toBe(4 * (await page.getByRole("table", { name: "Endpoints" }).locator("tbody tr").count()));
+  expect(Number(names)).toBeGreaterThanOrEqual(12);
+  expect(resolved).toBe(names);
+  expect(await page.getByRole("region", { name: "Hosts block" }).locator("pre").innerText()).toMatch(/^# kbridge begin \S+ — [\s\S]*\n127\.1\.\d+\.\d+ +api api\.shop api\.shop\.svc api\.shop\.svc\.cluster\.local\n[\s\S]*# kbridge end \S+\n$/);
+  await page.getByRole("table", { name: "Name resolution" }).locator('tr[data-name="store.shop.svc.cluster.local"][data-ok="true"]').waitFor();
+  await page.getByRole("table", { name: "TCP checks" }).locator('tr[data-ok="true"]', { hasText: "shop/api:80" }).waitFor();
+  const token = page.getByRole("table", { name: "Environment" }).locator('tr[data-name="API_TOKEN"]');
+  expect(await token.innerText()).toMatch(/API_TOKEN\s+••••••••\s+env\s+Reveal/);
+  await token.getByRole("button", { name: "Reveal" }).click();
+  expect(await token.innerText()).toContain("demo-token-not-secret");
+  await page.getByRole("button", { name: "Copy diagnostics" }).click();
+  await page.getByText("Copied to the clipboard.").waitFor();
+  const report = await page.evaluate(() => navigator.clipboard.readText());
+  expect(report).toMatch(/^kbridge diagnostics — session \w+, service\/api in kbridge-demo \/ shop/);
+  expect(report).toMatch(/ok +api\.shop\.svc\.cluster\.local → 127\.1\./);
+  expect(report).toMatch(/\n {2}API_TOKEN=•••••••• +\(env, secret\)\n/);
+  expect(report).not.toContain("demo-token-not-secret");
+  await screenshot(page, "session-diagnostics");
+
+  // The helper dies mid-session: the page says so, the launcher starts it again, the page reconnects by itself and
+  // shows the session interrupted (the cluster still redirected); Resume brings it back; no log line appears twice.
+  const helperPid = Number(/"helper":(\d+)/.exec(demo.output())?.[1]);
+  process.kill(helperPid, "SIGKILL");
+  await page.locator('[role="status"][aria-label="Helper connection"]:not([data-state="connected"])').waitFor();
+  await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid="session-state"][data-state="interrupted"]').waitFor({ timeout: 20_000 });
+  await screenshot(page, "session-interrupted");
+  await page.getByRole("button", { name: "Resume" }).click();
+  await page.locator('[data-testid="session-state"][data-state="connected"]').waitFor({ timeout: 45_000 });
+  await until(async () => (await log.locator('[data-source="process"]', { hasText: "api listening" }).count()) === 2, "the process started again", 15_000);
+  expect(JSON.parse(await viaIngress("/status"))).toMatchObject({ api: "workstation" });
+  await until(async () => (await log.locator('[data-source="process"]', { hasText: /served GET \/api\/items/ }).count()) >= 2, "the second request in the process log", 15_000);
+  const after = await log.locator("div[data-seq]").evaluateAll((rows) => rows.map((row) => Number(row.getAttribute("data-seq"))));
+  expect(after.length).toBeGreaterThan(seqs.length);
+  expect(new Set(after).size).toBe(after.length);
+  expect(after).toEqual([...after].sort((a, b) => a - b));
 
   await page.getByRole("button", { name: "Disconnect" }).click();
   await page.locator('[data-testid="session-state"][data-state="ended"]').waitFor({ timeout: 60_000 });
@@ -109,6 +171,29 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   }, "the session in the profile's history", 20_000);
   expect(await page.locator(`tr[data-session="${sessionId}"]`).innerText()).toMatch(/Disconnected\s+service\/api in shop: connected, then restored\./);
   await screenshot(page, "profile-history");
+
+  // The cluster page: a crashed session's leftover (no heartbeat: its helper is gone) is listed as stale and removed in a click.
+  const kubeconfig = /KUBECONFIG=(\S+) kubectl/.exec(demo.output())?.[1] ?? "";
+  const leftover = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: kbridge-dead0001-agent
+  namespace: shop
+  labels: {app.kubernetes.io/managed-by: kbridge, kbridge.dev/session: dead0001, kbridge.dev/owner: alice}
+data: {agent.mjs: "// left by a crashed helper"}
+`;
+  expect((await kubectlFor(kubeconfig)(["apply", "-f", "-"], { stdin: leftover })).code).toBe(0);
+  await page.getByRole("link", { name: "Cluster" }).click();
+  await page.getByRole("heading", { name: "Cluster", level: 1 }).waitFor();
+  await page.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
+  const row = page.getByRole("table", { name: "Objects of session dead0001" }).locator('tr[data-object="ConfigMap/kbridge-dead0001-agent"][data-stale="true"]');
+  await row.waitFor({ timeout: 15_000 });
+  expect(await page.getByRole("heading", { name: "Session dead0001" }).count()).toBe(1);
+  await screenshot(page, "cluster");
+  await row.getByRole("button", { name: "Remove ConfigMap/kbridge-dead0001-agent" }).click();
+  await page.getByRole("status").filter({ hasText: "Removed ConfigMap/kbridge-dead0001-agent" }).waitFor();
+  await page.getByText("No kbridge objects in shop").waitFor({ timeout: 15_000 });
+  expect((await kubectlFor(kubeconfig)(["get", "configmap", "kbridge-dead0001-agent", "-n", "shop"])).stderr).toMatch(/NotFound/);
   await page.close();
 
   const pids = [...demo.output().matchAll(/"(helper|dashboard)":(\d+)/g)].map((m) => Number(m[2]));
@@ -116,5 +201,4 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect(await demo.stop(15_000)).toBe(0);
   demo = undefined;
   for (const pid of pids) expect(isAlive(pid), `pid ${pid}`).toBe(false);
-  workstation.close();
 });

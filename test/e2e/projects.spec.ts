@@ -118,6 +118,10 @@ describe("projects and profiles", () => {
     await profileForm.getByLabel("Kube context").selectOption("dev");
     // The dev context's namespace (shop) is filled in for the user.
     expect(await profileForm.getByLabel("Namespace").inputValue()).toBe("shop");
+    // Its cluster does not answer: the wizard's live lists say so where they would be, with what to check.
+    await profileForm.getByText(/^Cannot reach the cluster of context "dev" \(https:\/\/127\.0\.0\.1:6443\) to list namespaces: ECONNREFUSED\. Check your network or VPN/).waitFor();
+    await profileForm.getByRole("alert").filter({ hasText: /Cannot list the services of shop: Cannot reach the cluster of context "dev"/ }).waitFor();
+    await screenshot(page, "wizard-unreachable");
     await profileForm.getByLabel("Target name").fill("orders");
     await profileForm.getByLabel("Service port 1").fill("80");
     await profileForm.getByLabel("Workstation port 1").fill("70000");

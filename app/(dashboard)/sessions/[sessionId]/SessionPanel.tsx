@@ -7,6 +7,7 @@ import { ErrorNotice } from "../../../components/ui/ErrorNotice.tsx";
 import { PageHeader } from "../../../components/ui/PageHeader.tsx";
 import { buttonClass } from "../../../components/ui/buttons.ts";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
+import { Diagnostics } from "./Diagnostics.tsx";
 import { LogPane } from "./LogPane.tsx";
 
 const STATE_TONE: Record<SessionView["state"], string> = {
@@ -44,7 +45,7 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
   }, [state, status?.bootId, send, sessionId]);
   useEffect(() => helper.subscribe("session:updated", (next) => next.id === sessionId && setView(next)), [helper, sessionId]);
 
-  const run = async (command: "session:stop" | "session:restartProcess") => {
+  const run = async (command: "session:stop" | "session:restartProcess" | "session:resume") => {
     setBusy(true);
     setError(null);
     const result = await helper.send(command, { sessionId });
@@ -69,6 +70,11 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
             {view.process && view.state === "connected" && (
               <button type="button" className={buttonClass.secondary} disabled={busy} onClick={() => void run("session:restartProcess")}>
                 Restart process
+              </button>
+            )}
+            {view.state === "interrupted" && (
+              <button type="button" className={buttonClass.primary} disabled={busy} onClick={() => void run("session:resume")}>
+                Resume
               </button>
             )}
             {live && (
@@ -147,6 +153,7 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
           </Card>
         )}
         <LogPane sessionId={sessionId} />
+        <Diagnostics view={view} />
       </div>
     </>
   );

@@ -19,7 +19,9 @@ import { SelectField, TextAreaField, TextField } from "../../../../components/ui
 import { buttonClass } from "../../../../components/ui/buttons.ts";
 import type { ProfileDto, ProjectDto } from "../../../../lib/dto.ts";
 import { deleteProfileAction, saveProfileAction } from "../../actions.ts";
-import { KubeContextField } from "./KubeContextField.tsx";
+import { KubeContextField } from "../../../../components/cluster/KubeContextField.tsx";
+import { NamespaceField } from "../../../../components/cluster/NamespaceField.tsx";
+import { TargetPicker } from "./TargetPicker.tsx";
 import { PortMappingsField, type PortRow } from "./PortMappingsField.tsx";
 
 const PRIVILEGE_LABELS: Record<PrivilegeMode, string> = {
@@ -27,6 +29,11 @@ const PRIVILEGE_LABELS: Record<PrivilegeMode, string> = {
   hosts: "Hosts file: services by their cluster names (needs write access)",
   unprivileged: "Unprivileged: no hosts file, services on 127.0.0.1 ports",
 };
+
+/** The value at a dotted path ("portMappings.0.servicePort") of a plain object. */
+function valueAt(value: unknown, path: string): unknown {
+  return path.split(".").reduce<unknown>((at, key) => (at !== null && typeof at === "object" ? (at as Record<string, unknown>)[key] : undefined), value);
+}
 
 /** Creates or edits a profile, validating inline with the same schema the server uses. */
 export function ProfileForm({ project, profile }: { project: ProjectDto; profile?: ProfileDto }) {
@@ -40,6 +47,8 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
   const [ports, setPorts] = useState<PortRow[]>(
     profile?.portMappings.map((m) => ({ servicePort: String(m.servicePort), workstationPort: String(m.workstationPort) })) ?? [{ servicePort: "", workstationPort: "" }],
   );
+  // Ports proposed by the picked target are replaced when another is picked; typed ones stay.
+  const [portsFromPick, setPortsFromPick] = useState(false);
   const [launchCommand, setLaunchCommand] = useState(profile?.launchCommand ?? "");
   const [workingDirectory, setWorkingDirectory] = useState(profile?.workingDirectory ?? "");
   const [isolated, setIsolated] = useState(profile?.isolated ?? false);
@@ -50,36 +59,46 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
   const [agentImage, setAgentImage] = useState(profile?.agentImage ?? "");
   const [keepProbes, setKeepProbes] = useState(profile?.keepProbes ?? false);
   const [keepLifecycleHooks, setKeepLifecycleHooks] = useState(profile?.keepLifecycleHooks ?? false);
-  const [fields, setFields] = useState<Record<string, string>>({});
+  const [fieldErrorsAtSubmit, setFields] = useState<Record<string, string>>({});
+  const [failed, setFailedInput] = useState<unknown>(null);
+  const [failedEnvText, setFailedEnvText] = useState("");
+  const setFailed = (value: unknown) => {
+    setFailedInput(value);
+    setFailedEnvText(envText);
+  };
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [pending, startTransition] = useTransition();
 
+  const env = parseEnvLines(envText);
+  const input = {
+    name,
+    kubeContext,
+    namespace,
+    targetKind,
+    targetName,
+    container,
+    portMappings: ports,
+    launchCommand,
+    workingDirectory,
+    isolated,
+    routingKey: isolated ? routingKey : "",
+    envOverrides: env.env,
+    configFilePath,
+    privilegeMode,
+    agentImage,
+    keepProbes,
+    keepLifecycleHooks,
+  };
+  // A field's error shows until its value changes (the user is fixing it).
+  const fields = Object.fromEntries(Object.entries(fieldErrorsAtSubmit).filter(([key]) => key === "envOverrides" ? envText === failedEnvText : valueAt(input, key) === valueAt(failed, key)));
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const env = parseEnvLines(envText);
-    const input = {
-      name,
-      kubeContext,
-      namespace,
-      targetKind,
-      targetName,
-      container,
-      portMappings: ports,
-      launchCommand,
-      workingDirectory,
-      isolated,
-      routingKey: isolated ? routingKey : "",
-      envOverrides: env.env,
-      configFilePath,
-      privilegeMode,
-      agentImage,
-      keepProbes,
-      keepLifecycleHooks,
-    };
     const checked = profileInputSchema.safeParse(input);
     const found = { ...(checked.success ? {} : fieldErrors(checked.error)), ...(env.errors[0] ? { envOverrides: env.errors[0] } : {}) };
     if (Object.keys(found).length > 0) {
       setFields(found);
+      setFailed(input);
       setError({ code: "invalid-input", category: "user", message: "Some fields need attention.", hint: "Fix the fields marked in red, then save again." });
       return;
     }
@@ -87,6 +106,7 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
       const result = await saveProfileAction(project.id, profile?.id ?? null, input);
       if (!result.ok) {
         setFields(result.error.fields ?? {});
+        setFailed(input);
         setError(result.error);
         return;
       }
@@ -120,7 +140,7 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
             }}
             error={fields.kubeContext}
           />
-          <TextField label="Namespace" value={namespace} onChange={(e) => setNamespace(e.target.value)} error={fields.namespace} />
+          <NamespaceField kubeContext={kubeContext} value={namespace} onChange={setNamespace} error={fields.namespace} />
           <SelectField label="Target kind" value={targetKind} onChange={(e) => setTargetKind(e.target.value as TargetKind)} error={fields.targetKind}>
             {targetKinds.map((kind) => (
               <option key={kind} value={kind}>
@@ -128,6 +148,22 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
               </option>
             ))}
           </SelectField>
+          <div className="sm:col-span-2">
+            <TargetPicker
+              kubeContext={kubeContext}
+              namespace={namespace}
+              targetKind={targetKind}
+              targetName={targetName}
+              onPick={(picked, suggested) => {
+                if (!name || name === targetName) setName(picked);
+                setTargetName(picked);
+                if (suggested.length > 0 && (portsFromPick || ports.every((row) => row.servicePort === "" && row.workstationPort === ""))) {
+                  setPorts(suggested);
+                  setPortsFromPick(true);
+                }
+              }}
+            />
+          </div>
           <TextField label="Target name" value={targetName} onChange={(e) => setTargetName(e.target.value)} error={fields.targetName} placeholder="orders" />
           <TextField
             label="Container (optional)"
@@ -139,7 +175,14 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
         </div>
       </Card>
       <Card title="Ports" labelledBy="ports-title">
-        <PortMappingsField rows={ports} onChange={setPorts} errors={fields} />
+        <PortMappingsField
+          rows={ports}
+          onChange={(rows) => {
+            setPorts(rows);
+            setPortsFromPick(false);
+          }}
+          errors={fields}
+        />
       </Card>
       <Card title="Workstation process" labelledBy="process-title">
         <div className="grid gap-4">

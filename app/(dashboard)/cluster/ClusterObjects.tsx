@@ -1,0 +1,137 @@
+"use client";
+
+import { useEffect, useState } from "react";
+import type { ErrorInfo, KbridgeObjectView } from "../../../helper/protocol/index.ts";
+import { KubeContextField } from "../../components/cluster/KubeContextField.tsx";
+import { NamespaceField } from "../../components/cluster/NamespaceField.tsx";
+import { Card } from "../../components/ui/Card.tsx";
+import { ErrorNotice } from "../../components/ui/ErrorNotice.tsx";
+import { buttonClass } from "../../components/ui/buttons.ts";
+import { useHelper } from "../../lib/client/HelperContext.tsx";
+import { useHelperQuery } from "../../lib/client/useHelperQuery.ts";
+
+const REFRESH_MS = 5_000;
+
+function age(from: string, now: number): string {
+  const seconds = Math.max(0, Math.round((now - Date.parse(from)) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+/** kbridge's objects in a namespace, grouped by session, refreshed every few seconds; remove one or a whole session. */
+export function ClusterObjects() {
+  const { send } = useHelper();
+  const [kubeContext, setKubeContext] = useState("");
+  const [namespace, setNamespace] = useState("default");
+  const [tick, setTick] = useState(0);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorInfo | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  const objects = useHelperQuery("cluster:listObjects", kubeContext && namespace ? { kubeContext, namespace } : null, tick);
+  const contexts = useHelperQuery("kube:listContexts", {});
+  const ours = useHelperQuery("session:list", {}, tick);
+
+  // Start on the kubeconfig's current context, like kubectl.
+  const current = contexts.kind === "loaded" ? contexts.data.currentContext : null;
+  if (kubeContext === "" && current) setKubeContext(current);
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      setTick((n) => n + 1);
+      setNow(Date.now());
+    }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
+
+  const remove = async (key: string, what: { sessionId: string } | { object: { kind: string; name: string } }) => {
+    setBusy(key);
+    setError(null);
+    setNotice(null);
+    const result = await send("cluster:removeObjects", { kubeContext, namespace, ...what });
+    setBusy(null);
+    if (!result.ok) return setError(result.error);
+    setNotice(`Removed ${result.data.removed.join(", ") || "nothing (already gone)"}${result.data.restored ? `; restored ${result.data.restored}` : ""}.`);
+    setTick((n) => n + 1);
+  };
+
+  const list = objects.kind === "loaded" ? objects.data : [];
+  const sessions = [...new Set(list.map((o) => o.session))];
+  // Sessions of this workstation's helper, live or interrupted.
+  const mine = new Set(ours.kind === "loaded" ? ours.data.map((s) => s.id) : []);
+  return (
+    <div className="flex flex-col gap-6">
+      <Card title="Where" labelledBy="where-title">
+        <div className="grid gap-4 sm:grid-cols-2">
+          <KubeContextField
+            value={kubeContext}
+            onChange={(context, contextNamespace) => {
+              setKubeContext(context);
+              if (contextNamespace) setNamespace(contextNamespace);
+            }}
+          />
+          <NamespaceField kubeContext={kubeContext} value={namespace} onChange={setNamespace} />
+        </div>
+      </Card>
+      {error && <ErrorNotice error={error} />}
+      {notice && <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-900">{notice}</p>}
+      {objects.kind === "failed" && <ErrorNotice error={objects.error} />}
+      {objects.kind === "loaded" && list.length === 0 && <p className="text-sm text-slate-600">No kbridge objects in {namespace}: the namespace is as its owners left it.</p>}
+      {sessions.map((session) => {
+        const group = list.filter((o) => o.session === session);
+        const stale = group.some((o) => o.stale);
+        return (
+          <Card key={session} title={`Session ${session}`} labelledBy={`session-${session}-title`}>
+            <div className="mb-3 flex flex-wrap items-center gap-3 text-sm">
+              <span className="text-slate-600">Owner {group[0]?.owner ?? "unknown"}</span>
+              {stale ? (
+                <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800">stale: its helper is gone</span>
+              ) : (
+                <span className="rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-800">{mine.has(session) ? "this workstation" : "live"}</span>
+              )}
+              <button type="button" className={`${buttonClass.danger} ml-auto`} disabled={busy !== null} onClick={() => void remove(session, { sessionId: session })}>
+                {busy === session ? "Removing…" : "Remove session (restore its workload)"}
+              </button>
+            </div>
+            <table className="w-full text-left text-sm" aria-label={`Objects of session ${session}`}>
+              <thead className="text-xs uppercase tracking-wide text-slate-500">
+                <tr>
+                  <th className="py-2 pr-4 font-medium">Kind</th>
+                  <th className="py-2 pr-4 font-medium">Name</th>
+                  <th className="py-2 pr-4 font-medium">Role</th>
+                  <th className="py-2 pr-4 font-medium">Age</th>
+                  <th className="py-2 pr-4 font-medium">Expires</th>
+                  <th className="py-2 font-medium" />
+                </tr>
+              </thead>
+              <tbody className="divide-y divide-slate-100">
+                {group.map((object: KbridgeObjectView) => {
+                  const key = `${object.kind}/${object.name}`;
+                  return (
+                    <tr key={key} data-object={key} data-stale={object.stale}>
+                      <td className="py-1.5 pr-4 text-slate-600">{object.kind}</td>
+                      <td className="py-1.5 pr-4 font-mono text-slate-800">
+                        {object.name}
+                        {object.stale && <span className="ml-2 rounded-full bg-amber-100 px-2 py-0.5 font-sans text-xs font-medium text-amber-800">stale</span>}
+                      </td>
+                      <td className="py-1.5 pr-4 text-slate-600">{object.role ?? "—"}</td>
+                      <td className="py-1.5 pr-4 text-slate-600">{age(object.createdAt, now)}</td>
+                      <td className="py-1.5 pr-4 text-slate-600">{object.expiresAt ? new Date(object.expiresAt).toLocaleString() : "—"}</td>
+                      <td className="py-1.5 text-right">
+                        <button type="button" className={buttonClass.quiet} disabled={busy !== null} onClick={() => void remove(key, { object: { kind: object.kind, name: object.name } })} aria-label={`Remove ${key}`}>
+                          {busy === key ? "Removing…" : "Remove"}
+                        </button>
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </Card>
+        );
+      })}
+    </div>
+  );
+}
