@@ -51,3 +51,61 @@ export class LogStore {
     return () => void this.listeners.delete(listener);
   }
 }
+
+export type LevelFilter = "all" | "warn" | "error";
+
+export interface LogFilter {
+  sources: ReadonlySet<LogLineView["source"]>;
+  level: LevelFilter;
+  /** Lower-case text to search for ("" for all). */
+  needle: string;
+}
+
+const LEVEL_RANK: Record<LogLineView["level"], number> = { info: 0, warn: 1, error: 2 };
+const LEVEL_MIN: Record<LevelFilter, number> = { all: 0, warn: 1, error: 2 };
+
+export const matchesFilter = (line: LogLineView, filter: LogFilter) =>
+  filter.sources.has(line.source) && LEVEL_RANK[line.level] >= LEVEL_MIN[filter.level] && (filter.needle === "" || line.text.toLowerCase().includes(filter.needle));
+
+/**
+ * The store's lines that match a filter, kept up to date by looking only at the lines added
+ * since the last call (so 10k lines a second into 100k held cost the new lines, not all of
+ * them); recomputed when the filter changes.
+ */
+export class FilteredLines {
+  private key = "";
+  private upTo = 0;
+  private matches: LogLineView[] = [];
+
+  constructor(private readonly store: LogStore) {}
+
+  get(filter: LogFilter): readonly LogLineView[] {
+    const key = JSON.stringify([[...filter.sources].sort(), filter.level, filter.needle]);
+    if (key !== this.key) {
+      this.key = key;
+      this.upTo = 0;
+      this.matches = [];
+    }
+    const all = this.store.all();
+    let from = all.length;
+    while (from > 0 && (all[from - 1] as LogLineView).seq > this.upTo) from--;
+    for (let i = from; i < all.length; i++) {
+      const line = all[i] as LogLineView;
+      if (matchesFilter(line, filter)) this.matches.push(line);
+    }
+    if (all.length > 0) this.upTo = (all[all.length - 1] as LogLineView).seq;
+    // Lines the store let go (its capacity) go from here too.
+    const oldest = all[0]?.seq ?? Number.POSITIVE_INFINITY;
+    if ((this.matches[0]?.seq ?? oldest) < oldest) {
+      let low = 0;
+      let high = this.matches.length;
+      while (low < high) {
+        const mid = (low + high) >> 1;
+        if ((this.matches[mid] as LogLineView).seq < oldest) low = mid + 1;
+        else high = mid;
+      }
+      this.matches.splice(0, low);
+    }
+    return this.matches;
+  }
+}

@@ -87,13 +87,14 @@ export function Diagnostics({ view }: { view: SessionView }) {
     }
   };
 
-  if (!connected && !diagnostics) return null;
+  // Checks describe a connected session; once it is not, older results would mislead.
+  if (!connected) return null;
   const failedNames = diagnostics?.names.filter((n) => !n.ok).length ?? 0;
   const failedPorts = diagnostics?.ports.filter((p) => !p.ok).length ?? 0;
   return (
     <Card title="Diagnostics" labelledBy="diagnostics-title">
       <div className="mb-4 flex flex-wrap items-center gap-2">
-        <button type="button" className={buttonClass.secondary} onClick={() => void check()} disabled={checking || !connected}>
+        <button type="button" className={buttonClass.secondary} onClick={() => void check()} disabled={checking}>
           {checking ? "Checking…" : "Check again"}
         </button>
         <button type="button" className={buttonClass.secondary} onClick={() => void copy()} disabled={!diagnostics}>

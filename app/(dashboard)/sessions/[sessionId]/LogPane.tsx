@@ -1,20 +1,39 @@
 "use client";
 
-import { useEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
 import type { LogLineView } from "../../../../helper/protocol/index.ts";
 import { Card } from "../../../components/ui/Card.tsx";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
-import { LogStore } from "../../../lib/client/logStore.ts";
+import { parseAnsi } from "../../../lib/client/ansi.ts";
+import { FilteredLines, LogStore, type LevelFilter } from "../../../lib/client/logStore.ts";
 
 const SOURCES: LogLineView["source"][] = ["helper", "process", "agent", "traffic"];
-const SHOWN = 2000;
 const LEVEL_TONE: Record<LogLineView["level"], string> = { info: "text-slate-200", warn: "text-amber-300", error: "text-rose-300" };
+/** Every row is one line of this height: only the rows in view (and OVERSCAN either side) are in the DOM. */
+const ROW_PX = 20;
+const OVERSCAN = 100;
+const PANE_PX = 384;
+
+function LineText({ text }: { text: string }) {
+  const segments = parseAnsi(text);
+  if (!segments) return <>{text}</>;
+  return (
+    <>
+      {segments.map((segment, i) => (
+        <span key={i} className={segment.className || undefined}>
+          {segment.text}
+        </span>
+      ))}
+    </>
+  );
+}
 
 /**
  * The session's log: kbridge's steps, the process's output, the agents' logs and the
  * traffic, in one pane. Lines come from a store outside React (each once, by seq; fetched
- * again after the last seq on every reconnect); the pane follows the end until the user
- * scrolls up.
+ * again after the last seq on every reconnect, rendered at most once per animation frame);
+ * filters look only at new lines; only the rows in view are rendered, so 100k lines scroll
+ * like 100. The pane follows the end until the user scrolls up.
  */
 export function LogPane({ sessionId }: { sessionId: string }) {
   const helper = useHelper();
@@ -25,9 +44,12 @@ export function LogPane({ sessionId }: { sessionId: string }) {
     () => 0,
   );
   const [sources, setSources] = useState<Set<LogLineView["source"]>>(new Set(SOURCES));
+  const [level, setLevel] = useState<LevelFilter>("all");
   const [search, setSearch] = useState("");
   const [follow, setFollow] = useState(true);
+  const [scrollTop, setScrollTop] = useState(0);
   const box = useRef<HTMLDivElement>(null);
+  const filtered = useMemo(() => new FilteredLines(store), [store]);
 
   useEffect(() => helper.subscribe("session:log", (batch) => batch.sessionId === sessionId && store.add(batch.lines)), [helper, sessionId, store]);
   // On every (re)connect: what was missed since the last line held.
@@ -49,15 +71,21 @@ export function LogPane({ sessionId }: { sessionId: string }) {
   }, [helper, helper.state, helper.status?.bootId, sessionId, store]);
 
   const needle = search.trim().toLowerCase();
-  const shown = useMemo(() => {
+  const matching = useMemo(() => {
     void version;
-    const all = store.all().filter((l) => sources.has(l.source) && (!needle || l.text.toLowerCase().includes(needle)));
-    return all.slice(-SHOWN);
-  }, [store, version, sources, needle]);
+    // A copy: the filtered list grows in place.
+    return filtered.get({ sources, level, needle }).slice();
+  }, [filtered, version, sources, level, needle]);
+  const total = matching.length;
+  const bottom = Math.max(0, total * ROW_PX - PANE_PX);
+  const top = follow ? bottom : Math.min(scrollTop, bottom);
+  const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
+  const last = Math.min(total, Math.ceil((top + PANE_PX) / ROW_PX) + OVERSCAN);
+  const rows = matching.slice(first, last);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
-  }, [shown, follow]);
+  }, [total, follow, first]);
 
   const download = () => {
     const text = store.all().map((l) => `${l.time} ${l.source} ${l.level} ${l.text}`).join("\n") + "\n";
@@ -89,6 +117,11 @@ export function LogPane({ sessionId }: { sessionId: string }) {
               {source}
             </label>
           ))}
+          <select aria-label="Level" value={level} onChange={(e) => setLevel(e.target.value as LevelFilter)} className="rounded-md border border-slate-300 px-2 py-1 text-sm">
+            <option value="all">All levels</option>
+            <option value="warn">Warnings and errors</option>
+            <option value="error">Errors</option>
+          </select>
           <input type="search" aria-label="Search the log" placeholder="Search" value={search} onChange={(e) => setSearch(e.target.value)} className="rounded-md border border-slate-300 px-2 py-1 text-sm" />
           <button type="button" className="text-sky-700 hover:underline" onClick={download}>
             Download
@@ -100,20 +133,28 @@ export function LogPane({ sessionId }: { sessionId: string }) {
         ref={box}
         role="log"
         aria-label="Session log"
+        data-lines={total}
         onScroll={(e) => {
           const el = e.currentTarget;
-          setFollow(el.scrollHeight - el.scrollTop - el.clientHeight < 24);
+          setScrollTop(el.scrollTop);
+          setFollow(el.scrollHeight - el.scrollTop - el.clientHeight < ROW_PX);
         }}
-        className="h-96 overflow-auto rounded-md bg-slate-950 p-3 font-mono text-xs leading-5"
+        style={{ height: PANE_PX }}
+        className="overflow-auto rounded-md bg-slate-950 px-3 font-mono text-xs"
       >
-        {shown.map((line) => (
-          <div key={line.seq} data-seq={line.seq} data-source={line.source} className={`whitespace-pre-wrap break-words ${LEVEL_TONE[line.level]}`}>
+        <div style={{ height: first * ROW_PX }} />
+        {rows.map((line) => (
+          <div key={line.seq} data-seq={line.seq} data-source={line.source} data-level={line.level} style={{ height: ROW_PX, lineHeight: `${ROW_PX}px` }} className={`whitespace-pre ${LEVEL_TONE[line.level]}`}>
             <span className="text-slate-500">{line.time.slice(11, 19)} </span>
             <span className="text-sky-400">{line.source.padEnd(8)}</span>
-            {line.text}
+            <LineText text={line.text} />
           </div>
         ))}
+        <div style={{ height: (total - last) * ROW_PX }} />
       </div>
+      <p className="mt-2 text-xs text-slate-500">
+        {total === store.all().length ? `${total} lines` : `${total} of ${store.all().length} lines match`}
+      </p>
       {!follow && (
         <button type="button" className="mt-2 text-sm text-sky-700 hover:underline" onClick={() => setFollow(true)}>
           Follow new lines
