@@ -169,6 +169,67 @@ describe("projects and profiles", () => {
     await page.close();
   });
 
+  test("a profile exports to a file and imports back; Bridge to Kubernetes tasks.json imports as a draft to complete", async () => {
+    const page = await newPage();
+    await page.goto(`${url}/projects`);
+    await page.getByRole("link", { name: "shop" }).click();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+    await page.getByRole("form", { name: "Edit profile" }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
+    expect(download.suggestedFilename()).toBe("api.kbridge.yaml");
+    const exported = fs.readFileSync(await download.path(), "utf8");
+    expect(exported).toMatch(/\napiVersion: kbridge\.dev\/v1\nkind: Profile\nname: api\ntarget:\n {2}context: dev\n {2}namespace: shop\n {2}kind: service\n {2}name: orders\n/);
+
+    // The exported file, imported on the project page: the form comes back filled in with every field.
+    await page.getByRole("link", { name: "shop" }).click();
+    await page.getByLabel("Profile file").setInputFiles({ name: "api.kbridge.yaml", mimeType: "application/yaml", buffer: Buffer.from(exported.replace("name: api\n", "name: api-copy\n")) });
+    await page.getByRole("list", { name: "Imported drafts" }).getByRole("link", { name: "Continue in the form" }).click();
+    const copy = page.getByRole("form", { name: "New profile" });
+    await copy.waitFor();
+    expect(await copy.getByLabel("Profile name").inputValue()).toBe("api-copy");
+    expect(await copy.getByLabel("Target name").inputValue()).toBe("orders");
+    expect(await copy.getByLabel("Service port 2").inputValue()).toBe("9090");
+    expect(await copy.getByLabel("Workstation port 2").inputValue()).toBe("9091");
+    expect(await copy.getByLabel("Launch command").inputValue()).toBe("npm run dev");
+    expect(await copy.getByLabel("Environment overrides").inputValue()).toBe("LOG_LEVEL=debug");
+
+    // Bridge to Kubernetes' tasks.json (comments, trailing commas): target, local ports, mode and routing key come over.
+    await page.goto(`${url}/projects`);
+    await page.getByRole("link", { name: "shop" }).click();
+    const tasks = `{
+  // written by Bridge to Kubernetes
+  "version": "2.0.0",
+  "tasks": [
+    { "label": "bridge-to-kubernetes.resource", "type": "bridge-to-kubernetes.resource", "resource": "payments", "resourceType": "service",
+      "ports": [5000], "targetCluster": "dev", "targetNamespace": "shop", "useKubernetesServiceEnvironmentVariables": true, "isolateAs": "alice-3f9c", },
+  ],
+}`;
+    await page.getByLabel("Profile file").setInputFiles({ name: "tasks.json", mimeType: "application/json", buffer: Buffer.from(tasks) });
+    const drafts = page.getByRole("list", { name: "Imported drafts" });
+    await drafts.getByText('task "bridge-to-kubernetes.resource" in tasks.json').waitFor();
+    await screenshot(page, "import");
+    await drafts.getByRole("link", { name: "Continue in the form" }).click();
+    const imported = page.getByRole("form", { name: "New profile" });
+    await imported.waitFor();
+    expect(await imported.getByLabel("Target name").inputValue()).toBe("payments");
+    expect(await imported.getByLabel("Kube context").inputValue()).toBe("dev");
+    expect(await imported.getByLabel("Workstation port 1").inputValue()).toBe("5000");
+    expect(await imported.getByLabel("Service port 1").inputValue()).toBe("");
+    expect(await imported.getByLabel("Privilege mode").inputValue()).toBe("unprivileged");
+    expect(await imported.getByLabel("Routing key (optional)").inputValue()).toBe("alice-3f9c");
+    // What the file could not say is asked for before anything is saved.
+    await imported.getByRole("button", { name: "Create profile" }).click();
+    await imported.getByText("Service port is required", { exact: true }).waitFor();
+    await imported.getByLabel("Service port 1").fill("80");
+    await imported.getByRole("button", { name: "Create profile" }).click();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "bridge-to-kubernetes-resource" }).waitFor();
+
+    // A file that is none of these says so.
+    await page.getByLabel("Profile file").setInputFiles({ name: "notes.yaml", mimeType: "application/yaml", buffer: Buffer.from("shopping: [milk]\n") });
+    await page.getByRole("alert").filter({ hasText: "notes.yaml is neither a kbridge profile" }).waitFor();
+    await page.close();
+  });
+
   test("a project is deleted through the UI after confirming, its profiles with it", async () => {
     const page = await newPage();
     await page.goto(`${url}/projects`);

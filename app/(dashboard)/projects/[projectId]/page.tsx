@@ -6,6 +6,7 @@ import { buttonClass } from "../../../components/ui/buttons.ts";
 import { listProfiles } from "../../../lib/server/profiles.ts";
 import { getProject } from "../../../lib/server/projects.ts";
 import { parseId } from "../../../lib/parseId.ts";
+import { ImportProfile } from "./ImportProfile.tsx";
 import { ProjectHeader } from "./ProjectHeader.tsx";
 
 type Params = { params: Promise<{ projectId: string }> };
@@ -68,6 +69,9 @@ export default async function ProjectPage({ params }: Params) {
           </table>
         )}
       </Card>
+      <div className="mt-6">
+        <ImportProfile projectId={project.id} />
+      </div>
     </>
   );
 }

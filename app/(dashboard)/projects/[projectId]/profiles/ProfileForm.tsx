@@ -18,6 +18,7 @@ import { ErrorNotice } from "../../../../components/ui/ErrorNotice.tsx";
 import { SelectField, TextAreaField, TextField } from "../../../../components/ui/Field.tsx";
 import { buttonClass } from "../../../../components/ui/buttons.ts";
 import type { ProfileDto, ProjectDto } from "../../../../lib/dto.ts";
+import type { ProfileDraftValues } from "../../../../lib/profileFile.ts";
 import { deleteProfileAction, saveProfileAction } from "../../actions.ts";
 import { KubeContextField } from "../../../../components/cluster/KubeContextField.tsx";
 import { NamespaceField } from "../../../../components/cluster/NamespaceField.tsx";
@@ -36,29 +37,29 @@ function valueAt(value: unknown, path: string): unknown {
 }
 
 /** Creates or edits a profile, validating inline with the same schema the server uses. */
-export function ProfileForm({ project, profile }: { project: ProjectDto; profile?: ProfileDto }) {
+export function ProfileForm({ project, profile, draft = {} }: { project: ProjectDto; profile?: ProfileDto; draft?: ProfileDraftValues }) {
   const router = useRouter();
-  const [name, setName] = useState(profile?.name ?? "");
-  const [kubeContext, setKubeContext] = useState(profile?.kubeContext ?? "");
-  const [namespace, setNamespace] = useState(profile?.namespace ?? "default");
-  const [targetKind, setTargetKind] = useState<TargetKind>(profile?.targetKind ?? "service");
-  const [targetName, setTargetName] = useState(profile?.targetName ?? "");
-  const [container, setContainer] = useState(profile?.container ?? "");
+  const [name, setName] = useState(profile?.name ?? draft.name ?? "");
+  const [kubeContext, setKubeContext] = useState(profile?.kubeContext ?? draft.kubeContext ?? "");
+  const [namespace, setNamespace] = useState(profile?.namespace ?? draft.namespace ?? "default");
+  const [targetKind, setTargetKind] = useState<TargetKind>(profile?.targetKind ?? draft.targetKind ?? "service");
+  const [targetName, setTargetName] = useState(profile?.targetName ?? draft.targetName ?? "");
+  const [container, setContainer] = useState(profile?.container ?? draft.container ?? "");
   const [ports, setPorts] = useState<PortRow[]>(
-    profile?.portMappings.map((m) => ({ servicePort: String(m.servicePort), workstationPort: String(m.workstationPort) })) ?? [{ servicePort: "", workstationPort: "" }],
+    profile?.portMappings.map((m) => ({ servicePort: String(m.servicePort), workstationPort: String(m.workstationPort) })) ?? draft.portMappings ?? [{ servicePort: "", workstationPort: "" }],
   );
   // Ports proposed by the picked target are replaced when another is picked; typed ones stay.
   const [portsFromPick, setPortsFromPick] = useState(false);
-  const [launchCommand, setLaunchCommand] = useState(profile?.launchCommand ?? "");
-  const [workingDirectory, setWorkingDirectory] = useState(profile?.workingDirectory ?? "");
-  const [isolated, setIsolated] = useState(profile?.isolated ?? false);
-  const [routingKey, setRoutingKey] = useState(profile?.routingKey ?? "");
-  const [envText, setEnvText] = useState(formatEnvLines(profile?.envOverrides ?? {}));
-  const [configFilePath, setConfigFilePath] = useState(profile?.configFilePath ?? "");
-  const [privilegeMode, setPrivilegeMode] = useState<PrivilegeMode>(profile?.privilegeMode ?? "auto");
-  const [agentImage, setAgentImage] = useState(profile?.agentImage ?? "");
-  const [keepProbes, setKeepProbes] = useState(profile?.keepProbes ?? false);
-  const [keepLifecycleHooks, setKeepLifecycleHooks] = useState(profile?.keepLifecycleHooks ?? false);
+  const [launchCommand, setLaunchCommand] = useState(profile?.launchCommand ?? draft.launchCommand ?? "");
+  const [workingDirectory, setWorkingDirectory] = useState(profile?.workingDirectory ?? draft.workingDirectory ?? "");
+  const [isolated, setIsolated] = useState(profile?.isolated ?? draft.isolated ?? false);
+  const [routingKey, setRoutingKey] = useState(profile?.routingKey ?? draft.routingKey ?? "");
+  const [envText, setEnvText] = useState(formatEnvLines(profile?.envOverrides ?? draft.envOverrides ?? {}));
+  const [configFilePath, setConfigFilePath] = useState(profile?.configFilePath ?? draft.configFilePath ?? "");
+  const [privilegeMode, setPrivilegeMode] = useState<PrivilegeMode>(profile?.privilegeMode ?? draft.privilegeMode ?? "auto");
+  const [agentImage, setAgentImage] = useState(profile?.agentImage ?? draft.agentImage ?? "");
+  const [keepProbes, setKeepProbes] = useState(profile?.keepProbes ?? draft.keepProbes ?? false);
+  const [keepLifecycleHooks, setKeepLifecycleHooks] = useState(profile?.keepLifecycleHooks ?? draft.keepLifecycleHooks ?? false);
   const [fieldErrorsAtSubmit, setFields] = useState<Record<string, string>>({});
   const [failed, setFailedInput] = useState<unknown>(null);
   const [failedEnvText, setFailedEnvText] = useState("");
@@ -160,6 +161,9 @@ export function ProfileForm({ project, profile }: { project: ProjectDto; profile
                 if (suggested.length > 0 && (portsFromPick || ports.every((row) => row.servicePort === "" && row.workstationPort === ""))) {
                   setPorts(suggested);
                   setPortsFromPick(true);
+                } else if (ports.some((row) => row.servicePort === "" && row.workstationPort !== "")) {
+                  // Workstation ports without service ports (an imported Bridge to Kubernetes task): the service's, in order.
+                  setPorts(ports.map((row, i) => (row.servicePort === "" && suggested[i] ? { ...row, servicePort: suggested[i].servicePort } : row)));
                 }
               }}
             />

@@ -8,6 +8,7 @@ import { getProject } from "../../../../../lib/server/projects.ts";
 import { listSessionRecords } from "../../../../../lib/server/sessionRecords.ts";
 import { ProfileForm } from "../ProfileForm.tsx";
 import { ConnectButton } from "./ConnectButton.tsx";
+import { ExportButton } from "./ExportButton.tsx";
 import { SessionHistory } from "./SessionHistory.tsx";
 
 export const metadata: Metadata = { title: "Profile" };
@@ -26,7 +27,12 @@ export default async function ProfilePage({ params }: { params: Promise<{ projec
         title={profile.name}
         breadcrumb={<Link href={`/projects/${project.id}`} className="hover:underline">{project.name}</Link>}
         description={`${profile.targetKind}/${profile.targetName} in ${profile.kubeContext} / ${profile.namespace}`}
-        actions={<ConnectButton project={project} profile={profile} />}
+        actions={
+          <>
+            <ExportButton profile={profile} />
+            <ConnectButton project={project} profile={profile} />
+          </>
+        }
       />
       <div className="flex flex-col gap-6">
         <ProfileForm key={profile.updatedAt} project={project} profile={profile} />
