@@ -1,5 +1,8 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { matchesVolumeName, parseLocalProcessConfig } from "./localProcessConfig.ts";
+import { matchesVolumeName, parseLocalProcessConfig, previewLocalProcessConfig } from "./localProcessConfig.ts";
 
 const FILE = "/work/app/KubernetesLocalProcessConfig.yaml";
 const parse = (text: string) => parseLocalProcessConfig(text, FILE);
@@ -75,4 +78,24 @@ env:
     expect(matchesVolumeName("config", "config-2")).toBe(false);
     expect(matchesVolumeName("*", "anything")).toBe(true);
   });
+});
+
+test("the preview says what each variable will be and where volumes go; a broken file fails naming the line", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-config-preview-"));
+  const file = path.join(dir, "KubernetesLocalProcessConfig.yaml");
+  fs.writeFileSync(file, "version: 0.1\nenableFeatures: [Probes]\nvolumeMounts:\n  - name: settings\n    localPath: /srv/settings\nenv:\n  - name: STORE_URL\n    value: http://$(services:store)/api\n  - name: DB\n    value: $(externalEndpoints:db.example.com:5432)\n  - name: SETTINGS\n    value: $(volumeMounts:settings)/app.json\n");
+  expect(previewLocalProcessConfig(file)).toEqual({
+    file,
+    env: [
+      { name: "STORE_URL", line: 7, value: "http://‹service store, as reached from this workstation›/api" },
+      { name: "DB", line: 9, value: "‹db.example.com (ports 5432) reached through the pod›" },
+      { name: "SETTINGS", line: 11, value: "‹local folder of volume settings›/app.json" },
+    ],
+    volumes: [{ name: "settings", line: 4, localPath: "/srv/settings" }],
+    features: ["Probes"],
+    warnings: [],
+  });
+  fs.writeFileSync(file, "version: 0.1\nenv:\n  - name: X\n    value: $(services:)\n");
+  expect(() => previewLocalProcessConfig(file)).toThrow(/KubernetesLocalProcessConfig\.yaml line 3: X: \$\(services:\) is not a token/);
+  fs.rmSync(dir, { recursive: true, force: true });
 });

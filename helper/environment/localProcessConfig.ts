@@ -7,7 +7,7 @@
  */
 import fs from "node:fs";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
-import { KbridgeError } from "../protocol/index.ts";
+import { KbridgeError, type ConfigPreviewView } from "../protocol/index.ts";
 
 export const CONFIG_FILE_NAME = "KubernetesLocalProcessConfig.yaml";
 
@@ -165,4 +165,28 @@ function compareVersions(a: string, b: string): number {
 export function matchesVolumeName(pattern: string, name: string): boolean {
   const regex = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
   return regex.test(name);
+}
+
+/** What a config file will do, in words (the profile form's preview): each variable's value, where volumes go. */
+export function previewLocalProcessConfig(file: string): ConfigPreviewView {
+  const config = readLocalProcessConfig(file);
+  const describe = (token: ConfigToken) => {
+    switch (token.kind) {
+      case "text":
+        return token.text;
+      case "service":
+        return `‹service ${token.name}${token.namespace ? `.${token.namespace}` : ""}, as reached from this workstation›`;
+      case "volume":
+        return `‹local folder of volume ${token.name}›`;
+      case "external":
+        return `‹${token.host} (ports ${token.ports.join(", ")}) reached through the pod›`;
+    }
+  };
+  return {
+    file,
+    env: config.env.map((entry) => ({ name: entry.name, line: entry.line, value: entry.tokens.map(describe).join("") })),
+    volumes: config.volumeMounts.map((v) => ({ name: v.name, line: v.line, ...(v.localPath ? { localPath: v.localPath } : {}) })),
+    features: [...(config.features.probes ? ["Probes"] : []), ...(config.features.lifecycleHooks ? ["LifecycleHooks"] : [])],
+    warnings: config.warnings,
+  };
 }

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
 import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type KbridgeObjectView, type NamespaceView, type ServiceView } from "./cluster.ts";
-import { clusterCleanSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type EnvVarView, type LogLineView, type SessionDiagnostics, type SessionView } from "./session.ts";
+import { clusterCleanSchema, configPreviewSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type ConfigPreviewView, type EnvVarView, type LogLineView, type SessionDiagnostics, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
   "helper:getStatus": z.object({}).strict(),
@@ -26,6 +26,7 @@ export const commandSchemas = {
   "kube:listServices": namespaceRefSchema,
   "cluster:listObjects": namespaceRefSchema,
   "cluster:removeObjects": removeObjectsSchema,
+  "config:preview": configPreviewSchema,
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -62,6 +63,8 @@ export interface CommandOutputs {
   "cluster:listObjects": KbridgeObjectView[];
   /** Removes one kbridge object, or all of a session (restoring its workload). */
   "cluster:removeObjects": { removed: string[]; restored?: string };
+  /** What a KubernetesLocalProcessConfig.yaml will do (the profile form's preview); an invalid one fails naming the line. */
+  "config:preview": ConfigPreviewView;
 }
 
 export type Ack<C extends CommandName> = (result: Result<CommandOutputs[C]>) => void;

@@ -155,6 +155,17 @@ export interface SessionDiagnostics {
   logFolder: string;
 }
 
+/** A KubernetesLocalProcessConfig.yaml, described (see helper/environment/localProcessConfig.ts). */
+export interface ConfigPreviewView {
+  file: string;
+  env: { name: string; line: number; value: string }[];
+  volumes: { name: string; line: number; localPath?: string }[];
+  features: string[];
+  warnings: string[];
+}
+
+export const configPreviewSchema = z.object({ path: z.string().min(1, "Config file path is required") }).strict();
+
 export const sessionIdSchema = z.object({ sessionId: z.string().min(1) }).strict();
 
 export const clusterCleanSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required"), namespace: z.string().min(1, "Namespace is required") }).strict();

@@ -62,6 +62,7 @@ beforeAll(async () => {
       "kube:listServices": () => [],
       "cluster:listObjects": () => [],
       "cluster:removeObjects": () => ({ removed: [] }),
+      "config:preview": () => ({ file: "", env: [], volumes: [], features: [], warnings: [] }),
       "session:list": () => [],
       "cluster:clean": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Cleaning is tested in helper/cli/." });

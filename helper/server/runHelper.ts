@@ -8,6 +8,7 @@ import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "..
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
 import { listKbridgeObjects, listNamespaces, listServices } from "../k8s/clusterBrowse.ts";
+import { previewLocalProcessConfig } from "../environment/localProcessConfig.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
 import { HOSTS_FILE_DEFAULT, removeHostsBlocks } from "../endpoints/privileged.ts";
@@ -75,6 +76,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "kube:listNamespaces": ({ kubeContext }) => listNamespaces(openCluster(kubeconfigPaths(env), kubeContext)),
       "kube:listServices": ({ kubeContext, namespace }) => listServices(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "cluster:listObjects": ({ kubeContext, namespace }) => listKbridgeObjects(openCluster(kubeconfigPaths(env), kubeContext), namespace),
+      "config:preview": ({ path }) => previewLocalProcessConfig(path),
       "cluster:removeObjects": ({ kubeContext, namespace, sessionId, object }) => sessions.removeObjects(kubeContext, namespace, sessionId ? { sessionId } : { object: object as { kind: string; name: string } }),
     },
   });

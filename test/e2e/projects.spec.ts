@@ -165,6 +165,16 @@ describe("projects and profiles", () => {
     expect(await form.getByLabel("Launch command").inputValue()).toBe("npm run dev");
     expect(await form.getByLabel("Service port 2").inputValue()).toBe("9090");
     expect(await form.getByLabel("Environment overrides").inputValue()).toBe("LOG_LEVEL=debug");
+    // A config file gets a preview of what it will do, read by the helper as a connect reads it; a broken one names its line.
+    fs.writeFileSync(path.join(projectFolder, "KubernetesLocalProcessConfig.yaml"), "version: 0.1\nenv:\n  - name: STORE_URL\n    value: http://$(services:store)/api\n");
+    await form.getByLabel("Config file (optional)").fill("KubernetesLocalProcessConfig.yaml");
+    const preview = form.getByLabel("Config file preview");
+    await preview.getByText("set STORE_URL = http://‹service store, as reached from this workstation›/api").waitFor();
+    fs.writeFileSync(path.join(projectFolder, "broken.yaml"), "version: 0.1\nenv:\n  - name: X\n    value: $(services:)\n");
+    await form.getByLabel("Config file (optional)").fill("broken.yaml");
+    await form.getByRole("alert").filter({ hasText: /broken\.yaml line 3: X: \$\(services:\) is not a token/ }).waitFor();
+    await form.getByLabel("Config file (optional)").fill("KubernetesLocalProcessConfig.yaml");
+    await preview.waitFor();
     await screenshot(page, "profile-edit");
     await page.close();
   });

@@ -19,9 +19,11 @@ import { SelectField, TextAreaField, TextField } from "../../../../components/ui
 import { buttonClass } from "../../../../components/ui/buttons.ts";
 import type { ProfileDto, ProjectDto } from "../../../../lib/dto.ts";
 import type { ProfileDraftValues } from "../../../../lib/profileFile.ts";
+import { inProjectFolder } from "../../../../lib/projectPaths.ts";
 import { deleteProfileAction, saveProfileAction } from "../../actions.ts";
 import { KubeContextField } from "../../../../components/cluster/KubeContextField.tsx";
 import { NamespaceField } from "../../../../components/cluster/NamespaceField.tsx";
+import { ConfigFilePreview } from "./ConfigFilePreview.tsx";
 import { TargetPicker } from "./TargetPicker.tsx";
 import { PortMappingsField, type PortRow } from "./PortMappingsField.tsx";
 
@@ -194,6 +196,7 @@ export function ProfileForm({ project, profile, draft = {} }: { project: Project
           <TextField label="Working directory" value={workingDirectory} onChange={(e) => setWorkingDirectory(e.target.value)} error={fields.workingDirectory} placeholder={project.folderPath} hint="Defaults to the project folder." />
           <TextAreaField label="Environment overrides" value={envText} onChange={(e) => setEnvText(e.target.value)} error={fields.envOverrides} rows={3} placeholder={"LOG_LEVEL=debug"} hint="One NAME=value per line; these win over the pod's values." />
           <TextField label="Config file (optional)" value={configFilePath} onChange={(e) => setConfigFilePath(e.target.value)} error={fields.configFilePath} placeholder="KubernetesLocalProcessConfig.yaml" hint="A Bridge to Kubernetes KubernetesLocalProcessConfig.yaml, relative to the project folder." />
+          <ConfigFilePreview path={configFilePath.trim() === "" ? "" : inProjectFolder(project.folderPath, configFilePath)} />
         </div>
       </Card>
       <Card title="Mode" labelledBy="mode-title">

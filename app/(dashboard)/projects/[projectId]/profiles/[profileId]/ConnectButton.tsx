@@ -7,10 +7,11 @@ import { ErrorNotice } from "../../../../../components/ui/ErrorNotice.tsx";
 import { buttonClass } from "../../../../../components/ui/buttons.ts";
 import { useHelper } from "../../../../../lib/client/HelperContext.tsx";
 import type { ProfileDto, ProjectDto } from "../../../../../lib/dto.ts";
+import { inProjectFolder } from "../../../../../lib/projectPaths.ts";
 
 /** What a profile asks the helper for: its target and ports, its process in the project's folder, its config file. */
 export function sessionStartOf(project: ProjectDto, profile: ProfileDto): SessionStart {
-  const inProject = (p: string) => (p.startsWith("/") ? p : `${project.folderPath.replace(/\/$/, "")}/${p}`);
+  const inProject = (p: string) => inProjectFolder(project.folderPath, p);
   return {
     kubeContext: profile.kubeContext,
     namespace: profile.namespace,
