@@ -83,3 +83,33 @@ test("a crashed helper's objects are listed with owner and session, marked stale
   expect(await list()).toEqual([]);
   expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
 }, 120_000);
+
+test("a pod of the namespace is followed into a session's log on demand, and let go", async () => {
+  const pods = await sendCommand(client.socket, "kube:listPods", { kubeContext: "kbridge-demo", namespace: "shop" });
+  if (!pods.ok) throw new Error(pods.error.message);
+  const store = pods.data.find((p) => p.name.startsWith("store-"));
+  expect(store).toMatchObject({ phase: "Running", ready: true, containers: ["store"] });
+  const started = await sendCommand(client.socket, "session:start", {
+    kubeContext: "kbridge-demo",
+    namespace: "shop",
+    targetKind: "service",
+    targetName: "web",
+    ports: [{ port: 80, workstationPort: (workstation.address() as AddressInfo).port }],
+    privilegeMode: "unprivileged",
+  });
+  if (!started.ok) throw new Error(started.error.message);
+  const sessionId = started.data.id;
+  try {
+    const followed = await sendCommand(client.socket, "session:followPod", { sessionId, pod: String(store?.name) });
+    expect(followed).toEqual({ ok: true, data: { following: [store?.name] } });
+    const podLines = async () => {
+      const logs = await sendCommand(client.socket, "session:logs", { sessionId });
+      return logs.ok ? logs.data.lines.filter((l) => l.source === "pod") : [];
+    };
+    await until(async () => (await podLines()).some((l) => l.text === `${store?.name}: store listening on :8080 as ${store?.name}`), "the store pod's log in the session log", 15_000);
+    expect(await sendCommand(client.socket, "session:followPod", { sessionId, pod: "nope" })).toMatchObject({ ok: false, error: { code: "pod-not-found", message: "There is no pod nope in namespace shop." } });
+    expect(await sendCommand(client.socket, "session:followPod", { sessionId, pod: String(store?.name), follow: false })).toEqual({ ok: true, data: { following: [] } });
+  } finally {
+    await sendCommand(client.socket, "session:stop", { sessionId }, 90_000);
+  }
+});

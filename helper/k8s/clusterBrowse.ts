@@ -4,7 +4,7 @@
  * with a way to remove them.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { KbridgeError, type KbridgeObjectView, type NamespaceView, type ServiceView } from "../protocol/index.ts";
+import { KbridgeError, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "../protocol/index.ts";
 import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, kbridgeKinds, kbridgeObjects, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./agentWorkload.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
@@ -14,6 +14,19 @@ const STALE_HEARTBEAT_MS = 90_000;
 export async function listNamespaces(connection: ClusterConnection): Promise<NamespaceView[]> {
   const list = await clusterCall(connection, "list namespaces", () => connection.core.listNamespace());
   return list.items.map((ns) => ({ name: ns.metadata?.name ?? "", phase: ns.status?.phase ?? "Active" })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export async function listPods(connection: ClusterConnection, namespace: string): Promise<PodView[]> {
+  const list = await clusterCall(connection, `list the pods of namespace ${namespace}`, () => connection.core.listNamespacedPod({ namespace }));
+  return list.items
+    .filter((pod) => !pod.metadata?.deletionTimestamp)
+    .map((pod) => ({
+      name: pod.metadata?.name ?? "",
+      phase: pod.status?.phase ?? "Unknown",
+      ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+      containers: pod.spec?.containers.map((c) => c.name) ?? [],
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 export async function listServices(connection: ClusterConnection, namespace: string): Promise<ServiceView[]> {

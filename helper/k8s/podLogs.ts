@@ -9,7 +9,7 @@ import type { ClusterConnection } from "./clusterConnection.ts";
 
 export async function followPodLog(
   connection: ClusterConnection,
-  target: { namespace: string; pod: string; container: string; sinceSeconds?: number },
+  target: { namespace: string; pod: string; container: string; sinceSeconds?: number; tailLines?: number },
   onLine: (line: string) => void,
   signal: AbortSignal,
 ): Promise<void> {
@@ -19,6 +19,7 @@ export async function followPodLog(
   url.searchParams.set("container", target.container);
   url.searchParams.set("follow", "true");
   if (target.sinceSeconds !== undefined) url.searchParams.set("sinceSeconds", String(target.sinceSeconds));
+  if (target.tailLines !== undefined) url.searchParams.set("tailLines", String(target.tailLines));
   const context = new RequestContext(url.toString(), HttpMethod.GET);
   await connection.config.applySecurityAuthentication(context);
   try {

@@ -20,6 +20,13 @@ export interface NamespaceView {
   phase: string;
 }
 
+export interface PodView {
+  name: string;
+  phase: string;
+  ready: boolean;
+  containers: string[];
+}
+
 export interface ServiceView {
   name: string;
   type: string;

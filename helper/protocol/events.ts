@@ -7,8 +7,8 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
-import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type KbridgeObjectView, type NamespaceView, type ServiceView } from "./cluster.ts";
-import { clusterCleanSchema, configPreviewSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type ConfigPreviewView, type EnvVarView, type LogLineView, type SessionDiagnostics, type SessionView } from "./session.ts";
+import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "./cluster.ts";
+import { clusterCleanSchema, configPreviewSchema, followPodSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type ConfigPreviewView, type EnvVarView, type LogLineView, type SessionDiagnostics, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
   "helper:getStatus": z.object({}).strict(),
@@ -27,6 +27,8 @@ export const commandSchemas = {
   "cluster:listObjects": namespaceRefSchema,
   "cluster:removeObjects": removeObjectsSchema,
   "config:preview": configPreviewSchema,
+  "kube:listPods": namespaceRefSchema,
+  "session:followPod": followPodSchema,
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -65,6 +67,10 @@ export interface CommandOutputs {
   "cluster:removeObjects": { removed: string[]; restored?: string };
   /** What a KubernetesLocalProcessConfig.yaml will do (the profile form's preview); an invalid one fails naming the line. */
   "config:preview": ConfigPreviewView;
+  /** The namespace's pods (the log pane's "follow a pod"). */
+  "kube:listPods": PodView[];
+  /** Adds a pod's log to the session's log (source "pod") until the session ends, or stops it (follow: false); answers the pods followed. */
+  "session:followPod": { following: string[] };
 }
 
 export type Ack<C extends CommandName> = (result: Result<CommandOutputs[C]>) => void;

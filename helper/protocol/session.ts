@@ -54,7 +54,8 @@ export interface SessionStep {
 export interface LogLineView {
   seq: number;
   time: string;
-  source: "helper" | "process" | "agent" | "traffic";
+  /** pod: a pod of the namespace the user asked to follow (session:followPod). */
+  source: "helper" | "process" | "agent" | "traffic" | "pod";
   level: "info" | "warn" | "error";
   text: string;
 }
@@ -165,6 +166,10 @@ export interface ConfigPreviewView {
 }
 
 export const configPreviewSchema = z.object({ path: z.string().min(1, "Config file path is required") }).strict();
+
+export const followPodSchema = z
+  .object({ sessionId: z.string().min(1), pod: z.string().min(1), container: z.string().min(1).optional(), follow: z.boolean().default(true) })
+  .strict();
 
 export const sessionIdSchema = z.object({ sessionId: z.string().min(1) }).strict();
 

@@ -63,6 +63,8 @@ beforeAll(async () => {
       "cluster:listObjects": () => [],
       "cluster:removeObjects": () => ({ removed: [] }),
       "config:preview": () => ({ file: "", env: [], volumes: [], features: [], warnings: [] }),
+      "kube:listPods": () => [],
+      "session:followPod": () => ({ following: [] }),
       "session:list": () => [],
       "cluster:clean": () => {
         throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Cleaning is tested in helper/cli/." });

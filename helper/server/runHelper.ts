@@ -7,7 +7,7 @@ import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL
 import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
-import { listKbridgeObjects, listNamespaces, listServices } from "../k8s/clusterBrowse.ts";
+import { listKbridgeObjects, listNamespaces, listPods, listServices } from "../k8s/clusterBrowse.ts";
 import { previewLocalProcessConfig } from "../environment/localProcessConfig.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
@@ -77,6 +77,8 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "kube:listServices": ({ kubeContext, namespace }) => listServices(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "cluster:listObjects": ({ kubeContext, namespace }) => listKbridgeObjects(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "config:preview": ({ path }) => previewLocalProcessConfig(path),
+      "kube:listPods": ({ kubeContext, namespace }) => listPods(openCluster(kubeconfigPaths(env), kubeContext), namespace),
+      "session:followPod": ({ sessionId, pod, container, follow }) => sessions.followPod(sessionId, pod, container, follow),
       "cluster:removeObjects": ({ kubeContext, namespace, sessionId, object }) => sessions.removeObjects(kubeContext, namespace, sessionId ? { sessionId } : { object: object as { kind: string; name: string } }),
     },
   });

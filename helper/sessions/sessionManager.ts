@@ -16,6 +16,7 @@ import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
 import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
+import { followPodLog } from "../k8s/podLogs.ts";
 import { connect, restoreAndWait, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
 import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
@@ -31,6 +32,8 @@ interface Entry {
   /** The connect (or resume) in progress or done; null when it failed. Absent while interrupted. */
   connecting?: Promise<ConnectedSession | null>;
   journal?: JournalEntry;
+  /** Pods whose logs the user added to the session's log, each until stopped or the session ends. */
+  podLogs?: Map<string, AbortController>;
 }
 
 const STATE_OF_STEP: Record<string, SessionState> = {
@@ -139,6 +142,35 @@ export class SessionManager {
       logFile: this.logFile(id),
       logFolder: this.deps.logsDir,
     };
+  }
+
+  /** Adds a pod of the session's namespace to its log (source "pod"), or stops following it. */
+  async followPod(id: string, pod: string, container: string | undefined, follow: boolean): Promise<{ following: string[] }> {
+    const entry = this.get(id);
+    entry.podLogs ??= new Map();
+    const following = () => ({ following: [...(entry.podLogs?.keys() ?? [])].sort() });
+    if (!follow) {
+      entry.podLogs.get(pod)?.abort();
+      entry.podLogs.delete(pod);
+      entry.log.append("helper", "info", `Stopped following the log of pod ${pod}.`);
+      return following();
+    }
+    if (isFinished(entry.view.state)) throw new KbridgeError({ code: "session-ended", category: "user", message: `Session ${id} has ended; pod logs follow live sessions.` });
+    if (entry.podLogs.has(pod)) return following();
+    const { namespace, context } = entry.view.target;
+    const connection = openCluster(this.deps.kubeconfig(), context);
+    const found = await clusterCall(connection, `read pod ${namespace}/${pod}`, () => connection.core.readNamespacedPod({ name: pod, namespace }), { notFound: "null" });
+    if (!found) throw new KbridgeError({ code: "pod-not-found", category: "user", message: `There is no pod ${pod} in namespace ${namespace}.`, hint: "Pick one from the list: pods come and go with rollouts." });
+    const containers = found.spec?.containers.map((c) => c.name) ?? [];
+    const chosen = container ?? containers[0] ?? "";
+    if (!containers.includes(chosen)) throw new KbridgeError({ code: "container-not-found", category: "user", message: `Pod ${pod} has no container ${chosen}; it has ${containers.join(", ")}.` });
+    const abort = new AbortController();
+    entry.podLogs.set(pod, abort);
+    entry.log.append("helper", "info", `Following the log of pod ${pod} (container ${chosen}).`);
+    void followPodLog(connection, { namespace, pod, container: chosen, tailLines: 100 }, (line) => entry.log.append("pod", "info", `${pod}: ${line}`), abort.signal).catch((error: Error) =>
+      entry.log.append("helper", "warn", `Could not follow the log of pod ${pod}: ${error.message}`),
+    );
+    return following();
   }
 
   /** Takes over an interrupted session: its agent is still in the cluster; tunnels open again. */
@@ -397,6 +429,8 @@ export class SessionManager {
     if (note) entry.view.note = note;
     else delete entry.view.note;
     this.deps.journal?.remove(entry.view.id);
+    for (const abort of entry.podLogs?.values() ?? []) abort.abort();
+    entry.podLogs?.clear();
     entry.log.append("helper", state === "failed" ? "error" : "info", `Session ${state} (${outcome})${note ? `: ${note}` : "."}`);
     this.publish(entry);
     void entry.log.close();

@@ -144,6 +144,14 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect(report).not.toContain("demo-token-not-secret");
   await screenshot(page, "session-diagnostics");
 
+  // Any pod of the namespace, on demand: the store's log joins the session's.
+  const podPicker = page.getByLabel("Follow a pod's log");
+  const storePod = String(await podPicker.locator("option", { hasText: /^store-/ }).getAttribute("value"));
+  await podPicker.selectOption(storePod);
+  await log.locator('[data-source="pod"]', { hasText: `${storePod}: store listening on :8080` }).waitFor({ timeout: 15_000 });
+  await page.getByRole("button", { name: `Stop following ${storePod}` }).click();
+  await log.locator('[data-source="helper"]', { hasText: `Stopped following the log of pod ${storePod}.` }).waitFor();
+
   // The helper dies mid-session: the page says so, the launcher starts it again, the page reconnects by itself and
   // shows the session interrupted (the cluster still redirected); Resume brings it back; no log line appears twice.
   const helperPid = Number(/"helper":(\d+)/.exec(demo.output())?.[1]);

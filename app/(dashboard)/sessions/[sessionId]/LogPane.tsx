@@ -4,10 +4,11 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalS
 import type { LogLineView } from "../../../../helper/protocol/index.ts";
 import { Card } from "../../../components/ui/Card.tsx";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
+import { useHelperQuery } from "../../../lib/client/useHelperQuery.ts";
 import { parseAnsi } from "../../../lib/client/ansi.ts";
 import { FilteredLines, LogStore, type LevelFilter } from "../../../lib/client/logStore.ts";
 
-const SOURCES: LogLineView["source"][] = ["helper", "process", "agent", "traffic"];
+const SOURCES: LogLineView["source"][] = ["helper", "process", "agent", "traffic", "pod"];
 const LEVEL_TONE: Record<LogLineView["level"], string> = { info: "text-slate-200", warn: "text-amber-300", error: "text-rose-300" };
 /** Every row is one line of this height: only the rows in view (and OVERSCAN either side) are in the DOM. */
 const ROW_PX = 20;
@@ -35,8 +36,16 @@ function LineText({ text }: { text: string }) {
  * filters look only at new lines; only the rows in view are rendered, so 100k lines scroll
  * like 100. The pane follows the end until the user scrolls up.
  */
-export function LogPane({ sessionId }: { sessionId: string }) {
+export function LogPane({ sessionId, target, live }: { sessionId: string; target: { context: string; namespace: string }; live: boolean }) {
   const helper = useHelper();
+  const [following, setFollowing] = useState<string[]>([]);
+  const [followError, setFollowError] = useState<string | null>(null);
+  const pods = useHelperQuery("kube:listPods", live ? { kubeContext: target.context, namespace: target.namespace } : null);
+  const followPod = async (pod: string, follow: boolean) => {
+    const result = await helper.send("session:followPod", { sessionId, pod, follow });
+    if (result.ok) setFollowing(result.data.following);
+    setFollowError(result.ok ? null : `${result.error.message}${result.error.hint ? ` ${result.error.hint}` : ""}`);
+  };
   const store = useMemo(() => new LogStore(), []);
   const version = useSyncExternalStore(
     (listener) => store.subscribe(listener),
@@ -122,6 +131,25 @@ export function LogPane({ sessionId }: { sessionId: string }) {
             <option value="warn">Warnings and errors</option>
             <option value="error">Errors</option>
           </select>
+          {live && (
+            <select
+              aria-label="Follow a pod's log"
+              value=""
+              onChange={(e) => {
+                if (e.target.value) void followPod(e.target.value, true);
+              }}
+              className="rounded-md border border-slate-300 px-2 py-1 text-sm"
+            >
+              <option value="">Follow a pod…</option>
+              {(pods.kind === "loaded" ? pods.data : [])
+                .filter((pod) => !following.includes(pod.name))
+                .map((pod) => (
+                  <option key={pod.name} value={pod.name}>
+                    {pod.name} ({pod.ready ? "ready" : pod.phase.toLowerCase()})
+                  </option>
+                ))}
+            </select>
+          )}
           <input type="search" aria-label="Search the log" placeholder="Search" value={search} onChange={(e) => setSearch(e.target.value)} className="rounded-md border border-slate-300 px-2 py-1 text-sm" />
           <button type="button" className="text-sky-700 hover:underline" onClick={download}>
             Download
@@ -129,6 +157,19 @@ export function LogPane({ sessionId }: { sessionId: string }) {
         </div>
       }
     >
+      {(following.length > 0 || followError) && (
+        <div className="mb-2 flex flex-wrap items-center gap-2 text-xs">
+          {following.map((pod) => (
+            <span key={pod} className="inline-flex items-center gap-1 rounded-full bg-violet-100 px-2 py-0.5 font-medium text-violet-800">
+              {pod}
+              <button type="button" aria-label={`Stop following ${pod}`} onClick={() => void followPod(pod, false)} className="hover:text-violet-950">
+                ✕
+              </button>
+            </span>
+          ))}
+          {followError && <span className="text-rose-700">{followError}</span>}
+        </div>
+      )}
       <div
         ref={box}
         role="log"

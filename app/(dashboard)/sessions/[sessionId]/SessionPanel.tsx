@@ -152,7 +152,7 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
             </table>
           </Card>
         )}
-        <LogPane sessionId={sessionId} />
+        <LogPane sessionId={sessionId} target={view.target} live={live && view.state !== "interrupted"} />
         <Diagnostics view={view} />
       </div>
     </>
