@@ -84,7 +84,7 @@ test("a crashed helper's objects are listed with owner and session, marked stale
   expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
 }, 120_000);
 
-test("a pod of the namespace is followed into a session's log on demand, and let go", async () => {
+test("a session's view names its live tunnels; a pod of the namespace is followed into its log on demand, and let go", async () => {
   const pods = await sendCommand(client.socket, "kube:listPods", { kubeContext: "kbridge-demo", namespace: "shop" });
   if (!pods.ok) throw new Error(pods.error.message);
   const store = pods.data.find((p) => p.name.startsWith("store-"));
@@ -100,6 +100,13 @@ test("a pod of the namespace is followed into a session's log on demand, and let
   if (!started.ok) throw new Error(started.error.message);
   const sessionId = started.data.id;
   try {
+    // The view says which tunnels are up: web's one replica, inbound and outbound.
+    const connected = await until(async () => {
+      const listed = await sendCommand(client.socket, "session:list", {});
+      const view = listed.ok ? listed.data.find((v) => v.id === sessionId) : undefined;
+      return view?.state === "connected" && view.tunnels?.inbound.length === 1 ? view : undefined;
+    }, "the session connected with its tunnel up", 30_000);
+    expect(connected.tunnels).toEqual({ inbound: [expect.stringMatching(/^web-/)], outbound: connected.tunnels?.inbound[0] });
     const followed = await sendCommand(client.socket, "session:followPod", { sessionId, pod: String(store?.name) });
     expect(followed).toEqual({ ok: true, data: { following: [store?.name] } });
     const podLines = async () => {

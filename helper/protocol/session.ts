@@ -109,6 +109,8 @@ export interface SessionView {
   process?: ProcessView;
   /** The newest log line's seq (clients ask `session:logs` for what they miss). */
   logSeq?: number;
+  /** Live tunnels (while connected): agent pods with an inbound tunnel, the pod carrying outbound traffic. */
+  tunnels?: { inbound: string[]; outbound: string | null };
   /** Cluster services mapped onto the workstation (while connected). */
   endpoints?: { mode: "hosts" | "unprivileged"; reason?: string; list: EndpointView[] };
   /** Set once the session is ended or failed. */

@@ -61,6 +61,8 @@ export interface ConnectedSession {
   target: ResolvedTarget;
   /** Agent pods with a live inbound tunnel. */
   tunnels(): string[];
+  /** The live tunnels: agent pods with an inbound tunnel, and the pod carrying outbound traffic. */
+  links(): { inbound: string[]; outbound: string | null };
   /** A connection to host:port made by the agent inside the cluster (outbound traffic). */
   dial(host: string, port: number): Promise<Duplex>;
   /** The cluster services mapped onto the workstation (when the session maps them). */
@@ -99,6 +101,8 @@ export interface SessionCallbacks {
   onLost?(): void;
   /** The mapped cluster services changed (a service added or removed while connected). */
   onEndpointsChanged?(): void;
+  /** A tunnel to an agent pod opened or closed. */
+  onTunnelsChanged?(): void;
   /** A line of an agent pod's log. */
   onAgentLog?(pod: string, line: string): void;
   /** An HTTP request the workstation answered (through agent pod `pod`). */
@@ -262,6 +266,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     );
     tunnels.set(pod, tunnel);
     log.info({ pod }, "tunnel up");
+    callbacks.onTunnelsChanged?.();
     const following = new AbortController();
     logFollowers.signal.addEventListener("abort", () => following.abort(), { once: true });
     if (callbacks.onAgentLog) {
@@ -273,6 +278,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
       following.abort();
       if (tunnels.get(pod) === tunnel) tunnels.delete(pod);
       log.info({ pod }, "tunnel closed");
+      callbacks.onTunnelsChanged?.();
     });
   }
   // One outbound tunnel, to any ready agent pod; reopened on another when it closes.
@@ -282,9 +288,11 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     const tunnel = openOutboundTunnel(duplex, plan.token, log, () => openPodConnection(connection, namespace, pod, plan.outboundPort));
     outbound = { pod, tunnel };
     log.info({ pod }, "outbound tunnel up");
+    callbacks.onTunnelsChanged?.();
     void tunnel.closed.then(() => {
       if (outbound?.tunnel === tunnel) outbound = undefined;
       log.info({ pod }, "outbound tunnel closed");
+      callbacks.onTunnelsChanged?.();
     });
   }
   const dial = async (host: string, port: number): Promise<Duplex> => {
@@ -393,6 +401,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     id: plan.id,
     target: plan.target,
     tunnels: () => [...tunnels.keys()],
+    links: () => ({ inbound: [...tunnels.keys()].sort(), outbound: outbound?.pod ?? null }),
     dial,
     environment: () => environment.map((v) => ({ ...v })),
     endpoints: () => (services ? { mode: services.mode, ...(services.reason ? { reason: services.reason } : {}), list: services.list() } : undefined),

@@ -288,6 +288,8 @@ export class SessionManager {
         startedAt: journal.startedAt,
         note: "Left by a helper that stopped without restoring; checking the cluster…",
         ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
+        // Its process ended with the helper that ran it; a resume starts it again.
+        ...(input.launch ? { process: { command: input.launch.command, cwd: input.launch.cwd, state: "stopped" as const, restarts: 0 } } : {}),
       };
       const entry: Entry = { view, journal, log: this.openLog(journal.id) };
       this.endOrphanedProcess(entry);
@@ -340,6 +342,7 @@ export class SessionManager {
       (session) => {
         entry.session = session;
         this.refreshEndpoints(entry);
+        this.refreshTunnels(entry);
         const launch = entry.journal?.input.launch;
         if (launch && entry.view.state === "connected") this.startProcess(entry, launch);
         return session;
@@ -371,6 +374,7 @@ export class SessionManager {
       onStep: (step) => this.onStep(entry, step),
       onLost: () => this.lost(entry),
       onEndpointsChanged: () => this.refreshEndpoints(entry),
+      onTunnelsChanged: () => this.refreshTunnels(entry),
       onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
       onTraffic: (_pod, exchange) =>
         entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)`),
@@ -393,6 +397,12 @@ export class SessionManager {
 
   private logFile(id: string): string {
     return path.join(this.deps.logsDir, `${id}.log`);
+  }
+
+  private refreshTunnels(entry: Entry): void {
+    if (!entry.session || isFinished(entry.view.state)) return;
+    entry.view.tunnels = entry.session.links();
+    this.publish(entry);
   }
 
   private refreshEndpoints(entry: Entry): void {
@@ -426,6 +436,7 @@ export class SessionManager {
     entry.view.outcome = outcome;
     entry.view.endedAt = new Date().toISOString();
     delete entry.view.endpoints;
+    delete entry.view.tunnels;
     if (note) entry.view.note = note;
     else delete entry.view.note;
     this.deps.journal?.remove(entry.view.id);

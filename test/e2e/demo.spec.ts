@@ -104,6 +104,9 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await page.locator('[data-testid="session-state"][data-state="connected"]').waitFor({ timeout: 45_000 });
   expect(await page.getByRole("list", { name: "Steps" }).locator("li[data-status=done]").count()).toBeGreaterThanOrEqual(6);
   await page.getByRole("table", { name: "Endpoints" }).getByRole("cell", { name: "shop/store" }).waitFor();
+  // Both api replicas' agents have a tunnel up; one of them carries the outbound traffic.
+  const tunnels = page.getByTestId("tunnels");
+  await until(async () => /^Inbound\s+api-\S+\s+api-\S+\s+Outbound\s+api-\S+$/.test((await tunnels.count()) > 0 ? (await tunnels.innerText()).trim() : ""), "both agents' tunnels on the page", 15_000);
 
   // Once the process listens, a request through the ingress reaches it and shows in the traffic log and its own output.
   await page.getByRole("log", { name: "Session log" }).locator('[data-source="process"]', { hasText: "api listening" }).waitFor({ timeout: 15_000 });

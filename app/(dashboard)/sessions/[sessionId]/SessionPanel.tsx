@@ -106,7 +106,26 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
               ))}
             </ol>
           </Card>
-          <Card title="Workstation process" labelledBy="process-title">
+          <Card title="Agent, tunnels and process" labelledBy="process-title">
+            {view.tunnels && (
+              <dl data-testid="tunnels" className="mb-3 grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 border-b border-slate-100 pb-3 text-sm">
+                <dt className="text-slate-500">Inbound</dt>
+                <dd className="text-slate-800">
+                  {view.tunnels.inbound.length === 0 ? (
+                    <span className="text-amber-700">no tunnel up: reopening…</span>
+                  ) : (
+                    view.tunnels.inbound.map((pod) => (
+                      <span key={pod} className="mr-2 inline-flex items-center gap-1 font-mono text-xs">
+                        <span aria-hidden className="h-2 w-2 rounded-full bg-emerald-500" />
+                        {pod}
+                      </span>
+                    ))
+                  )}
+                </dd>
+                <dt className="text-slate-500">Outbound</dt>
+                <dd className="font-mono text-xs text-slate-800">{view.tunnels.outbound ?? <span className="font-sans text-amber-700">reopening…</span>}</dd>
+              </dl>
+            )}
             {view.process ? (
               <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
                 <dt className="text-slate-500">Command</dt>
