@@ -1,18 +1,10 @@
 import { expect, test } from "vitest";
 import { tempDir } from "../../test/support/tempDir.ts";
+import { isAlive as alive } from "../../test/support/kbridgeProcess.ts";
 import { until } from "../../test/support/until.ts";
 import fs from "node:fs";
 import path from "node:path";
 import { checkLaunch, WorkstationProcess, type ProcessExit, type ProcessLine } from "./workstationProcess.ts";
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test("runs the command in its folder with the given environment, line by line, and reports its exit code", async () => {
   const cwd = tempDir("process");

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { expect, test } from "vitest";
 import { tempDir } from "../../test/support/tempDir.ts";
+import { isAlive as alive } from "../../test/support/kbridgeProcess.ts";
 import { until } from "../../test/support/until.ts";
 import { supervise } from "./supervisor.ts";
 import { PROJECT_ROOT } from "./projectRoot.ts";
@@ -14,15 +15,6 @@ function entry(name: string, exit?: { code: number; ms: number }): string {
   fs.writeFileSync(file, `process.send({ ready: true, url: "http://${name}" });\n${exit ? `setTimeout(() => process.exit(${exit.code}), ${exit.ms});` : "setInterval(() => {}, 1000);"}\n`);
   return file;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test("a child marked restart is started again when it dies; the others keep running; stop ends all", async () => {
   const lines: string[] = [];
