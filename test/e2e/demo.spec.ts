@@ -183,28 +183,27 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect(await page.locator(`tr[data-session="${sessionId}"]`).innerText()).toMatch(/Disconnected\s+service\/api in shop: connected, then restored\./);
   await screenshot(page, "profile-history");
 
-  // The cluster page: a crashed session's leftover (no heartbeat: its helper is gone) is listed as stale and removed in a click.
+  // The cluster page: what a crashed helper left (another workstation's session of web, its helper SIGKILLed, its
+  // heartbeat 10 minutes old) is listed by session and marked stale; one click restores web and removes it all.
   const kubeconfig = /KUBECONFIG=(\S+) kubectl/.exec(demo.output())?.[1] ?? "";
-  const leftover = `apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: kbridge-dead0001-agent
-  namespace: shop
-  labels: {app.kubernetes.io/managed-by: kbridge, kbridge.dev/session: dead0001, kbridge.dev/owner: alice}
-data: {agent.mjs: "// left by a crashed helper"}
-`;
-  expect((await kubectlFor(kubeconfig)(["apply", "-f", "-"], { stdin: leftover })).code).toBe(0);
+  const kubectl = kubectlFor(kubeconfig);
+  const webBefore = JSON.parse((await kubectl(["get", "deployment", "web", "-n", "shop", "-o", "json"])).stdout).spec;
+  const crashed = startEntry("test/support/connectedHelper.ts", { ...env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_NAME: "web", SERVICE_PORT: "80", WORKSTATION_PORT: String(workstationPort), DEADMAN_SECONDS: "600" });
+  const crashedId = String((await waitForOutput(crashed, /CONNECTED (\w+)/, 45_000))[1]);
+  process.kill(-(crashed.child.pid as number), "SIGKILL");
+  const stale = new Date(Date.now() - 600_000).toISOString();
+  expect((await kubectl(["annotate", "--overwrite", "secret", `kbridge-${crashedId}-original`, "-n", "shop", `kbridge.dev/heartbeat=${stale}`])).code).toBe(0);
   await page.getByRole("link", { name: "Cluster" }).click();
   await page.getByRole("heading", { name: "Cluster", level: 1 }).waitFor();
   await page.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
-  const row = page.getByRole("table", { name: "Objects of session dead0001" }).locator('tr[data-object="ConfigMap/kbridge-dead0001-agent"][data-stale="true"]');
-  await row.waitFor({ timeout: 15_000 });
-  expect(await page.getByRole("heading", { name: "Session dead0001" }).count()).toBe(1);
+  const objects = page.getByRole("table", { name: `Objects of session ${crashedId}` });
+  await objects.locator(`tr[data-object="Secret/kbridge-${crashedId}-original"][data-stale="true"]`).waitFor({ timeout: 15_000 });
+  expect(await objects.locator("tbody tr").count()).toBe(6);
   await screenshot(page, "cluster");
-  await row.getByRole("button", { name: "Remove ConfigMap/kbridge-dead0001-agent" }).click();
-  await page.getByRole("status").filter({ hasText: "Removed ConfigMap/kbridge-dead0001-agent" }).waitFor();
+  await page.getByRole("button", { name: "Remove session (restore its workload)" }).click();
+  await page.getByRole("status").filter({ hasText: `restored deployment/web` }).waitFor({ timeout: 60_000 });
   await page.getByText("No kbridge objects in shop").waitFor({ timeout: 15_000 });
-  expect((await kubectlFor(kubeconfig)(["get", "configmap", "kbridge-dead0001-agent", "-n", "shop"])).stderr).toMatch(/NotFound/);
+  expect(JSON.parse((await kubectl(["get", "deployment", "web", "-n", "shop", "-o", "json"])).stdout).spec).toEqual(webBefore);
   await page.close();
 
   const pids = [...demo.output().matchAll(/"(helper|dashboard)":(\d+)/g)].map((m) => Number(m[2]));
