@@ -126,6 +126,10 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   // Diagnostics: the hosts block as written, every name resolving, api answering through the agent, the secret masked until revealed.
   const summary = page.getByTestId("diagnostics-summary");
   await summary.waitFor({ timeout: 20_000 });
+  // The checks ran as the session connected, maybe before the process listened (api itself then fails, rightly):
+  // now that it listens, check again.
+  await page.getByRole("button", { name: "Check again" }).click();
+  await page.getByRole("button", { name: "Checking…" }).waitFor({ state: "detached", timeout: 20_000 });
   const [, resolved, names] = /(\d+)\/(\d+) names resolve/.exec(await summary.innerText()) ?? [];
   // Four name forms of each service in the namespace.
   expect(Number(names)).toBe(4 * (await page.getByRole("table", { name: "Endpoints" }).locator("tbody tr").count()));
