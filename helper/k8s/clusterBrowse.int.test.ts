@@ -116,6 +116,10 @@ test("a session's view names its live tunnels; a pod of the namespace is followe
     await until(async () => (await podLines()).some((l) => l.text === `${store?.name}: store listening on :8080 as ${store?.name}`), "the store pod's log in the session log", 15_000);
     expect(await sendCommand(client.socket, "session:followPod", { sessionId, pod: "nope" })).toMatchObject({ ok: false, error: { code: "pod-not-found", message: "There is no pod nope in namespace shop." } });
     expect(await sendCommand(client.socket, "session:followPod", { sessionId, pod: String(store?.name), follow: false })).toEqual({ ok: true, data: { following: [] } });
+    // Once it has ended, asking for its diagnostics or a pod's log says why not.
+    await sendCommand(client.socket, "session:stop", { sessionId }, 90_000);
+    expect(await sendCommand(client.socket, "session:diagnostics", { sessionId })).toMatchObject({ ok: false, error: { code: "session-not-connected", message: `Session ${sessionId} is ended; diagnostics need a connected session.` } });
+    expect(await sendCommand(client.socket, "session:followPod", { sessionId, pod: String(store?.name) })).toMatchObject({ ok: false, error: { code: "session-ended" } });
   } finally {
     await sendCommand(client.socket, "session:stop", { sessionId }, 90_000);
   }

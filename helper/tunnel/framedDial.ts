@@ -14,7 +14,7 @@
  */
 import { Duplex } from "node:stream";
 
-export const DIAL_MAGIC = Buffer.from("KBDIAL/1");
+const DIAL_MAGIC = Buffer.from("KBDIAL/1");
 
 const EMPTY = Buffer.alloc(0);
 

@@ -4,7 +4,7 @@
  * The dashboard's one connection to the helper. It reconnects by itself; components read
  * the connection state, the helper's status, and send commands through `useHelper()`.
  */
-import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { createHelperSocket, sendCommand, type HelperSocket } from "../../../helper/client/helperSocket.ts";
 import type { CommandInput, CommandName, CommandOutputs, HelperStatus, Result, ServerToClientEvents } from "../../../helper/protocol/index.ts";
 
@@ -74,31 +74,24 @@ export function HelperProvider({ url, token, children }: { url: string; token: s
     };
   }, [url, token]);
 
-  const value = useMemo<HelperContextValue>(
-    () => ({
-      state,
-      status,
-      url,
-      lastError,
-      send: async (command, input) => {
-        const socket = socketRef.current;
-        if (!socket || !socket.connected) {
-          return {
-            ok: false,
-            error: { code: "helper-not-connected", category: "user", message: "The helper is not connected.", hint: "Start it with `npm start`; the dashboard reconnects by itself." },
-          };
-        }
-        return sendCommand(socket, command, input);
-      },
-      subscribe: (event, handler) => {
-        const set = listeners.current.get(event) ?? new Set();
-        set.add(handler as Listener);
-        listeners.current.set(event, set);
-        return () => void set.delete(handler as Listener);
-      },
-    }),
-    [state, status, url, lastError],
-  );
+  // Stable across renders (they read refs): effects that depend on them run when their own inputs change, not on every status change.
+  const send = useCallback<HelperContextValue["send"]>(async (command, input) => {
+    const socket = socketRef.current;
+    if (!socket || !socket.connected) {
+      return {
+        ok: false,
+        error: { code: "helper-not-connected", category: "user", message: "The helper is not connected.", hint: "Start it with `npm start`; the dashboard reconnects by itself." },
+      };
+    }
+    return sendCommand(socket, command, input);
+  }, []);
+  const subscribe = useCallback<HelperContextValue["subscribe"]>((event, handler) => {
+    const set = listeners.current.get(event) ?? new Set();
+    set.add(handler as Listener);
+    listeners.current.set(event, set);
+    return () => void set.delete(handler as Listener);
+  }, []);
+  const value = useMemo<HelperContextValue>(() => ({ state, status, url, lastError, send, subscribe }), [state, status, url, lastError, send, subscribe]);
   return <HelperContext.Provider value={value}>{children}</HelperContext.Provider>;
 }
 

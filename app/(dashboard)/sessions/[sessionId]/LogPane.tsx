@@ -80,10 +80,10 @@ export function LogPane({ sessionId, target, live }: { sessionId: string; target
   }, [helper, helper.state, helper.status?.bootId, sessionId, store]);
 
   const needle = search.trim().toLowerCase();
+  // The filtered list grows in place; a render (each store version) reads its length and the rows in view.
   const matching = useMemo(() => {
     void version;
-    // A copy: the filtered list grows in place.
-    return filtered.get({ sources, level, needle }).slice();
+    return filtered.get({ sources, level, needle });
   }, [filtered, version, sources, level, needle]);
   const total = matching.length;
   const bottom = Math.max(0, total * ROW_PX - PANE_PX);
