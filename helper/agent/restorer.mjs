@@ -50,13 +50,16 @@ const secretPath = `/api/v1/namespaces/${namespace}/secrets/kbridge-${session}-o
 
 async function restore() {
   const secret = await api("GET", secretPath);
-  if (secret.status === 200) {
-    const saved = JSON.parse(Buffer.from(secret.body.data["workload.json"], "base64").toString("utf8"));
+  const data = secret.status === 200 ? secret.body.data : {};
+  // A replaced workload comes back; an isolation session changed no workload (its agent is a new pod).
+  if (data["workload.json"]) {
+    const saved = JSON.parse(Buffer.from(data["workload.json"], "base64").toString("utf8"));
     if (saved.kind === "Pod") await recreatePod(saved);
     else await restoreTemplated(saved);
   }
   // Everything of the session, this pod last.
   for (const [group, plural] of [
+    ["apis/networking.k8s.io/v1", "ingresses"],
     ["api/v1", "configmaps"],
     ["api/v1", "secrets"],
     ["apis/rbac.authorization.k8s.io/v1", "rolebindings"],
@@ -65,8 +68,51 @@ async function restore() {
     ["api/v1", "pods"],
   ]) {
     const list = await api("GET", `/${group}/namespaces/${namespace}/${plural}?labelSelector=${selector}`);
-    for (const item of list.body?.items ?? []) await api("DELETE", `/${group}/namespaces/${namespace}/${plural}/${item.metadata.name}`);
+    // This pod last of all: the others first, then (an isolation session that was the last one) the routers.
+    const items = (list.body?.items ?? []).sort((a, b) => Number(a.metadata.name === process.env.HOSTNAME) - Number(b.metadata.name === process.env.HOSTNAME));
+    for (const item of items) {
+      if (plural === "pods" && item.metadata.name === process.env.HOSTNAME && data["isolation.json"]) await unrouteIfIdle();
+      await api("DELETE", `/${group}/namespaces/${namespace}/${plural}/${item.metadata.name}`);
+    }
   }
+}
+
+/**
+ * As helper/k8s/routers.ts unrouteIfIdle: with no isolated agent left in the namespace, every
+ * routed Service gets its original selector back, then the routers and their shared objects go.
+ */
+async function unrouteIfIdle() {
+  const agents = await api("GET", `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent("kbridge.dev/routing-key,app.kubernetes.io/managed-by=kbridge")}`);
+  if ((agents.body?.items ?? []).some((pod) => !pod.metadata.deletionTimestamp && pod.metadata.labels["kbridge.dev/session"] !== session)) return log("other isolation sessions remain; routers kept");
+  const services = await api("GET", `/api/v1/namespaces/${namespace}/services`);
+  for (const listed of services.body?.items ?? []) {
+    let service = listed;
+    for (let attempt = 0; attempt < 5 && service.metadata.annotations?.["kbridge.dev/original-selector"]; attempt++) {
+      const annotations = { ...service.metadata.annotations };
+      const selector = JSON.parse(annotations["kbridge.dev/original-selector"]);
+      delete annotations["kbridge.dev/original-selector"];
+      const metadata = { ...service.metadata, annotations };
+      if (Object.keys(annotations).length === 0) delete metadata.annotations;
+      const path = `/api/v1/namespaces/${namespace}/services/${service.metadata.name}`;
+      const put = await api("PUT", path, { ...service, metadata, spec: { ...service.spec, selector } });
+      if (put.status === 200) {
+        log("selector restored", { service: service.metadata.name });
+        break;
+      }
+      service = (await api("GET", path)).body;
+    }
+  }
+  const routers = await api("GET", `/apis/apps/v1/namespaces/${namespace}/deployments?labelSelector=${encodeURIComponent("kbridge.dev/role=router,app.kubernetes.io/managed-by=kbridge")}`);
+  for (const item of routers.body?.items ?? []) await api("DELETE", `/apis/apps/v1/namespaces/${namespace}/deployments/${item.metadata.name}`);
+  for (const [group, plural] of [
+    ["apis/rbac.authorization.k8s.io/v1", "rolebindings"],
+    ["apis/rbac.authorization.k8s.io/v1", "roles"],
+    ["api/v1", "serviceaccounts"],
+    ["api/v1", "configmaps"],
+  ]) {
+    await api("DELETE", `/${group}/namespaces/${namespace}/${plural}/kbridge-router`);
+  }
+  log("routers removed (the last isolation session ended)");
 }
 
 /** A Deployment or StatefulSet: the saved spec back, keeping the current replica count. */

@@ -5,7 +5,7 @@
  * an expiry annotation, and can be found and removed by label.
  */
 import fs from "node:fs";
-import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodTemplateSpec, type V1StatefulSet } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodTemplateSpec, type V1PolicyRule, type V1StatefulSet } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
@@ -61,7 +61,7 @@ export function labelsFor(session: SessionIdentity): Record<string, string> {
 /** The Secret holding a session's saved original (its presence means the session is still in the cluster). */
 export const savedOriginalName = (sessionId: string) => `kbridge-${sessionId}-original`;
 
-const names = (session: SessionIdentity) => ({ original: savedOriginalName(session.id), agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer`, pod: `kbridge-${session.id}-pod` });
+export const sessionObjectNames = (session: Pick<SessionIdentity, "id">) => ({ original: savedOriginalName(session.id), agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer`, pod: `kbridge-${session.id}-pod` });
 
 /** What a restore needs, saved in the session's Secret before anything changes. */
 export interface SavedWorkload {
@@ -102,7 +102,7 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
   const { kind, name } = target.workload;
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
-  const { original, agent } = names(session);
+  const { original, agent } = sessionObjectNames(session);
   const ports = [...new Set(target.ports.map((p) => p.containerPort))];
   const what = `${kind.toLowerCase()} ${name}`;
 
@@ -112,23 +112,12 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
   const saved: SavedWorkload = pod
     ? { kind, name, spec: pod.spec, metadata: { labels: pod.metadata?.labels, annotations: pod.metadata?.annotations } }
     : { kind, name, spec: workload?.spec };
-  await clusterCall(connection, `save the original of ${what}`, () =>
-    connection.core.createNamespacedSecret({
-      namespace,
-      body: {
-        metadata: { name: original, labels, annotations: { ...annotations, [HEARTBEAT_ANNOTATION]: new Date().toISOString() } },
-        type: "Opaque",
-        stringData: { "workload.json": JSON.stringify(saved), [TOKEN_KEY]: options.token },
-      },
-    }),
-  );
-  await clusterCall(connection, "deliver the agent script", () =>
-    connection.core.createNamespacedConfigMap({
-      namespace,
-      body: { metadata: { name: agent, labels, annotations }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
-    }),
-  );
-  await startRestorer(connection, namespace, saved, session, options);
+  await prepareSession(connection, namespace, session, options, { "workload.json": JSON.stringify(saved) }, [
+    // The workload itself: a bare pod is re-created (create cannot be limited by name).
+    kind === "Pod"
+      ? { apiGroups: [""], resources: ["pods"], verbs: ["create"] }
+      : { apiGroups: ["apps"], resources: [kind === "Deployment" ? "deployments" : "statefulsets"], resourceNames: [name], verbs: ["get", "update", "patch"] },
+  ]);
 
   if (!templated || !workload) {
     if (!pod) throw new Error("unreachable: a bare pod target without its pod");
@@ -138,7 +127,7 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
       connection.core.createNamespacedPod({
         namespace,
         body: {
-          metadata: { name: names(session).pod, labels: { ...pod.metadata?.labels, ...labels, [ROLE_LABEL]: "agent" }, annotations: { ...pod.metadata?.annotations, ...annotations, [ORIGINAL_ANNOTATION]: original } },
+          metadata: { name: sessionObjectNames(session).pod, labels: { ...pod.metadata?.labels, ...labels, [ROLE_LABEL]: "agent" }, annotations: { ...pod.metadata?.annotations, ...annotations, [ORIGINAL_ANNOTATION]: original } },
           spec,
         },
       }),
@@ -156,13 +145,41 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
 }
 
 /**
- * The restorer: its own ServiceAccount with a Role limited to a restore (the workload, and
- * the session's own objects), and a pod that watches the helper's heartbeat.
+ * What every session creates before it changes anything: the Secret with what a restore
+ * needs (and the heartbeat, and the agent's token), the agent scripts, and the restorer.
+ * `restoreRules`: what the restorer may do beyond removing the session's own objects.
  */
-async function startRestorer(connection: ClusterConnection, namespace: string, workload: SavedWorkload, session: SessionIdentity, options: AgentOptions): Promise<void> {
+export async function prepareSession(connection: ClusterConnection, namespace: string, session: SessionIdentity, options: AgentOptions, saved: Record<string, string>, restoreRules: V1PolicyRule[]): Promise<void> {
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
-  const { restorer, agent } = names(session);
+  const { original, agent } = sessionObjectNames(session);
+  await clusterCall(connection, "save what a restore needs", () =>
+    connection.core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: original, labels, annotations: { ...annotations, [HEARTBEAT_ANNOTATION]: new Date().toISOString() } },
+        type: "Opaque",
+        stringData: { ...saved, [TOKEN_KEY]: options.token },
+      },
+    }),
+  );
+  await clusterCall(connection, "deliver the agent script", () =>
+    connection.core.createNamespacedConfigMap({
+      namespace,
+      body: { metadata: { name: agent, labels, annotations }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
+    }),
+  );
+  await startRestorer(connection, namespace, restoreRules, session, options);
+}
+
+/**
+ * The restorer: its own ServiceAccount with a Role limited to a restore (the rules given,
+ * and the session's own objects), and a pod that watches the helper's heartbeat.
+ */
+async function startRestorer(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], session: SessionIdentity, options: AgentOptions): Promise<void> {
+  const labels = labelsFor(session);
+  const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
+  const { restorer, agent } = sessionObjectNames(session);
   const metadata = { name: restorer, labels: { ...labels, [ROLE_LABEL]: "restorer" }, annotations };
   await clusterCall(connection, "create the restorer's service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }));
   await clusterCall(connection, "create the restorer's role", () =>
@@ -171,11 +188,9 @@ async function startRestorer(connection: ClusterConnection, namespace: string, w
       body: {
         metadata,
         rules: [
-          // The workload itself: a bare pod is re-created (create cannot be limited by name).
-          workload.kind === "Pod"
-            ? { apiGroups: [""], resources: ["pods"], verbs: ["create"] }
-            : { apiGroups: ["apps"], resources: [workload.kind === "Deployment" ? "deployments" : "statefulsets"], resourceNames: [workload.name], verbs: ["get", "update", "patch"] },
+          ...restoreRules,
           { apiGroups: [""], resources: ["secrets", "configmaps", "pods", "serviceaccounts"], verbs: ["get", "list", "delete"] },
+          { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list", "delete"] },
           { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["list", "delete"] },
         ],
       },
@@ -220,7 +235,7 @@ async function startRestorer(connection: ClusterConnection, namespace: string, w
 
 /** Tells the restorer the helper is alive (renewed well within the dead-man interval). False when the session is gone from the cluster. */
 export async function renewHeartbeat(connection: ClusterConnection, namespace: string, sessionId: string): Promise<boolean> {
-  const { original } = names({ id: sessionId, owner: "", expiresAt: new Date() });
+  const { original } = sessionObjectNames({ id: sessionId });
   const renewed = await clusterCall(
     connection,
     "renew the session heartbeat",
@@ -287,11 +302,13 @@ export function agentTemplate(template: V1PodTemplateSpec, containerName: string
 
 /** Puts the saved original back and deletes everything of the session. Safe to run twice. Returns the workload restored (`kind/name`), if any. */
 export async function restoreWorkload(connection: ClusterConnection, namespace: string, sessionId: string): Promise<string | undefined> {
-  const { original } = names({ id: sessionId, owner: "", expiresAt: new Date() });
+  const { original } = sessionObjectNames({ id: sessionId });
   const secret = await clusterCall(connection, "read the saved original", () => connection.core.readNamespacedSecret({ name: original, namespace }), { notFound: "null" });
   let restored: string | undefined;
-  if (secret) {
-    const saved = JSON.parse(Buffer.from(secret.data?.["workload.json"] ?? "", "base64").toString("utf8")) as SavedWorkload;
+  // An isolation session saved no workload: it changed none.
+  const savedJson = secret?.data?.["workload.json"];
+  if (savedJson) {
+    const saved = JSON.parse(Buffer.from(savedJson, "base64").toString("utf8")) as SavedWorkload;
     const done = saved.kind === "Pod" ? await recreatePod(connection, namespace, saved) : await restoreTemplated(connection, namespace, saved);
     if (done) restored = `${saved.kind.toLowerCase()}/${saved.name}`;
   }
@@ -365,13 +382,14 @@ export interface KbridgeKind {
  * first, the Secret with the saved original (and the heartbeat) last.
  */
 export function kbridgeKinds(connection: ClusterConnection, namespace: string): KbridgeKind[] {
-  const { core, rbac } = connection;
+  const { core, rbac, networking } = connection;
   return [
     { kind: "Pod", list: (labelSelector) => core.listNamespacedPod({ namespace, labelSelector }), read: (name) => core.readNamespacedPod({ name, namespace }), remove: (name) => core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }) },
     { kind: "RoleBinding", list: (labelSelector) => rbac.listNamespacedRoleBinding({ namespace, labelSelector }), read: (name) => rbac.readNamespacedRoleBinding({ name, namespace }), remove: (name) => rbac.deleteNamespacedRoleBinding({ name, namespace }) },
     { kind: "Role", list: (labelSelector) => rbac.listNamespacedRole({ namespace, labelSelector }), read: (name) => rbac.readNamespacedRole({ name, namespace }), remove: (name) => rbac.deleteNamespacedRole({ name, namespace }) },
     { kind: "ServiceAccount", list: (labelSelector) => core.listNamespacedServiceAccount({ namespace, labelSelector }), read: (name) => core.readNamespacedServiceAccount({ name, namespace }), remove: (name) => core.deleteNamespacedServiceAccount({ name, namespace }) },
     { kind: "ConfigMap", list: (labelSelector) => core.listNamespacedConfigMap({ namespace, labelSelector }), read: (name) => core.readNamespacedConfigMap({ name, namespace }), remove: (name) => core.deleteNamespacedConfigMap({ name, namespace }) },
+    { kind: "Ingress", list: (labelSelector) => networking.listNamespacedIngress({ namespace, labelSelector }), read: (name) => networking.readNamespacedIngress({ name, namespace }), remove: (name) => networking.deleteNamespacedIngress({ name, namespace }) },
     { kind: "Secret", list: (labelSelector) => core.listNamespacedSecret({ namespace, labelSelector }), read: (name) => core.readNamespacedSecret({ name, namespace }), remove: (name) => core.deleteNamespacedSecret({ name, namespace }) },
   ];
 }

@@ -2,7 +2,7 @@
  * A connection to one context of the user's kubeconfig, and the mapping of client-node
  * failures to errors a user can act on (what failed, why, what to do).
  */
-import { AppsV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { KbridgeError } from "../protocol/index.ts";
 import { loadKubeConfig } from "./kubeconfig.ts";
 
@@ -13,6 +13,7 @@ export interface ClusterConnection {
   core: CoreV1Api;
   apps: AppsV1Api;
   rbac: RbacAuthorizationV1Api;
+  networking: NetworkingV1Api;
 }
 
 export function openCluster(kubeconfigPaths: string[], context: string): ClusterConnection {
@@ -30,7 +31,7 @@ export function openCluster(kubeconfigPaths: string[], context: string): Cluster
   config.loadFromString(merged.exportConfig());
   config.setCurrentContext(context);
   const server = config.getCurrentCluster()?.server ?? "(no server)";
-  return { config, context, server, core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api), rbac: config.makeApiClient(RbacAuthorizationV1Api) };
+  return { config, context, server, core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api), rbac: config.makeApiClient(RbacAuthorizationV1Api), networking: config.makeApiClient(NetworkingV1Api) };
 }
 
 interface ClientNodeError {

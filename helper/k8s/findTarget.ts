@@ -6,6 +6,7 @@
  */
 import type { V1Container, V1ObjectMeta, V1Pod, V1PodTemplateSpec, V1ServicePort } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedPort, type ResolvedTarget, type TargetRef } from "../protocol/index.ts";
+import { originalSelector } from "./routers.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
 const DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container";
@@ -40,7 +41,8 @@ async function fromService(connection: ClusterConnection, namespace: string, nam
   if (!service) {
     throw userError("service-not-found", `There is no service "${name}" in namespace "${namespace}" (context ${connection.context}).`, `List the services with: kubectl get services -n ${namespace}`);
   }
-  const selector = service.spec?.selector ?? {};
+  // A Service isolation has routed selects its router; the workload is the one it selected before.
+  const selector = originalSelector(service) ?? service.spec?.selector ?? {};
   if (Object.keys(selector).length === 0) {
     throw userError(
       "service-without-selector",

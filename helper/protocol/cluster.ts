@@ -50,3 +50,19 @@ export interface KbridgeObjectView {
   /** Past its expiry, or its session's heartbeat is older than the dead-man interval allows. */
   stale: boolean;
 }
+
+/** An isolation session as the cluster shows it (every teammate's Team page lists it). */
+export interface IsolationView {
+  session: string;
+  namespace: string;
+  owner: string;
+  /** The Service whose requests carrying the key go to the developer. */
+  service: string;
+  routingKey: string;
+  /** Personal URLs: `<key>.<ingress host>`. */
+  urls: string[];
+  /** The developer's agent is ready. */
+  ready: boolean;
+  startedAt: string;
+  expiresAt?: string;
+}

@@ -24,6 +24,12 @@ export const sessionStartSchema = z
     launch: z.object({ command: z.string().trim().min(1, "Launch command is required"), cwd: z.string().min(1, "Working directory is required") }).strict().optional(),
     /** A KubernetesLocalProcessConfig.yaml to apply (absolute path). */
     configFile: z.string().refine((p) => p.startsWith("/"), "Config file must be an absolute path").optional(),
+    /**
+     * Isolation: only requests carrying this developer's routing key (header
+     * kubernetes-route-as, or the personal URL) reach the workstation; the workload keeps
+     * serving everyone else. Empty key: <user>-<4 hex>.
+     */
+    isolate: z.object({ routingKey: z.string().trim().default("") }).strict().optional(),
     /** The dashboard profile this session connects (the dashboard records the session's history under it). */
     profileId: z.number().int().positive().optional(),
   })
@@ -113,6 +119,8 @@ export interface SessionView {
   tunnels?: { inbound: string[]; outbound: string | null };
   /** Cluster services mapped onto the workstation (while connected). */
   endpoints?: { mode: "hosts" | "unprivileged"; reason?: string; list: EndpointView[] };
+  /** Isolation mode: the routing key, the personal URLs and the Services routed. */
+  isolation?: { routingKey: string; urls: string[]; routed: string[] };
   /** Set once the session is ended or failed. */
   outcome?: SessionOutcome;
   /** One line on where the session stands or how it ended ("left by a helper that stopped", …). */

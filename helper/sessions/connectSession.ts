@@ -22,6 +22,9 @@ import { buildEnvironment, type EnvVar } from "../environment/containerEnv.ts";
 import { readEnvironmentSources, type EnvironmentSources } from "../k8s/podEnvironment.ts";
 import { readLocalProcessConfig, type LocalProcessConfig } from "../environment/localProcessConfig.ts";
 import { applyConfig, configEndpoints, type AppliedConfig } from "./configFile.ts";
+import { checkIsolation, routeIsolation, startIsolatedAgent } from "../k8s/isolation.ts";
+import { routeServices, unrouteIfIdle } from "../k8s/routers.ts";
+import { defaultRoutingKey } from "../routing/routingKey.ts";
 
 export interface PortMapping {
   /** Service port (Service targets) or container port (Deployment and Pod targets); absent: the target's ports in order. */
@@ -46,6 +49,8 @@ export interface ConnectOptions {
   envOverrides?: Record<string, string>;
   /** A KubernetesLocalProcessConfig.yaml to apply (absolute path). */
   configFile?: string;
+  /** Isolation: only requests with this routing key (empty: <user>-<4 hex>) reach the workstation. */
+  isolate?: { routingKey: string };
   /** Where the config file's volumes go when it names no localPath. */
   volumesDir?: string;
   /** Longest wait for the agent pods (image pull, scheduling). */
@@ -67,6 +72,8 @@ export interface ConnectedSession {
   dial(host: string, port: number): Promise<Duplex>;
   /** The cluster services mapped onto the workstation (when the session maps them). */
   endpoints(): SessionView["endpoints"];
+  /** Isolation mode: the routing key, personal URLs and routed Services. */
+  isolation?: SessionView["isolation"];
   /** The environment for the workstation process (follows the mapped endpoints). */
   environment(): EnvVar[];
   disconnect(): Promise<void>;
@@ -91,6 +98,10 @@ export interface SessionPlan {
   envOverrides?: Record<string, string>;
   configFile?: string;
   volumesDir?: string;
+  /** The agent's image (the routers use it too). */
+  agentImage?: string;
+  /** Isolation mode: the routing key; the personal URLs and routed Services once routed. */
+  isolation?: { routingKey: string; urls: string[]; routed: string[] };
 }
 
 /** What connect and resume report through. */
@@ -117,6 +128,7 @@ export interface ResumeOptions extends SessionCallbacks {
 }
 
 const RESTORE_TIMEOUT_MS = 60_000;
+const DEFAULT_AGENT_IMAGE = "node:22-alpine";
 
 function stepper(onStep: ConnectOptions["onStep"]) {
   return async <T>(name: string, run: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
@@ -146,6 +158,8 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
   const connection = openCluster(options.kubeconfig, options.context);
   const target = await step("resolve target", () => findTarget(connection, options.target), (t) => `${t.workload.kind} ${t.workload.name}, container ${t.container} (${t.containerReason}), ${t.workload.replicas} replica(s)`);
   const routes = routeTable(target, options.ports);
+  const routingKey = options.isolate ? options.isolate.routingKey || defaultRoutingKey(os.userInfo().username) : undefined;
+  if (routingKey) await step("check isolation", () => checkIsolation(connection, target, routingKey), () => `routing key ${routingKey}`);
   const fromConfig = config ? configEndpoints(config, target.namespace) : undefined;
   const plan: SessionPlan = {
     id: options.sessionId ?? randomBytes(4).toString("hex"),
@@ -159,6 +173,8 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
     ...(options.endpoints ? { endpoints: { ...options.endpoints, ...(fromConfig ? { otherNamespaces: fromConfig.otherNamespaces, extra: fromConfig.external } : {}) } } : {}),
     ...(options.envOverrides ? { envOverrides: options.envOverrides } : {}),
     ...(options.configFile ? { configFile: options.configFile, volumesDir: options.volumesDir ?? path.join(os.tmpdir(), "kbridge-volumes") } : {}),
+    ...(options.agentImage ? { agentImage: options.agentImage } : {}),
+    ...(routingKey ? { isolation: { routingKey, urls: [], routed: [] } } : {}),
   };
   options.onPlan?.(plan);
   const session: SessionIdentity = { id: plan.id, owner: plan.owner, expiresAt: new Date(Date.now() + 8 * 3600_000) };
@@ -166,21 +182,35 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
   const namespace = target.namespace;
   const heartbeat = startHeartbeat(connection, plan, log);
   try {
-    // Inside the rollback: a failure half-way through the replacement (a forbidden Role, say) is undone too.
-    const { podLabels } = await step("deploy agent", () =>
-      replaceWithAgent(connection, target, session, { image: options.agentImage ?? "node:22-alpine", controlPort: plan.controlPort, outboundPort: plan.outboundPort, token: plan.token, keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) }, deadmanSeconds: plan.deadmanSeconds }),
-    );
+    const agentOptions = { image: plan.agentImage ?? DEFAULT_AGENT_IMAGE, controlPort: plan.controlPort, outboundPort: plan.outboundPort, token: plan.token, keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) }, deadmanSeconds: plan.deadmanSeconds };
     const timeoutMs = options.timeoutMs ?? 60_000;
-    const pods = await step(
-      "wait for agent pods",
-      async () => {
-        const deadline = Date.now() + timeoutMs;
-        const ready = await waitForAgentPods(connection, namespace, session.id, target.workload.replicas, timeoutMs);
-        await waitForOriginalsRetired(connection, namespace, podLabels, session.id, Math.max(1000, deadline - Date.now()));
-        return ready;
-      },
-      (p) => `${p.join(", ")} ready; the workload's own pods retired`,
-    );
+    let pods: string[];
+    if (plan.isolation) {
+      const isolation = plan.isolation;
+      // The workload keeps serving: the agent is a new pod, and routers send it only the key's requests.
+      await step("deploy agent", () => startIsolatedAgent(connection, target, session, isolation.routingKey, agentOptions), (pod) => `${pod}, a clone of ${target.workload.kind.toLowerCase()} ${target.workload.name}'s pod`);
+      pods = await step("wait for agent pods", () => waitForAgentPods(connection, namespace, session.id, 1, timeoutMs), (p) => `${p.join(", ")} ready`);
+      const { routed, urls } = await step(
+        "route requests",
+        () => routeIsolation(connection, target, session, isolation.routingKey, { image: agentOptions.image, log }),
+        (r) => `routers in front of ${r.routed.join(", ")}; ${r.urls.length ? `personal URL(s) ${r.urls.join(", ")}` : "no ingress host, so no personal URL"}`,
+      );
+      plan.isolation = { ...isolation, routed, urls };
+      options.onPlan?.(plan);
+    } else {
+      // Inside the rollback: a failure half-way through the replacement (a forbidden Role, say) is undone too.
+      const { podLabels } = await step("deploy agent", () => replaceWithAgent(connection, target, session, agentOptions));
+      pods = await step(
+        "wait for agent pods",
+        async () => {
+          const deadline = Date.now() + timeoutMs;
+          const ready = await waitForAgentPods(connection, namespace, session.id, target.workload.replicas, timeoutMs);
+          await waitForOriginalsRetired(connection, namespace, podLabels, session.id, Math.max(1000, deadline - Date.now()));
+          return ready;
+        },
+        (p) => `${p.join(", ")} ready; the workload's own pods retired`,
+      );
+    }
     return await attach(connection, plan, pods, heartbeat, { ...options, log }, config);
   } catch (error) {
     heartbeat.stop();
@@ -211,7 +241,7 @@ export async function resume(options: ResumeOptions): Promise<ConnectedSession> 
   });
   const heartbeat = startHeartbeat(connection, plan, log);
   try {
-    const pods = await step("wait for agent pods", () => waitForAgentPods(connection, namespace, plan.id, plan.target.workload.replicas, options.timeoutMs ?? 60_000), (p) => `${p.join(", ")} ready`);
+    const pods = await step("wait for agent pods", () => waitForAgentPods(connection, namespace, plan.id, plan.isolation ? 1 : plan.target.workload.replicas, options.timeoutMs ?? 60_000), (p) => `${p.join(", ")} ready`);
     return await attach(connection, plan, pods, heartbeat, { ...options, log });
   } catch (error) {
     // The agent is still in place: leave it to a clean or to the restorer, as before the resume.
@@ -319,6 +349,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
   };
 
   // Agent pods come and go (scale, eviction): keep a tunnel to every ready one.
+  let keeperTicks = 0;
   const keeper = setInterval(() => {
     if (!active) return;
     void (async () => {
@@ -330,6 +361,8 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
         if (!tunnels.has(name)) await openTunnel(name);
         if (!outbound && active) await openOutbound(name);
       }
+      // The last of the other developers may have removed the routers as this session arrived: put them back.
+      if (plan.isolation && ++keeperTicks % 3 === 0) await routeServices(connection, namespace, plan.isolation.routed, { image: plan.agentImage ?? DEFAULT_AGENT_IMAGE, required: [], log });
     })().catch((error: Error) => log.warn({ err: error.message }, "could not refresh the agent tunnels"));
   }, 2000);
   keeper.unref();
@@ -404,6 +437,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     links: () => ({ inbound: [...tunnels.keys()].sort(), outbound: outbound?.pod ?? null }),
     dial,
     environment: () => environment.map((v) => ({ ...v })),
+    ...(plan.isolation ? { isolation: plan.isolation } : {}),
     endpoints: () => (services ? { mode: services.mode, ...(services.reason ? { reason: services.reason } : {}), list: services.list() } : undefined),
     // One restore however many ask: a second caller waits for the first one's.
     disconnect() {
@@ -444,6 +478,9 @@ function routeTable(target: ResolvedTarget, mappings: PortMapping[]): Map<number
 /** Restores the workload and waits until no agent pod of the session is left. */
 export async function restoreAndWait(connection: ClusterConnection, namespace: string, sessionId: string, log: Logger): Promise<void> {
   await restoreWorkload(connection, namespace, sessionId);
+  // The last isolation session of the namespace gives the routed Services their selectors back.
+  const unrouted = await unrouteIfIdle(connection, namespace);
+  if (unrouted.length) log.info({ services: unrouted }, "no isolation session left: routers removed, selectors restored");
   const deadline = Date.now() + RESTORE_TIMEOUT_MS;
   for (;;) {
     const left = (await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(sessionId) }))).items;

@@ -15,6 +15,7 @@ import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
+import { unrouteIfIdle } from "../k8s/routers.ts";
 import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
 import { connect, restoreAndWait, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
@@ -41,6 +42,7 @@ const STATE_OF_STEP: Record<string, SessionState> = {
   "deploy agent": "deploying",
   "reclaim session": "tunnelling",
   "wait for agent pods": "tunnelling",
+  "route requests": "tunnelling",
   "open tunnels": "tunnelling",
   connected: "connected",
   restore: "restoring",
@@ -100,6 +102,7 @@ export class SessionManager {
         ...(this.deps.endpoints ? { endpoints: { mode: input.privilegeMode, hostsFile: this.deps.endpoints.hostsFile, blockId: `${this.deps.endpoints.blockPrefix}-${id}` } } : {}),
         envOverrides: input.env,
         ...(input.configFile ? { configFile: input.configFile, volumesDir: this.deps.volumesDir } : {}),
+        ...(input.isolate ? { isolate: input.isolate } : {}),
         deadmanSeconds: input.deadmanSeconds,
         ...this.callbacks(entry),
         onPlan: (plan) => {
@@ -263,7 +266,8 @@ export class SessionManager {
       return undefined;
     }
     const workload = await restoreWorkload(connection, namespace, id);
-    this.deps.log.info({ session: id, namespace, workload }, "cleaned a session left in the cluster");
+    const unrouted = await unrouteIfIdle(connection, namespace);
+    this.deps.log.info({ session: id, namespace, workload, unrouted }, "cleaned a session left in the cluster");
     return workload;
   }
 
@@ -341,6 +345,7 @@ export class SessionManager {
     return connecting.then(
       (session) => {
         entry.session = session;
+        if (session.isolation) entry.view.isolation = session.isolation;
         this.refreshEndpoints(entry);
         this.refreshTunnels(entry);
         const launch = entry.journal?.input.launch;

@@ -3,7 +3,8 @@
  * code, prints `CONNECTED <session id>`, and keeps the session (and its heartbeat) alive
  * until it is killed — the "helper dies" half of the restore tests.
  * Env: KUBECONFIG, TARGET_NAMESPACE, TARGET_KIND (service, deployment or pod; default service),
- * TARGET_NAME, SERVICE_PORT (the service's port, or the container's for other kinds), WORKSTATION_PORT, DEADMAN_SECONDS.
+ * TARGET_NAME, SERVICE_PORT (the service's port, or the container's for other kinds), WORKSTATION_PORT, DEADMAN_SECONDS,
+ * ROUTING_KEY (isolate with this key).
  */
 import { silentLogger } from "../../helper/logging/logger.ts";
 import { targetKinds, type TargetKind } from "../../helper/protocol/index.ts";
@@ -22,6 +23,7 @@ const session = await connect({
   target: { kind: targetKind(env.TARGET_KIND ?? "service"), name: String(env.TARGET_NAME), namespace: String(env.TARGET_NAMESPACE) },
   ports: [{ port: Number(env.SERVICE_PORT), workstationPort: Number(env.WORKSTATION_PORT) }],
   deadmanSeconds: Number(env.DEADMAN_SECONDS ?? 30),
+  ...(env.ROUTING_KEY ? { isolate: { routingKey: env.ROUTING_KEY } } : {}),
   log: silentLogger(),
 });
 console.log(`CONNECTED ${session.id}`);

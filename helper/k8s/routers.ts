@@ -1,0 +1,239 @@
+/**
+ * Isolation's routers in the cluster: one small Deployment per routed Service (the router
+ * script of helper/agent/router.mjs on the stock node image), put in front of the Service
+ * by pointing its selector at the router's pods once they are ready — the original selector
+ * saved in an annotation on the Service — and taken away, selectors first, when no isolated
+ * agent is left in the namespace. Routers are shared by every developer isolating in the
+ * namespace, so they carry no session label; the last session leaving (or its restorer)
+ * removes them.
+ */
+import fs from "node:fs";
+import type { V1Deployment, V1Service } from "@kubernetes/client-node";
+import { KbridgeError } from "../protocol/index.ts";
+import type { Logger } from "../logging/logger.ts";
+import { MANAGED_BY, MANAGED_SELECTOR, ROLE_LABEL } from "./agentWorkload.ts";
+import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
+
+/** On an isolated agent pod: its developer's routing key. */
+export const ROUTING_KEY_LABEL = "kbridge.dev/routing-key";
+/** On an isolated agent pod: the Service whose requests it takes when they carry its key. */
+export const ROUTE_FROM_LABEL = "kbridge.dev/route-from";
+/** On a router pod: the Service it routes (a routed Service's selector is this one label). */
+export const ROUTER_LABEL = "kbridge.dev/router";
+/** On a routed Service: its selector before kbridge changed it (JSON). */
+export const ORIGINAL_SELECTOR_ANNOTATION = "kbridge.dev/original-selector";
+/** The ServiceAccount, Role, RoleBinding and ConfigMap every router of a namespace shares. */
+const SHARED = "kbridge-router";
+const ROUTER_SCRIPT = new URL("../agent/router.mjs", import.meta.url);
+const ROUTER_MOUNT = "/opt/kbridge";
+const READY_TIMEOUT_MS = 60_000;
+
+const routerLabels = { ...MANAGED_BY, [ROLE_LABEL]: "router" };
+export const routerDeploymentName = (service: string) => `kbridge-router-${service}`.slice(0, 253);
+
+/** The selector a Service has while it is routed; its original saved on the Service, or undefined. */
+export function originalSelector(service: V1Service): Record<string, string> | undefined {
+  const saved = service.metadata?.annotations?.[ORIGINAL_SELECTOR_ANNOTATION];
+  return saved ? (JSON.parse(saved) as Record<string, string>) : undefined;
+}
+
+/** The Services the namespace's (non-kbridge) ingresses send requests to. */
+export async function ingressBackedServices(connection: ClusterConnection, namespace: string): Promise<string[]> {
+  const ingresses = await clusterCall(connection, `list the ingresses of ${namespace}`, () => connection.networking.listNamespacedIngress({ namespace }));
+  const names = new Set<string>();
+  for (const ingress of ingresses.items) {
+    if (ingress.metadata?.labels?.["app.kubernetes.io/managed-by"] === MANAGED_BY["app.kubernetes.io/managed-by"]) continue;
+    const fallback = ingress.spec?.defaultBackend?.service?.name;
+    if (fallback) names.add(fallback);
+    for (const rule of ingress.spec?.rules ?? []) for (const path of rule.http?.paths ?? []) if (path.backend.service?.name) names.add(path.backend.service.name);
+  }
+  return [...names].sort();
+}
+
+/**
+ * Puts a router in front of each Service (those already routed keep theirs). Services that
+ * cannot be routed — headless, without a selector, without pods to resolve a named port —
+ * are skipped with a warning, unless `required` names them: then it is an error.
+ */
+export async function routeServices(connection: ClusterConnection, namespace: string, services: string[], options: { image: string; required: string[]; log: Logger }): Promise<string[]> {
+  const routed: string[] = [];
+  for (const name of services) {
+    try {
+      await routeService(connection, namespace, name, options.image);
+      routed.push(name);
+    } catch (error) {
+      if (options.required.includes(name) || !(error instanceof KbridgeError) || error.info.category !== "user") throw error;
+      options.log.warn({ service: name, reason: error.message }, "not routing this service");
+    }
+  }
+  return routed;
+}
+
+async function routeService(connection: ClusterConnection, namespace: string, name: string, image: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const service = await clusterCall(connection, `read service ${name}`, () => connection.core.readNamespacedService({ name, namespace }));
+    const saved = originalSelector(service);
+    const selector = saved ?? service.spec?.selector ?? {};
+    const cannot = (why: string) => new KbridgeError({ code: "service-not-routable", category: "user", message: `Service ${namespace}/${name} cannot be isolated: ${why}.`, hint: "Isolation routes HTTP requests of Services that select pods; connect without isolation instead." });
+    if (Object.keys(selector).length === 0) throw cannot("it has no selector");
+    if (service.spec?.clusterIP === "None") throw cannot("it is headless (clients reach its pods by their own addresses, so no router can stand in front)");
+    await ensureRouter(connection, namespace, name, selector, await routerPorts(connection, namespace, service, selector, cannot), image);
+    if (saved) return;
+    await waitForRouter(connection, namespace, name);
+    // Selectors are replaced, never merged: the router's pods are all the routed Service selects.
+    const body: V1Service = {
+      ...service,
+      metadata: { ...service.metadata, annotations: { ...service.metadata?.annotations, [ORIGINAL_SELECTOR_ANNOTATION]: JSON.stringify(selector) } },
+      spec: { ...service.spec, selector: { [ROUTER_LABEL]: name } },
+    };
+    // A conflict: another developer's helper routed it meanwhile (or someone edited it); read again.
+    const replaced = await clusterCall(connection, `point service ${name} at its router`, () => connection.core.replaceNamespacedService({ name, namespace, body }), { conflict: "null" });
+    if (replaced) return;
+    if (attempt >= 5) throw new KbridgeError({ code: "service-conflict", category: "cluster", message: `Service ${namespace}/${name} kept changing while kbridge routed it.`, hint: "Try again." });
+  }
+}
+
+interface RouterPort {
+  /** Where the router listens (the number the Service's targetPort resolves to). */
+  port: number;
+  /** A named targetPort keeps its name on the router's container, so the Service still resolves it. */
+  name?: string;
+  /** What the router forwards to on the original pods (and agents): the Service's targetPort. */
+  targetPort: number | string;
+}
+
+async function routerPorts(connection: ClusterConnection, namespace: string, service: V1Service, selector: Record<string, string>, cannot: (why: string) => KbridgeError): Promise<RouterPort[]> {
+  const ports: RouterPort[] = [];
+  let pods: Awaited<ReturnType<ClusterConnection["core"]["listNamespacedPod"]>> | undefined;
+  for (const port of service.spec?.ports ?? []) {
+    if ((port.protocol ?? "TCP") !== "TCP") continue;
+    const target = port.targetPort ?? port.port;
+    if (typeof target === "number" || /^\d+$/.test(String(target))) {
+      ports.push({ port: Number(target), targetPort: Number(target) });
+      continue;
+    }
+    pods ??= await clusterCall(connection, "list the service's pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: Object.entries(selector).map(([k, v]) => `${k}=${v}`).join(",") }));
+    const number = pods.items.flatMap((pod) => pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []).find((p) => p.name === target)?.containerPort;
+    if (number === undefined) throw cannot(`no pod declares its target port "${target}"`);
+    ports.push({ port: number, name: String(target), targetPort: String(target) });
+  }
+  const unique = [...new Map(ports.map((p) => [p.port, p])).values()];
+  if (unique.length === 0) throw cannot("it has no TCP port");
+  return unique;
+}
+
+/** The router's Deployment (and the objects all routers share), unless it exists. */
+async function ensureRouter(connection: ClusterConnection, namespace: string, service: string, selector: Record<string, string>, ports: RouterPort[], image: string): Promise<void> {
+  const existing = await clusterCall(connection, `read the router of ${service}`, () => connection.apps.readNamespacedDeployment({ name: routerDeploymentName(service), namespace }), { notFound: "null" });
+  if (existing && !existing.metadata?.deletionTimestamp) return;
+  await ensureShared(connection, namespace);
+  const podLabels = { ...routerLabels, [ROUTER_LABEL]: service };
+  const body: V1Deployment = {
+    metadata: { name: routerDeploymentName(service), labels: podLabels },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { [ROUTER_LABEL]: service } },
+      template: {
+        metadata: { labels: podLabels },
+        spec: {
+          serviceAccountName: SHARED,
+          securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+          containers: [
+            {
+              name: "router",
+              image,
+              command: ["node", `${ROUTER_MOUNT}/router.mjs`],
+              env: [
+                { name: "KBRIDGE_SERVICE", value: service },
+                { name: "KBRIDGE_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                { name: "KBRIDGE_ORIGINAL_SELECTOR", value: JSON.stringify(selector) },
+                { name: "KBRIDGE_ROUTER_PORTS", value: JSON.stringify(ports.map(({ port, targetPort }) => ({ port, targetPort }))) },
+              ],
+              ports: ports.map((p) => ({ containerPort: p.port, protocol: "TCP", ...(p.name ? { name: p.name } : {}) })),
+              readinessProbe: { tcpSocket: { port: ports[0]!.port }, periodSeconds: 1 },
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+              resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { memory: "192Mi" } },
+              volumeMounts: [{ name: "kbridge-router", mountPath: ROUTER_MOUNT, readOnly: true }],
+            },
+          ],
+          volumes: [{ name: "kbridge-router", configMap: { name: SHARED, defaultMode: 0o444 } }],
+        },
+      },
+    },
+  };
+  await clusterCall(connection, `start the router of ${service}`, () => connection.apps.createNamespacedDeployment({ namespace, body }), { conflict: "null" });
+}
+
+async function ensureShared(connection: ClusterConnection, namespace: string): Promise<void> {
+  const metadata = { name: SHARED, labels: routerLabels };
+  const script = fs.readFileSync(ROUTER_SCRIPT, "utf8");
+  const current = await clusterCall(connection, "read the router script", () => connection.core.readNamespacedConfigMap({ name: SHARED, namespace }), { notFound: "null" });
+  if (!current) await clusterCall(connection, "deliver the router script", () => connection.core.createNamespacedConfigMap({ namespace, body: { metadata, data: { "router.mjs": script } } }), { conflict: "null" });
+  await clusterCall(connection, "create the routers' service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }), { conflict: "null" });
+  // Routers only watch pods: the Service's own and the isolated agents.
+  await clusterCall(connection, "create the routers' role", () => connection.rbac.createNamespacedRole({ namespace, body: { metadata, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] } }), { conflict: "null" });
+  await clusterCall(
+    connection,
+    "bind the routers' role",
+    () => connection.rbac.createNamespacedRoleBinding({ namespace, body: { metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: SHARED }, subjects: [{ kind: "ServiceAccount", name: SHARED, namespace }] } }),
+    { conflict: "null" },
+  );
+}
+
+async function waitForRouter(connection: ClusterConnection, namespace: string, service: string): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    const pods = await clusterCall(connection, `list the router pods of ${service}`, () => connection.core.listNamespacedPod({ namespace, labelSelector: `${ROUTER_LABEL}=${service}` }));
+    if (pods.items.some((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))) return;
+    if (Date.now() > deadline) {
+      throw new KbridgeError({
+        code: "router-timeout",
+        category: "cluster",
+        message: `The router for service ${namespace}/${service} was not ready within ${READY_TIMEOUT_MS / 1000} s, so the service was left as it was.`,
+        hint: `See its pod: kubectl describe pod -l ${ROUTER_LABEL}=${service} -n ${namespace}`,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Isolated agent pods in the namespace that are not on their way out. */
+export async function activeIsolatedAgents(connection: ClusterConnection, namespace: string) {
+  const pods = await clusterCall(connection, "list the isolated agents", () => connection.core.listNamespacedPod({ namespace, labelSelector: `${ROUTING_KEY_LABEL},${MANAGED_SELECTOR}` }));
+  return pods.items.filter((p) => !p.metadata?.deletionTimestamp);
+}
+
+/**
+ * When no isolated agent is left in the namespace: every routed Service gets its selector
+ * back (before its router goes, so no request meets an empty Service), then the routers and
+ * their shared objects are deleted. Returns the Services restored.
+ */
+export async function unrouteIfIdle(connection: ClusterConnection, namespace: string): Promise<string[]> {
+  if ((await activeIsolatedAgents(connection, namespace)).length > 0) return [];
+  const restored: string[] = [];
+  const services = await clusterCall(connection, `list the services of ${namespace}`, () => connection.core.listNamespacedService({ namespace }));
+  for (const listed of services.items) {
+    const name = listed.metadata?.name ?? "";
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const service = attempt === 0 ? listed : await clusterCall(connection, `read service ${name}`, () => connection.core.readNamespacedService({ name, namespace }));
+      const selector = originalSelector(service);
+      if (!selector) break;
+      const annotations = { ...service.metadata?.annotations };
+      delete annotations[ORIGINAL_SELECTOR_ANNOTATION];
+      const body: V1Service = { ...service, metadata: { ...service.metadata, annotations }, spec: { ...service.spec, selector } };
+      if (Object.keys(annotations).length === 0) delete body.metadata!.annotations;
+      if (await clusterCall(connection, `give service ${name} its selector back`, () => connection.core.replaceNamespacedService({ name, namespace, body }), { conflict: "null" })) {
+        restored.push(name);
+        break;
+      }
+    }
+  }
+  const selector = `${ROLE_LABEL}=router,${MANAGED_SELECTOR}`;
+  const deployments = await clusterCall(connection, "list the routers", () => connection.apps.listNamespacedDeployment({ namespace, labelSelector: selector }));
+  for (const d of deployments.items) await clusterCall(connection, `delete the router ${d.metadata?.name}`, () => connection.apps.deleteNamespacedDeployment({ name: d.metadata?.name ?? "", namespace }), { notFound: "null" });
+  await clusterCall(connection, "delete the routers' role binding", () => connection.rbac.deleteNamespacedRoleBinding({ name: SHARED, namespace }), { notFound: "null" });
+  await clusterCall(connection, "delete the routers' role", () => connection.rbac.deleteNamespacedRole({ name: SHARED, namespace }), { notFound: "null" });
+  await clusterCall(connection, "delete the routers' service account", () => connection.core.deleteNamespacedServiceAccount({ name: SHARED, namespace }), { notFound: "null" });
+  await clusterCall(connection, "delete the router script", () => connection.core.deleteNamespacedConfigMap({ name: SHARED, namespace }), { notFound: "null" });
+  return restored;
+}
