@@ -156,3 +156,25 @@ test("bad input fails with the reason and what to do, and changes nothing", asyn
   expect(resume.output.stderr).toMatch(/No interrupted sessions to resume\./);
   expect(cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge")).toEqual([]);
 });
+
+test("connect --isolate prints the personal URL; only requests with the key reach the workstation; Ctrl-C puts the Services back", async () => {
+  const services = () => cluster.store.list(kind("Service"), "shop").map((s) => ({ name: s.metadata.name, annotations: s.metadata.annotations, spec: s.spec }));
+  const before = services();
+  const port = (workstation.address() as AddressInfo).port;
+  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(port), "--isolate", "--routing-key", "dana-0d0d"]);
+  await until(() => run.output.stdout.includes("Try: curl"), `the isolated connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
+  expect(run.output.stdout).toMatch(/✓ route requests \(\d+ ms\): routers in front of api, web; personal URL\(s\) http:\/\/dana-0d0d\.shop\.kbridge\.test/);
+  expect(run.output.stdout).toContain("Connected, isolated as dana-0d0d");
+  expect(run.output.stdout).toMatch(/Your personal URL\(s\), for anyone on the team:\n {2}http:\/\/dana-0d0d\.shop\.kbridge\.test(:\d+)?\/\n/);
+  expect(JSON.parse((await viaIngress(cluster, "/status", { host: "dana-0d0d.shop.kbridge.test" })).body).api).toBe("workstation");
+  expect(JSON.parse((await viaIngress(cluster, "/status")).body).api).toMatch(/^api-/);
+  run.child.kill("SIGINT");
+  expect(await run.exited).toBe(0);
+  expect(services()).toStrictEqual(before);
+}, 90_000);
+
+test("--routing-key without --isolate is refused with what to do", async () => {
+  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", "1", "--routing-key", "x-0000"]);
+  expect(await run.exited).not.toBe(0);
+  expect(run.output.stderr).toContain("--routing-key goes with --isolate");
+});

@@ -30,6 +30,9 @@ export interface ConnectArgs {
   config?: string;
   /** Where the process runs (default: the current directory). */
   cwd?: string;
+  /** Isolation: only requests with the routing key come to this workstation. */
+  isolate?: boolean;
+  routingKey?: string;
 }
 
 type Print = (text: string) => void;
@@ -39,6 +42,7 @@ export function parseConnectArgs(args: ConnectArgs): SessionStart {
   const missing = [!args.context && "--context", !args.namespace && "--namespace", targets.length === 0 && "--service, --deployment or --pod", args.localPorts.length === 0 && "--local-port"].filter(Boolean);
   if (missing.length > 0) throw usage(`missing ${missing.join(", ")}`);
   if (targets.length > 1) throw usage("give only one of --service, --deployment, --pod");
+  if (args.routingKey !== undefined && !args.isolate) throw usage("--routing-key goes with --isolate");
   const ports = args.localPorts.map((text) => {
     const match = /^(?:(\d+):)?(\d+)$/.exec(text);
     if (!match) throw usage(`--local-port ${text}: expected WORKSTATION_PORT or PORT:WORKSTATION_PORT`);
@@ -57,6 +61,7 @@ export function parseConnectArgs(args: ConnectArgs): SessionStart {
     keepLifecycleHooks: args.keepLifecycleHooks ?? false,
     privilegeMode: args.noHosts ? "unprivileged" : "auto",
     ...configFileOf(args),
+    ...(args.isolate ? { isolate: { routingKey: args.routingKey ?? "" } } : {}),
     ...(args.launch && args.launch.length > 0 ? { launch: { command: args.launch.map(shellWord).join(" "), cwd: args.cwd ?? process.cwd() } } : {}),
   };
 }
@@ -125,7 +130,14 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
     if (view.state === "connected" && !connectedShown) {
       connectedShown = true;
       const mapping = input.ports.map((p) => `${p.port ?? "port"} → 127.0.0.1:${p.workstationPort}`).join(", ");
-      out(`Connected: ${input.targetKind}/${input.targetName} in ${input.namespace} now reaches this workstation (${mapping}). Press Ctrl-C to disconnect and restore.\n`);
+      if (view.isolation) {
+        const { routingKey, urls } = view.isolation;
+        out(`Connected, isolated as ${routingKey}: ${input.targetKind}/${input.targetName}'s requests carrying the header "kubernetes-route-as: ${routingKey}" reach this workstation (${mapping}); everyone else's reach the cluster's pods. Press Ctrl-C to disconnect.\n`);
+        out(urls.length ? `Your personal URL(s), for anyone on the team:\n${urls.map((url) => `  ${url}\n`).join("")}` : "No ingress host in the namespace, so no personal URL: send the header yourself.\n");
+        out(`Try: curl -H 'kubernetes-route-as: ${routingKey}' …  (every service on the way must forward the header)\n`);
+      } else {
+        out(`Connected: ${input.targetKind}/${input.targetName} in ${input.namespace} now reaches this workstation (${mapping}). Press Ctrl-C to disconnect and restore.\n`);
+      }
     }
     if (view.state === "ended" && !stopping) {
       out("The session was ended elsewhere (kbridge disconnect or the dashboard); the cluster is restored.\n");

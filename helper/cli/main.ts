@@ -14,14 +14,18 @@ Usage:
   kbridge connect --context C --namespace N (--service S | --deployment D | --pod P)
                   --local-port [PORT:]WORKSTATION_PORT [--local-port …] [--container X]
                   [--agent-image IMAGE] [--keep-probes] [--keep-lifecycle-hooks]
-                  [--no-hosts] [--config FILE] [-- COMMAND ARGS…]
+                  [--no-hosts] [--config FILE] [--isolate [--routing-key K]]
+                  [-- COMMAND ARGS…]
                               Redirect the target's traffic to this workstation until Ctrl-C,
                               then restore the cluster. The namespace's services are mapped
                               onto this workstation (hosts file, or 127.0.0.1 ports with
                               --no-hosts or without the rights). COMMAND runs here with the
                               pod's environment, its output shown, stopped at the end.
                               ./KubernetesLocalProcessConfig.yaml (or --config FILE) is
-                              applied as Bridge to Kubernetes did. The
+                              applied as Bridge to Kubernetes did. With --isolate, only
+                              requests carrying your routing key (header kubernetes-route-as:
+                              K, or your personal URL K.<ingress host>) come here; everyone
+                              else keeps the cluster's pods (K default: <user>-<4 hex>). The
                               agent runs node:22-alpine unless --agent-image names another
                               image with Node.js ≥ 18.
   kbridge status [--json]     Is the helper running? Version, boot id, kubeconfig, sessions.
@@ -77,6 +81,8 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
         format: { type: "string" },
         "no-hosts": { type: "boolean" },
         config: { type: "string" },
+        isolate: { type: "boolean" },
+        "routing-key": { type: "string" },
         output: { type: "string", short: "o" },
         session: { type: "string" },
       },
@@ -129,6 +135,8 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
             launch: launchArgs,
             noHosts: parsed.values["no-hosts"],
             config: parsed.values.config,
+            isolate: parsed.values.isolate,
+            routingKey: parsed.values["routing-key"],
           },
           out,
           err,

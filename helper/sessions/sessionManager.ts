@@ -106,6 +106,7 @@ export class SessionManager {
         deadmanSeconds: input.deadmanSeconds,
         ...this.callbacks(entry),
         onPlan: (plan) => {
+          if (plan.isolation) entry.view.isolation = structuredClone(plan.isolation);
           entry.journal = { ...(entry.journal as JournalEntry), plan };
           this.deps.journal?.write(entry.journal);
         },
@@ -292,6 +293,7 @@ export class SessionManager {
         startedAt: journal.startedAt,
         note: "Left by a helper that stopped without restoring; checking the cluster…",
         ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
+        ...(journal.plan?.isolation ? { isolation: journal.plan.isolation } : {}),
         // Its process ended with the helper that ran it; a resume starts it again.
         ...(input.launch ? { process: { command: input.launch.command, cwd: input.launch.cwd, state: "stopped" as const, restarts: 0 } } : {}),
       };
@@ -345,7 +347,6 @@ export class SessionManager {
     return connecting.then(
       (session) => {
         entry.session = session;
-        if (session.isolation) entry.view.isolation = session.isolation;
         this.refreshEndpoints(entry);
         this.refreshTunnels(entry);
         const launch = entry.journal?.input.launch;
