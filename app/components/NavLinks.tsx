@@ -3,10 +3,11 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 
-/** Only pages that work are listed; the Team page comes with isolation. */
+/** The dashboard's pages. */
 const LINKS = [
   { href: "/", label: "Overview", match: (path: string) => path === "/" },
   { href: "/projects", label: "Projects & profiles", match: (path: string) => path.startsWith("/projects") },
+  { href: "/team", label: "Team", match: (path: string) => path.startsWith("/team") },
   { href: "/cluster", label: "Cluster", match: (path: string) => path.startsWith("/cluster") },
 ];
 

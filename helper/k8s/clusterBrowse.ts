@@ -79,7 +79,8 @@ export async function listKbridgeObjects(connection: ClusterConnection, namespac
       const session = item.metadata?.labels?.[SESSION_LABEL] ?? "";
       const expiresAt = item.metadata?.annotations?.[EXPIRES_ANNOTATION];
       const heartbeat = heartbeats.get(session);
-      const stale = (expiresAt !== undefined && Date.parse(expiresAt) < now) || heartbeat === undefined || now - heartbeat > STALE_HEARTBEAT_MS;
+      // Routers belong to no session (every isolating developer shares them; the last one removes them).
+      const stale = session !== "" && ((expiresAt !== undefined && Date.parse(expiresAt) < now) || heartbeat === undefined || now - heartbeat > STALE_HEARTBEAT_MS);
       const created = item.metadata?.creationTimestamp;
       return {
         kind: kind.kind,

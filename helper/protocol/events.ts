@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
-import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "./cluster.ts";
+import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type IsolationView, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "./cluster.ts";
 import { clusterCleanSchema, configPreviewSchema, followPodSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type ConfigPreviewView, type EnvVarView, type LogLineView, type SessionDiagnostics, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
@@ -29,6 +29,7 @@ export const commandSchemas = {
   "config:preview": configPreviewSchema,
   "kube:listPods": namespaceRefSchema,
   "session:followPod": followPodSchema,
+  "team:list": namespaceRefSchema,
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -71,6 +72,8 @@ export interface CommandOutputs {
   "kube:listPods": PodView[];
   /** Adds a pod's log to the session's log (source "pod") until the session ends, or stops it (follow: false); answers the pods followed. */
   "session:followPod": { following: string[] };
+  /** Every isolation session in the namespace, read from the cluster (the Team page). */
+  "team:list": IsolationView[];
 }
 
 export type Ack<C extends CommandName> = (result: Result<CommandOutputs[C]>) => void;

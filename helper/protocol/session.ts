@@ -120,7 +120,13 @@ export interface SessionView {
   /** Cluster services mapped onto the workstation (while connected). */
   endpoints?: { mode: "hosts" | "unprivileged"; reason?: string; list: EndpointView[] };
   /** Isolation mode: the routing key, the personal URLs and the Services routed. */
-  isolation?: { routingKey: string; urls: string[]; routed: string[] };
+  isolation?: {
+    routingKey: string;
+    urls: string[];
+    routed: string[];
+    /** Requests that reached the workstation with the routing key, and without it (the traffic log's count). */
+    traffic?: { withKey: number; withoutKey: number; lastWithKeyAt?: string };
+  };
   /** Set once the session is ended or failed. */
   outcome?: SessionOutcome;
   /** One line on where the session stands or how it ended ("left by a helper that stopped", …). */

@@ -61,6 +61,7 @@ beforeAll(async () => {
       "kube:listNamespaces": () => [],
       "kube:listServices": () => [],
       "cluster:listObjects": () => [],
+      "team:list": () => [],
       "cluster:removeObjects": () => ({ removed: [] }),
       "config:preview": () => ({ file: "", env: [], volumes: [], features: [], warnings: [] }),
       "kube:listPods": () => [],

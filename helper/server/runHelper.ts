@@ -8,6 +8,7 @@ import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "..
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
 import { listKbridgeObjects, listNamespaces, listPods, listServices } from "../k8s/clusterBrowse.ts";
+import { listIsolations } from "../k8s/isolation.ts";
 import { previewLocalProcessConfig } from "../environment/localProcessConfig.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
@@ -76,6 +77,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "kube:listNamespaces": ({ kubeContext }) => listNamespaces(openCluster(kubeconfigPaths(env), kubeContext)),
       "kube:listServices": ({ kubeContext, namespace }) => listServices(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "cluster:listObjects": ({ kubeContext, namespace }) => listKbridgeObjects(openCluster(kubeconfigPaths(env), kubeContext), namespace),
+      "team:list": ({ kubeContext, namespace }) => listIsolations(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "config:preview": ({ path }) => previewLocalProcessConfig(path),
       "kube:listPods": ({ kubeContext, namespace }) => listPods(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "session:followPod": ({ sessionId, pod, container, follow }) => sessions.followPod(sessionId, pod, container, follow),

@@ -35,6 +35,8 @@ interface Entry {
   journal?: JournalEntry;
   /** Pods whose logs the user added to the session's log, each until stopped or the session ends. */
   podLogs?: Map<string, AbortController>;
+  /** A view update waiting (traffic counts are published at most once a second). */
+  publishTimer?: NodeJS.Timeout;
 }
 
 const STATE_OF_STEP: Record<string, SessionState> = {
@@ -241,6 +243,8 @@ export class SessionManager {
       const workload = await this.removeSession(connection, namespace, id);
       if (workload) restored.push(workload);
     }
+    // Routers left with no isolation session (all of them crashed and were cleaned): selectors back, routers gone.
+    restored.push(...(await unrouteIfIdle(connection, namespace)).map((service) => `service/${service} (selector)`));
     return { namespace, sessions, restored };
   }
 
@@ -382,8 +386,10 @@ export class SessionManager {
       onEndpointsChanged: () => this.refreshEndpoints(entry),
       onTunnelsChanged: () => this.refreshTunnels(entry),
       onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
-      onTraffic: (_pod, exchange) =>
-        entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)`),
+      onTraffic: (_pod, exchange) => {
+        entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)${exchange.routeAs ? ` route-as=${exchange.routeAs}` : ""}`);
+        this.countIsolatedTraffic(entry, exchange.routeAs);
+      },
     };
   }
 
@@ -457,6 +463,27 @@ export class SessionManager {
     const entry = this.sessions.get(id);
     if (!entry) throw new KbridgeError({ code: "session-not-found", category: "user", message: `There is no session ${id} in this helper.`, hint: "List the sessions with `kbridge status`." });
     return entry;
+  }
+
+  /**
+   * Isolation: whether the requests reaching the workstation carry the developer's key — the
+   * check that the services in front forward the header (a request without it came here only
+   * by a personal URL's router, or not at all).
+   */
+  private countIsolatedTraffic(entry: Entry, routeAs: string | undefined): void {
+    const isolation = entry.view.isolation;
+    if (!isolation) return;
+    const traffic = (isolation.traffic ??= { withKey: 0, withoutKey: 0 });
+    if (routeAs === isolation.routingKey) {
+      traffic.withKey += 1;
+      traffic.lastWithKeyAt = new Date().toISOString();
+    } else {
+      traffic.withoutKey += 1;
+    }
+    entry.publishTimer ??= setTimeout(() => {
+      entry.publishTimer = undefined;
+      this.publish(entry);
+    }, 1000).unref();
   }
 
   private publish(entry: Entry): void {

@@ -12,6 +12,20 @@ export interface HttpExchange {
   status: number;
   /** From the request's head to the response's head. */
   ms: number;
+  /** The request's routing key (isolation): its kubernetes-route-as header, or that member of its W3C baggage. */
+  routeAs?: string;
+}
+
+/** The routing key a request carries: the kubernetes-route-as header, else the W3C baggage member (as the router reads it). */
+export function routingKeyOf(headers: Map<string, string>): string | undefined {
+  const header = headers.get("kubernetes-route-as");
+  if (header) return header.split(",")[0]?.trim();
+  for (const member of (headers.get("baggage") ?? "").split(",")) {
+    const [pair = ""] = member.split(";");
+    const at = pair.indexOf("=");
+    if (at > 0 && pair.slice(0, at).trim() === "kubernetes-route-as") return decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return undefined;
 }
 
 type Framing = { kind: "none" } | { kind: "length"; left: number } | { kind: "chunked" } | { kind: "close" };
@@ -108,7 +122,7 @@ function framingOf(headers: Map<string, string>): Framing {
 
 /** Feed it both directions of one connection; `onExchange` gets each answered request. */
 export class HttpObserver {
-  private readonly pending: { method: string; path: string; at: number }[] = [];
+  private readonly pending: { method: string; path: string; at: number; routeAs?: string }[] = [];
   private readonly requests: MessageReader;
   private readonly responses: MessageReader;
 
@@ -116,7 +130,8 @@ export class HttpObserver {
     this.requests = new MessageReader((startLine, headers) => {
       const match = REQUEST_LINE.exec(startLine);
       if (!match) return null;
-      this.pending.push({ method: match[1] as string, path: match[2] as string, at: Date.now() });
+      const routeAs = routingKeyOf(headers);
+      this.pending.push({ method: match[1] as string, path: match[2] as string, at: Date.now(), ...(routeAs ? { routeAs } : {}) });
       return framingOf(headers);
     });
     this.responses = new MessageReader((startLine, headers) => {
@@ -125,7 +140,7 @@ export class HttpObserver {
       const status = Number(match[1]);
       if (status >= 100 && status < 200 && status !== 101) return { kind: "none" }; // interim: the real answer follows
       const request = this.pending.shift();
-      if (request) onExchange({ method: request.method, path: request.path, status, ms: Date.now() - request.at });
+      if (request) onExchange({ method: request.method, path: request.path, status, ms: Date.now() - request.at, ...(request.routeAs ? { routeAs: request.routeAs } : {}) });
       if (status === 101) {
         this.requests.stopped = true; // an upgrade: no HTTP/1 from here on
         return null;

@@ -3,15 +3,18 @@ import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { ROOT } from "./kbridgeProcess.ts";
 
-/** Debian's Chromium (installed by .ci/run), or KBRIDGE_CHROMIUM. Never a downloaded browser. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Debian's Chromium (installed by .ci/run), or KBRIDGE_CHROMIUM. Never a downloaded browser.
+ * `args`: more flags (e.g. --host-resolver-rules, so test hosts resolve to loopback addresses).
+ */
+export async function launchChromium(args: string[] = []): Promise<Browser> {
   const executablePath = process.env.KBRIDGE_CHROMIUM ?? "/usr/bin/chromium";
   if (!fs.existsSync(executablePath)) {
     throw new Error(`No Chromium at ${executablePath}: install Debian's (apt-get install -y chromium) or set KBRIDGE_CHROMIUM.`);
   }
   return chromium.launch({
     executablePath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...args],
   });
 }
 

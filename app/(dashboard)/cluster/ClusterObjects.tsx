@@ -82,8 +82,14 @@ export function ClusterObjects() {
       {sessions.map((session) => {
         const group = list.filter((o) => o.session === session);
         const stale = group.some((o) => o.stale);
+        const shared = session === "";
         return (
-          <Card key={session} title={`Session ${session}`} labelledBy={`session-${session}-title`}>
+          <Card key={session || "shared"} title={shared ? "Routers (isolation mode)" : `Session ${session}`} labelledBy={`session-${session || "shared"}-title`}>
+            {shared ? (
+              <p className="mb-3 text-sm text-slate-600">
+                Shared by every developer isolating in {namespace}: the routed Services select these routers, their own selectors saved on them. The last isolation session to end (or its restorer) puts the selectors back and removes the routers.
+              </p>
+            ) : (
             <div className="mb-3 flex flex-wrap items-center gap-3 text-sm">
               <span className="text-slate-600">Owner {group[0]?.owner ?? "unknown"}</span>
               {stale ? (
@@ -95,6 +101,7 @@ export function ClusterObjects() {
                 {busy === session ? "Removing…" : "Remove session (restore its workload)"}
               </button>
             </div>
+            )}
             <table className="w-full text-left text-sm" aria-label={`Objects of session ${session}`}>
               <thead className="text-xs uppercase tracking-wide text-slate-500">
                 <tr>
@@ -120,9 +127,11 @@ export function ClusterObjects() {
                       <td className="py-1.5 pr-4 text-slate-600">{age(object.createdAt, now)}</td>
                       <td className="py-1.5 pr-4 text-slate-600">{object.expiresAt ? new Date(object.expiresAt).toLocaleString() : "—"}</td>
                       <td className="py-1.5 text-right">
+                        {!shared && (
                         <button type="button" className={buttonClass.quiet} disabled={busy !== null} onClick={() => void remove(key, { object: { kind: object.kind, name: object.name } })} aria-label={`Remove ${key}`}>
                           {busy === key ? "Removing…" : "Remove"}
                         </button>
+                        )}
                       </td>
                     </tr>
                   );

@@ -1,6 +1,8 @@
 import "server-only";
+import os from "node:os";
 import { z } from "zod";
 import { ok, portMappingSchema, type ProfileSettings, type Result } from "../../../helper/protocol/index.ts";
+import { defaultRoutingKey } from "../../../helper/routing/routingKey.ts";
 import type { ProfileDto } from "../dto.ts";
 import { db } from "./db.ts";
 import { duplicateName, isUniqueViolation, notFound } from "./storeErrors.ts";
@@ -38,8 +40,10 @@ function toDto(row: ProfileRow): ProfileDto {
   };
 }
 
+/** An isolated profile keeps one routing key (so its personal URL stays the same across connects): chosen at save when left empty. */
 function toRow(settings: ProfileSettings) {
-  return { ...settings, portMappings: JSON.stringify(settings.portMappings), envOverrides: JSON.stringify(settings.envOverrides) };
+  const routingKey = settings.isolated ? settings.routingKey || defaultRoutingKey(os.userInfo().username) : "";
+  return { ...settings, routingKey, portMappings: JSON.stringify(settings.portMappings), envOverrides: JSON.stringify(settings.envOverrides) };
 }
 
 export async function listProfiles(projectId: number): Promise<ProfileDto[]> {

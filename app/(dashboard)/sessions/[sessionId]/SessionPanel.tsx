@@ -145,6 +145,27 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
             )}
           </Card>
         </div>
+        {view.isolation && (
+          <Card title={`Isolated as ${view.isolation.routingKey}`} labelledBy="isolation-title">
+            <p className="mb-2 text-sm text-slate-600">
+              Only requests carrying <code className="font-mono">kubernetes-route-as: {view.isolation.routingKey}</code> come to this workstation; everyone else keeps the cluster&apos;s pods.
+              Routers stand in front of {view.isolation.routed.join(", ") || "the service"}.
+            </p>
+            <ul className="flex flex-col gap-1 text-sm" aria-label="Personal URLs">
+              {view.isolation.urls.map((url) => (
+                <li key={url}>
+                  <a href={url} target="_blank" rel="noreferrer" className="font-mono text-sky-700 underline">
+                    {url}
+                  </a>
+                </li>
+              ))}
+              {view.isolation.urls.length === 0 && <li className="text-slate-500">No ingress host in the namespace, so no personal URL: send the header yourself.</li>}
+            </ul>
+            <p className="mt-2 text-xs text-slate-500">
+              {view.isolation.traffic?.withKey ? `${view.isolation.traffic.withKey} request(s) with your key reached this workstation.` : "No request with your key has arrived yet."} The Team page lists every developer&apos;s URLs.
+            </p>
+          </Card>
+        )}
         {view.endpoints && (
           <Card title={`Cluster services on this workstation (${view.endpoints.mode === "hosts" ? "hosts file" : "127.0.0.1 ports"})`} labelledBy="endpoints-title">
             {view.endpoints.reason && <p className="mb-3 text-sm text-amber-800">{view.endpoints.reason}</p>}

@@ -213,7 +213,7 @@ export function ProfileForm({ project, profile, draft = {} }: { project: Project
             Isolated: only requests carrying my routing key reach this workstation
           </label>
           {isolated && (
-            <TextField label="Routing key (optional)" value={routingKey} onChange={(e) => setRoutingKey(e.target.value)} error={fields.routingKey} placeholder="alice-3f2a" hint="Leave empty to get <user>-<4 hex> when you connect." />
+            <TextField label="Routing key (optional)" value={routingKey} onChange={(e) => setRoutingKey(e.target.value)} error={fields.routingKey} placeholder="alice-3f2a" hint="Leave empty for <user>-<4 hex>, chosen when you save and kept with the profile: your personal URL is <key>.<ingress host>." />
           )}
         </div>
       </Card>

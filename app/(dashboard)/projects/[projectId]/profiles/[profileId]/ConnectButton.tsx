@@ -26,6 +26,7 @@ export function sessionStartOf(project: ProjectDto, profile: ProfileDto): Sessio
     env: profile.envOverrides,
     ...(profile.launchCommand ? { launch: { command: profile.launchCommand, cwd: inProject(profile.workingDirectory || project.folderPath) } } : {}),
     ...(profile.configFilePath ? { configFile: inProject(profile.configFilePath) } : {}),
+    ...(profile.isolated ? { isolate: { routingKey: profile.routingKey } } : {}),
     profileId: profile.id,
   };
 }

@@ -1,0 +1,146 @@
+/**
+ * The Team page as two teammates see it: two kbridge installations (two homes, dashboards and
+ * helpers) against one test cluster, each developer isolating the demo shop's api with the
+ * CLI. Both dashboards list both sessions, live from the cluster; each personal URL opens the
+ * shop in the browser with that developer's api behind it (no header set by anyone); copy
+ * gives the URL and a ready curl; the own row says requests with the key arrived; once both
+ * disconnect, both pages say nobody isolates.
+ */
+import { spawn } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startTestCluster, type TestCluster } from "../cluster/cluster.ts";
+import { DEMO_HOST, demoImages, installDemo, waitForDemo } from "../cluster/demo/demoApp.ts";
+import { launchChromium, screenshot } from "../support/browser.ts";
+import { envFor, startKbridge, type KbridgeEnv, type Started } from "../support/kbridgeProcess.ts";
+import { freePort } from "../support/ports.ts";
+import { tempDir } from "../support/tempDir.ts";
+import { until } from "../support/until.ts";
+
+const dir = tempDir("e2e-team");
+let cluster: TestCluster;
+let browser: Browser;
+const running: Started[] = [];
+const servers: http.Server[] = [];
+
+interface Teammate {
+  name: string;
+  key: string;
+  env: KbridgeEnv;
+  url: string;
+  workstationPort: number;
+}
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  // Personal hosts resolve to the test cluster's ingress, as a wildcard DNS record would.
+  browser = await launchChromium([`--host-resolver-rules=MAP *.${DEMO_HOST} ${cluster.ingress.address}`]);
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all(running.map((r) => r.stop()));
+  for (const server of servers) server.close();
+  await cluster?.stop();
+});
+
+/** A teammate's api on their workstation: answers as them. */
+async function workstation(name: string): Promise<number> {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ pod: `${name}-workstation`, greeting: `Hello from ${name}'s workstation`, items: [{ name: `${name}'s kettle` }], store: "none" }));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+async function teammate(name: string, key: string): Promise<Teammate> {
+  const env: KbridgeEnv = { home: path.join(dir, name), kubeconfig: cluster.writeKubeconfig(path.join(dir, `${name}.kubeconfig`)), dashboardPort: await freePort(), helperPort: await freePort() };
+  const started = await startKbridge(env);
+  running.push(started.started);
+  return { name, key, env, url: started.url, workstationPort: await workstation(name) };
+}
+
+/** `kbridge connect --isolate` in the teammate's installation; resolves with the CLI once connected. */
+async function isolate(mate: Teammate): Promise<{ stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ["bin/kbridge.js", "connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(mate.workstationPort), "--isolate", "--routing-key", mate.key], {
+    env: envFor(mate.env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  await until(() => output.includes("Try: curl") || child.exitCode !== null, `${mate.name}'s isolated connect`, 60_000);
+  expect(output, output).toContain(`Connected, isolated as ${mate.key}`);
+  return {
+    async stop() {
+      child.kill("SIGINT");
+      await exited;
+    },
+  };
+}
+
+async function teamPage(mate: Teammate): Promise<Page> {
+  const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  await page.goto(mate.url);
+  await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor();
+  await page.getByRole("link", { name: "Team" }).click();
+  await page.getByRole("heading", { name: "Team", level: 1 }).waitFor();
+  await page.getByLabel("Kube context").selectOption("kbridge-demo");
+  await page.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
+  return page;
+}
+
+const row = (page: Page, key: string) => page.getByRole("table", { name: "Isolation sessions" }).locator(`tr[data-routing-key="${key}"]`);
+
+test("both dashboards list both isolation sessions with working personal URLs, copy and the propagation check; both gone after disconnect", async () => {
+  const [alice, bob] = await Promise.all([teammate("alice", "alice-1a1a"), teammate("bob", "bob-2b2b")]);
+  const sessions = [await isolate(alice), await isolate(bob)];
+  const port = cluster.ingress.port === 80 ? "" : `:${cluster.ingress.port}`;
+  const urlOf = (mate: Teammate) => `http://${mate.key}.${DEMO_HOST}${port}/`;
+
+  const pages = [await teamPage(alice), await teamPage(bob)];
+  for (const [index, page] of pages.entries()) {
+    for (const mate of [alice, bob]) {
+      const entry = row(page, mate.key);
+      await entry.waitFor();
+      expect(await entry.innerText()).toContain("api");
+      await entry.getByRole("link", { name: urlOf(mate) }).waitFor();
+      // "you" on one's own row only.
+      expect(await entry.getByText("you", { exact: true }).count()).toBe(mate === [alice, bob][index] ? 1 : 0);
+    }
+  }
+  await pages[0]!.getByRole("heading", { name: "Header propagation" }).waitFor();
+  for (const language of ["Node.js", ".NET", "Go", "Python"]) await pages[0]!.getByText(language, { exact: true }).waitFor();
+
+  // Each personal URL, opened from a teammate's page: the shop, with that developer's api behind it.
+  for (const [page, mate] of [[pages[1]!, alice], [pages[0]!, bob]] as const) {
+    const [opened] = await Promise.all([page.context().waitForEvent("page"), row(page, mate.key).getByRole("link", { name: urlOf(mate) }).click()]);
+    await opened.waitForLoadState();
+    await opened.getByRole("heading", { name: `Hello from ${mate.name}'s workstation from the demo shop` }).waitFor();
+    expect(await opened.innerText("body")).toContain(`${mate.name}'s kettle`);
+    await opened.close();
+  }
+
+  // Copy URL and copy curl.
+  const page = pages[0]!;
+  await row(page, bob.key).getByRole("button", { name: `Copy URL ${urlOf(bob)}` }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(urlOf(bob));
+  await row(page, bob.key).getByRole("button", { name: `Copy curl curl for ${bob.key}` }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`curl -H 'kubernetes-route-as: ${bob.key}' ${urlOf(bob)}`);
+
+  // Alice's own row: her URL was opened, so requests with her key reached her workstation.
+  await until(async () => /The header reached api: \d+ request\(s\) with kubernetes-route-as: alice-1a1a/.test(await row(page, alice.key).getByTestId("propagation-check").innerText()), "alice's propagation check", 20_000);
+  await screenshot(page, "team");
+
+  for (const session of sessions) await session.stop();
+  for (const each of pages) await each.getByText("Nobody isolates in shop right now.", { exact: false }).waitFor();
+}, 240_000);
