@@ -11,7 +11,6 @@ import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Worker } from "node:worker_threads";
 import { sendCommand } from "../helper/client/helperSocket.ts";
 import { connectToHelper, type CliConnection } from "../helper/cli/connect.ts";
 import type { SessionView } from "../helper/protocol/index.ts";
@@ -21,9 +20,10 @@ import { hostnameImage } from "../test/cluster/support/hostnameImage.ts";
 import { kubectlFor } from "../test/cluster/support/kubectl.ts";
 import { startEntry, waitForOutput, type Started } from "../test/support/kbridgeProcess.ts";
 import { freePort } from "../test/support/ports.ts";
-import { download as downloadBytes, kubectlPortForward, median, MIB, upload as uploadBytes } from "./transfer.ts";
+import { download as downloadBytes, kubectlPortForward, load as loadFor, median, MIB, upload as uploadBytes } from "./transfer.ts";
 
 const download = (port: number) => downloadBytes(port, SIZE);
+const load = (target: { host: string; port: number }) => loadFor(target, { seconds: LOAD_SECONDS, concurrency: CONCURRENCY, path: "/items" });
 const upload = (port: number) => uploadBytes(port, SIZE);
 
 const SIZE = 128 * MIB;
@@ -97,32 +97,6 @@ spec:
   selector: {app: svc-${i}}
   ports: [{port: 80, targetPort: 8080}]
 `).join("")}`;
-
-const LOAD = `
-const http = require("http");
-const { parentPort, workerData } = require("worker_threads");
-const { target, seconds, concurrency } = workerData;
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-let done = 0, errors = 0;
-const deadline = Date.now() + seconds * 1000;
-const one = () => new Promise((resolve) => {
-  http.get({ host: target.host, port: target.port, path: "/items", agent }, (res) => { res.resume(); res.on("end", () => { res.statusCode === 200 ? done++ : errors++; resolve(); }); }).on("error", () => { errors++; resolve(); });
-});
-const loop = async () => { while (Date.now() < deadline) await one(); };
-const started = Date.now();
-Promise.all(Array.from({ length: concurrency }, loop)).then(() => { agent.destroy(); parentPort.postMessage({ rps: done / ((Date.now() - started) / 1000), errors }); });
-`;
-
-function load(target: { host: string; port: number }): Promise<{ rps: number; errors: number }> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(LOAD, { eval: true, workerData: { target, seconds: LOAD_SECONDS, concurrency: CONCURRENCY } });
-    worker.once("error", reject);
-    worker.once("message", (result: { rps: number; errors: number }) => {
-      resolve(result);
-      void worker.terminate();
-    });
-  });
-}
 
 /** session:start for `front` in `namespace`; resolves with the connected view and the ms it took. */
 async function connectFront(helper: CliConnection, namespace: string, mode: "auto" | "unprivileged"): Promise<{ view: SessionView; ms: number }> {

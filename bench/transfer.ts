@@ -1,9 +1,10 @@
-/** What the benches share: bulk transfers against a blast server, kubectl port-forward, the median. */
+/** What the benches share: bulk transfers against a blast server, kubectl port-forward, an HTTP load generator, the median. */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Worker } from "node:worker_threads";
 
 export const MIB = 1024 * 1024;
 
@@ -59,4 +60,31 @@ export async function kubectlPortForward(options: { kubeconfig: string; namespac
     child.on("exit", () => reject(new Error(`kubectl port-forward exited:\n${output}`)));
   });
   return { port, child };
+}
+
+const LOAD = `
+const http = require("http");
+const { parentPort, workerData } = require("worker_threads");
+const { target, seconds, concurrency, path, headers } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+let done = 0, errors = 0;
+const deadline = Date.now() + seconds * 1000;
+const one = () => new Promise((resolve) => {
+  http.get({ host: target.host, port: target.port, path, headers, agent }, (res) => { res.resume(); res.on("end", () => { res.statusCode === 200 ? done++ : errors++; resolve(); }); }).on("error", () => { errors++; resolve(); });
+});
+const loop = async () => { while (Date.now() < deadline) await one(); };
+const started = Date.now();
+Promise.all(Array.from({ length: concurrency }, loop)).then(() => { agent.destroy(); parentPort.postMessage({ rps: done / ((Date.now() - started) / 1000), errors }); });
+`;
+
+/** HTTP GETs with keep-alive from a worker thread, `concurrency` at a time for `seconds`: requests/s and errors. */
+export function load(target: { host: string; port: number }, options: { seconds: number; concurrency: number; path: string; headers?: Record<string, string> }): Promise<{ rps: number; errors: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(LOAD, { eval: true, workerData: { target, ...options, headers: options.headers ?? {} } });
+    worker.once("error", reject);
+    worker.once("message", (result: { rps: number; errors: number }) => {
+      resolve(result);
+      void worker.terminate();
+    });
+  });
 }

@@ -18,7 +18,6 @@
 //   KBRIDGE_ROUTER_PORTS       JSON: [{"port": 8080, "targetPort": "http"}] — listen on `port`,
 //                              forward to the pod's `targetPort` (a number or a port name)
 import fs from "node:fs";
-import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 
@@ -195,71 +194,248 @@ function hostKey(host) {
   return dot > 0 && activeKeys.has(name.slice(0, dot)) ? name.slice(0, dot) : undefined;
 }
 
-/** Marks a request that came in on a personal host; returns the key it routes by. */
-function routeRequest(req) {
-  const marked = hostKey(req.headers.host);
-  if (marked) {
-    req.headers[HEADER] = marked;
-    const at = req.rawHeaders.findIndex((name, i) => i % 2 === 0 && name.toLowerCase() === HEADER);
-    if (at >= 0) req.rawHeaders[at + 1] = marked;
-    else req.rawHeaders.push(HEADER, marked);
+// ---- HTTP/1 framing: where each message's head and body end, so every request on a kept-alive
+// connection is routed on its own while the bytes themselves pass through unparsed. ----
+
+const MAX_HEAD = 64 * 1024;
+const CRLF2 = Buffer.from("\r\n\r\n");
+
+/** A message head: its start line and headers (names lower-cased; repeated ones joined with ", "). */
+function parseHead(head) {
+  const lines = head.toString("latin1").split("\r\n");
+  const headers = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
   }
-  return requestKey(req.headers);
+  return { startLine: lines[0], headers };
+}
+
+/** How a message's body is delimited. */
+function bodyFraming(headers) {
+  if (/chunked/i.test(headers["transfer-encoding"] ?? "")) return { kind: "chunked" };
+  if (headers["content-length"] !== undefined) {
+    const length = Number(headers["content-length"]);
+    return length > 0 ? { kind: "length", left: length } : { kind: "none" };
+  }
+  return { kind: "none" };
+}
+
+/**
+ * Splits a byte stream into messages. `onHead(head, parsed)` returns the body's framing
+ * ({kind: none|length|chunked|close|raw}), or null to hold the head until feed() is called
+ * again; `onBody(bytes)` gets the body's bytes as they come (chunk framing included);
+ * `onEnd()` marks a message's end. Throws on a head larger than 64 KiB.
+ */
+function framer(onHead, onBody, onEnd) {
+  let buffer = Buffer.alloc(0);
+  let mode = { kind: "head" };
+  const finish = () => {
+    mode = { kind: "head" };
+    onEnd();
+  };
+  return function feed(chunk) {
+    if (chunk.length) buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+    while (buffer.length > 0) {
+      if (mode.kind === "head") {
+        const end = buffer.indexOf(CRLF2);
+        if (end < 0) {
+          if (buffer.length > MAX_HEAD) throw new Error("message head larger than 64 KiB");
+          return;
+        }
+        const head = buffer.subarray(0, end + 4);
+        const framing = onHead(head, parseHead(head));
+        if (framing === null) return;
+        buffer = buffer.subarray(end + 4);
+        mode = framing.kind === "chunked" ? { kind: "chunk-size" } : framing;
+        if (mode.kind === "none") finish();
+      } else if (mode.kind === "length") {
+        const take = Math.min(mode.left, buffer.length);
+        onBody(buffer.subarray(0, take));
+        buffer = buffer.subarray(take);
+        mode.left -= take;
+        if (mode.left === 0) finish();
+      } else if (mode.kind === "chunk-size" || mode.kind === "trailer") {
+        const eol = buffer.indexOf("\r\n");
+        if (eol < 0) return;
+        const line = buffer.subarray(0, eol + 2);
+        onBody(line);
+        buffer = buffer.subarray(eol + 2);
+        if (mode.kind === "trailer") {
+          if (line.length === 2) finish();
+        } else {
+          const size = parseInt(line.toString("latin1"), 16);
+          if (Number.isNaN(size)) throw new Error("bad chunk size");
+          mode = size === 0 ? { kind: "trailer" } : { kind: "chunk-data", left: size + 2 };
+        }
+      } else if (mode.kind === "chunk-data") {
+        const take = Math.min(mode.left, buffer.length);
+        onBody(buffer.subarray(0, take));
+        buffer = buffer.subarray(take);
+        mode.left -= take;
+        if (mode.left === 0) mode = { kind: "chunk-size" };
+      } else {
+        // close (a response read until the server closes) or raw (after an upgrade): everything passes.
+        onBody(buffer);
+        buffer = Buffer.alloc(0);
+      }
+    }
+  };
+}
+
+/** Replaces (or adds) the routing header in a raw request head. */
+function withRoutingHeader(head, key) {
+  const lines = head.toString("latin1").split("\r\n").slice(0, -2);
+  const kept = lines.filter((line, i) => i === 0 || line.slice(0, line.indexOf(":")).trim().toLowerCase() !== HEADER);
+  return Buffer.from(`${[...kept, `${HEADER}: ${key}`].join("\r\n")}\r\n\r\n`, "latin1");
 }
 
 // ---- The listeners. ----
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 64 });
-
-function plainError(res, status, message) {
-  if (res.headersSent) return res.destroy();
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "kbridge-router": service });
-  res.end(`kbridge router (${service}): ${message}\n`);
+function plainAnswer(status, reason, message) {
+  const body = `kbridge router (${service}): ${message}\n`;
+  return `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\nkbridge-router: ${service}\r\n\r\n${body}`;
 }
 
-function serveHttp(targetPort) {
-  const server = http.createServer({ keepAliveTimeout: 65_000 });
-  server.on("request", (req, res) => {
-    const key = routeRequest(req);
-    const upstream = upstreamFor(key, targetPort);
-    if (!upstream) return plainError(res, 503, `no ready pod of service ${service} serves port ${targetPort}`);
-    const headers = {};
-    for (const [name, value] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value;
-    const forwarded = http.request({ host: upstream.host, port: upstream.port, method: req.method, path: req.url, headers, agent: keepAlive }, (response) => {
-      const answer = {};
-      for (const [name, value] of Object.entries(response.headers)) if (!HOP_BY_HOP.has(name)) answer[name] = value;
-      res.writeHead(response.statusCode ?? 502, response.statusMessage, answer);
-      response.pipe(res);
-      response.on("error", () => res.destroy());
-    });
-    forwarded.on("error", (error) => plainError(res, 502, `${upstream.key ? `developer ${upstream.key}'s agent ${upstream.pod}` : `pod ${upstream.pod}`} did not answer: ${error.message}`));
-    res.on("close", () => {
-      if (!res.writableFinished) forwarded.destroy();
-    });
-    req.pipe(forwarded);
-  });
-  server.on("upgrade", (req, client, head) => {
-    const key = routeRequest(req);
-    const upstream = upstreamFor(key, targetPort);
-    if (!upstream) return void client.end("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    const socket = net.connect({ host: upstream.host, port: upstream.port });
+/**
+ * One client connection of HTTP/1.x: each request's head is read to pick its upstream (the
+ * key's agent, or one of the Service's own pods), marked when it came on a personal host, and
+ * passed on with its body as bytes; responses pass back as bytes, their ends tracked so that
+ * a request for another upstream waits until the earlier ones are answered (order kept). An
+ * upgrade (WebSocket) turns the connection into a plain pipe after its head.
+ */
+function serveHttp(client, targetPort) {
+  const upstreams = new Map();
+  let current = null;
+  let held = false;
+  let clientEnded = false;
+  const pendingTotal = () => [...upstreams.values()].reduce((sum, u) => sum + u.pending.length, 0);
+  const fail = (status, reason, message) => {
+    if (client.writable) client.end(plainAnswer(status, reason, message));
+    for (const upstream of upstreams.values()) upstream.socket.destroy();
+  };
+
+  function upstreamSocket(target) {
+    const id = `${target.host}:${target.port}`;
+    const known = upstreams.get(id);
+    if (known && !known.socket.destroyed) return known;
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
     socket.setNoDelay(true);
-    socket.once("connect", () => {
-      const lines = [`${req.method} ${req.url} HTTP/${req.httpVersion}`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-      if (head.length) socket.write(head);
-      socket.pipe(client).pipe(socket);
+    const entry = { id, target, socket, pending: [], closeDelimited: false, raw: false };
+    const responses = framer(
+      (head, parsed) => {
+        const status = Number(parsed.startLine.split(" ")[1]);
+        if (status === 101) return { kind: "raw" };
+        if (status >= 100 && status < 200) {
+          entry.interim = true; // 100 Continue and the like: the final response follows
+          return { kind: "none" };
+        }
+        const method = entry.pending[0];
+        if (method === "HEAD" || status === 204 || status === 304) return { kind: "none" };
+        const framing = bodyFraming(parsed.headers);
+        if (framing.kind === "none" && parsed.headers["content-length"] === undefined) {
+          entry.closeDelimited = true;
+          return { kind: "close" };
+        }
+        return framing;
+      },
+      () => {},
+      () => {
+        if (entry.interim) return void (entry.interim = false);
+        entry.pending.shift();
+        if (held && pendingTotal() === 0) release();
+      },
+    );
+    socket.on("data", (chunk) => {
+      if (!client.write(chunk)) {
+        socket.pause();
+        client.once("drain", () => socket.resume());
+      }
+      try {
+        if (!entry.raw) responses(chunk);
+      } catch (error) {
+        log("bad response from upstream", { upstream: id, error: error.message });
+        client.destroy();
+      }
     });
-    socket.on("error", () => client.destroy());
-    client.on("error", () => socket.destroy());
+    socket.on("error", (error) => {
+      if (entry.pending.length > 0 && !entry.answered) fail(502, "Bad Gateway", `${target.key ? `developer ${target.key}'s agent ${target.pod}` : `pod ${target.pod}`} did not answer: ${error.message}`);
+      else client.destroy();
+    });
+    socket.on("end", () => {
+      if (upstreams.get(id) === entry) upstreams.delete(id);
+      // A response read until close, an upgrade's end, an unanswered request, or the client already done: the client's side ends too.
+      // (An idle kept-alive upstream closing is no reason: the next request opens another.)
+      if (entry.closeDelimited || entry.raw || entry.pending.length > 0 || (clientEnded && upstreams.size === 0)) client.end();
+    });
+    socket.on("close", () => {
+      if (upstreams.get(id) === entry) upstreams.delete(id);
+    });
+    socket.once("data", () => (entry.answered = true));
+    upstreams.set(id, entry);
+    return entry;
+  }
+
+  const requests = framer(
+    (head, parsed) => {
+      const marked = hostKey(parsed.headers.host);
+      const key = marked ?? requestKey(parsed.headers);
+      const target = upstreamFor(key, targetPort);
+      if (!target) {
+        fail(503, "Service Unavailable", `no ready pod of service ${service} serves port ${targetPort}`);
+        return null;
+      }
+      const id = `${target.host}:${target.port}`;
+      // Another upstream while earlier requests are unanswered: hold this one (responses stay in order).
+      if (current && current.id !== id && pendingTotal() > 0) {
+        held = true;
+        client.pause();
+        return null;
+      }
+      current = upstreamSocket(target);
+      current.pending.push(parsed.startLine.split(" ")[0]);
+      current.socket.write(marked ? withRoutingHeader(head, marked) : head);
+      if (/upgrade/i.test(parsed.headers.connection ?? "") && parsed.headers.upgrade) {
+        current.raw = true;
+        return { kind: "raw" };
+      }
+      return bodyFraming(parsed.headers);
+    },
+    (body) => {
+      if (!current.socket.write(body)) {
+        client.pause();
+        current.socket.once("drain", () => client.resume());
+      }
+    },
+    () => {},
+  );
+  function release() {
+    held = false;
+    try {
+      requests(Buffer.alloc(0));
+    } catch (error) {
+      return fail(400, "Bad Request", error.message);
+    }
+    if (!held) client.resume();
+  }
+  client.on("data", (chunk) => {
+    try {
+      requests(chunk);
+    } catch (error) {
+      fail(400, "Bad Request", error.message);
+    }
   });
-  server.on("clientError", (error, socket) => {
-    if (socket.writable && error.code !== "ECONNRESET") socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
+  client.on("end", () => {
+    clientEnded = true;
+    for (const upstream of upstreams.values()) upstream.socket.end();
+    if (upstreams.size === 0) client.end();
   });
-  return server;
+  client.on("close", () => {
+    for (const upstream of upstreams.values()) upstream.socket.destroy();
+  });
 }
 
 /** An HTTP/1.x request line starts with a method token and a space; HTTP/2's preface is "PRI * HTTP/2.0". */
@@ -278,21 +454,16 @@ function passThrough(socket, head, targetPort) {
 }
 
 function listen({ port, targetPort }) {
-  const httpServer = serveHttp(targetPort);
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     socket.setNoDelay(true);
     socket.on("error", () => {});
     socket.once("data", (head) => {
       socket.pause();
       const start = head.subarray(0, 13).toString("latin1");
-      if (HTTP1.test(start) && !start.startsWith("PRI ")) {
-        socket.unshift(head);
-        httpServer.emit("connection", socket);
-        socket.resume();
-      } else {
-        passThrough(socket, head, targetPort);
-        socket.resume();
-      }
+      if (HTTP1.test(start) && !start.startsWith("PRI ")) serveHttp(socket, targetPort);
+      else return void (passThrough(socket, head, targetPort), socket.resume());
+      socket.unshift(head);
+      socket.resume();
     });
   });
   return new Promise((resolve, reject) => {

@@ -27,8 +27,12 @@ let helperA: ChildProcess | undefined;
 /** A developer's version of `api`: answers as `name`, with the routing header it received; echoes WebSocket frames back. */
 async function workstation(name: string): Promise<number> {
   const server = http.createServer((req, res) => {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ pod: name, greeting: `from ${name}`, items: [], store: "none", routeAs: req.headers["kubernetes-route-as"] ?? null }));
+    let received = 0;
+    req.on("data", (chunk: Buffer) => (received += chunk.length));
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ pod: name, greeting: `from ${name}`, items: [], store: "none", routeAs: req.headers["kubernetes-route-as"] ?? null, received }));
+    });
   });
   server.on("upgrade", (req, socket) => {
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Answered-By: ${name}\r\n\r\n`);
@@ -216,4 +220,46 @@ test("SIGKILL of the only isolating helper: its restorer removes the routers and
   expect(snapshot("Service")).toStrictEqual(services);
   await waitForDemo(cluster);
   expect(await apiBehindWeb({ "kubernetes-route-as": "carol-0c0c" })).toMatch(/^api-/);
+}, 120_000);
+
+/** Writes `bytes` to api's ClusterIP on one connection and reads until `done(text)` or the peer closes. */
+function exchange(bytes: string | Buffer, done: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: apiClusterIp(), port: 80 }, () => socket.write(bytes));
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (done(text)) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+    setTimeout(() => reject(new Error(`no complete answer within 10 s: ${JSON.stringify(text)}`)), 10_000).unref();
+  });
+}
+
+test("the router keeps pipelined answers in order across upstreams, streams chunked bodies, and passes non-HTTP bytes to the service's pods", async () => {
+  const port = await workstation("workstation-D");
+  const session = await connect({ kubeconfig: [kubeconfig], context: "kbridge-demo", target: { kind: "service", name: "api", namespace: "shop" }, ports: [{ port: 80, workstationPort: port }], isolate: { routingKey: "dave-0d0d" }, log: silentLogger(), timeoutMs: 30_000 });
+  try {
+    // Three requests written at once: the second goes to another upstream, yet the answers come back in request order.
+    const get = (headers: string) => `GET /api/items HTTP/1.1\r\nHost: api\r\n${headers}\r\n`;
+    const pipelined = await exchange(get("kubernetes-route-as: dave-0d0d\r\n") + get("") + get("kubernetes-route-as: dave-0d0d\r\n"), (text) => (text.match(/"pod":"/g) ?? []).length === 3);
+    expect([...pipelined.matchAll(/"pod":"([^"]+)"/g)].map((m) => m[1]?.replace(/^api-.*/, "api"))).toEqual(["workstation-D", "api", "workstation-D"]);
+
+    // A chunked request body (and 100-continue) reaches the workstation whole.
+    const chunks = ["a".repeat(70_000), "b".repeat(5)].map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join("");
+    const posted = await exchange(`POST /upload HTTP/1.1\r\nHost: api\r\nkubernetes-route-as: dave-0d0d\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n${chunks}0\r\n\r\n`, (text) => text.includes('"received"'));
+    expect(posted).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK/);
+    expect(posted).toContain('"received":70005');
+
+    // Not HTTP (a TLS-like record, no head end): passed through untouched to one of api's own pods, whose HTTP server rejects it at once.
+    const raw = await exchange(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f]), () => false);
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    expect(raw).not.toContain("kbridge router");
+  } finally {
+    await session.disconnect();
+  }
 }, 120_000);
