@@ -230,6 +230,8 @@ export async function unrouteIfIdle(connection: ClusterConnection, namespace: st
   }
   const selector = `${ROLE_LABEL}=router,${MANAGED_SELECTOR}`;
   const deployments = await clusterCall(connection, "list the routers", () => connection.apps.listNamespacedDeployment({ namespace, labelSelector: selector }));
+  // Nothing of isolation's here (the common case for a plain session's disconnect): done.
+  if (restored.length === 0 && deployments.items.length === 0 && !(await clusterCall(connection, "read the router script", () => connection.core.readNamespacedConfigMap({ name: SHARED, namespace }), { notFound: "null" }))) return [];
   for (const d of deployments.items) await clusterCall(connection, `delete the router ${d.metadata?.name}`, () => connection.apps.deleteNamespacedDeployment({ name: d.metadata?.name ?? "", namespace }), { notFound: "null" });
   await clusterCall(connection, "delete the routers' role binding", () => connection.rbac.deleteNamespacedRoleBinding({ name: SHARED, namespace }), { notFound: "null" });
   await clusterCall(connection, "delete the routers' role", () => connection.rbac.deleteNamespacedRole({ name: SHARED, namespace }), { notFound: "null" });

@@ -102,4 +102,14 @@ describe("profiles", () => {
     expect(await deleteProfile(owner, profile.data.id)).toEqual({ ok: true, data: { id: profile.data.id } });
     expect(await createProfile(999_999, settings("api"))).toMatchObject({ ok: false, error: { code: "not-found" } });
   });
+
+  test("an isolated profile saved without a routing key gets one, kept across saves; a shared profile keeps none", async () => {
+    const projectId = await newProjectId("isolation-keys");
+    const created = await createProfile(projectId, { ...settings("web"), routingKey: "" });
+    if (!created.ok) throw new Error(created.error.message);
+    expect(created.data.routingKey).toMatch(/^[a-z0-9]{1,8}-[0-9a-f]{4}$/);
+    const saved = await updateProfile(projectId, created.data.id, { ...settings("web"), routingKey: created.data.routingKey, namespace: "other" });
+    expect(saved).toMatchObject({ ok: true, data: { routingKey: created.data.routingKey, namespace: "other" } });
+    expect(await updateProfile(projectId, created.data.id, { ...settings("web"), isolated: false })).toMatchObject({ ok: true, data: { isolated: false, routingKey: "" } });
+  });
 });
