@@ -2,8 +2,7 @@
 
 import { useEffect, useState } from "react";
 import type { ErrorInfo, KbridgeObjectView } from "../../../helper/protocol/index.ts";
-import { KubeContextField } from "../../components/cluster/KubeContextField.tsx";
-import { NamespaceField } from "../../components/cluster/NamespaceField.tsx";
+import { useClusterPlace } from "../../components/cluster/ClusterPlace.tsx";
 import { Card } from "../../components/ui/Card.tsx";
 import { ErrorNotice } from "../../components/ui/ErrorNotice.tsx";
 import { buttonClass } from "../../components/ui/buttons.ts";
@@ -23,20 +22,14 @@ function age(from: string, now: number): string {
 /** kbridge's objects in a namespace, grouped by session, refreshed every few seconds; remove one or a whole session. */
 export function ClusterObjects() {
   const { send } = useHelper();
-  const [kubeContext, setKubeContext] = useState("");
-  const [namespace, setNamespace] = useState("default");
+  const { kubeContext, namespace, picker } = useClusterPlace();
   const [tick, setTick] = useState(0);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const objects = useHelperQuery("cluster:listObjects", kubeContext && namespace ? { kubeContext, namespace } : null, tick);
-  const contexts = useHelperQuery("kube:listContexts", {});
   const ours = useHelperQuery("session:list", {}, tick);
-
-  // Start on the kubeconfig's current context, like kubectl.
-  const current = contexts.kind === "loaded" ? contexts.data.currentContext : null;
-  if (kubeContext === "" && current) setKubeContext(current);
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -63,18 +56,7 @@ export function ClusterObjects() {
   const mine = new Set(ours.kind === "loaded" ? ours.data.map((s) => s.id) : []);
   return (
     <div className="flex flex-col gap-6">
-      <Card title="Where" labelledBy="where-title">
-        <div className="grid gap-4 sm:grid-cols-2">
-          <KubeContextField
-            value={kubeContext}
-            onChange={(context, contextNamespace) => {
-              setKubeContext(context);
-              if (contextNamespace) setNamespace(contextNamespace);
-            }}
-          />
-          <NamespaceField kubeContext={kubeContext} value={namespace} onChange={setNamespace} />
-        </div>
-      </Card>
+      {picker}
       {error && <ErrorNotice error={error} />}
       {notice && <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-900">{notice}</p>}
       {objects.kind === "failed" && <ErrorNotice error={objects.error} />}
@@ -90,17 +72,17 @@ export function ClusterObjects() {
                 Shared by every developer isolating in {namespace}: the routed Services select these routers, their own selectors saved on them. The last isolation session to end (or its restorer) puts the selectors back and removes the routers.
               </p>
             ) : (
-            <div className="mb-3 flex flex-wrap items-center gap-3 text-sm">
-              <span className="text-slate-600">Owner {group[0]?.owner ?? "unknown"}</span>
-              {stale ? (
-                <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800">stale: its helper is gone</span>
-              ) : (
-                <span className="rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-800">{mine.has(session) ? "this workstation" : "live"}</span>
-              )}
-              <button type="button" className={`${buttonClass.danger} ml-auto`} disabled={busy !== null} onClick={() => void remove(session, { sessionId: session })}>
-                {busy === session ? "Removing…" : "Remove session (restore its workload)"}
-              </button>
-            </div>
+              <div className="mb-3 flex flex-wrap items-center gap-3 text-sm">
+                <span className="text-slate-600">Owner {group[0]?.owner ?? "unknown"}</span>
+                {stale ? (
+                  <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800">stale: its helper is gone</span>
+                ) : (
+                  <span className="rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-800">{mine.has(session) ? "this workstation" : "live"}</span>
+                )}
+                <button type="button" className={`${buttonClass.danger} ml-auto`} disabled={busy !== null} onClick={() => void remove(session, { sessionId: session })}>
+                  {busy === session ? "Removing…" : "Remove session (restore its workload)"}
+                </button>
+              </div>
             )}
             <table className="w-full text-left text-sm" aria-label={`Objects of session ${session}`}>
               <thead className="text-xs uppercase tracking-wide text-slate-500">
@@ -128,9 +110,9 @@ export function ClusterObjects() {
                       <td className="py-1.5 pr-4 text-slate-600">{object.expiresAt ? new Date(object.expiresAt).toLocaleString() : "—"}</td>
                       <td className="py-1.5 text-right">
                         {!shared && (
-                        <button type="button" className={buttonClass.quiet} disabled={busy !== null} onClick={() => void remove(key, { object: { kind: object.kind, name: object.name } })} aria-label={`Remove ${key}`}>
-                          {busy === key ? "Removing…" : "Remove"}
-                        </button>
+                          <button type="button" className={buttonClass.quiet} disabled={busy !== null} onClick={() => void remove(key, { object: { kind: object.kind, name: object.name } })} aria-label={`Remove ${key}`}>
+                            {busy === key ? "Removing…" : "Remove"}
+                          </button>
                         )}
                       </td>
                     </tr>

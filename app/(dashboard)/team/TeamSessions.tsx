@@ -2,8 +2,7 @@
 
 import { useEffect, useState } from "react";
 import type { IsolationView, SessionView } from "../../../helper/protocol/index.ts";
-import { KubeContextField } from "../../components/cluster/KubeContextField.tsx";
-import { NamespaceField } from "../../components/cluster/NamespaceField.tsx";
+import { useClusterPlace } from "../../components/cluster/ClusterPlace.tsx";
 import { Card } from "../../components/ui/Card.tsx";
 import { ErrorNotice } from "../../components/ui/ErrorNotice.tsx";
 import { useHelperQuery } from "../../lib/client/useHelperQuery.ts";
@@ -19,15 +18,10 @@ function curlFor(isolation: IsolationView): string {
 
 /** Every isolation session in the namespace (live: read again every few seconds), with copy and open for each URL. */
 export function TeamSessions() {
-  const [kubeContext, setKubeContext] = useState("");
-  const [namespace, setNamespace] = useState("default");
+  const { kubeContext, namespace, picker } = useClusterPlace();
   const [tick, setTick] = useState(0);
   const team = useHelperQuery("team:list", kubeContext && namespace ? { kubeContext, namespace } : null, tick);
-  const contexts = useHelperQuery("kube:listContexts", {});
   const ours = useHelperQuery("session:list", {}, tick);
-
-  const current = contexts.kind === "loaded" ? contexts.data.currentContext : null;
-  if (kubeContext === "" && current) setKubeContext(current);
 
   useEffect(() => {
     const timer = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
@@ -38,18 +32,7 @@ export function TeamSessions() {
   const mine = new Map((ours.kind === "loaded" ? ours.data : []).map((s) => [s.id, s]));
   return (
     <div className="flex flex-col gap-6">
-      <Card title="Where" labelledBy="where-title">
-        <div className="grid gap-4 sm:grid-cols-2">
-          <KubeContextField
-            value={kubeContext}
-            onChange={(context, contextNamespace) => {
-              setKubeContext(context);
-              if (contextNamespace) setNamespace(contextNamespace);
-            }}
-          />
-          <NamespaceField kubeContext={kubeContext} value={namespace} onChange={setNamespace} />
-        </div>
-      </Card>
+      {picker}
       {team.kind === "failed" && <ErrorNotice error={team.error} />}
       <Card title="Isolation sessions" labelledBy="isolations-title">
         {team.kind === "loaded" && list.length === 0 && (
