@@ -69,7 +69,7 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await page.getByRole("link", { name: "New profile" }).click();
   const profileForm = page.getByRole("form", { name: "New profile" });
   // The wizard: the context from the kubeconfig, the namespace and the service from the cluster's live lists.
-  await profileForm.getByLabel("Kube context").selectOption("kbridge-demo");
+  await profileForm.getByRole("combobox", { name: "Kube context" }).selectOption("kbridge-demo");
   await profileForm.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
   const services = profileForm.getByRole("list", { name: "Services in shop" });
   await services.getByRole("button", { name: /^store\s/ }).waitFor();

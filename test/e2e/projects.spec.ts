@@ -115,7 +115,7 @@ describe("projects and profiles", () => {
 
     await profileForm.getByLabel("Profile name").fill("api");
     // The context picker lists the kubeconfig's contexts from the helper.
-    await profileForm.getByLabel("Kube context").selectOption("dev");
+    await profileForm.getByRole("combobox", { name: "Kube context" }).selectOption("dev");
     // The dev context's namespace (shop) is filled in for the user.
     expect(await profileForm.getByLabel("Namespace").inputValue()).toBe("shop");
     // Its cluster does not answer: the wizard's live lists say so where they would be, with what to check.
@@ -144,7 +144,7 @@ describe("projects and profiles", () => {
     await page.getByRole("link", { name: "New profile" }).click();
     const again = page.getByRole("form", { name: "New profile" });
     await again.getByLabel("Profile name").fill("api");
-    await again.getByLabel("Kube context").selectOption("dev");
+    await again.getByRole("combobox", { name: "Kube context" }).selectOption("dev");
     await again.getByLabel("Target name").fill("payments");
     await again.getByLabel("Service port 1").fill("80");
     await again.getByLabel("Workstation port 1").fill("3001");

@@ -1,7 +1,7 @@
 /**
  * The Team page as two teammates see it: two kbridge installations (two homes, dashboards and
- * helpers) against one test cluster, each developer isolating the demo shop's api with the
- * CLI. Both dashboards list both sessions, live from the cluster; each personal URL opens the
+ * helpers) against one test cluster, each developer isolating the demo shop's api — Alice
+ * with an isolated profile in her dashboard, Bob with the CLI. Both dashboards list both sessions, live from the cluster; each personal URL opens the
  * shop in the browser with that developer's api behind it (no header set by anyone); copy
  * gives the URL and a ready curl; the own row says requests with the key arrived; once both
  * disconnect, both pages say nobody isolates.
@@ -86,15 +86,54 @@ async function isolate(mate: Teammate): Promise<{ stop(): Promise<void> }> {
   };
 }
 
-async function teamPage(mate: Teammate): Promise<Page> {
+async function dashboard(mate: Teammate): Promise<Page> {
   const context = await browser.newContext({ permissions: ["clipboard-read", "clipboard-write"] });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   await page.goto(mate.url);
   await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor();
+  return page;
+}
+
+/** An isolated profile for api made in the dashboard, connected: the session page shows the key and the personal URL. */
+async function isolateFromDashboard(page: Page, mate: Teammate, url: string): Promise<{ stop(): Promise<void> }> {
+  await page.getByRole("link", { name: "Projects & profiles" }).click();
+  const projectForm = page.getByRole("form", { name: "New project" });
+  await projectForm.getByLabel("Project name").fill("shop");
+  await projectForm.getByLabel("Folder").fill(dir);
+  await projectForm.getByRole("button", { name: "Create project" }).click();
+  await page.getByRole("heading", { name: "shop", level: 1 }).waitFor();
+  await page.getByRole("link", { name: "New profile" }).click();
+  const form = page.getByRole("form", { name: "New profile" });
+  await form.getByRole("combobox", { name: "Kube context" }).selectOption("kbridge-demo");
+  await form.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
+  await form.getByRole("list", { name: "Services in shop" }).getByRole("button", { name: /^api\s/ }).click();
+  await form.getByLabel("Workstation port 1").fill(String(mate.workstationPort));
+  await form.getByLabel(/^Isolated: only requests carrying my routing key/).check();
+  await form.getByLabel("Routing key (optional)").fill(mate.key);
+  await form.getByRole("button", { name: "Create profile" }).click();
+  await page.getByRole("table", { name: "Profiles" }).getByRole("cell", { name: "isolated" }).waitFor();
+  await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.waitForURL(/\/sessions\/\w+$/);
+  await page.locator('[data-testid="session-state"][data-state="connected"]').waitFor({ timeout: 60_000 });
+  await page.getByRole("heading", { name: `Isolated as ${mate.key}` }).waitFor();
+  await page.getByRole("list", { name: "Personal URLs" }).getByRole("link", { name: url }).waitFor();
+  await screenshot(page, "session-isolated");
+  const sessionUrl = page.url();
+  return {
+    async stop() {
+      await page.goto(sessionUrl);
+      await page.getByRole("button", { name: "Disconnect" }).click();
+      await page.locator('[data-testid="session-state"][data-state="ended"]').waitFor({ timeout: 60_000 });
+    },
+  };
+}
+
+async function openTeamPage(page: Page): Promise<Page> {
   await page.getByRole("link", { name: "Team" }).click();
   await page.getByRole("heading", { name: "Team", level: 1 }).waitFor();
-  await page.getByLabel("Kube context").selectOption("kbridge-demo");
+  await page.getByRole("combobox", { name: "Kube context" }).selectOption("kbridge-demo");
   await page.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
   return page;
 }
@@ -103,11 +142,12 @@ const row = (page: Page, key: string) => page.getByRole("table", { name: "Isolat
 
 test("both dashboards list both isolation sessions with working personal URLs, copy and the propagation check; both gone after disconnect", async () => {
   const [alice, bob] = await Promise.all([teammate("alice", "alice-1a1a"), teammate("bob", "bob-2b2b")]);
-  const sessions = [await isolate(alice), await isolate(bob)];
   const port = cluster.ingress.port === 80 ? "" : `:${cluster.ingress.port}`;
   const urlOf = (mate: Teammate) => `http://${mate.key}.${DEMO_HOST}${port}/`;
+  const alicePage = await dashboard(alice);
+  const sessions = [await isolateFromDashboard(alicePage, alice, urlOf(alice)), await isolate(bob)];
 
-  const pages = [await teamPage(alice), await teamPage(bob)];
+  const pages = [await openTeamPage(alicePage), await openTeamPage(await dashboard(bob))];
   for (const [index, page] of pages.entries()) {
     for (const mate of [alice, bob]) {
       const entry = row(page, mate.key);
@@ -142,5 +182,6 @@ test("both dashboards list both isolation sessions with working personal URLs, c
   await screenshot(page, "team");
 
   for (const session of sessions) await session.stop();
+  await openTeamPage(alicePage);
   for (const each of pages) await each.getByText("Nobody isolates in shop right now.", { exact: false }).waitFor();
 }, 240_000);
