@@ -2,7 +2,8 @@
 // It runs beside a session (own ServiceAccount, a Role limited to what a restore needs),
 // reads the heartbeat the helper renews on the session's Secret, and when the heartbeat is
 // older than KBRIDGE_DEADMAN_SECONDS (the helper died, the workstation vanished), it puts
-// the saved original back and deletes every object of the session, itself last.
+// the saved original back and deletes every object of the session — its Secret last, which owns
+// the restorer's own pod and rights, so the garbage collector removes those.
 // One file, no npm dependencies, run by the stock node image.
 import fs from "node:fs";
 import https from "node:https";
@@ -57,23 +58,26 @@ async function restore() {
     if (saved.kind === "Pod") await recreatePod(saved);
     else await restoreTemplated(saved);
   }
-  // Everything of the session, this pod last.
+  // Everything of the session. Its Secret goes last but for this pod's own rights: the
+  // ServiceAccount, Role, RoleBinding and this pod are owned by the Secret, so the cluster's
+  // garbage collector removes them once it is gone (deleting them first would take away the
+  // rights the rest needs).
+  const list = async (group, plural) => (await api("GET", `/${group}/namespaces/${namespace}/${plural}?labelSelector=${selector}`)).body?.items ?? [];
+  const remove = (group, plural, name) => api("DELETE", `/${group}/namespaces/${namespace}/${plural}/${name}`);
+  for (const item of await list("apis/networking.k8s.io/v1", "ingresses")) await remove("apis/networking.k8s.io/v1", "ingresses", item.metadata.name);
+  for (const item of await list("api/v1", "pods")) if (item.metadata.name !== process.env.HOSTNAME) await remove("api/v1", "pods", item.metadata.name);
+  for (const item of await list("api/v1", "configmaps")) await remove("api/v1", "configmaps", item.metadata.name);
+  // An isolation session that was the namespace's last: the routed Services get their selectors back.
+  if (data["isolation.json"]) await unrouteIfIdle();
+  for (const item of await list("api/v1", "secrets")) await remove("api/v1", "secrets", item.metadata.name);
+  // Objects a session of an older kbridge made without owners: this pod first (it has until its grace period ends), then the rights.
+  await remove("api/v1", "pods", process.env.HOSTNAME);
   for (const [group, plural] of [
-    ["apis/networking.k8s.io/v1", "ingresses"],
-    ["api/v1", "configmaps"],
-    ["api/v1", "secrets"],
-    ["apis/rbac.authorization.k8s.io/v1", "rolebindings"],
-    ["apis/rbac.authorization.k8s.io/v1", "roles"],
     ["api/v1", "serviceaccounts"],
-    ["api/v1", "pods"],
+    ["apis/rbac.authorization.k8s.io/v1", "roles"],
+    ["apis/rbac.authorization.k8s.io/v1", "rolebindings"],
   ]) {
-    const list = await api("GET", `/${group}/namespaces/${namespace}/${plural}?labelSelector=${selector}`);
-    // This pod last of all: the others first, then (an isolation session that was the last one) the routers.
-    const items = (list.body?.items ?? []).sort((a, b) => Number(a.metadata.name === process.env.HOSTNAME) - Number(b.metadata.name === process.env.HOSTNAME));
-    for (const item of items) {
-      if (plural === "pods" && item.metadata.name === process.env.HOSTNAME && data["isolation.json"]) await unrouteIfIdle();
-      await api("DELETE", `/${group}/namespaces/${namespace}/${plural}/${item.metadata.name}`);
-    }
+    for (const item of await list(group, plural)) await remove(group, plural, item.metadata.name);
   }
 }
 
@@ -180,4 +184,7 @@ async function check() {
 
 log("watching the helper's heartbeat", { deadmanMs });
 setInterval(check, pollMs);
-process.on("SIGTERM", () => process.exit(0));
+// Deleted while restoring (it deletes itself near the end): finish first; the grace period bounds it.
+process.on("SIGTERM", () => {
+  if (!restoring) process.exit(0);
+});

@@ -5,7 +5,7 @@
  * an expiry annotation, and can be found and removed by label.
  */
 import fs from "node:fs";
-import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1ObjectMeta, type V1Pod, type V1PodTemplateSpec, type V1PolicyRule, type V1StatefulSet } from "@kubernetes/client-node";
+import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1ObjectMeta, type V1OwnerReference, type V1Pod, type V1PodTemplateSpec, type V1PolicyRule, type V1StatefulSet } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
@@ -153,7 +153,7 @@ export async function prepareSession(connection: ClusterConnection, namespace: s
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
   const { original, agent } = sessionObjectNames(session);
-  await clusterCall(connection, "save what a restore needs", () =>
+  const secret = await clusterCall(connection, "save what a restore needs", () =>
     connection.core.createNamespacedSecret({
       namespace,
       body: {
@@ -163,24 +163,26 @@ export async function prepareSession(connection: ClusterConnection, namespace: s
       },
     }),
   );
+  // Owned by the Secret: when the restorer deletes it (its last act, its own rights going with it), the cluster's garbage collector removes the rest.
+  const owner = [{ apiVersion: "v1", kind: "Secret", name: original, uid: secret.metadata?.uid ?? "" }];
   await clusterCall(connection, "deliver the agent script", () =>
     connection.core.createNamespacedConfigMap({
       namespace,
-      body: { metadata: { name: agent, labels, annotations }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
+      body: { metadata: { name: agent, labels, annotations, ownerReferences: owner }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
     }),
   );
-  await startRestorer(connection, namespace, restoreRules, session, options);
+  await startRestorer(connection, namespace, restoreRules, session, options, owner);
 }
 
 /**
  * The restorer: its own ServiceAccount with a Role limited to a restore (the rules given,
  * and the session's own objects), and a pod that watches the helper's heartbeat.
  */
-async function startRestorer(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], session: SessionIdentity, options: AgentOptions): Promise<void> {
+async function startRestorer(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], session: SessionIdentity, options: AgentOptions, owner: V1OwnerReference[]): Promise<void> {
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
   const { restorer, agent } = sessionObjectNames(session);
-  const metadata = { name: restorer, labels: { ...labels, [ROLE_LABEL]: "restorer" }, annotations };
+  const metadata = { name: restorer, labels: { ...labels, [ROLE_LABEL]: "restorer" }, annotations, ownerReferences: owner };
   await clusterCall(connection, "create the restorer's service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }));
   await clusterCall(connection, "create the restorer's role", () =>
     connection.rbac.createNamespacedRole({

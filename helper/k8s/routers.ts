@@ -78,7 +78,9 @@ async function routeService(connection: ClusterConnection, namespace: string, na
     if (Object.keys(selector).length === 0) throw cannot("it has no selector");
     if (service.spec?.clusterIP === "None") throw cannot("it is headless (clients reach its pods by their own addresses, so no router can stand in front)");
     await ensureRouter(connection, namespace, name, selector, await routerPorts(connection, namespace, service, selector, cannot), image);
-    if (saved) return;
+    // Routed already — unless someone put a selector back meanwhile (a `kubectl apply` of the Service): then it is pointed again.
+    const pointed = JSON.stringify(service.spec?.selector ?? {}) === JSON.stringify({ [ROUTER_LABEL]: name });
+    if (saved && pointed) return;
     await waitForRouter(connection, namespace, name);
     // Selectors are replaced, never merged: the router's pods are all the routed Service selects.
     const body: V1Service = {

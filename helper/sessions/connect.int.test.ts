@@ -82,6 +82,11 @@ describe("connect", () => {
           `ServiceAccount/kbridge-${session.id}-restorer`,
         ].sort(),
       );
+      // All but the Secret are owned by it: the restorer deletes the Secret last and the garbage collector takes its own pod and rights.
+      const secretUid = cluster.store.get(kind("Secret"), "shop", `kbridge-${session.id}-original`).metadata.uid;
+      for (const [type, name] of [["ConfigMap", "agent"], ["Pod", "restorer"], ["Role", "restorer"], ["RoleBinding", "restorer"], ["ServiceAccount", "restorer"]] as const) {
+        expect(cluster.store.get(kind(type), "shop", `kbridge-${session.id}-${name}`).metadata.ownerReferences, `${type} ${name}`).toEqual([{ apiVersion: "v1", kind: "Secret", name: `kbridge-${session.id}-original`, uid: secretUid }]);
+      }
       expect(await apiAnswers(8)).toEqual(["workstation"]);
       const web = cluster.store.list(kind("Pod"), "shop").find((p) => p.metadata.name?.startsWith("web-"))?.metadata.name ?? "";
       const inside = await kubectlFor(kubeconfig)(["exec", "-n", "shop", web, "--", "node", "-e", "require('http').get('http://api/api/items?from=inside', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); })"]);

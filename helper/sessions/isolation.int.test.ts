@@ -259,6 +259,12 @@ test("the router keeps pipelined answers in order across upstreams, streams chun
     const raw = await exchange(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f]), () => false);
     expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     expect(raw).not.toContain("kbridge router");
+
+    // Someone applies api's manifest again (its own selector back): the session points it at the router again within seconds.
+    const service = cluster.store.get(kind("Service"), "shop", "api");
+    cluster.store.update(kind("Service"), { ...service, spec: { ...(service.spec as object), selector: { app: "api" } } });
+    await until(() => JSON.stringify((cluster.store.get(kind("Service"), "shop", "api").spec as { selector: unknown }).selector) === JSON.stringify({ "kbridge.dev/router": "api" }), "api pointed at its router again", 20_000);
+    expect(await apiBehindWeb({ "kubernetes-route-as": "dave-0d0d" })).toBe("workstation-D");
   } finally {
     await session.disconnect();
   }
