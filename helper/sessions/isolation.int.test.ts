@@ -16,6 +16,7 @@ import { DEMO_HOST, demoImages, installDemo, viaIngress, waitForDemo } from "../
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { silentLogger } from "../logging/logger.ts";
+import type { KbridgeError } from "../protocol/index.ts";
 import { connect, type ConnectedSession } from "./connectSession.ts";
 
 const dir = tempDir("isolation");
@@ -240,7 +241,7 @@ function exchange(bytes: string | Buffer, done: (text: string) => boolean): Prom
   });
 }
 
-test("the router keeps pipelined answers in order across upstreams, streams chunked bodies, and passes non-HTTP bytes to the service's pods", async () => {
+test("the router keeps pipelined answers in order across upstreams, streams chunked bodies, passes non-HTTP bytes on; a key in use, a target without its Service and a bad key are refused; a selector put back is pointed at the router again", async () => {
   const port = await workstation("workstation-D");
   const session = await connect({ kubeconfig: [kubeconfig], context: "kbridge-demo", target: { kind: "service", name: "api", namespace: "shop" }, ports: [{ port: 80, workstationPort: port }], isolate: { routingKey: "dave-0d0d" }, log: silentLogger(), timeoutMs: 30_000 });
   try {
@@ -259,6 +260,18 @@ test("the router keeps pipelined answers in order across upstreams, streams chun
     const raw = await exchange(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f]), () => false);
     expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request/);
     expect(raw).not.toContain("kbridge router");
+
+    // The same key for the same service again, or a Deployment named without its Service: refused before anything changes.
+    const objects = kbridgeObjects().sort();
+    const refused = (overrides: Partial<Parameters<typeof connect>[0]>) =>
+      connect({ kubeconfig: [kubeconfig], context: "kbridge-demo", target: { kind: "service", name: "api", namespace: "shop" }, ports: [{ port: 80, workstationPort: port }], isolate: { routingKey: "dave-0d0d" }, log: silentLogger(), timeoutMs: 30_000, ...overrides }).then(
+        () => null,
+        (error: KbridgeError) => error.info,
+      );
+    expect(await refused({})).toMatchObject({ code: "routing-key-in-use", message: expect.stringContaining("Routing key dave-0d0d already isolates service api") });
+    expect(await refused({ target: { kind: "deployment", name: "api", namespace: "shop" }, ports: [{ port: 8080, workstationPort: port }] })).toMatchObject({ code: "isolation-needs-service", hint: expect.stringContaining("Connect to the Service") });
+    expect(await refused({ isolate: { routingKey: "Not_A_Label" } })).toMatchObject({ code: "routing-key-invalid" });
+    expect(kbridgeObjects().sort()).toEqual(objects);
 
     // Someone applies api's manifest again (its own selector back): the session points it at the router again within seconds.
     const service = cluster.store.get(kind("Service"), "shop", "api");
