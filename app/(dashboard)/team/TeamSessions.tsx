@@ -36,7 +36,7 @@ export function TeamSessions() {
       {team.kind === "failed" && <ErrorNotice error={team.error} />}
       <Card title="Isolation sessions" labelledBy="isolations-title">
         {team.kind === "loaded" && list.length === 0 && (
-          <p className="text-sm text-slate-600">Nobody isolates in {namespace} right now. Connect a profile with “Isolate” on to get a personal URL your team can open.</p>
+          <p className="text-sm text-slate-600">Nobody isolates in {namespace} right now. Connect a profile with “Isolated” on (or kbridge connect --isolate) to get a personal URL your team can open.</p>
         )}
         {team.kind === "waiting" && <p className="text-sm text-slate-500">Reading the cluster…</p>}
         {list.length > 0 && (
