@@ -66,8 +66,9 @@ async function session(connection: CliConnection, id: string, until_: (view: Ses
   }, what, 60_000);
 }
 
-async function connectApi(connection: CliConnection, deadmanSeconds: number): Promise<string> {
+async function connectApi(connection: CliConnection, deadmanSeconds: number, isolate?: { routingKey: string }): Promise<string> {
   const started = await sendCommand(connection.socket, "session:start", {
+    ...(isolate ? { isolate } : {}),
     kubeContext: "kbridge-demo",
     namespace: "shop",
     targetKind: "service",
@@ -161,3 +162,29 @@ test("a connected session whose objects are removed from elsewhere (kbridge clea
   expect(view).toMatchObject({ outcome: "restored-by-cluster", note: expect.stringMatching(/disappeared from the cluster/) });
   expect(journal()).toEqual([]);
 }, 120_000);
+
+test("an isolated session left by a killed helper keeps its key and URL, and resumes with its routes", async () => {
+  const services = () => cluster.store.list(kind("Service"), "shop").map((o) => ({ name: o.metadata.name, annotations: o.metadata.annotations, spec: o.spec }));
+  const before = services();
+  const keyed = async () => (JSON.parse((await viaIngress(cluster, "/status", { "kubernetes-route-as": "erin-0e0e" })).body) as { api: string }).api;
+  // The helper an earlier test left running goes first (same home and port).
+  client?.socket.close();
+  await helper?.stop();
+  helper = undefined;
+  const first = await startHelper();
+  const id = await connectApi(first, 60, { routingKey: "erin-0e0e" });
+  expect(await keyed()).toBe("workstation");
+  expect(await apiAnswer()).toMatch(/^api-/);
+  await killHelper();
+
+  const next = await startHelper();
+  const interrupted = await session(next, id, (v) => v.state === "interrupted" && /Resume it/.test(v.note ?? ""), "the isolated session reported as interrupted");
+  expect(interrupted.isolation).toMatchObject({ routingKey: "erin-0e0e", routed: ["api", "web"], urls: [expect.stringMatching(/^http:\/\/erin-0e0e\.shop\.kbridge\.test/)] });
+  expect((await sendCommand(next.socket, "session:resume", { sessionId: id })).ok).toBe(true);
+  await session(next, id, (v) => v.state === "connected", "the resumed isolated session to connect");
+  expect(await keyed()).toBe("workstation");
+  expect(await apiAnswer()).toMatch(/^api-/);
+  expect((await sendCommand(next.socket, "session:stop", { sessionId: id }, 90_000)).ok).toBe(true);
+  expect(services()).toStrictEqual(before);
+  expect(kbridgeObjects()).toEqual([]);
+}, 180_000);
