@@ -447,24 +447,34 @@ function passThrough(socket, head, targetPort) {
   if (!upstream) return socket.destroy();
   const peer = net.connect({ host: upstream.host, port: upstream.port, allowHalfOpen: true });
   peer.setNoDelay(true);
-  peer.write(head);
+  if (head.length) peer.write(head);
   socket.pipe(peer).pipe(socket);
   peer.on("error", () => socket.destroy());
   socket.on("error", () => peer.destroy());
 }
 
+/** How long a new connection may stay silent before it counts as a server-speaks-first protocol (a database, SMTP) and passes through. */
+const SNIFF_MS = 1000;
+
 function listen({ port, targetPort }) {
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     socket.setNoDelay(true);
     socket.on("error", () => {});
-    socket.once("data", (head) => {
+    const silent = setTimeout(() => {
+      socket.removeListener("data", first);
+      passThrough(socket, Buffer.alloc(0), targetPort);
+    }, SNIFF_MS);
+    socket.once("close", () => clearTimeout(silent));
+    const first = (head) => {
+      clearTimeout(silent);
       socket.pause();
       const start = head.subarray(0, 13).toString("latin1");
       if (HTTP1.test(start) && !start.startsWith("PRI ")) serveHttp(socket, targetPort);
       else return void (passThrough(socket, head, targetPort), socket.resume());
       socket.unshift(head);
       socket.resume();
-    });
+    };
+    socket.once("data", first);
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

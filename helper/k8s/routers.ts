@@ -171,6 +171,8 @@ async function ensureShared(connection: ClusterConnection, namespace: string): P
   const script = fs.readFileSync(ROUTER_SCRIPT, "utf8");
   const current = await clusterCall(connection, "read the router script", () => connection.core.readNamespacedConfigMap({ name: SHARED, namespace }), { notFound: "null" });
   if (!current) await clusterCall(connection, "deliver the router script", () => connection.core.createNamespacedConfigMap({ namespace, body: { metadata, data: { "router.mjs": script } } }), { conflict: "null" });
+  // Another kbridge version's script: new routers get this one (running ones keep theirs until they restart).
+  else if (current.data?.["router.mjs"] !== script) await clusterCall(connection, "update the router script", () => connection.core.replaceNamespacedConfigMap({ name: SHARED, namespace, body: { ...current, data: { "router.mjs": script } } }), { conflict: "null" });
   await clusterCall(connection, "create the routers' service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }), { conflict: "null" });
   // Routers only watch pods: the Service's own and the isolated agents.
   await clusterCall(connection, "create the routers' role", () => connection.rbac.createNamespacedRole({ namespace, body: { metadata, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] } }), { conflict: "null" });
