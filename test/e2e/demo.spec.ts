@@ -12,6 +12,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { kubectlFor } from "../cluster/support/kubectl.ts";
 import { launchChromium, screenshot } from "../support/browser.ts";
+import { newProfileWizard } from "../support/dashboardSteps.ts";
 import { envFor, isAlive, startEntry, waitForOutput, type Started } from "../support/kbridgeProcess.ts";
 import { freePort } from "../support/ports.ts";
 import { tempDir } from "../support/tempDir.ts";
@@ -60,17 +61,8 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await screenshot(page, "demo-overview");
 
   // A profile for the demo's api, a session of it through the helper, and its history on the profile page.
-  await page.getByRole("link", { name: "Projects & profiles" }).click();
-  const projectForm = page.getByRole("form", { name: "New project" });
-  await projectForm.getByLabel("Project name").fill("shop");
-  await projectForm.getByLabel("Folder").fill(dir);
-  await projectForm.getByRole("button", { name: "Create project" }).click();
-  await page.getByRole("heading", { name: "shop", level: 1 }).waitFor();
-  await page.getByRole("link", { name: "New profile" }).click();
-  const profileForm = page.getByRole("form", { name: "New profile" });
   // The wizard: the context from the kubeconfig, the namespace and the service from the cluster's live lists.
-  await profileForm.getByRole("combobox", { name: "Kube context" }).selectOption("kbridge-demo");
-  await profileForm.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
+  const profileForm = await newProfileWizard(page, { project: "shop", folder: dir, context: "kbridge-demo", namespace: "shop" });
   const services = profileForm.getByRole("list", { name: "Services in shop" });
   await services.getByRole("button", { name: /^store\s/ }).waitFor();
   expect(await services.getByRole("button", { name: /^api\s/ }).innerText()).toMatch(/api\s+80→8080\/TCP\s+Deployment\/api\s+2\/2 ready/);

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../cluster/cluster.ts";
 import { DEMO_HOST, demoImages, installDemo, waitForDemo } from "../cluster/demo/demoApp.ts";
 import { launchChromium, screenshot } from "../support/browser.ts";
+import { newProfileWizard } from "../support/dashboardSteps.ts";
 import { envFor, startKbridge, type KbridgeEnv, type Started } from "../support/kbridgeProcess.ts";
 import { freePort } from "../support/ports.ts";
 import { tempDir } from "../support/tempDir.ts";
@@ -97,16 +98,7 @@ async function dashboard(mate: Teammate): Promise<Page> {
 
 /** An isolated profile for api made in the dashboard, connected: the session page shows the key and the personal URL. */
 async function isolateFromDashboard(page: Page, mate: Teammate, url: string): Promise<{ stop(): Promise<void> }> {
-  await page.getByRole("link", { name: "Projects & profiles" }).click();
-  const projectForm = page.getByRole("form", { name: "New project" });
-  await projectForm.getByLabel("Project name").fill("shop");
-  await projectForm.getByLabel("Folder").fill(dir);
-  await projectForm.getByRole("button", { name: "Create project" }).click();
-  await page.getByRole("heading", { name: "shop", level: 1 }).waitFor();
-  await page.getByRole("link", { name: "New profile" }).click();
-  const form = page.getByRole("form", { name: "New profile" });
-  await form.getByRole("combobox", { name: "Kube context" }).selectOption("kbridge-demo");
-  await form.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
+  const form = await newProfileWizard(page, { project: "shop", folder: dir, context: "kbridge-demo", namespace: "shop" });
   await form.getByRole("list", { name: "Services in shop" }).getByRole("button", { name: /^api\s/ }).click();
   await form.getByLabel("Workstation port 1").fill(String(mate.workstationPort));
   await form.getByLabel(/^Isolated: only requests carrying my routing key/).check();
@@ -141,7 +133,9 @@ async function openTeamPage(page: Page): Promise<Page> {
 const row = (page: Page, key: string) => page.getByRole("table", { name: "Isolation sessions" }).locator(`tr[data-routing-key="${key}"]`);
 
 test("both dashboards list both isolation sessions with working personal URLs, copy and the propagation check; both gone after disconnect", async () => {
-  const [alice, bob] = await Promise.all([teammate("alice", "alice-1a1a"), teammate("bob", "bob-2b2b")]);
+  // One after the other: a stale build is rebuilt by the first start only.
+  const alice = await teammate("alice", "alice-1a1a");
+  const bob = await teammate("bob", "bob-2b2b");
   const port = cluster.ingress.port === 80 ? "" : `:${cluster.ingress.port}`;
   const urlOf = (mate: Teammate) => `http://${mate.key}.${DEMO_HOST}${port}/`;
   const alicePage = await dashboard(alice);
