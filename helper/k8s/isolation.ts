@@ -8,10 +8,10 @@
 import type { V1Ingress, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { KbridgeError, type IsolationView, type ResolvedTarget } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
-import { agentTemplate, EXPIRES_ANNOTATION, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_LABEL, prepareSession, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type AgentOptions, type SessionIdentity } from "./agentWorkload.ts";
+import { agentTemplate, EXPIRES_ANNOTATION, restoreWorkload, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_LABEL, prepareSession, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type AgentOptions, type SessionIdentity } from "./agentWorkload.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { checkRoutingKey } from "../routing/routingKey.ts";
-import { ingressBackedServices, ROUTE_FROM_LABEL, routeServices, ROUTING_KEY_LABEL } from "./routers.ts";
+import { ingressBackends, ROUTE_FROM_LABEL, routeServices, ROUTING_KEY_LABEL, unrouteIfIdle } from "./routers.ts";
 
 /** The header (and W3C baggage member) that carries a routing key. */
 export const ROUTING_HEADER = "kubernetes-route-as";
@@ -95,10 +95,11 @@ export async function startIsolatedAgent(connection: ClusterConnection, target: 
 export async function routeIsolation(connection: ClusterConnection, target: ResolvedTarget, session: SessionIdentity, routingKey: string, options: { image: string; log: Logger }): Promise<{ routed: string[]; urls: string[] }> {
   const { namespace } = target;
   const service = target.service as string;
-  const services = [...new Set([service, ...(await ingressBackedServices(connection, namespace))])];
+  const ingresses = await userIngresses(connection, namespace);
+  const services = [...new Set([service, ...ingressBackends(ingresses)])];
   const routed = await routeServices(connection, namespace, services, { image: options.image, required: [service], log: options.log });
   const urls: string[] = [];
-  for (const ingress of await userIngresses(connection, namespace)) {
+  for (const ingress of ingresses) {
     const personal = personalIngress(ingress, routingKey, session);
     if (!personal) continue;
     await clusterCall(connection, `create the personal ingress for ${ingress.metadata?.name}`, () => connection.networking.createNamespacedIngress({ namespace, body: personal }), { conflict: "null" });
@@ -107,9 +108,15 @@ export async function routeIsolation(connection: ClusterConnection, target: Reso
   return { routed, urls };
 }
 
+const isKbridges = (ingress: V1Ingress) => ingress.metadata?.labels?.["app.kubernetes.io/managed-by"] === MANAGED_BY["app.kubernetes.io/managed-by"];
+
+async function allIngresses(connection: ClusterConnection, namespace: string): Promise<V1Ingress[]> {
+  return (await clusterCall(connection, `list the ingresses of ${namespace}`, () => connection.networking.listNamespacedIngress({ namespace }))).items;
+}
+
+/** The namespace's own ingresses (not kbridge's personal ones). */
 async function userIngresses(connection: ClusterConnection, namespace: string): Promise<V1Ingress[]> {
-  const list = await clusterCall(connection, `list the ingresses of ${namespace}`, () => connection.networking.listNamespacedIngress({ namespace }));
-  return list.items.filter((i) => i.metadata?.labels?.["app.kubernetes.io/managed-by"] !== MANAGED_BY["app.kubernetes.io/managed-by"]);
+  return (await allIngresses(connection, namespace)).filter((i) => !isKbridges(i));
 }
 
 /** The concrete (non-wildcard) hosts of an ingress's rules, and whether TLS covers them. */
@@ -149,9 +156,10 @@ export function personalUrls(personal: V1Ingress, published: V1Ingress = persona
 export async function listIsolations(connection: ClusterConnection, namespace: string): Promise<IsolationView[]> {
   const [pods, ingresses] = await Promise.all([
     clusterCall(connection, "list the isolated agents", () => connection.core.listNamespacedPod({ namespace, labelSelector: `${ROUTING_KEY_LABEL},${MANAGED_SELECTOR}` })),
-    clusterCall(connection, "list the personal ingresses", () => connection.networking.listNamespacedIngress({ namespace, labelSelector: `${ROUTING_KEY_LABEL},${MANAGED_SELECTOR}` })),
+    allIngresses(connection, namespace),
   ]);
-  const published = new Map((await userIngresses(connection, namespace)).map((i) => [i.metadata?.name ?? "", i]));
+  const personal = ingresses.filter((i) => isKbridges(i) && i.metadata?.labels?.[ROUTING_KEY_LABEL]);
+  const published = new Map(ingresses.filter((i) => !isKbridges(i)).map((i) => [i.metadata?.name ?? "", i]));
   return pods.items
     .filter((pod) => !pod.metadata?.deletionTimestamp)
     .map((pod): IsolationView => {
@@ -165,11 +173,22 @@ export async function listIsolations(connection: ClusterConnection, namespace: s
         owner: pod.metadata?.annotations?.[OWNER_ANNOTATION] ?? labels[OWNER_LABEL] ?? "",
         service: labels[ROUTE_FROM_LABEL] ?? "",
         routingKey: labels[ROUTING_KEY_LABEL] ?? "",
-        urls: ingresses.items.filter((i) => i.metadata?.labels?.[SESSION_LABEL] === session).flatMap((i) => personalUrls(i, published.get(i.metadata?.annotations?.["kbridge.dev/personal-for"] ?? "") ?? i)),
+        urls: personal.filter((i) => i.metadata?.labels?.[SESSION_LABEL] === session).flatMap((i) => personalUrls(i, published.get(i.metadata?.annotations?.["kbridge.dev/personal-for"] ?? "") ?? i)),
         ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
         startedAt: created instanceof Date ? created.toISOString() : String(created ?? ""),
         ...(expiresAt ? { expiresAt } : {}),
       };
     })
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
+/**
+ * Ends a session in the cluster as its restorer would: its workload back (if it replaced
+ * one), its objects deleted, and — when it was the namespace's last isolation session — every
+ * routed Service's selector back and the routers gone. Returns the workload restored and the
+ * Services given their selectors back.
+ */
+export async function restoreSession(connection: ClusterConnection, namespace: string, sessionId: string): Promise<{ workload?: string; unrouted: string[] }> {
+  const workload = await restoreWorkload(connection, namespace, sessionId);
+  return { ...(workload ? { workload } : {}), unrouted: await unrouteIfIdle(connection, namespace) };
 }

@@ -8,7 +8,7 @@
  * removes them.
  */
 import fs from "node:fs";
-import type { V1Deployment, V1Service } from "@kubernetes/client-node";
+import type { V1Deployment, V1Ingress, V1Service } from "@kubernetes/client-node";
 import { KbridgeError } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { MANAGED_BY, MANAGED_SELECTOR, ROLE_LABEL } from "./agentWorkload.ts";
@@ -37,12 +37,10 @@ export function originalSelector(service: V1Service): Record<string, string> | u
   return saved ? (JSON.parse(saved) as Record<string, string>) : undefined;
 }
 
-/** The Services the namespace's (non-kbridge) ingresses send requests to. */
-export async function ingressBackedServices(connection: ClusterConnection, namespace: string): Promise<string[]> {
-  const ingresses = await clusterCall(connection, `list the ingresses of ${namespace}`, () => connection.networking.listNamespacedIngress({ namespace }));
+/** The Services the given ingresses send requests to. */
+export function ingressBackends(ingresses: V1Ingress[]): string[] {
   const names = new Set<string>();
-  for (const ingress of ingresses.items) {
-    if (ingress.metadata?.labels?.["app.kubernetes.io/managed-by"] === MANAGED_BY["app.kubernetes.io/managed-by"]) continue;
+  for (const ingress of ingresses) {
     const fallback = ingress.spec?.defaultBackend?.service?.name;
     if (fallback) names.add(fallback);
     for (const rule of ingress.spec?.rules ?? []) for (const path of rule.http?.paths ?? []) if (path.backend.service?.name) names.add(path.backend.service.name);
@@ -77,7 +75,7 @@ async function routeService(connection: ClusterConnection, namespace: string, na
     const cannot = (why: string) => new KbridgeError({ code: "service-not-routable", category: "user", message: `Service ${namespace}/${name} cannot be isolated: ${why}.`, hint: "Isolation routes HTTP requests of Services that select pods; connect without isolation instead." });
     if (Object.keys(selector).length === 0) throw cannot("it has no selector");
     if (service.spec?.clusterIP === "None") throw cannot("it is headless (clients reach its pods by their own addresses, so no router can stand in front)");
-    await ensureRouter(connection, namespace, name, selector, await routerPorts(connection, namespace, service, selector, cannot), image);
+    await ensureRouter(connection, namespace, name, selector, () => routerPorts(connection, namespace, service, selector, cannot), image);
     // Routed already — unless someone put a selector back meanwhile (a `kubectl apply` of the Service): then it is pointed again.
     const pointed = JSON.stringify(service.spec?.selector ?? {}) === JSON.stringify({ [ROUTER_LABEL]: name });
     if (saved && pointed) return;
@@ -124,10 +122,11 @@ async function routerPorts(connection: ClusterConnection, namespace: string, ser
   return unique;
 }
 
-/** The router's Deployment (and the objects all routers share), unless it exists. */
-async function ensureRouter(connection: ClusterConnection, namespace: string, service: string, selector: Record<string, string>, ports: RouterPort[], image: string): Promise<void> {
+/** The router's Deployment (and the objects all routers share), unless it exists; its ports are resolved only when it is created. */
+async function ensureRouter(connection: ClusterConnection, namespace: string, service: string, selector: Record<string, string>, resolvePorts: () => Promise<RouterPort[]>, image: string): Promise<void> {
   const existing = await clusterCall(connection, `read the router of ${service}`, () => connection.apps.readNamespacedDeployment({ name: routerDeploymentName(service), namespace }), { notFound: "null" });
   if (existing && !existing.metadata?.deletionTimestamp) return;
+  const ports = await resolvePorts();
   await ensureShared(connection, namespace);
   const podLabels = { ...routerLabels, [ROUTER_LABEL]: service };
   const body: V1Deployment = {

@@ -11,7 +11,7 @@ import { KbridgeError, type ResolvedTarget, type SessionView, type TargetRef } f
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { findTarget } from "../k8s/findTarget.ts";
-import { agentPods, renewHeartbeat, replaceWithAgent, restoreWorkload, waitForAgentPods, waitForOriginalsRetired, type KeepOptions, type SessionIdentity } from "../k8s/agentWorkload.ts";
+import { agentPods, renewHeartbeat, replaceWithAgent, waitForAgentPods, waitForOriginalsRetired, type KeepOptions, type SessionIdentity } from "../k8s/agentWorkload.ts";
 import { openPodConnection } from "../k8s/portForward.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
@@ -22,8 +22,8 @@ import { buildEnvironment, type EnvVar } from "../environment/containerEnv.ts";
 import { readEnvironmentSources, type EnvironmentSources } from "../k8s/podEnvironment.ts";
 import { readLocalProcessConfig, type LocalProcessConfig } from "../environment/localProcessConfig.ts";
 import { applyConfig, configEndpoints, type AppliedConfig } from "./configFile.ts";
-import { checkIsolation, routeIsolation, startIsolatedAgent } from "../k8s/isolation.ts";
-import { routeServices, unrouteIfIdle } from "../k8s/routers.ts";
+import { checkIsolation, restoreSession, routeIsolation, startIsolatedAgent } from "../k8s/isolation.ts";
+import { routeServices } from "../k8s/routers.ts";
 import { defaultRoutingKey } from "../routing/routingKey.ts";
 
 export interface PortMapping {
@@ -477,9 +477,8 @@ function routeTable(target: ResolvedTarget, mappings: PortMapping[]): Map<number
 
 /** Restores the workload and waits until no agent pod of the session is left. */
 export async function restoreAndWait(connection: ClusterConnection, namespace: string, sessionId: string, log: Logger): Promise<void> {
-  await restoreWorkload(connection, namespace, sessionId);
-  // The last isolation session of the namespace gives the routed Services their selectors back.
-  const unrouted = await unrouteIfIdle(connection, namespace);
+  // The last isolation session of the namespace also gives the routed Services their selectors back.
+  const { unrouted } = await restoreSession(connection, namespace, sessionId);
   if (unrouted.length) log.info({ services: unrouted }, "no isolation session left: routers removed, selectors restored");
   const deadline = Date.now() + RESTORE_TIMEOUT_MS;
   for (;;) {

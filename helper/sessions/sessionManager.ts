@@ -14,7 +14,8 @@ import path from "node:path";
 import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type ProcessView, type SessionDiagnostics, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
-import { restoreWorkload, savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
+import { savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
+import { restoreSession } from "../k8s/isolation.ts";
 import { unrouteIfIdle } from "../k8s/routers.ts";
 import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
@@ -243,8 +244,8 @@ export class SessionManager {
       const workload = await this.removeSession(connection, namespace, id);
       if (workload) restored.push(workload);
     }
-    // Routers left with no isolation session (all of them crashed and were cleaned): selectors back, routers gone.
-    restored.push(...(await unrouteIfIdle(connection, namespace)).map((service) => `service/${service} (selector)`));
+    // Routers left with no session at all (their sessions' objects gone some other way): selectors back, routers gone.
+    if (sessions.length === 0) restored.push(...(await unrouteIfIdle(connection, namespace)).map((service) => `service/${service} (selector)`));
     return { namespace, sessions, restored };
   }
 
@@ -270,8 +271,7 @@ export class SessionManager {
       await this.stop(id);
       return undefined;
     }
-    const workload = await restoreWorkload(connection, namespace, id);
-    const unrouted = await unrouteIfIdle(connection, namespace);
+    const { workload, unrouted } = await restoreSession(connection, namespace, id);
     this.deps.log.info({ session: id, namespace, workload, unrouted }, "cleaned a session left in the cluster");
     return workload;
   }
