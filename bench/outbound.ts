@@ -1,6 +1,6 @@
 /**
  * Outbound, measured: the workstation calling a cluster service through kbridge's endpoint
- * (listener → direct line or HTTP/2 tunnel → agent dials in the cluster) against `kubectl port-forward`
+ * (listener → the multiplexed outbound tunnel → agent dials in the cluster) against `kubectl port-forward`
  * to the same pod — HTTP requests/s with keep-alive, and MB/s each way — and connect time
  * with 200 services in the namespace against 5.
  *

@@ -3,11 +3,9 @@
 // port; the helper reaches the control port through the API server's port-forward, and
 // every connection the agent accepts travels to the workstation as one HTTP/2 CONNECT
 // stream of that single connection (HTTP/2 brings multiplexing and flow control).
-// The other direction has its own port: there the helper is the HTTP/2 client, and each
-// CONNECT stream it opens (`:authority` host:port) is dialled from here, inside the
-// cluster — cluster DNS and the pod's network identity — for the workstation's process.
-// The same port takes direct lines too: one connection per port-forward stream, framed
-// (helper/tunnel/framedDial.ts), which the helper uses for bulk transfers.
+// The other direction has its own port and protocol (./mux.mjs, shipped next to this file):
+// each stream the helper opens there is connected from here, inside the cluster — cluster
+// DNS and the pod's network identity — for the workstation's process.
 //
 // Environment:
 //   KBRIDGE_PORTS          comma-separated ports to take over (the container's)
@@ -25,6 +23,7 @@ import fs from "node:fs";
 import http2 from "node:http2";
 import net from "node:net";
 import { pipeline } from "node:stream";
+import { FRAME, Mux, MUX_MAGIC } from "./mux.mjs";
 
 const ports = (process.env.KBRIDGE_PORTS ?? "").split(",").filter(Boolean).map(Number);
 const controlPort = Number(process.env.KBRIDGE_CONTROL_PORT ?? 47000);
@@ -131,45 +130,10 @@ net
   })
   .listen(controlPort, () => log("control port listening", { port: controlPort }));
 
-// Outbound: the helper's CONNECT streams, dialled inside the cluster. A failed dial answers
-// 502 with the reason (kbridge-error), which the helper shows next to the endpoint.
-const outbound = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW } });
-outbound.on("session", (session) => {
-  session.setLocalWindowSize(SESSION_WINDOW);
-  session.on("error", (error) => log("outbound session error", { error: error.message }));
-});
-outbound.on("stream", (stream, headers) => {
-  if (headers["kbridge-token"] === token && headers[":method"] === "GET" && String(headers[":path"]).startsWith("/kbridge/files?")) return sendFiles(stream, String(headers[":path"]));
-  const authority = String(headers[":authority"] ?? "");
-  const at = authority.lastIndexOf(":");
-  const host = authority.slice(0, at).replace(/^\[|\]$/g, "");
-  const port = Number(authority.slice(at + 1));
-  if (headers["kbridge-token"] !== token) {
-    stream.respond({ ":status": 403, "kbridge-error": "not this session's helper" }, { endStream: true });
-    return;
-  }
-  if (headers[":method"] !== "CONNECT" || !host || !(port >= 1 && port <= 65535)) {
-    stream.respond({ ":status": 400, "kbridge-error": `expected CONNECT host:port, got ${headers[":method"]} ${authority}` }, { endStream: true });
-    return;
-  }
-  // Half-open both ways: a client that finishes sending still gets its answer.
-  const socket = net.connect({ host, port, allowHalfOpen: true });
-  socket.setNoDelay(true);
-  socket.once("connect", () => {
-    stream.respond({ ":status": 200 });
-    pipeline(stream, socket, stream, (error) => {
-      if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE" && error.code !== "ECONNRESET") log("outbound connection ended with an error", { to: authority, error: error.message });
-    });
-  });
-  socket.once("error", (error) => {
-    if (stream.headersSent) return stream.destroy();
-    stream.respond({ ":status": 502, "kbridge-error": `${error.code ?? "error"}: ${error.message}` }, { endStream: true });
-  });
-});
-// The outbound port also takes direct lines (one connection per port-forward stream, for
-// bulk transfers; helper/tunnel/framedDial.ts): they start with DIAL_MAGIC, HTTP/2 with its
-// preface.
-const DIAL_MAGIC = Buffer.from("KBDIAL/1");
+// Outbound: the helper's multiplexed tunnel (./mux.mjs) on its own port: each stream it
+// opens is connected from here, inside the cluster — cluster DNS and the pod's network
+// identity — for the workstation's process; a failed connect answers with the reason, which
+// the helper shows next to the endpoint. One helper connection carries every stream.
 net
   .createServer({ allowHalfOpen: true }, (socket) => {
     socket.setNoDelay(true);
@@ -177,151 +141,86 @@ net
     let head = Buffer.alloc(0);
     const sniff = (chunk) => {
       head = Buffer.concat([head, chunk]);
-      const known = Math.min(head.length, DIAL_MAGIC.length);
-      if (!head.subarray(0, known).equals(DIAL_MAGIC.subarray(0, known))) {
+      const known = Math.min(head.length, MUX_MAGIC.length);
+      if (!head.subarray(0, known).equals(MUX_MAGIC.subarray(0, known))) {
+        // Readiness probes, port scanners, or a helper of another kbridge version.
         socket.off("data", sniff);
-        socket.pause();
-        socket.unshift(head);
-        outbound.emit("connection", socket);
-      } else if (head.length >= DIAL_MAGIC.length) {
-        socket.off("data", sniff);
-        serveDirectLine(socket, head.subarray(DIAL_MAGIC.length));
+        return socket.destroy();
       }
+      if (head.length < MUX_MAGIC.length) return;
+      socket.off("data", sniff);
+      serveMux(socket, head.subarray(MUX_MAGIC.length));
     };
     socket.on("data", sniff);
   })
   .listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
 
-/** Frames as in helper/tunnel/framedDial.ts: the first (control) frame whole, data frames as they arrive. */
-function frameReader(handlers) {
-  let header = Buffer.alloc(0);
-  let remaining = -1;
-  let control = [];
-  const finishControl = () => {
-    const payload = Buffer.concat(control);
-    control = undefined;
-    remaining = -1;
-    handlers.control(payload);
-  };
-  return (chunk) => {
-    let offset = 0;
-    while (offset < chunk.length) {
-      if (remaining < 0) {
-        const take = Math.min(4 - header.length, chunk.length - offset);
-        header = Buffer.concat([header, chunk.subarray(offset, offset + take)]);
-        offset += take;
-        if (header.length < 4) return;
-        remaining = header.readUInt32BE(0);
-        header = Buffer.alloc(0);
-        if (remaining === 0) {
-          remaining = -1;
-          if (control) finishControl();
-          else handlers.end();
+function serveMux(socket, rest) {
+  let trusted = false;
+  const mux = new Mux(
+    {
+      write(chunks) {
+        socket.cork();
+        for (const chunk of chunks) socket.write(chunk);
+        socket.uncork();
+      },
+    },
+    {
+      onControl(type, payload) {
+        if (type === FRAME.PING) return mux.frame(FRAME.PONG, 0, payload);
+        if (type !== FRAME.HELLO) return;
+        let hello;
+        try {
+          hello = JSON.parse(payload.toString("utf8"));
+        } catch {
+          hello = {};
         }
-        continue;
-      }
-      const take = Math.min(remaining, chunk.length - offset);
-      const payload = chunk.subarray(offset, offset + take);
-      offset += take;
-      remaining -= take;
-      if (control) {
-        control.push(payload);
-        if (remaining === 0) finishControl();
-      } else handlers.data(payload);
-      if (remaining === 0) remaining = -1;
-    }
-  };
-}
-
-const lengthPrefix = (length) => {
-  const prefix = Buffer.allocUnsafe(4);
-  prefix.writeUInt32BE(length, 0);
-  return prefix;
-};
-
-function sendFrame(line, payload, callback) {
-  line.cork();
-  line.write(lengthPrefix(payload.length));
-  if (payload.length > 0) line.write(payload, callback);
-  line.uncork();
-}
-
-/** A direct line from the helper: { token, host, port }, then the connection's bytes both ways. */
-function serveDirectLine(line, rest) {
-  let target = null;
-  let connected = false;
-  let localEnded = false; // the cluster side finished sending
-  let remoteEnded = false; // the helper finished sending
-  const finishIfDone = () => {
-    if (localEnded && remoteEnded) line.end();
-  };
-  const refuse = (error) => {
-    sendFrame(line, Buffer.from(JSON.stringify({ error })));
-    line.end();
-  };
-  const read = frameReader({
-    control(payload) {
-      let request;
-      try {
-        request = JSON.parse(payload.toString("utf8"));
-      } catch {
-        return refuse("the dial request is not JSON");
-      }
-      if (request.token !== token) return refuse("not this session's helper");
-      const port = Number(request.port);
-      if (typeof request.host !== "string" || !request.host || !(port >= 1 && port <= 65535)) return refuse(`expected a host and a port, got ${request.host}:${request.port}`);
-      line.pause();
-      target = net.connect({ host: request.host, port, allowHalfOpen: true });
-      target.setNoDelay(true);
-      target.once("connect", () => {
-        connected = true;
-        sendFrame(line, Buffer.from(JSON.stringify({ ok: true })));
-        line.resume();
-      });
-      target.on("data", (chunk) => {
-        line.cork();
-        line.write(lengthPrefix(chunk.length));
-        const more = line.write(chunk);
-        line.uncork();
-        if (!more) {
-          target.pause();
-          line.once("drain", () => target.resume());
+        if (hello.token !== token) {
+          log("refused an outbound connection without the session's token", { from: socket.remoteAddress });
+          mux.json(FRAME.HELLO, 0, { error: "not this session's helper" });
+          mux.flush();
+          mux.close();
+          return void socket.end();
         }
-      });
-      target.on("end", () => {
-        localEnded = true;
-        sendFrame(line, Buffer.alloc(0));
-        finishIfDone();
-      });
-      target.on("error", (error) => {
-        if (!connected) return refuse(`${error.code ?? "error"}: ${error.message}`);
-        line.destroy();
-      });
-      line.on("close", () => target.destroy());
+        trusted = true;
+        mux.json(FRAME.HELLO, 0, { ok: true });
+        log("outbound tunnel up", { from: socket.remoteAddress });
+      },
+      onOpen(stream, request) {
+        if (!trusted) return stream.refuse("not this session's helper");
+        if (typeof request.files === "string") return sendFiles(stream, request.files);
+        const port = Number(request.port);
+        if (typeof request.host !== "string" || !request.host || !(port >= 1 && port <= 65535)) return stream.refuse(`expected a host and a port, got ${request.host}:${request.port}`);
+        const target = net.connect({ host: request.host, port, allowHalfOpen: true });
+        target.setNoDelay(true);
+        let connected = false;
+        target.once("connect", () => {
+          connected = true;
+          if (stream.destroyed) return target.destroy();
+          stream.accept();
+          pipeline(target, stream, target, (error) => {
+            if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE" && error.code !== "ECONNRESET") log("outbound connection ended with an error", { to: `${request.host}:${port}`, error: error.message });
+          });
+        });
+        target.once("error", (error) => {
+          if (!connected) stream.refuse(`${error.code ?? "error"}: ${error.message}`);
+        });
+      },
     },
-    data(payload) {
-      if (!target) return;
-      if (!target.write(payload)) {
-        line.pause();
-        target.once("drain", () => line.resume());
-      }
-    },
-    end() {
-      remoteEnded = true;
-      target?.end();
-      finishIfDone();
-    },
+  );
+  socket.on("data", (chunk) => mux.receive(chunk));
+  socket.on("close", () => {
+    if (trusted) log("outbound tunnel closed");
+    mux.close();
   });
-  line.on("data", read);
-  if (rest.length > 0) read(rest);
+  if (rest.length > 0) mux.receive(rest);
 }
 
 // A volume's files, for the workstation (KubernetesLocalProcessConfig.yaml volumeMounts):
 // JSON { files: [{ path, mode, data (base64) }] }, symlinks followed, the kubelet's own
 // "..data" bookkeeping entries skipped, at most FILES_LIMIT bytes.
 const FILES_LIMIT = 64 * 1024 * 1024;
-function sendFiles(stream, requestPath) {
-  const root = new URL(requestPath, "http://agent").searchParams.get("path") ?? "";
+function sendFiles(stream, root) {
   const files = [];
   let total = 0;
   const walk = (dir, prefix) => {
@@ -332,22 +231,23 @@ function sendFiles(stream, requestPath) {
       if (stat.isDirectory()) walk(full, `${prefix}${entry}/`);
       else if (stat.isFile()) {
         total += stat.size;
-        if (total > FILES_LIMIT) throw Object.assign(new Error(`more than ${FILES_LIMIT} bytes under ${root}`), { status: 413 });
+        if (total > FILES_LIMIT) throw new Error(`more than ${FILES_LIMIT} bytes under ${root}`);
         files.push({ path: `${prefix}${entry}`, mode: stat.mode & 0o777, data: fs.readFileSync(full).toString("base64") });
       }
     }
   };
   try {
-    if (!root.startsWith("/")) throw Object.assign(new Error("path must be absolute"), { status: 400 });
+    if (!root.startsWith("/")) throw new Error("path must be absolute");
     const stat = fs.statSync(root);
     if (stat.isDirectory()) walk(root, "");
     else files.push({ path: root.split("/").pop(), mode: stat.mode & 0o777, data: fs.readFileSync(root).toString("base64") });
-    stream.respond({ ":status": 200, "content-type": "application/json" });
-    stream.end(JSON.stringify({ files }));
-    log("sent a volume's files", { path: root, files: files.length, bytes: total });
   } catch (error) {
-    stream.respond({ ":status": error.status ?? (error.code === "ENOENT" ? 404 : 500), "kbridge-error": `${error.code ?? "error"}: ${error.message}` }, { endStream: true });
+    return stream.refuse(`${error.code ?? "error"}: ${error.message}`);
   }
+  stream.accept();
+  stream.resume();
+  stream.end(JSON.stringify({ files }));
+  log("sent a volume's files", { path: root, files: files.length, bytes: total });
 }
 
 /** Carries an accepted connection to the workstation (with the bytes already read, if any). */

@@ -20,6 +20,7 @@ export const ORIGINAL_ANNOTATION = "kbridge.dev/original";
 const AGENT_MOUNT = "/opt/kbridge";
 const AGENT_SCRIPT = new URL("../agent/agent.mjs", import.meta.url);
 const RESTORER_SCRIPT = new URL("../agent/restorer.mjs", import.meta.url);
+const MUX_SCRIPT = new URL("../agent/mux.mjs", import.meta.url);
 export const HEARTBEAT_ANNOTATION = "kbridge.dev/heartbeat";
 /** The key of the session's secret in its Secret. */
 const TOKEN_KEY = "agent-token";
@@ -168,7 +169,7 @@ export async function prepareSession(connection: ClusterConnection, namespace: s
   await clusterCall(connection, "deliver the agent script", () =>
     connection.core.createNamespacedConfigMap({
       namespace,
-      body: { metadata: { name: agent, labels, annotations, ownerReferences: owner }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
+      body: { metadata: { name: agent, labels, annotations, ownerReferences: owner }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "mux.mjs": fs.readFileSync(MUX_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
     }),
   );
   await startRestorer(connection, namespace, restoreRules, session, options, owner);

@@ -1,93 +1,205 @@
 /**
- * One TCP connection to a pod port through the API server's port-forward (client-node,
- * WebSocket channel protocol), as a Duplex: what is written goes to the pod, what the pod
- * sends is read. It ends when the WebSocket closes and fails with the server's error text.
+ * TCP connections to a pod port through the API server's port-forward: the WebSocket channel
+ * protocol (v4.channel.k8s.io; channel 0 the port's data, channel 1 its errors, each opened
+ * with the port as uint16 LE). One WebSocket is one connection to the pod port.
  *
- * client-node reads its input with 'data' events and writes its output ignoring the return
- * value, so neither way has back-pressure: a fast sender would fill the helper's memory.
- * This Duplex sends on the WebSocket itself (writes wait while more than SEND_QUEUE_BYTES are
- * queued there) and pauses the WebSocket while the reader is behind.
+ * The WebSocket is opened here rather than through client-node's PortForward, for what that
+ * one lacks: back-pressure (it reads its input with 'data' events and ignores what send
+ * returns), the API server's reason when the upgrade is refused, and a message as one write —
+ * its own copies per message (a channel byte, then masking) are most of the helper's cost
+ * per request on a busy tunnel.
  */
-import { Duplex, PassThrough, Writable } from "node:stream";
-import { PortForward } from "@kubernetes/client-node";
+import type https from "node:https";
+import { Duplex } from "node:stream";
+import WebSocket from "ws";
 import { KbridgeError } from "../protocol/index.ts";
 import type { ClusterConnection } from "./clusterConnection.ts";
 
-/** The parts of client-node's WebSocket (the `ws` package's) used here. */
-interface PortForwardSocket {
-  readyState: number;
+/** An open port-forward: messages to the pod port, with the first byte of each reserved for the channel. */
+export interface PortForwardSocket {
+  /** Sends `message[1..]` to the pod port (byte 0 is overwritten with the data channel). */
+  send(message: Buffer, callback?: (error?: Error) => void): void;
   /** Bytes queued but not yet handed to the socket. */
-  bufferedAmount: number;
-  on(event: "close", listener: () => void): void;
-  send(data: Buffer, callback: (error?: Error) => void): void;
+  readonly bufferedAmount: number;
   pause(): void;
   resume(): void;
   close(): void;
 }
 
-const OPEN = 1;
+export interface PortForwardHandlers {
+  /** Bytes from the pod port. */
+  data(payload: Buffer): void;
+  /** The connection ended; with the API server's or the kubelet's reason when it failed. */
+  close(error?: Error): void;
+}
+
+/**
+ * Client frames must be masked, with a key the server cannot predict, so that a browser's
+ * page cannot make its bytes look like something else to a proxy between it and the server.
+ * Inside TLS no proxy sees the bytes and no page writes them: there a zero key is sound, and
+ * the `ws` package then skips a copy of every message.
+ */
+const zeroMask = (mask: Buffer) => void mask.fill(0);
+
+export async function openPortForward(connection: ClusterConnection, namespace: string, pod: string, port: number, handlers: PortForwardHandlers): Promise<PortForwardSocket> {
+  const failed = (reason: string, cause?: unknown) =>
+    new KbridgeError(
+      {
+        code: "port-forward-failed",
+        category: "cluster",
+        message: `Cannot open a port-forward to pod ${namespace}/${pod} port ${port}: ${reason}.`,
+        hint: "Check that the pod is running and that you may create pods/portforward in this namespace.",
+      },
+      { cause },
+    );
+  const server = connection.config.getCurrentCluster()?.server;
+  if (!server) throw failed("the kube context names no cluster server");
+  const options: https.RequestOptions = {};
+  await connection.config.applyToHTTPSOptions(options);
+  const secure = server.startsWith("https:");
+  const url = `${server.replace(/^http/, "ws").replace(/\/$/, "")}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward?ports=${port}`;
+  const ws = new WebSocket(url, ["v4.channel.k8s.io"], { ...options, perMessageDeflate: false, ...(secure ? { generateMask: zeroMask } : {}) });
+  // Listening from the start: messages can arrive in the same read as the upgrade's answer.
+  // The first message on each channel carries the port number.
+  const unprefixed = [true, true];
+  let error: Error | undefined;
+  let open = false;
+  ws.on("message", (data: Buffer) => {
+    const channel = data[0];
+    if (channel !== 0 && channel !== 1) return;
+    let payload = data.subarray(1);
+    if (unprefixed[channel]) {
+      unprefixed[channel] = false;
+      payload = payload.subarray(2);
+    }
+    if (payload.length === 0) return;
+    if (channel === 0) return handlers.data(payload);
+    // The kubelet's reason (it could not connect to the port, or the connection failed).
+    error = new Error(`port-forward to ${namespace}/${pod}:${port}: ${payload.toString("utf8").trim()}`);
+    ws.close();
+  });
+  ws.on("error", (cause) => (error ??= cause));
+  ws.once("close", () => {
+    if (open) handlers.close(error);
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => {
+      open = true;
+      resolve();
+    });
+    ws.once("error", (cause) => reject(failed(cause.message, cause)));
+    ws.once("unexpected-response", (_request, response) => {
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+      response.on("end", () => {
+        let reason = `the API server answered HTTP ${response.statusCode}`;
+        try {
+          const status = JSON.parse(body) as { message?: string };
+          if (status.message) reason += `: ${status.message}`;
+        } catch {
+          if (body.trim()) reason += `: ${body.trim().slice(0, 200)}`;
+        }
+        reject(failed(reason));
+      });
+      response.on("error", (cause) => reject(failed(cause.message, cause)));
+      ws.terminate();
+    });
+  });
+  return {
+    send(message, callback) {
+      if (ws.readyState !== WebSocket.OPEN) return callback?.(new Error(`port-forward to ${namespace}/${pod}:${port} is closed`));
+      message[0] = 0;
+      ws.send(message, { binary: true }, callback);
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    pause: () => ws.pause(),
+    resume: () => ws.resume(),
+    close: () => ws.close(),
+  };
+}
+
 /** How much the WebSocket may hold unsent before writes wait for it. */
 const SEND_QUEUE_BYTES = 1024 * 1024;
+/** Written bytes that leave at once instead of at the end of the event loop's turn. */
+const FLUSH_BYTES = 64 * 1024;
 
+/**
+ * One connection to a pod port as a Duplex (the inbound tunnel's HTTP/2 session runs on it):
+ * what is written goes to the pod, what the pod sends is read; it ends when the WebSocket
+ * closes and fails with the server's error text. Writes wait while the WebSocket is behind;
+ * the WebSocket pauses while the reader is behind.
+ */
 export async function openPodConnection(connection: ClusterConnection, namespace: string, pod: string, port: number): Promise<Duplex> {
+  // eslint-disable-next-line prefer-const -- assigned once the WebSocket is open; the Duplex (which its handlers need) exists before
   let socket: PortForwardSocket | undefined;
-  const closed = () => new Error(`port-forward to ${namespace}/${pod}:${port} is closed`);
+  // What is written during one turn of the event loop (an HTTP/2 session's flushes for
+  // several streams) leaves as one message at its end; bulk writes go at once past FLUSH_BYTES.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let waiting: ((error?: Error | null) => void)[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  const flush = () => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
+    if (pendingBytes === 0 || !socket) return;
+    const message = Buffer.allocUnsafe(pendingBytes + 1);
+    let offset = 1;
+    for (const chunk of pending) offset += chunk.copy(message, offset);
+    const callbacks = waiting;
+    pending = [];
+    pendingBytes = 0;
+    waiting = [];
+    socket.send(message, (error) => {
+      for (const callback of callbacks) callback(error ?? null);
+      if (error) duplex.destroy(error);
+    });
+  };
+  const write = (chunks: Buffer[], callback: (error?: Error | null) => void) => {
+    for (const chunk of chunks) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+    }
+    // Writes complete at once while the socket's queue is short (so they pipeline), else once it took these.
+    if ((socket?.bufferedAmount ?? 0) + pendingBytes < SEND_QUEUE_BYTES) callback();
+    else waiting.push(callback);
+    if (pendingBytes >= FLUSH_BYTES) flush();
+    else scheduled ??= setImmediate(flush);
+  };
   const duplex = new Duplex({
     read() {
       socket?.resume();
     },
     write(chunk: Buffer, _encoding, callback) {
-      if (socket?.readyState !== OPEN) return callback(closed());
-      // Channel 0 is the port's data.
-      const message = Buffer.allocUnsafe(chunk.length + 1);
-      message[0] = 0;
-      chunk.copy(message, 1);
-      // Writes complete at once while the socket's queue is short (so they pipeline), else once it took this one.
-      const queued = socket.bufferedAmount < SEND_QUEUE_BYTES;
-      socket.send(message, (error) => {
-        if (!queued) callback(error ?? null);
-        else if (error) duplex.destroy(error);
-      });
-      if (queued) callback();
+      write([chunk], callback);
+    },
+    writev(chunks, callback) {
+      write(
+        chunks.map((c) => c.chunk as Buffer),
+        callback,
+      );
     },
     final(callback) {
+      flush();
       // The channel protocol has no half-close: ending the input ends the connection.
       socket?.close();
       callback();
     },
     destroy(error, callback) {
+      if (scheduled) clearImmediate(scheduled);
       socket?.close();
-      silentInput.destroy();
       callback(error);
     },
   });
-  const podToUs = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      if (!duplex.push(chunk)) socket?.pause();
-      callback();
+  socket = await openPortForward(connection, namespace, pod, port, {
+    data(payload) {
+      if (!duplex.push(payload)) socket?.pause();
     },
-    final(callback) {
-      duplex.push(null);
-      callback();
+    close(error) {
+      if (error) duplex.destroy(error);
+      else duplex.push(null);
     },
   });
-  const errors = new PassThrough();
-  // client-node reads its input with 'data' events; this one stays silent: writes go to the socket above.
-  const silentInput = new PassThrough();
-  try {
-    socket = (await new PortForward(connection.config, true).portForward(namespace, pod, [port], podToUs, errors, silentInput)) as unknown as PortForwardSocket;
-  } catch (cause) {
-    throw new KbridgeError(
-      {
-        code: "port-forward-failed",
-        category: "cluster",
-        message: `Cannot open a port-forward to pod ${namespace}/${pod} port ${port}: ${(cause as Error).message}.`,
-        hint: "Check that the pod is running and that you may create pods/portforward in this namespace.",
-      },
-      { cause },
-    );
-  }
-  errors.on("data", (text: Buffer) => duplex.destroy(new Error(`port-forward to ${namespace}/${pod}:${port}: ${text.toString().trim()}`)));
-  socket.on("close", () => duplex.push(null));
   return duplex;
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { findTarget } from "../k8s/findTarget.ts";
 import { agentPods, renewHeartbeat, replaceWithAgent, waitForAgentPods, waitForOriginalsRetired, type KeepOptions, type SessionIdentity } from "../k8s/agentWorkload.ts";
-import { openPodConnection } from "../k8s/portForward.ts";
+import { openPodConnection, openPortForward } from "../k8s/portForward.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
@@ -314,8 +314,7 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
   // One outbound tunnel, to any ready agent pod; reopened on another when it closes.
   let outbound: { pod: string; tunnel: OutboundTunnel } | undefined;
   async function openOutbound(pod: string): Promise<void> {
-    const duplex = await openPodConnection(connection, namespace, pod, plan.outboundPort);
-    const tunnel = openOutboundTunnel(duplex, plan.token, log, () => openPodConnection(connection, namespace, pod, plan.outboundPort));
+    const tunnel = await openOutboundTunnel((handlers) => openPortForward(connection, namespace, pod, plan.outboundPort, handlers), plan.token, log);
     outbound = { pod, tunnel };
     log.info({ pod }, "outbound tunnel up");
     callbacks.onTunnelsChanged?.();

@@ -2,8 +2,8 @@
  * The tunnel under load: a server-speaks-first protocol, 100 concurrent connections and a
  * 256 MiB body each way, all checked byte for byte, through agent → HTTP/2 over
  * port-forward → helper → workstation; the outbound direction (the agent dials cluster
- * services for the workstation, over HTTP/2 streams and over direct lines), half-close
- * included; and the session token that keeps other pods out of all of it.
+ * services for the workstation over one multiplexed tunnel), half-close, flow control and
+ * resets included; and the session token that keeps other pods out of all of it.
  */
 import { createHash, randomBytes } from "node:crypto";
 import http2 from "node:http2";
@@ -16,10 +16,9 @@ import { kind } from "../../test/cluster/controllers/objects.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
-import { openCluster } from "../k8s/clusterConnection.ts";
-import { openPodConnection } from "../k8s/portForward.ts";
 import { silentLogger } from "../logging/logger.ts";
-import { dialFramed } from "../tunnel/framedDial.ts";
+import { STREAM_WINDOW } from "../agent/mux.mjs";
+import { openOutboundTunnel } from "../tunnel/outboundTunnel.ts";
 import { HELLO_PATH, TOKEN_HEADER } from "../tunnel/inboundTunnel.ts";
 import { connect, type ConnectedSession } from "./connectSession.ts";
 
@@ -35,12 +34,13 @@ const GREETER = "require('net').createServer((s) => { s.write('cluster-hello\\n'
 // A cluster service the workstation calls through the outbound tunnel: echoes in upper case.
 const UPPER = "require('net').createServer((s) => s.on('data', (d) => s.write(d.toString().toUpperCase()))).listen(7100)";
 // Another: reads until the client half-closes, then answers with the bytes' SHA-256 (7200);
-// sends 32 MiB of a known pattern and ends (7201).
+// sends 32 MiB of a known pattern and ends (7201); resets the connection when bytes arrive (7202).
 const COUNTER = `
 const net = require("net"), crypto = require("crypto");
 net.createServer({ allowHalfOpen: true }, (s) => { const h = crypto.createHash("sha256"); s.on("data", (d) => h.update(d)); s.on("end", () => s.end(h.digest("hex"))); }).listen(7200);
 const chunk = Buffer.alloc(1024 * 1024); for (let i = 0; i < chunk.length; i++) chunk[i] = i % 251;
 net.createServer((s) => { let n = 0; const pump = () => { while (n < 32) { n++; if (!s.write(chunk)) return s.once("drain", pump); } s.end(); }; pump(); }).listen(7201);
+net.createServer((s) => s.once("data", () => s.resetAndDestroy())).listen(7202);
 `;
 
 beforeAll(async () => {
@@ -247,14 +247,7 @@ const pattern = () => {
   return Buffer.concat(Array.from({ length: 32 }, () => chunk));
 };
 
-/** The session's agent pod and its token (from the session's Secret, as the agent gets it). */
-function agentAndToken(): { pod: string; token: string } {
-  const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
-  const secret = cluster.store.list(kind("Secret"), "default").find((s) => (s.data as Record<string, string> | undefined)?.["agent-token"]);
-  return { pod: String(agent?.metadata.name), token: Buffer.from(String((secret?.data as Record<string, string>)["agent-token"]), "base64").toString() };
-}
-
-test("outbound half-close and bulk both ways, on whichever way each dial takes (the first on spare direct lines, the rest over HTTP/2)", async () => {
+test("outbound half-close and bulk both ways, eight connections at once on the one multiplexed tunnel", async () => {
   const upload = randomBytes(24 * 1024 * 1024);
   const results = await Promise.all(
     Array.from({ length: 4 }, async () => {
@@ -265,22 +258,33 @@ test("outbound half-close and bulk both ways, on whichever way each dial takes (
   expect(results).toEqual(Array.from({ length: 4 }, () => ({ sum: sha(upload), down: sha(pattern()) })));
 });
 
-test("a direct line (one port-forward stream per connection) carries a connection with half-close; the agent refuses a wrong token and names a failed dial", async () => {
-  const connection = openCluster([kubeconfig], "kbridge-demo");
-  const { pod, token } = agentAndToken();
-  const line = () => openPodConnection(connection, "default", pod, 47001);
-
-  const upload = randomBytes(16 * 1024 * 1024);
-  const sum = await dialFramed(await line(), { token, host: "counter.default.svc.cluster.local", port: 7200 }, 10_000);
-  expect(await sendAndHalfClose(sum, upload)).toBe(sha(upload));
-  const down = await dialFramed(await line(), { token, host: "counter", port: 7201 }, 10_000);
-  expect(sha(await receiveAll(down))).toBe(sha(pattern()));
-
-  await expect(dialFramed(await line(), { token: "not-the-token-at-all", host: "counter", port: 7200 }, 10_000)).rejects.toThrow(/not this session's helper/);
-  await expect(dialFramed(await line(), { token, host: "nope", port: 80 }, 10_000)).rejects.toThrow(/ENOTFOUND/);
+test("flow control is per connection: one the workstation does not read holds back only itself, and gets all its bytes once read", async () => {
+  const stalled = await session.dial("counter", 7201);
+  stalled.pause();
+  // The agent stops at the connection's window; the tunnel keeps carrying everything else.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const replies = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      const stream = await session.dial("upper", 80);
+      const reply = await roundTrip(stream, `next ${i}`, `next ${i}`.length);
+      stream.destroy();
+      return reply;
+    }),
+  );
+  expect(replies).toEqual(Array.from({ length: 20 }, (_, i) => `NEXT ${i}`));
+  expect(stalled.readableLength).toBeLessThanOrEqual(STREAM_WINDOW);
+  expect(sha(await receiveAll(stalled.resume()))).toBe(sha(pattern()));
 });
 
-test("nothing else in the cluster can use the agent: a control connection without the session's token is refused, the outbound port answers 403", async () => {
+test("a connection the cluster side resets fails on the workstation too", async () => {
+  const counter = cluster.store.get(kind("Pod"), "default", "counter");
+  const connection = await session.dial(String((counter.status as { podIP: string }).podIP), 7202);
+  const failed = new Promise<Error>((resolve) => connection.once("error", resolve));
+  connection.write("reset me");
+  expect((await failed).message).toMatch(/ECONNRESET/);
+});
+
+test("nothing else in the cluster can use the agent: a control connection or an outbound tunnel without the session's token is refused", async () => {
   const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
   const agentIp = String((agent?.status as { podIP: string }).podIP);
   // An impostor speaks the helper's side of the control port with the wrong token.
@@ -298,8 +302,17 @@ test("nothing else in the cluster can use the agent: a control connection withou
   const { greeting } = await exchange(Buffer.from("still mine"));
   expect(greeting).toBe("workstation-hello\n");
 
-  const client = http2.connect(`http://${agentIp}:47001`);
-  const status = await new Promise<unknown>((resolve) => client.request({ ":method": "CONNECT", ":authority": "upper:80" }).on("response", (headers) => resolve(headers[":status"])));
-  client.close();
-  expect(status).toBe(403);
+  // An impostor in the cluster speaks the outbound tunnel's protocol with the wrong token.
+  const outsider = net.connect({ host: agentIp, port: 47001 });
+  const tunnel = await openOutboundTunnel(
+    async (handlers) => {
+      await new Promise((resolve) => outsider.once("connect", resolve));
+      outsider.on("data", handlers.data).on("close", () => handlers.close());
+      return { send: (message) => void outsider.write(message.subarray(1)), bufferedAmount: 0, pause: () => outsider.pause(), resume: () => outsider.resume(), close: () => outsider.destroy() };
+    },
+    "not-the-token-at-all",
+    silentLogger(),
+  );
+  await expect(tunnel.dial("upper", 80)).rejects.toMatchObject({ info: { message: expect.stringMatching(/not this session's helper/) } });
+  await tunnel.closed;
 });

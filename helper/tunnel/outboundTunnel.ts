@@ -1,28 +1,19 @@
 /**
- * The helper's outbound tunnel: an HTTP/2 client on a port-forwarded connection to the
- * agent's outbound port. Each dial is one CONNECT stream that the agent connects inside the
- * cluster (cluster DNS, the pod's network identity); the stream is the connection, with
- * HTTP/2's flow control end to end.
- *
- * Next to it, a few port-forward streams to the same port are kept open and idle: a dial
- * takes one of them when one is ready (a direct line, framedDial.ts), which carries bulk
- * transfers at the port-forward's own speed, and opens a replacement; with none ready it
- * uses the HTTP/2 session, which opens streams without a round trip to the API server.
+ * The helper's outbound tunnel: one port-forward stream to the agent's outbound port,
+ * multiplexed (helper/agent/mux.mjs, the same file the agent runs). Each dial is a stream
+ * the agent connects inside the cluster (cluster DNS, the pod's network identity); the
+ * stream is the connection, with half-close, resets and per-connection flow control.
  */
-import http2 from "node:http2";
 import type { Duplex } from "node:stream";
-import { dialFramed, DialRefused } from "./framedDial.ts";
-import { KbridgeError } from "../protocol/index.ts";
+import { FRAME, Mux, MUX_MAGIC, type MuxStream } from "../agent/mux.mjs";
+import type { PortForwardHandlers, PortForwardSocket } from "../k8s/portForward.ts";
 import type { Logger } from "../logging/logger.ts";
-import { TOKEN_HEADER } from "./inboundTunnel.ts";
+import { KbridgeError } from "../protocol/index.ts";
 
-const SESSION_MEMORY_MB = 256;
-const STREAM_WINDOW = 4 * 1024 * 1024;
-const SESSION_WINDOW = 32 * 1024 * 1024;
 const DIAL_TIMEOUT_MS = 15_000;
-/** Idle port-forward streams kept ready for direct lines. */
-const SPARE_LINES = 2;
-const SPARE_RETRY_MS = 5_000;
+const PING_MS = 10_000;
+/** Nothing from the agent for this long (pings unanswered): the tunnel is dead. */
+const SILENCE_MS = 30_000;
 
 export interface OutboundTunnel {
   /** A connection to host:port made by the agent inside the cluster. */
@@ -34,129 +25,112 @@ export interface OutboundTunnel {
   close(): void;
 }
 
-/**
- * `openLine` opens one more port-forward stream to the agent's outbound port (for direct
- * lines); without it every dial goes through the HTTP/2 session.
- */
-export function openOutboundTunnel(helperToAgent: Duplex, token: string, log: Logger, openLine?: () => Promise<Duplex>): OutboundTunnel {
-  const session = http2.connect("http://kbridge-agent", {
-    createConnection: () => helperToAgent,
-    maxSessionMemory: SESSION_MEMORY_MB,
-    settings: { initialWindowSize: STREAM_WINDOW },
-  });
-  session.on("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
-  session.on("error", (error) => log.warn({ err: error.message }, "outbound tunnel error"));
-  const closed = new Promise<void>((resolve) => session.once("close", () => resolve()));
-  // Keep it alive through idle proxies and notice a dead peer.
-  const ping = setInterval(() => {
-    if (!session.closed && !session.destroyed) session.ping(() => {});
-  }, 10_000);
-  ping.unref();
-  void closed.then(() => clearInterval(ping));
-
-  const spares: Duplex[] = [];
-  let opening = 0;
-  let retryAt = 0;
-  const refill = () => {
-    if (!openLine || session.closed || session.destroyed || Date.now() < retryAt) return;
-    while (spares.length + opening < SPARE_LINES) {
-      opening++;
-      openLine().then(
-        (line) => {
-          opening--;
-          if (session.closed || session.destroyed) return void line.destroy();
-          line.on("error", () => undefined);
-          line.once("close", () => {
-            const at = spares.indexOf(line);
-            if (at >= 0) spares.splice(at, 1);
-          });
-          spares.push(line);
-        },
-        (error: Error) => {
-          opening--;
-          retryAt = Date.now() + SPARE_RETRY_MS;
-          log.debug({ err: error.message }, "could not open a spare port-forward stream; dials use the HTTP/2 tunnel");
-        },
-      );
-    }
+/** Opens the tunnel on the port-forward `open` makes to the agent's outbound port. */
+export async function openOutboundTunnel(open: (handlers: PortForwardHandlers) => Promise<PortForwardSocket>, token: string, log: Logger): Promise<OutboundTunnel> {
+  let resolveClosed = () => {};
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let heard = Date.now();
+  const mux = new Mux(
+    {
+      write(chunks, bytes) {
+        // One WebSocket message; byte 0 is the port-forward's channel.
+        const message = Buffer.allocUnsafe(bytes + 1);
+        let offset = 1;
+        for (const chunk of chunks) offset += chunk.copy(message, offset);
+        socket.send(message);
+      },
+    },
+    {
+      onControl(type, payload) {
+        if (type !== FRAME.HELLO) return;
+        const answer = JSON.parse(payload.toString("utf8")) as { ok?: boolean; error?: string };
+        if (answer.ok) return;
+        log.warn({ err: answer.error }, "the agent refused the outbound tunnel");
+        shut(new Error(`the agent refused the tunnel: ${answer.error}`));
+      },
+    },
+  );
+  const shut = (error?: Error) => {
+    mux.close(error);
+    socket.close();
+    clearInterval(ping);
+    resolveClosed();
   };
-  refill();
-  void closed.then(() => {
-    for (const line of spares.splice(0)) line.destroy();
+  const socket = await open({
+    data(payload) {
+      heard = Date.now();
+      mux.receive(payload);
+    },
+    close(error) {
+      if (error) log.warn({ err: error.message }, "outbound tunnel error");
+      shut(error);
+    },
   });
+  // Keep it alive through idle proxies, and notice a peer that is gone without a word.
+  const ping = setInterval(() => {
+    if (Date.now() - heard > SILENCE_MS) {
+      log.warn({ silentMs: Date.now() - heard }, "the agent stopped answering on the outbound tunnel");
+      return shut(new Error("the agent stopped answering"));
+    }
+    mux.frame(FRAME.PING, 0);
+  }, PING_MS);
+  ping.unref();
+  socket.send(Buffer.concat([Buffer.alloc(1), MUX_MAGIC]));
+  mux.json(FRAME.HELLO, 0, { token });
 
-  const dialHttp2 = (host: string, port: number): Promise<Duplex> =>
-    new Promise((resolve, reject) => {
-      if (session.closed || session.destroyed) {
-        reject(new KbridgeError({ code: "tunnel-closed", category: "cluster", message: `Cannot reach ${host}:${port}: the tunnel to the agent is closed.`, hint: "kbridge reopens it within seconds; try again." }));
-        return;
-      }
-      const stream = session.request({ ":method": "CONNECT", ":authority": `${host.includes(":") ? `[${host}]` : host}:${port}`, [TOKEN_HEADER]: token });
-      const timer = setTimeout(() => {
-        stream.close(http2.constants.NGHTTP2_CANCEL);
-        reject(new KbridgeError({ code: "dial-timeout", category: "cluster", message: `The agent could not connect to ${host}:${port} within ${DIAL_TIMEOUT_MS / 1000} s.`, hint: "Check that the service has ready endpoints: kubectl get endpoints" }));
+  const closedError = (what: string) =>
+    new KbridgeError({ code: "tunnel-closed", category: "cluster", message: `Cannot reach ${what}: the tunnel to the agent is closed.`, hint: "kbridge reopens it within seconds; try again." });
+  /** A stream for `request`, once the agent answered; rejects with a KbridgeError naming `what`. */
+  const openStream = (request: { host: string; port: number } | { files: string }, what: string): Promise<MuxStream> => {
+    if (mux.closed) return Promise.reject(closedError(what));
+    const stream = mux.open(request);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        stream.destroy();
+        reject(new KbridgeError({ code: "dial-timeout", category: "cluster", message: `The agent could not connect to ${what} within ${DIAL_TIMEOUT_MS / 1000} s.`, hint: "Check that the service has ready endpoints: kubectl get endpoints" }));
       }, DIAL_TIMEOUT_MS);
-      stream.once("response", (headers) => {
-        clearTimeout(timer);
-        if (headers[":status"] === 200) return resolve(stream);
-        stream.close();
-        reject(dialFailed(host, port, String(headers["kbridge-error"] ?? `HTTP ${headers[":status"]}`)));
-      });
-      stream.once("error", (error) => {
-        clearTimeout(timer);
-        reject(new KbridgeError({ code: "dial-failed", category: "cluster", message: `The tunnel stream to ${host}:${port} failed: ${error.message}.` }));
-      });
     });
+    return Promise.race([stream.opened(), timeout]).finally(() => clearTimeout(timer));
+  };
 
   return {
     closed,
-    close() {
-      session.close();
-      helperToAgent.destroy();
-    },
-    files(path) {
-      return new Promise((resolve, reject) => {
-        const stream = session.request({ ":method": "GET", ":path": `/kbridge/files?path=${encodeURIComponent(path)}`, [TOKEN_HEADER]: token });
-        const chunks: Buffer[] = [];
-        let status = 0;
-        let reason = "";
-        stream.on("response", (headers) => {
-          status = Number(headers[":status"]);
-          reason = String(headers["kbridge-error"] ?? "");
-        });
-        stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-        stream.on("end", () => {
-          if (status !== 200) {
-            reject(new KbridgeError({ code: "volume-download-failed", category: "cluster", message: `The agent could not read ${path}: ${reason || `HTTP ${status}`}.` }));
-            return;
-          }
-          resolve((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { files: { path: string; mode: number; data: string }[] }).files);
-        });
-        stream.on("error", (error) => reject(new KbridgeError({ code: "volume-download-failed", category: "cluster", message: `Reading ${path} through the tunnel failed: ${error.message}.` })));
-        stream.end();
-      });
-    },
+    close: () => shut(),
     async dial(host, port) {
-      const line = spares.shift();
-      refill();
-      if (!line) return dialHttp2(host, port);
       try {
-        return await dialFramed(line, { token, host, port }, DIAL_TIMEOUT_MS);
+        return await openStream({ host, port }, `${host}:${port}`);
       } catch (error) {
-        // The agent's own answer is final; a line that broke before it falls back to HTTP/2.
-        if (error instanceof DialRefused) throw dialFailed(host, port, error.message);
-        log.debug({ err: (error as Error).message }, "a spare port-forward stream failed; dialling through the HTTP/2 tunnel");
-        return dialHttp2(host, port);
+        if (error instanceof KbridgeError) throw error;
+        const reason = (error as Error & { refused?: boolean }).refused ? (error as Error).message : `the tunnel failed: ${(error as Error).message}`;
+        throw new KbridgeError({
+          code: "dial-failed",
+          category: "cluster",
+          message: `The agent could not connect to ${host}:${port} in the cluster: ${reason}.`,
+          hint: "Check the service's name, port and ready endpoints in the cluster.",
+        });
+      }
+    },
+    async files(path) {
+      const failed = (reason: string) => new KbridgeError({ code: "volume-download-failed", category: "cluster", message: `The agent could not read ${path}: ${reason}.` });
+      let stream: MuxStream;
+      try {
+        stream = await openStream({ files: path }, `the files under ${path}`);
+      } catch (error) {
+        throw error instanceof KbridgeError ? error : failed((error as Error).message);
+      }
+      const chunks: Buffer[] = [];
+      stream.end();
+      try {
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+      } catch (error) {
+        throw failed(`the transfer failed: ${(error as Error).message}`);
+      }
+      try {
+        return (JSON.parse(Buffer.concat(chunks).toString("utf8")) as { files: { path: string; mode: number; data: string }[] }).files;
+      } catch (error) {
+        throw failed(`its answer is not JSON (${(error as Error).message})`);
       }
     },
   };
-}
-
-function dialFailed(host: string, port: number, reason: string): KbridgeError {
-  return new KbridgeError({
-    code: "dial-failed",
-    category: "cluster",
-    message: `The agent could not connect to ${host}:${port} in the cluster: ${reason}.`,
-    hint: "Check the service's name, port and ready endpoints in the cluster.",
-  });
 }

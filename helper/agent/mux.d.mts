@@ -1,0 +1,29 @@
+/** Types for mux.mjs (plain JavaScript: the agent runs it on the stock node image). */
+import { Duplex } from "node:stream";
+
+export declare const MUX_MAGIC: Buffer;
+export declare const FRAME: { HELLO: 0; OPEN: 1; OPENED: 2; DATA: 3; END: 4; RESET: 5; WINDOW: 6; PING: 7; PONG: 8 };
+export declare const STREAM_WINDOW: number;
+
+export declare class Mux {
+  constructor(
+    transport: { write(chunks: Buffer[], bytes: number): void },
+    handlers?: { onOpen?(stream: MuxStream, request: unknown): void; onControl?(type: number, payload: Buffer): void },
+  );
+  readonly closed: boolean;
+  readonly streams: Map<number, MuxStream>;
+  frame(type: number, id: number, payload?: Buffer): void;
+  json(type: number, id: number, value: unknown): void;
+  flush(): void;
+  open(request: unknown): MuxStream;
+  receive(chunk: Buffer): void;
+  close(error?: Error): void;
+}
+
+export declare class MuxStream extends Duplex {
+  readonly id: number;
+  /** Resolves once the peer answered OPENED ok; rejects with its reason (`refused: true`) or the stream's error. */
+  opened(): Promise<MuxStream>;
+  accept(): void;
+  refuse(reason: string): void;
+}

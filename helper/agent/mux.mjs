@@ -1,0 +1,338 @@
+// The outbound tunnel's multiplexer, shared by the helper (helper/tunnel/outboundTunnel.ts)
+// and the agent (agent.mjs, which the ConfigMap ships with this file): many TCP connections
+// over one port-forward stream, dependency-free.
+//
+// Why not HTTP/2 (which the inbound tunnel uses): per request, the cost that counts on a
+// workstation is system calls and the layers between them. Here a frame is 9 bytes of
+// header and the payload as it came; what all connections write during one turn of the
+// event loop leaves as one write (one WebSocket message, one TLS record, one message for
+// the API server to relay); a connection's bytes are delivered as they arrive, never
+// reassembled.
+//
+// After MUX_MAGIC, frames both ways: type (1 byte), stream id (4), payload length (4), payload.
+//   HELLO   id 0: the helper's { token }; the agent answers { ok: true } or { error } (then closes)
+//   OPEN    helper → agent: { host, port } to connect to, or { files: path } to read
+//   OPENED  agent → helper: { ok: true } or { error } (the stream is then gone)
+//   DATA    bytes of the connection
+//   END     the sender will send no more (half-close); a stream is done once both sides ended
+//   RESET   the connection failed or was aborted; payload: the reason
+//   WINDOW  4 bytes: how many more bytes the receiver takes (each stream starts at STREAM_WINDOW)
+//   PING / PONG  liveness (the helper pings, the agent answers)
+import { Duplex } from "node:stream";
+
+export const MUX_MAGIC = Buffer.from("KBMUX/1\n");
+export const FRAME = { HELLO: 0, OPEN: 1, OPENED: 2, DATA: 3, END: 4, RESET: 5, WINDOW: 6, PING: 7, PONG: 8 };
+const HEADER = 9;
+/** What a stream may have in flight before its receiver grants more (bounds memory per connection). */
+export const STREAM_WINDOW = 4 * 1024 * 1024;
+/** Queued output that is written at once instead of at the end of the event loop's turn. */
+const FLUSH_BYTES = 256 * 1024;
+/** Largest non-DATA payload accepted (a JSON request or answer). */
+const CONTROL_LIMIT = 64 * 1024;
+
+/**
+ * One end of the multiplexer. `transport.write(chunks, bytes)` sends what was queued (the
+ * caller writes it as one unit); `receive` is fed the bytes that arrive; `onOpen` (agent
+ * side) is called for each stream the peer opens, `onControl` for HELLO, PING and PONG.
+ */
+export class Mux {
+  /**
+   * @param {{ write(chunks: Buffer[], bytes: number): void }} transport
+   * @param {{ onOpen?(stream: MuxStream, request: unknown): void, onControl?(type: number, payload: Buffer): void }} [handlers]
+   */
+  constructor(transport, handlers = {}) {
+    this.transport = transport;
+    this.handlers = handlers;
+    /** @type {Map<number, MuxStream>} */
+    this.streams = new Map();
+    this.nextId = 1;
+    this.closed = false;
+    /** @type {Buffer[]} */
+    this.out = [];
+    this.outBytes = 0;
+    /** @type {NodeJS.Immediate | undefined} */
+    this.scheduled = undefined;
+    // The reader: a frame header may span reads; a DATA payload is handed on piece by piece.
+    this.header = Buffer.alloc(HEADER);
+    this.headerFill = 0;
+    this.type = -1;
+    this.id = 0;
+    this.remaining = 0;
+    /** @type {Buffer[]} */
+    this.control = [];
+    this.flush = this.flush.bind(this);
+  }
+
+  /** Queues a frame; it leaves with everything else queued in this turn of the event loop. */
+  frame(type, id, payload) {
+    if (this.closed) return;
+    const header = Buffer.allocUnsafe(HEADER);
+    header[0] = type;
+    header.writeUInt32BE(id, 1);
+    header.writeUInt32BE(payload ? payload.length : 0, 5);
+    this.out.push(header);
+    this.outBytes += HEADER;
+    if (payload && payload.length > 0) {
+      this.out.push(payload);
+      this.outBytes += payload.length;
+    }
+    if (this.outBytes >= FLUSH_BYTES) this.flush();
+    else this.scheduled ??= setImmediate(this.flush);
+  }
+
+  json(type, id, value) {
+    this.frame(type, id, Buffer.from(JSON.stringify(value), "utf8"));
+  }
+
+  flush() {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = undefined;
+    if (this.outBytes === 0 || this.closed) return;
+    const chunks = this.out;
+    const bytes = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    this.transport.write(chunks, bytes);
+  }
+
+  /** Helper side: a new stream asking the agent for `request`; resolves once the agent answered OPENED. */
+  open(request) {
+    const stream = new MuxStream(this, this.nextId++);
+    this.streams.set(stream.id, stream);
+    this.json(FRAME.OPEN, stream.id, request);
+    return stream;
+  }
+
+  /** Feeds bytes read from the transport. */
+  receive(chunk) {
+    let offset = 0;
+    const length = chunk.length;
+    while (offset < length && !this.closed) {
+      if (this.type < 0) {
+        if (this.headerFill === 0 && length - offset >= HEADER) {
+          this.startFrame(chunk[offset], chunk.readUInt32BE(offset + 1), chunk.readUInt32BE(offset + 5));
+          offset += HEADER;
+        } else {
+          const take = Math.min(HEADER - this.headerFill, length - offset);
+          chunk.copy(this.header, this.headerFill, offset, offset + take);
+          this.headerFill += take;
+          offset += take;
+          if (this.headerFill < HEADER) return;
+          this.headerFill = 0;
+          this.startFrame(this.header[0], this.header.readUInt32BE(1), this.header.readUInt32BE(5));
+        }
+        if (this.remaining === 0) this.endFrame();
+        continue;
+      }
+      const take = Math.min(this.remaining, length - offset);
+      const piece = chunk.subarray(offset, offset + take);
+      offset += take;
+      this.remaining -= take;
+      if (this.type === FRAME.DATA) this.streams.get(this.id)?.receiveData(piece);
+      else this.control.push(piece);
+      if (this.remaining === 0) this.endFrame();
+    }
+  }
+
+  startFrame(type, id, size) {
+    if (type !== FRAME.DATA && size > CONTROL_LIMIT) return this.close(new Error(`the peer sent a ${size}-byte control frame (type ${type}); the tunnel is out of step`));
+    if (type > FRAME.PONG) return this.close(new Error(`the peer sent an unknown frame type ${type}; is it from another kbridge version?`));
+    this.type = type;
+    this.id = id;
+    this.remaining = size;
+  }
+
+  endFrame() {
+    const type = this.type;
+    const id = this.id;
+    const payload = this.control.length === 1 ? this.control[0] : Buffer.concat(this.control);
+    this.type = -1;
+    this.control = [];
+    if (type === FRAME.DATA) return;
+    const stream = this.streams.get(id);
+    switch (type) {
+      case FRAME.OPEN: {
+        let request;
+        try {
+          request = JSON.parse(payload.toString("utf8"));
+        } catch {
+          return this.json(FRAME.OPENED, id, { error: "the request is not JSON" });
+        }
+        const opened = new MuxStream(this, id);
+        this.streams.set(id, opened);
+        if (this.handlers.onOpen) this.handlers.onOpen(opened, request);
+        else opened.refuse("this end opens no streams");
+        return;
+      }
+      case FRAME.OPENED: {
+        let answer;
+        try {
+          answer = JSON.parse(payload.toString("utf8"));
+        } catch {
+          answer = { error: "its answer is not JSON" };
+        }
+        return stream?.answered(answer);
+      }
+      case FRAME.END:
+        return stream?.receiveEnd();
+      case FRAME.RESET:
+        return stream?.receiveReset(payload.toString("utf8"));
+      case FRAME.WINDOW:
+        return payload.length === 4 ? stream?.receiveWindow(payload.readUInt32BE(0)) : undefined;
+      default:
+        return this.handlers.onControl?.(type, payload);
+    }
+  }
+
+  /** The transport is gone (or out of step): every stream fails with `error`. */
+  close(error = new Error("the tunnel closed")) {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    if (this.scheduled) clearImmediate(this.scheduled);
+    for (const stream of this.streams.values()) stream.destroy(error);
+    this.streams.clear();
+  }
+}
+
+/**
+ * One connection in the tunnel, as a Duplex: what is written goes to the peer as DATA (within
+ * the window the peer granted), what the peer sends is read; end() half-closes.
+ */
+export class MuxStream extends Duplex {
+  constructor(mux, id) {
+    super({ allowHalfOpen: true });
+    this.mux = mux;
+    this.id = id;
+    this.sendWindow = STREAM_WINDOW;
+    /** Received bytes not yet granted back to the sender. */
+    this.ungranted = 0;
+    /** The reader fell behind: grant once it asks for more. */
+    this.held = false;
+    /** @type {{ chunk: Buffer, callback: (error?: Error | null) => void } | undefined} */
+    this.blocked = undefined;
+    this.localEnded = false;
+    this.remoteEnded = false;
+    /** The peer reset it (no RESET back), or it finished both ways. */
+    this.over = false;
+    /** @type {((answer: { ok?: boolean, error?: string }) => void) | undefined} */
+    this.onAnswer = undefined;
+  }
+
+  /** Helper side: resolves once the agent answered; rejects with its reason. */
+  opened() {
+    return new Promise((resolve, reject) => {
+      this.onAnswer = (answer) => (answer.ok ? resolve(this) : reject(Object.assign(new Error(answer.error ?? "refused"), { refused: true })));
+      this.once("error", reject);
+    });
+  }
+
+  /** Agent side: the connection is made; bytes flow. */
+  accept() {
+    this.mux.json(FRAME.OPENED, this.id, { ok: true });
+  }
+
+  /** Agent side: the connection could not be made; the stream is gone. */
+  refuse(reason) {
+    this.mux.json(FRAME.OPENED, this.id, { error: reason });
+    this.over = true;
+    this.mux.streams.delete(this.id);
+    this.destroy();
+  }
+
+  answered(answer) {
+    if (!answer.ok) {
+      this.over = true;
+      this.mux.streams.delete(this.id);
+    }
+    this.onAnswer?.(answer);
+    if (!answer.ok) this.destroy();
+  }
+
+  _write(chunk, _encoding, callback) {
+    this.send(chunk, callback);
+  }
+
+  send(chunk, callback) {
+    if (this.sendWindow >= chunk.length) {
+      this.sendWindow -= chunk.length;
+      this.mux.frame(FRAME.DATA, this.id, chunk);
+      return callback();
+    }
+    if (this.sendWindow > 0) {
+      this.mux.frame(FRAME.DATA, this.id, chunk.subarray(0, this.sendWindow));
+      chunk = chunk.subarray(this.sendWindow);
+      this.sendWindow = 0;
+    }
+    this.blocked = { chunk, callback };
+  }
+
+  _final(callback) {
+    this.localEnded = true;
+    this.mux.frame(FRAME.END, this.id);
+    this.finishIfDone();
+    callback();
+  }
+
+  _read() {
+    if (!this.held) return;
+    this.held = false;
+    if (this.ungranted > 0) this.grant();
+  }
+
+  grant() {
+    this.mux.frame(FRAME.WINDOW, this.id, uint32(this.ungranted));
+    this.ungranted = 0;
+  }
+
+  receiveData(payload) {
+    this.ungranted += payload.length;
+    // Granted back in batches while the reader keeps up; held while it is behind (_read grants then).
+    if (!this.push(payload)) this.held = true;
+    else if (this.ungranted >= STREAM_WINDOW / 2) this.grant();
+  }
+
+  receiveWindow(bytes) {
+    this.sendWindow += bytes;
+    const blocked = this.blocked;
+    if (!blocked) return;
+    this.blocked = undefined;
+    this.send(blocked.chunk, blocked.callback);
+  }
+
+  receiveEnd() {
+    this.remoteEnded = true;
+    this.push(null);
+    this.finishIfDone();
+  }
+
+  receiveReset(reason) {
+    this.over = true;
+    this.mux.streams.delete(this.id);
+    this.destroy(Object.assign(new Error(reason || "the peer reset the connection"), { code: "ECONNRESET" }));
+  }
+
+  finishIfDone() {
+    if (!this.localEnded || !this.remoteEnded) return;
+    this.over = true;
+    this.mux.streams.delete(this.id);
+  }
+
+  _destroy(error, callback) {
+    if (!this.over) {
+      this.over = true;
+      this.mux.streams.delete(this.id);
+      this.mux.frame(FRAME.RESET, this.id, Buffer.from(error?.message ?? "closed", "utf8"));
+    }
+    const blocked = this.blocked;
+    this.blocked = undefined;
+    blocked?.callback(error ?? new Error("the connection closed"));
+    callback(error);
+  }
+}
+
+function uint32(value) {
+  const bytes = Buffer.allocUnsafe(4);
+  bytes.writeUInt32BE(value, 0);
+  return bytes;
+}

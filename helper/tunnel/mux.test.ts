@@ -1,0 +1,118 @@
+import { createHash, randomBytes } from "node:crypto";
+import { PassThrough, type Duplex } from "node:stream";
+import { expect, test } from "vitest";
+import { FRAME, Mux, type MuxStream, STREAM_WINDOW } from "../agent/mux.mjs";
+
+/**
+ * A helper end and an agent end wired back to back. What one end writes reaches the other
+ * cut into `piece`-byte reads (frame headers and payloads split anywhere), after a macrotask
+ * as a socket would deliver it. The agent end answers each stream with `serve`.
+ */
+function pair(serve: (stream: MuxStream, request: { host?: string; port?: number }) => void, piece = 1 << 20) {
+  const wire = (to: () => Mux) => ({
+    write(chunks: Buffer[]) {
+      const bytes = Buffer.concat(chunks);
+      setImmediate(() => {
+        for (let at = 0; at < bytes.length; at += piece) to().receive(bytes.subarray(at, at + piece));
+      });
+    },
+  });
+  const helper: Mux = new Mux(wire(() => agent));
+  const agent: Mux = new Mux(wire(() => helper), { onOpen: (stream, request) => serve(stream, request as { host?: string; port?: number }) });
+  return { helper, agent };
+}
+
+/** The agent side: an echo that upper-cases, ending when the helper ends. */
+const upperEcho = (stream: MuxStream) => {
+  stream.accept();
+  stream.on("data", (chunk: Buffer) => stream.write(chunk.toString().toUpperCase()));
+  stream.on("end", () => stream.end());
+};
+
+const readAll = (stream: Duplex) =>
+  new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    stream.on("end", () => resolve(Buffer.concat(chunks)));
+    stream.on("error", reject);
+  });
+const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+test.each([1, 7, 9, 4096])("streams carry their bytes both ways and half-close, with reads cut every %i bytes", async (piece) => {
+  const { helper } = pair(upperEcho, piece);
+  const streams = await Promise.all(Array.from({ length: 5 }, () => helper.open({ host: "upper", port: 80 }).opened()));
+  const replies = await Promise.all(
+    streams.map((stream, i) => {
+      stream.end(`hello ${i}`);
+      return readAll(stream).then(String);
+    }),
+  );
+  expect(replies).toEqual(streams.map((_, i) => `HELLO ${i}`));
+  expect(helper.streams.size).toBe(0);
+});
+
+test("a refused open rejects with the agent's reason and leaves nothing behind", async () => {
+  const { helper, agent } = pair((stream) => stream.refuse("ENOTFOUND: nope"));
+  await expect(helper.open({ host: "nope", port: 80 }).opened()).rejects.toMatchObject({ message: "ENOTFOUND: nope", refused: true });
+  expect(helper.streams.size).toBe(0);
+  expect(agent.streams.size).toBe(0);
+});
+
+test("a reset on one side fails the other side's stream with the reason, and only that stream", async () => {
+  const served: MuxStream[] = [];
+  const { helper } = pair((stream) => {
+    served.push(stream);
+    upperEcho(stream);
+  });
+  const [doomed, other] = await Promise.all([helper.open({}).opened(), helper.open({}).opened()]);
+  const failed = new Promise<Error>((resolve) => doomed.once("error", resolve));
+  served[0]?.on("error", () => undefined).destroy(new Error("read ECONNRESET"));
+  expect((await failed).message).toBe("read ECONNRESET");
+  other.end("still here");
+  expect(String(await readAll(other))).toBe("STILL HERE");
+});
+
+test("flow control: a stream whose reader stops holds the sender at its window, others flow, and every byte arrives once read", async () => {
+  const bulk = randomBytes(3 * STREAM_WINDOW + 12345);
+  let sender: MuxStream | undefined;
+  const { helper, agent } = pair((stream, request) => {
+    if (request.port !== 1) return upperEcho(stream);
+    sender = stream;
+    stream.accept();
+    const source = new PassThrough();
+    source.pipe(stream);
+    source.end(bulk);
+  });
+  const slow = await helper.open({ port: 1 }).opened();
+  slow.pause();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Held at the window: the agent's stream has the rest waiting, the helper buffers at most a window.
+  expect(slow.readableLength).toBeLessThanOrEqual(STREAM_WINDOW);
+  expect(sender?.writableLength).toBeGreaterThan(0);
+  const quick = await helper.open({ port: 2 }).opened();
+  quick.end("meanwhile");
+  expect(String(await readAll(quick))).toBe("MEANWHILE");
+  expect(sha(await readAll(slow.resume()))).toBe(sha(bulk));
+  expect(agent.streams.size).toBe(1); // the bulk stream waits for the helper's end
+});
+
+test("closing the transport fails every open stream; control frames reach the handler", async () => {
+  const controls: number[] = [];
+  const helper: Mux = new Mux({ write: (chunks) => setImmediate(() => agent.receive(Buffer.concat(chunks))) });
+  const agent: Mux = new Mux({ write: (chunks) => setImmediate(() => helper.receive(Buffer.concat(chunks))) }, { onOpen: (stream) => stream.accept(), onControl: (type) => controls.push(type) });
+  helper.frame(FRAME.PING, 0);
+  const stream = await helper.open({}).opened();
+  const failed = new Promise<Error>((resolve) => stream.once("error", resolve));
+  helper.close(new Error("the port-forward dropped"));
+  expect((await failed).message).toBe("the port-forward dropped");
+  expect(controls).toEqual([FRAME.PING]);
+});
+
+test("a frame type from another version closes the tunnel with a reason", async () => {
+  const { agent } = pair(upperEcho);
+  const stream = agent.open({});
+  const failed = new Promise<Error>((resolve) => stream.once("error", resolve));
+  agent.receive(Buffer.from([42, 0, 0, 0, 1, 0, 0, 0, 0]));
+  expect((await failed).message).toMatch(/unknown frame type 42/);
+  expect(agent.closed).toBe(true);
+});
