@@ -4,6 +4,7 @@ import { Duplex } from "node:stream";
 export declare const MUX_MAGIC: Buffer;
 export declare const FRAME: { HELLO: 0; OPEN: 1; OPENED: 2; DATA: 3; END: 4; RESET: 5; WINDOW: 6; PING: 7; PONG: 8 };
 export declare const STREAM_WINDOW: number;
+export declare const MAX_STREAM_WINDOW: number;
 
 export declare class Mux {
   constructor(
@@ -22,6 +23,8 @@ export declare class Mux {
 
 export declare class MuxStream extends Duplex {
   readonly id: number;
+  /** What the peer may have in flight to this end: STREAM_WINDOW, doubled for a fast stream whose reader keeps up. */
+  readonly window: number;
   /** Resolves once the peer answered OPENED ok; rejects with its reason (`refused: true`) or the stream's error. */
   opened(): Promise<MuxStream>;
   accept(): void;

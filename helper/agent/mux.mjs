@@ -24,7 +24,15 @@ export const MUX_MAGIC = Buffer.from("KBMUX/1\n");
 export const FRAME = { HELLO: 0, OPEN: 1, OPENED: 2, DATA: 3, END: 4, RESET: 5, WINDOW: 6, PING: 7, PONG: 8 };
 const HEADER = 9;
 /** What a stream may have in flight before its receiver grants more (bounds memory per connection). */
-export const STREAM_WINDOW = 4 * 1024 * 1024;
+export const STREAM_WINDOW = 1024 * 1024;
+/**
+ * A stream whose reader keeps up with a fast sender gets a larger window, doubled up to this:
+ * through the API server's buffers the time a grant takes is long enough that a 1 MiB window
+ * would halve a bulk transfer's speed. A connection of small requests keeps the first window.
+ */
+export const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
+/** A window used up faster than this (by a reader that keeps up) is doubled. */
+const GROW_MS = 100;
 /** Queued output that is written at once instead of at the end of the event loop's turn. */
 const FLUSH_BYTES = 256 * 1024;
 /** Largest non-DATA payload accepted (a JSON request or answer). */
@@ -50,6 +58,8 @@ export class Mux {
     /** @type {Buffer[]} */
     this.out = [];
     this.outBytes = 0;
+    /** @type {{ id: number, header: Buffer } | undefined} the last queued frame, when it is DATA */
+    this.lastData = undefined;
     /** @type {NodeJS.Immediate | undefined} */
     this.scheduled = undefined;
     // The reader: a frame header may span reads; a DATA payload is handed on piece by piece.
@@ -63,15 +73,26 @@ export class Mux {
     this.flush = this.flush.bind(this);
   }
 
-  /** Queues a frame; it leaves with everything else queued in this turn of the event loop. */
+  /**
+   * Queues a frame; it leaves with everything else queued in this turn of the event loop.
+   * DATA right after DATA of the same stream extends that frame (fewer pieces, and fewer
+   * writes, on the other side).
+   */
   frame(type, id, payload) {
     if (this.closed) return;
-    const header = Buffer.allocUnsafe(HEADER);
-    header[0] = type;
-    header.writeUInt32BE(id, 1);
-    header.writeUInt32BE(payload ? payload.length : 0, 5);
-    this.out.push(header);
-    this.outBytes += HEADER;
+    const size = payload ? payload.length : 0;
+    const last = this.lastData;
+    if (type === FRAME.DATA && last && last.id === id) {
+      last.header.writeUInt32BE(last.header.readUInt32BE(5) + size, 5);
+    } else {
+      const header = Buffer.allocUnsafe(HEADER);
+      header[0] = type;
+      header.writeUInt32BE(id, 1);
+      header.writeUInt32BE(size, 5);
+      this.out.push(header);
+      this.outBytes += HEADER;
+      this.lastData = type === FRAME.DATA ? { id, header } : undefined;
+    }
     if (payload && payload.length > 0) {
       this.out.push(payload);
       this.outBytes += payload.length;
@@ -92,6 +113,7 @@ export class Mux {
     const bytes = this.outBytes;
     this.out = [];
     this.outBytes = 0;
+    this.lastData = undefined;
     this.transport.write(chunks, bytes);
   }
 
@@ -205,6 +227,9 @@ export class MuxStream extends Duplex {
     this.mux = mux;
     this.id = id;
     this.sendWindow = STREAM_WINDOW;
+    /** What the peer may have in flight to us (grows for a fast stream, see MAX_STREAM_WINDOW). */
+    this.window = STREAM_WINDOW;
+    this.grantedAt = Date.now();
     /** Received bytes not yet granted back to the sender. */
     this.ungranted = 0;
     /** The reader fell behind: grant once it asks for more. */
@@ -277,19 +302,27 @@ export class MuxStream extends Duplex {
   _read() {
     if (!this.held) return;
     this.held = false;
-    if (this.ungranted > 0) this.grant();
+    if (this.ungranted > 0) this.grant(false);
   }
 
-  grant() {
-    this.mux.frame(FRAME.WINDOW, this.id, uint32(this.ungranted));
+  /** Gives the sender back what was read; `keepingUp`: the reader took it at once (the window may grow). */
+  grant(keepingUp) {
+    let credit = this.ungranted;
+    const now = Date.now();
+    if (keepingUp && this.window < MAX_STREAM_WINDOW && now - this.grantedAt < GROW_MS) {
+      credit += this.window;
+      this.window *= 2;
+    }
+    this.grantedAt = now;
     this.ungranted = 0;
+    this.mux.frame(FRAME.WINDOW, this.id, uint32(credit));
   }
 
   receiveData(payload) {
     this.ungranted += payload.length;
     // Granted back in batches while the reader keeps up; held while it is behind (_read grants then).
     if (!this.push(payload)) this.held = true;
-    else if (this.ungranted >= STREAM_WINDOW / 2) this.grant();
+    else if (this.ungranted >= this.window / 2) this.grant(true);
   }
 
   receiveWindow(bytes) {

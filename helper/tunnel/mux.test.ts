@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { PassThrough, type Duplex } from "node:stream";
 import { expect, test } from "vitest";
-import { FRAME, Mux, type MuxStream, STREAM_WINDOW } from "../agent/mux.mjs";
+import { FRAME, MAX_STREAM_WINDOW, Mux, type MuxStream, STREAM_WINDOW } from "../agent/mux.mjs";
 
 /**
  * A helper end and an agent end wired back to back. What one end writes reaches the other
@@ -115,4 +115,22 @@ test("a frame type from another version closes the tunnel with a reason", async 
   agent.receive(Buffer.from([42, 0, 0, 0, 1, 0, 0, 0, 0]));
   expect((await failed).message).toMatch(/unknown frame type 42/);
   expect(agent.closed).toBe(true);
+});
+
+test("a fast stream whose reader keeps up gets a larger window, up to the limit; a stream of small exchanges keeps the first one", async () => {
+  const bulk = randomBytes(40 * STREAM_WINDOW);
+  const { helper } = pair((stream, request) => {
+    if (request.port !== 1) return upperEcho(stream);
+    stream.accept();
+    stream.end(bulk);
+  });
+  const fast = await helper.open({ port: 1 }).opened();
+  expect(sha(await readAll(fast))).toBe(sha(bulk));
+  expect(fast.window).toBe(MAX_STREAM_WINDOW);
+  const chatty = await helper.open({ port: 2 }).opened();
+  for (let i = 0; i < 20; i++) {
+    chatty.write(`ping ${i}`);
+    await new Promise((resolve) => chatty.once("data", resolve));
+  }
+  expect(chatty.window).toBe(STREAM_WINDOW);
 });
