@@ -20,7 +20,7 @@ import { hostnameImage } from "../test/cluster/support/hostnameImage.ts";
 import { kubectlFor } from "../test/cluster/support/kubectl.ts";
 import { startEntry, waitForOutput, type Started } from "../test/support/kbridgeProcess.ts";
 import { freePort } from "../test/support/ports.ts";
-import { download as downloadBytes, kubectlPortForward, load as loadFor, median, MIB, upload as uploadBytes } from "./transfer.ts";
+import { cpuMeter, download as downloadBytes, kubectlPortForward, load as loadFor, median, MIB, upload as uploadBytes } from "./transfer.ts";
 
 const download = (port: number) => downloadBytes(port, SIZE);
 const load = (target: { host: string; port: number }) => loadFor(target, { seconds: LOAD_SECONDS, concurrency: CONCURRENCY, path: "/items" });
@@ -162,10 +162,29 @@ export async function benchOutbound(): Promise<void> {
     };
     const paths = { viaKubectl: { http, down, up }, viaKbridge: kbridgePorts("few/blast"), viaKbridgeDirect: kbridgePorts("few/blast-direct") };
     const samples = Object.fromEntries(Object.keys(paths).map((name) => [name, { rps: [] as number[], down: [] as number[], up: [] as number[] }]));
+    // CPU per request of every process on the way, during the requests/s phases.
+    const containerPid = (labels: Record<string, string>) => {
+      const pod = cluster.store.list(kind("Pod"), "few").find((p) => Object.entries(labels).every(([k, v]) => p.metadata.labels?.[k] === v) && !p.metadata.deletionTimestamp);
+      const id = (pod?.status as { containerStatuses?: { containerID?: string }[] } | undefined)?.containerStatuses?.[0]?.containerID ?? "";
+      return Number(/^kbridge:\/\/(\d+)$/.exec(id)?.[1] ?? 0);
+    };
+    const processes = {
+      "test cluster + load generator": { pid: process.pid, own: true },
+      kubectl: { pid: forwards[0]?.child.pid ?? 0, own: true },
+      helper: { pid: helper.child.pid ?? 0 },
+      agent: { pid: containerPid({ "kbridge.dev/role": "agent" }) },
+      pod: { pid: containerPid({ app: "blast" }) },
+    };
+    const meters = Object.fromEntries(Object.keys(paths).map((name) => [name, { cpu: cpuMeter(processes), requests: 0 }]));
     for (let turn = 0; turn < TURNS; turn++) {
       for (const [name, ports] of Object.entries(paths)) {
         const sample = samples[name] as { rps: number[]; down: number[]; up: number[] };
-        sample.rps.push((await load({ host: "127.0.0.1", port: ports.http })).rps);
+        const meter = meters[name] as { cpu: ReturnType<typeof cpuMeter>; requests: number };
+        meter.cpu.start();
+        const measured = await load({ host: "127.0.0.1", port: ports.http });
+        meter.cpu.stop();
+        meter.requests += measured.requests;
+        sample.rps.push(measured.rps);
         sample.down.push(await download(ports.down));
         sample.up.push(await upload(ports.up));
       }
@@ -184,6 +203,16 @@ export async function benchOutbound(): Promise<void> {
     console.log(row("kubectl port-forward to the pod", viaKubectl));
     const ratio = (r: typeof viaKbridge) => `${(r.rps / viaKubectl.rps).toFixed(2)}x req/s, ${(r.down / viaKubectl.down).toFixed(2)}x download, ${(r.up / viaKubectl.up).toFixed(2)}x upload`;
     console.log(`  ratio kbridge / kubectl (goal ≥ 1.0): through the ClusterIP ${ratio(viaKbridge)}; to the pod like kubectl ${ratio(viaKbridgeDirect)}`);
+    console.log(`\n  CPU per request in the requests/s phases (µs, user + system, all turns):`);
+    const names = Object.keys(processes);
+    console.log(`  ${"".padEnd(34)} ${[...names, "total"].map((n) => n.padStart(n.length > 10 ? n.length : 10)).join(" ")}`);
+    for (const [name, label] of [["viaKubectl", "kubectl port-forward to the pod"], ["viaKbridge", "kbridge → service's ClusterIP"], ["viaKbridgeDirect", "kbridge → pod (headless name)"]] as const) {
+      const meter = meters[name] as { cpu: ReturnType<typeof cpuMeter>; requests: number };
+      const spent = meter.cpu.spent();
+      const per = (ms: number) => ((ms * 1000) / Math.max(1, meter.requests)).toFixed(0);
+      const total = Object.values(spent).reduce((a, b) => a + b, 0);
+      console.log(`  ${label.padEnd(34)} ${[...names.map((n) => per(spent[n] ?? 0).padStart(n.length > 10 ? n.length : 10)), per(total).padStart(10)].join(" ")}`);
+    }
     console.log(`\nconnect time by namespace size (median of ${CONNECT_RUNS}, hosts mode)`);
     console.log(`  ${String(services.few).padStart(3)} services: ${median(times.few ?? [])} ms (runs: ${(times.few ?? []).join(", ")})`);
     console.log(`  ${String(services.many).padStart(3)} services: ${median(times.many ?? [])} ms (runs: ${(times.many ?? []).join(", ")})`);

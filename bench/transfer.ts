@@ -74,17 +74,64 @@ const one = () => new Promise((resolve) => {
 });
 const loop = async () => { while (Date.now() < deadline) await one(); };
 const started = Date.now();
-Promise.all(Array.from({ length: concurrency }, loop)).then(() => { agent.destroy(); parentPort.postMessage({ rps: done / ((Date.now() - started) / 1000), errors }); });
+Promise.all(Array.from({ length: concurrency }, loop)).then(() => { agent.destroy(); parentPort.postMessage({ rps: done / ((Date.now() - started) / 1000), requests: done, errors }); });
 `;
 
-/** HTTP GETs with keep-alive from a worker thread, `concurrency` at a time for `seconds`: requests/s and errors. */
-export function load(target: { host: string; port: number }, options: { seconds: number; concurrency: number; path: string; headers?: Record<string, string> }): Promise<{ rps: number; errors: number }> {
+/** HTTP GETs with keep-alive from a worker thread, `concurrency` at a time for `seconds`: requests/s, requests answered 200, errors. */
+export function load(target: { host: string; port: number }, options: { seconds: number; concurrency: number; path: string; headers?: Record<string, string> }): Promise<{ rps: number; requests: number; errors: number }> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(LOAD, { eval: true, workerData: { target, ...options, headers: options.headers ?? {} } });
     worker.once("error", reject);
-    worker.once("message", (result: { rps: number; errors: number }) => {
+    worker.once("message", (result: { rps: number; requests: number; errors: number }) => {
       resolve(result);
       void worker.terminate();
     });
   });
+}
+
+/** CPU time (user + system) of a process group, or of one process with `own` (all its threads), in ms; 0 once gone. Linux /proc. */
+function cpuMs(pid: number, own = false): number {
+  const ticks = (stat: string) => {
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { group: Number(fields[2]), cpu: Number(fields[11]) + Number(fields[12]) };
+  };
+  const TICK_MS = 10; // USER_HZ is 100 on Linux
+  if (own) {
+    try {
+      return ticks(fs.readFileSync(`/proc/${pid}/stat`, "utf8")).cpu * TICK_MS;
+    } catch {
+      return 0;
+    }
+  }
+  let total = 0;
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const { group, cpu } = ticks(fs.readFileSync(`/proc/${entry}/stat`, "utf8"));
+      if (group === pid) total += cpu;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total * TICK_MS;
+}
+
+/**
+ * Where the CPU goes: `start()` then `stop()` around a measurement adds each process's CPU
+ * time to its row. Processes are named by group leader pid (helpers, kubectl, pods — each
+ * started in its own group), or `own` for this process (the test cluster and the load
+ * generator's thread).
+ */
+export function cpuMeter(processes: Record<string, { pid: number; own?: boolean }>) {
+  const spent: Record<string, number> = Object.fromEntries(Object.keys(processes).map((name) => [name, 0]));
+  let before: Record<string, number> = {};
+  const read = () => Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, cpuMs(p.pid, p.own)]));
+  return {
+    start: () => void (before = read()),
+    stop() {
+      const after = read();
+      for (const name of Object.keys(processes)) spent[name] = (spent[name] ?? 0) + Math.max(0, (after[name] ?? 0) - (before[name] ?? 0));
+    },
+    spent: () => spent,
+  };
 }

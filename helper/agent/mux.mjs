@@ -31,8 +31,8 @@ export const STREAM_WINDOW = 1024 * 1024;
  * would halve a bulk transfer's speed. A connection of small requests keeps the first window.
  */
 export const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
-/** A window used up faster than this (by a reader that keeps up) is doubled. */
-const GROW_MS = 100;
+/** Half a window read faster than this doubles the window. */
+const GROW_MS = 200;
 /** Queued output that is written at once instead of at the end of the event loop's turn. */
 const FLUSH_BYTES = 256 * 1024;
 /** Largest non-DATA payload accepted (a JSON request or answer). */
@@ -302,14 +302,18 @@ export class MuxStream extends Duplex {
   _read() {
     if (!this.held) return;
     this.held = false;
-    if (this.ungranted > 0) this.grant(false);
+    if (this.ungranted >= this.window / 2) this.grant();
   }
 
-  /** Gives the sender back what was read; `keepingUp`: the reader took it at once (the window may grow). */
-  grant(keepingUp) {
+  /**
+   * Gives the sender back what was read, once half the window was: never less (a grant per
+   * small message would double the frames), and never while the reader is behind. Half a
+   * window read within GROW_MS is a fast stream whose reader keeps up: its window doubles.
+   */
+  grant() {
     let credit = this.ungranted;
     const now = Date.now();
-    if (keepingUp && this.window < MAX_STREAM_WINDOW && now - this.grantedAt < GROW_MS) {
+    if (this.window < MAX_STREAM_WINDOW && now - this.grantedAt < GROW_MS) {
       credit += this.window;
       this.window *= 2;
     }
@@ -320,9 +324,8 @@ export class MuxStream extends Duplex {
 
   receiveData(payload) {
     this.ungranted += payload.length;
-    // Granted back in batches while the reader keeps up; held while it is behind (_read grants then).
     if (!this.push(payload)) this.held = true;
-    else if (this.ungranted >= this.window / 2) this.grant(true);
+    else if (this.ungranted >= this.window / 2) this.grant();
   }
 
   receiveWindow(bytes) {
