@@ -28,7 +28,7 @@ const upload = (port: number) => uploadBytes(port, SIZE);
 
 const SIZE = 128 * MIB;
 const LOAD_SECONDS = 3;
-const TURNS = 3;
+const TURNS = 5;
 const CONCURRENCY = 16;
 const CONNECT_RUNS = 3;
 const ROOT = path.resolve(import.meta.dirname, "..");

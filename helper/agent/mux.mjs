@@ -119,6 +119,8 @@ export class Mux {
 
   /** Helper side: a new stream asking the agent for `request`; resolves once the agent answered OPENED. */
   open(request) {
+    // Ids are 32 bits; after 4 billion connections they start again, past the ones still open.
+    while (this.nextId === 0 || this.nextId > 0xffffffff || this.streams.has(this.nextId)) this.nextId = this.nextId > 0xffffffff ? 1 : this.nextId + 1;
     const stream = new MuxStream(this, this.nextId++);
     this.streams.set(stream.id, stream);
     this.json(FRAME.OPEN, stream.id, request);

@@ -134,3 +134,17 @@ test("a fast stream whose reader keeps up gets a larger window, up to the limit;
   }
   expect(chatty.window).toBe(STREAM_WINDOW);
 });
+
+test("stream ids start again at 1 after 2^32 - 1, past the ones still open", async () => {
+  const { helper } = pair(upperEcho);
+  const open = await helper.open({}).opened();
+  expect(open.id).toBe(1);
+  (helper as unknown as { nextId: number }).nextId = 0xffffffff;
+  const last = await helper.open({}).opened();
+  const wrapped = await helper.open({}).opened();
+  expect([last.id, wrapped.id]).toEqual([0xffffffff, 2]);
+  for (const stream of [open, last, wrapped]) {
+    stream.end("x");
+    expect(String(await readAll(stream))).toBe("X");
+  }
+});

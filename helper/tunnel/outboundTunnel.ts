@@ -30,6 +30,7 @@ export async function openOutboundTunnel(open: (handlers: PortForwardHandlers) =
   let resolveClosed = () => {};
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let heard = Date.now();
+  let helloAnswered = false;
   const mux = new Mux(
     {
       write(chunks, bytes) {
@@ -43,6 +44,7 @@ export async function openOutboundTunnel(open: (handlers: PortForwardHandlers) =
     {
       onControl(type, payload) {
         if (type !== FRAME.HELLO) return;
+        helloAnswered = true;
         const answer = JSON.parse(payload.toString("utf8")) as { ok?: boolean; error?: string };
         if (answer.ok) return;
         log.warn({ err: answer.error }, "the agent refused the outbound tunnel");
@@ -50,7 +52,10 @@ export async function openOutboundTunnel(open: (handlers: PortForwardHandlers) =
       },
     },
   );
+  /** Why the tunnel closed, for dials after it. */
+  let closedBecause: string | undefined;
   const shut = (error?: Error) => {
+    closedBecause ??= error?.message;
     mux.close(error);
     socket.close();
     clearInterval(ping);
@@ -63,7 +68,10 @@ export async function openOutboundTunnel(open: (handlers: PortForwardHandlers) =
     },
     close(error) {
       if (error) log.warn({ err: error.message }, "outbound tunnel error");
-      shut(error);
+      // An agent that closes without a word to the hello speaks another protocol: a kbridge
+      // of another version deployed it (a session resumed across an upgrade).
+      if (!helloAnswered && !error) log.warn({}, "the agent closed the outbound tunnel without answering its hello: it is from another kbridge version; disconnect and connect again");
+      shut(error ?? (helloAnswered ? undefined : new Error("the agent did not answer the tunnel's hello (an agent of another kbridge version?)")));
     },
   });
   // Keep it alive through idle proxies, and notice a peer that is gone without a word.
@@ -79,7 +87,7 @@ export async function openOutboundTunnel(open: (handlers: PortForwardHandlers) =
   mux.json(FRAME.HELLO, 0, { token });
 
   const closedError = (what: string) =>
-    new KbridgeError({ code: "tunnel-closed", category: "cluster", message: `Cannot reach ${what}: the tunnel to the agent is closed.`, hint: "kbridge reopens it within seconds; try again." });
+    new KbridgeError({ code: "tunnel-closed", category: "cluster", message: `Cannot reach ${what}: the tunnel to the agent is closed${closedBecause ? ` (${closedBecause})` : ""}.`, hint: "kbridge reopens it within seconds; try again." });
   /** A stream for `request`, once the agent answered; rejects with a KbridgeError naming `what`. */
   const openStream = (request: { host: string; port: number } | { files: string }, what: string): Promise<MuxStream> => {
     if (mux.closed) return Promise.reject(closedError(what));
