@@ -203,6 +203,12 @@ export async function benchOutbound(): Promise<void> {
     console.log(row("kubectl port-forward to the pod", viaKubectl));
     const ratio = (r: typeof viaKbridge) => `${(r.rps / viaKubectl.rps).toFixed(2)}x req/s, ${(r.down / viaKubectl.down).toFixed(2)}x download, ${(r.up / viaKubectl.up).toFixed(2)}x upload`;
     console.log(`  ratio kbridge / kubectl (goal ≥ 1.0): through the ClusterIP ${ratio(viaKbridge)}; to the pod like kubectl ${ratio(viaKbridgeDirect)}`);
+    console.log(`  each turn (the machine's drift shows here):`);
+    for (const [name, label] of [["viaKubectl", "kubectl"], ["viaKbridge", "kbridge ClusterIP"], ["viaKbridgeDirect", "kbridge pod"]] as const) {
+      const sample = samples[name] as { rps: number[]; down: number[]; up: number[] };
+      const list = (values: number[]) => values.map((v) => v.toFixed(0)).join(" ");
+      console.log(`    ${label.padEnd(18)} req/s ${list(sample.rps)} · download ${list(sample.down)} · upload ${list(sample.up)}`);
+    }
     console.log(`\n  CPU per request in the requests/s phases (µs, user + system, all turns):`);
     const names = Object.keys(processes);
     console.log(`  ${"".padEnd(34)} ${[...names, "total"].map((n) => n.padStart(n.length > 10 ? n.length : 10)).join(" ")}`);
