@@ -162,31 +162,41 @@ export async function benchOutbound(): Promise<void> {
     };
     const paths = { viaKubectl: { http, down, up }, viaKbridge: kbridgePorts("few/blast"), viaKbridgeDirect: kbridgePorts("few/blast-direct") };
     const samples = Object.fromEntries(Object.keys(paths).map((name) => [name, { rps: [] as number[], down: [] as number[], up: [] as number[] }]));
-    // CPU per request of every process on the way, during the requests/s phases.
+    // The CPU every process on the way spends, per request and per MiB (each phase has its own kubectl).
     const containerPid = (labels: Record<string, string>) => {
       const pod = cluster.store.list(kind("Pod"), "few").find((p) => Object.entries(labels).every(([k, v]) => p.metadata.labels?.[k] === v) && !p.metadata.deletionTimestamp);
       const id = (pod?.status as { containerStatuses?: { containerID?: string }[] } | undefined)?.containerStatuses?.[0]?.containerID ?? "";
       return Number(/^kbridge:\/\/(\d+)$/.exec(id)?.[1] ?? 0);
     };
-    const processes = {
+    const processesWith = (kubectlPid: number) => ({
       "test cluster + load generator": { pid: process.pid, own: true },
-      kubectl: { pid: forwards[0]?.child.pid ?? 0, own: true },
-      helper: { pid: helper.child.pid ?? 0 },
+      kubectl: { pid: kubectlPid, own: true },
+      helper: { pid: helper?.child.pid ?? 0 },
       agent: { pid: containerPid({ "kbridge.dev/role": "agent" }) },
       pod: { pid: containerPid({ app: "blast" }) },
+    });
+    const phases = [
+      { phase: "rps", unit: "request (µs)", scale: 1000, kubectl: forwards[0]?.child.pid ?? 0 },
+      { phase: "down", unit: "MiB downloaded (ms)", scale: 1, kubectl: forwards[1]?.child.pid ?? 0 },
+      { phase: "up", unit: "MiB uploaded (ms)", scale: 1, kubectl: forwards[2]?.child.pid ?? 0 },
+    ] as const;
+    type Meter = { cpu: ReturnType<typeof cpuMeter>; units: number };
+    const meters: Record<string, Meter> = {};
+    for (const { phase, kubectl: pid } of phases) for (const name of Object.keys(paths)) meters[`${phase} ${name}`] = { cpu: cpuMeter(processesWith(pid)), units: 0 };
+    const metered = async (key: string, run: () => Promise<{ value: number; units: number }>) => {
+      const meter = meters[key] as Meter;
+      meter.cpu.start();
+      const { value, units } = await run();
+      meter.cpu.stop();
+      meter.units += units;
+      return value;
     };
-    const meters = Object.fromEntries(Object.keys(paths).map((name) => [name, { cpu: cpuMeter(processes), requests: 0 }]));
     for (let turn = 0; turn < TURNS; turn++) {
       for (const [name, ports] of Object.entries(paths)) {
         const sample = samples[name] as { rps: number[]; down: number[]; up: number[] };
-        const meter = meters[name] as { cpu: ReturnType<typeof cpuMeter>; requests: number };
-        meter.cpu.start();
-        const measured = await load({ host: "127.0.0.1", port: ports.http });
-        meter.cpu.stop();
-        meter.requests += measured.requests;
-        sample.rps.push(measured.rps);
-        sample.down.push(await download(ports.down));
-        sample.up.push(await upload(ports.up));
+        sample.rps.push(await metered(`rps ${name}`, async () => load({ host: "127.0.0.1", port: ports.http }).then((r) => ({ value: r.rps, units: r.requests }))));
+        sample.down.push(await metered(`down ${name}`, async () => ({ value: await download(ports.down), units: SIZE / MIB })));
+        sample.up.push(await metered(`up ${name}`, async () => ({ value: await upload(ports.up), units: SIZE / MIB })));
       }
     }
     await sendCommand(client.socket, "session:stop", { sessionId: view.id }, 90_000);
@@ -209,15 +219,18 @@ export async function benchOutbound(): Promise<void> {
       const list = (values: number[]) => values.map((v) => v.toFixed(0)).join(" ");
       console.log(`    ${label.padEnd(18)} req/s ${list(sample.rps)} · download ${list(sample.down)} · upload ${list(sample.up)}`);
     }
-    console.log(`\n  CPU per request in the requests/s phases (µs, user + system, all turns):`);
-    const names = Object.keys(processes);
-    console.log(`  ${"".padEnd(34)} ${[...names, "total"].map((n) => n.padStart(n.length > 10 ? n.length : 10)).join(" ")}`);
-    for (const [name, label] of [["viaKubectl", "kubectl port-forward to the pod"], ["viaKbridge", "kbridge → service's ClusterIP"], ["viaKbridgeDirect", "kbridge → pod (headless name)"]] as const) {
-      const meter = meters[name] as { cpu: ReturnType<typeof cpuMeter>; requests: number };
-      const spent = meter.cpu.spent();
-      const per = (ms: number) => ((ms * 1000) / Math.max(1, meter.requests)).toFixed(0);
-      const total = Object.values(spent).reduce((a, b) => a + b, 0);
-      console.log(`  ${label.padEnd(34)} ${[...names.map((n) => per(spent[n] ?? 0).padStart(n.length > 10 ? n.length : 10)), per(total).padStart(10)].join(" ")}`);
+    const names = Object.keys(processesWith(0));
+    const width = (n: string) => Math.max(n.length, 8);
+    for (const { phase, unit, scale } of phases) {
+      console.log(`\n  CPU per ${unit}, user + system, all turns:`);
+      console.log(`  ${"".padEnd(34)} ${[...names, "total"].map((n) => n.padStart(width(n))).join(" ")}`);
+      for (const [name, label] of [["viaKubectl", "kubectl port-forward to the pod"], ["viaKbridge", "kbridge → service's ClusterIP"], ["viaKbridgeDirect", "kbridge → pod (headless name)"]] as const) {
+        const meter = meters[`${phase} ${name}`] as Meter;
+        const spent = meter.cpu.spent();
+        const per = (ms: number) => ((ms * scale) / Math.max(1, meter.units)).toFixed(scale === 1 ? 1 : 0);
+        const total = Object.values(spent).reduce((a, b) => a + b, 0);
+        console.log(`  ${label.padEnd(34)} ${[...names.map((n) => per(spent[n] ?? 0).padStart(width(n))), per(total).padStart(width("total"))].join(" ")}`);
+      }
     }
     console.log(`\nconnect time by namespace size (median of ${CONNECT_RUNS}, hosts mode)`);
     console.log(`  ${String(services.few).padStart(3)} services: ${median(times.few ?? [])} ms (runs: ${(times.few ?? []).join(", ")})`);

@@ -40,6 +40,8 @@ export interface PortForwardHandlers {
  * the `ws` package then skips a copy of every message.
  */
 const zeroMask = (mask: Buffer) => void mask.fill(0);
+/** An API server that accepts the connection but does not answer the upgrade within this fails the port-forward. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 export async function openPortForward(connection: ClusterConnection, namespace: string, pod: string, port: number, handlers: PortForwardHandlers): Promise<PortForwardSocket> {
   const failed = (reason: string, cause?: unknown) =>
@@ -55,10 +57,14 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
   const server = connection.config.getCurrentCluster()?.server;
   if (!server) throw failed("the kube context names no cluster server");
   const options: https.RequestOptions = {};
-  await connection.config.applyToHTTPSOptions(options);
+  try {
+    await connection.config.applyToHTTPSOptions(options);
+  } catch (cause) {
+    throw failed(`the kube context's credentials: ${(cause as Error).message}`, cause);
+  }
   const secure = server.startsWith("https:");
   const url = `${server.replace(/^http/, "ws").replace(/\/$/, "")}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward?ports=${port}`;
-  const ws = new WebSocket(url, ["v4.channel.k8s.io"], { ...options, perMessageDeflate: false, ...(secure ? { generateMask: zeroMask } : {}) });
+  const ws = new WebSocket(url, ["v4.channel.k8s.io"], { ...options, perMessageDeflate: false, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...(secure ? { generateMask: zeroMask } : {}) });
   // Listening from the start: messages can arrive in the same read as the upgrade's answer.
   // The first message on each channel carries the port number.
   const unprefixed = [true, true];
@@ -100,9 +106,10 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
           if (body.trim()) reason += `: ${body.trim().slice(0, 200)}`;
         }
         reject(failed(reason));
+        // Only now: ending the handshake sooner fails it with ws's own words before the reason is read.
+        ws.terminate();
       });
       response.on("error", (cause) => reject(failed(cause.message, cause)));
-      ws.terminate();
     });
   });
   return {

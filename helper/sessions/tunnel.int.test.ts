@@ -16,6 +16,8 @@ import { kind } from "../../test/cluster/controllers/objects.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
+import { openCluster } from "../k8s/clusterConnection.ts";
+import { openPodConnection } from "../k8s/portForward.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { STREAM_WINDOW } from "../agent/mux.mjs";
 import { openOutboundTunnel } from "../tunnel/outboundTunnel.ts";
@@ -315,4 +317,11 @@ test("nothing else in the cluster can use the agent: a control connection or an 
   );
   await expect(tunnel.dial("upper", 80)).rejects.toMatchObject({ info: { message: expect.stringMatching(/not this session's helper/) } });
   await tunnel.closed;
+});
+
+test("a port-forward the API server refuses fails with its reason", async () => {
+  const connection = openCluster([kubeconfig], "kbridge-demo");
+  await expect(openPodConnection(connection, "default", "no-such-pod", 47001)).rejects.toMatchObject({
+    info: { code: "port-forward-failed", message: expect.stringMatching(/no-such-pod port 47001: the API server answered HTTP 404: pods "no-such-pod" not found/) },
+  });
 });
