@@ -38,7 +38,7 @@ export interface AgentOptions {
   /** The restorer puts the workload back when the helper's heartbeat is older than this. */
   deadmanSeconds: number;
   controlPort: number;
-  /** The agent's port for outbound traffic (the helper is the HTTP/2 client there). */
+  /** The agent's port for outbound traffic (the helper's multiplexed tunnel, helper/agent/mux.mjs). */
   outboundPort: number;
   /** The session's secret: the agent reads it from the session's Secret and checks the helper has it. */
   token: string;
