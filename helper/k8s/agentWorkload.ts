@@ -5,6 +5,7 @@
  * an expiry annotation, and can be found and removed by label.
  */
 import fs from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1ObjectMeta, type V1OwnerReference, type V1Pod, type V1PodTemplateSpec, type V1PolicyRule, type V1StatefulSet } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
@@ -136,13 +137,27 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
     await clusterCall(connection, `delete ${what} (it comes back on restore)`, () => connection.core.deleteNamespacedPod({ name, namespace }), { notFound: "null" });
     return { podLabels: { ...pod.metadata?.labels } };
   }
-  const next: Templated = {
-    ...workload,
-    metadata: { ...workload.metadata, annotations: { ...workload.metadata?.annotations, [SESSION_LABEL]: session.id, [ORIGINAL_ANNOTATION]: original } },
-    spec: { ...workload.spec!, template: agentTemplate(workload.spec?.template ?? {}, target.container, ports, session, agent, options) },
-  };
-  await clusterCall(connection, `replace ${what} with the agent`, () => templated.replace(namespace, name, next));
-  return { podLabels: { ...workload.spec?.template.metadata?.labels } };
+  // The controller writes the workload's status meanwhile (during a rollout, often): on a
+  // conflict, read it again; if its spec changed too (a rollout's new spec), that is the
+  // original now, and the Secret is told before the agent goes in.
+  let current = workload;
+  for (let attempt = 1; ; attempt++) {
+    const next: Templated = {
+      ...current,
+      metadata: { ...current.metadata, annotations: { ...current.metadata?.annotations, [SESSION_LABEL]: session.id, [ORIGINAL_ANNOTATION]: original } },
+      spec: { ...current.spec!, template: agentTemplate(current.spec?.template ?? {}, target.container, ports, session, agent, options) },
+    };
+    const replaced = await clusterCall(connection, `replace ${what} with the agent`, () => templated.replace(namespace, name, next), { conflict: "null" });
+    if (replaced) return { podLabels: { ...current.spec?.template.metadata?.labels } };
+    if (attempt >= 5) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge put the agent in (5 tries).`, hint: "Wait for its rollout to finish (kubectl rollout status), then connect again." });
+    current = await clusterCall(connection, `read ${what}`, () => templated.read(namespace, name));
+    if (!isDeepStrictEqual(current.spec, saved.spec)) {
+      saved.spec = current.spec;
+      await clusterCall(connection, "save the workload's new spec for the restore", () =>
+        connection.core.patchNamespacedSecret({ name: original, namespace, body: { stringData: { "workload.json": JSON.stringify(saved) } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch)),
+      );
+    }
+  }
 }
 
 /**

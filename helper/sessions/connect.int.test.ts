@@ -199,6 +199,36 @@ describe("connect", () => {
     expect((await apiAnswers(4)).every((pod) => pod.startsWith("api-"))).toBe(true);
   });
 
+  test("a Deployment changed between kbridge's read and its replace is read again, and its new spec is the one the restore puts back", async () => {
+    // Right after kbridge saved the original (its Secret appears), someone rolls out a new template.
+    let changed = false;
+    const stop = cluster.store.watch(Number(cluster.store.get(kind("Deployment"), "shop", "api").metadata.resourceVersion), (event) => {
+      if (changed || event.type !== "ADDED" || event.resource.kind !== "Secret" || event.object.metadata.labels?.["app.kubernetes.io/managed-by"] !== "kbridge") return;
+      changed = true;
+      setImmediate(() => {
+        const deployment = cluster.store.get(kind("Deployment"), "shop", "api");
+        const template = (deployment.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template;
+        template.metadata.annotations = { ...template.metadata.annotations, "example.com/restarted-at": "mid-connect" };
+        cluster.store.update(kind("Deployment"), deployment);
+      });
+    });
+    try {
+      const session = await connect(options());
+      try {
+        expect(changed).toBe(true);
+        expect(await apiAnswers(6)).toEqual(["workstation"]);
+      } finally {
+        await session.disconnect();
+      }
+    } finally {
+      stop();
+    }
+    expect((deploymentSpec("api") as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations).toMatchObject({ "example.com/restarted-at": "mid-connect" });
+    expect(kbridgeObjects()).toEqual([]);
+    await waitForDemo(cluster);
+    expect((await apiAnswers(4)).every((pod) => pod.startsWith("api-"))).toBe(true);
+  });
+
   test("kept probes are answered by the agent: the pod stays live while the workstation fails them, and other requests still reach it", async () => {
     const kubectl = kubectlFor(kubeconfig);
     const manifests = `apiVersion: apps/v1
