@@ -1,11 +1,11 @@
 // kbridge agent: runs in the cluster in place of a workload's container, on the stock
-// node image, with no npm dependencies. It listens on the workload's ports and on a control
-// port; the helper reaches the control port through the API server's port-forward, and
-// every connection the agent accepts travels to the workstation as one HTTP/2 CONNECT
-// stream of that single connection (HTTP/2 brings multiplexing and flow control).
-// The other direction has its own port and protocol (./mux.mjs, shipped next to this file):
-// each stream the helper opens there is connected from here, inside the cluster — cluster
-// DNS and the pod's network identity — for the workstation's process.
+// node image, with no npm dependencies. It listens on the workload's ports and on two
+// ports of its own that the helper reaches through the API server's port-forward, each
+// with one multiplexed connection (./mux.mjs, shipped next to this file): on the control
+// port, every connection the workload's ports accept travels to the workstation as a
+// stream; on the outbound port, each stream the helper opens is connected from here,
+// inside the cluster — cluster DNS and the pod's network identity — for the workstation's
+// process.
 //
 // Environment:
 //   KBRIDGE_PORTS          comma-separated ports to take over (the container's)
@@ -20,7 +20,6 @@
 //                          itself so the pod stays healthy whatever the workstation does:
 //                          [{"port": 8080, "path": "/healthz"}] (httpGet), [{"port": 8081}] (tcpSocket)
 import fs from "node:fs";
-import http2 from "node:http2";
 import net from "node:net";
 import { pipeline } from "node:stream";
 import { FRAME, Mux, MUX_MAGIC } from "./mux.mjs";
@@ -31,10 +30,6 @@ const outboundPort = Number(process.env.KBRIDGE_OUTBOUND_PORT ?? 47001);
 const session = process.env.KBRIDGE_SESSION ?? "unknown";
 const token = process.env.KBRIDGE_TOKEN ?? "";
 const waitMs = Number(process.env.KBRIDGE_WAIT_MS ?? 10000);
-const SESSION_MEMORY_MB = 256;
-// Large windows: fewer WINDOW_UPDATE round trips through the API server's port-forward.
-const STREAM_WINDOW = 4 * 1024 * 1024;
-const SESSION_WINDOW = 32 * 1024 * 1024;
 
 const log = (message, fields = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), session, message, ...fields }));
 
@@ -60,7 +55,7 @@ try {
 }
 const PROBE_REQUEST = /^(?:GET|HEAD) (\S+) HTTP\/1\.[01]\r\n/;
 
-/** The HTTP/2 session to the helper over the current control connection, or null. */
+/** The helper's tunnel on the control port (a Mux), or null. */
 let tunnel = null;
 let waiters = [];
 
@@ -73,7 +68,7 @@ function setTunnel(next) {
 }
 
 function awaitTunnel() {
-  if (tunnel && !tunnel.closed && !tunnel.destroyed) return Promise.resolve(tunnel);
+  if (tunnel && !tunnel.closed) return Promise.resolve(tunnel);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       waiters = waiters.filter((w) => w !== done);
@@ -87,55 +82,17 @@ function awaitTunnel() {
   });
 }
 
-// The control port: one helper connection at a time; a newer one replaces the old (the
-// helper reconnecting). A connection counts only once the helper's HTTP/2 SETTINGS arrive:
-// readiness probes and port scanners connect and close without them, and are ignored.
-net
-  .createServer((socket) => {
-    socket.setNoDelay(true);
-    const client = http2.connect("http://kbridge-helper", { createConnection: () => socket, maxSessionMemory: SESSION_MEMORY_MB, settings: { initialWindowSize: STREAM_WINDOW } });
-    let adopted = false;
-    // Adopted once the helper answers our hello with the session's token.
-    client.once("remoteSettings", () => {
-      const hello = client.request({ ":method": "GET", ":path": "/kbridge/hello" });
-      hello.on("response", (headers) => {
-        if (headers["kbridge-token"] !== token) {
-          log("refused a control connection without the session's token", { from: socket.remoteAddress });
-          return client.destroy();
-        }
-        adopted = true;
-        client.setLocalWindowSize(SESSION_WINDOW);
-        log("tunnel up", { from: socket.remoteAddress });
-        const previous = tunnel;
-        setTunnel(client);
-        if (previous && previous !== client) previous.close();
-      });
-      hello.on("error", () => client.destroy());
-      hello.resume();
-      hello.end();
-    });
-    client.on("error", (error) => {
-      if (adopted) log("tunnel error", { error: error.message });
-    });
-    client.on("close", () => {
-      if (!adopted) return;
-      log("tunnel closed");
-      if (tunnel === client) setTunnel(null);
-    });
-    // Keep the tunnel alive through idle proxies and notice a dead peer.
-    const ping = setInterval(() => {
-      if (adopted && !client.closed && !client.destroyed) client.ping(() => {});
-    }, 10000);
-    client.on("close", () => clearInterval(ping));
-  })
-  .listen(controlPort, () => log("control port listening", { port: controlPort }));
+/** The helper pings every 10 s; a tunnel silent this long is dead (a port-forward gone without a word). */
+const SILENCE_MS = 30000;
 
-// Outbound: the helper's multiplexed tunnel (./mux.mjs) on its own port: each stream it
-// opens is connected from here, inside the cluster — cluster DNS and the pod's network
-// identity — for the workstation's process; a failed connect answers with the reason, which
-// the helper shows next to the endpoint. One helper connection carries every stream.
-net
-  .createServer({ allowHalfOpen: true }, (socket) => {
+/**
+ * A connection to one of the helper's ports, multiplexed (./mux.mjs). It counts only once
+ * the helper's HELLO carries the session's token: readiness probes, port scanners and
+ * anything else in the cluster are turned away. `onTrusted(mux)` then; `onOpen` takes the
+ * streams the helper opens (refused until trusted).
+ */
+function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
+  server.on("connection", (socket) => {
     socket.setNoDelay(true);
     socket.on("error", () => {});
     let head = Buffer.alloc(0);
@@ -149,72 +106,110 @@ net
       }
       if (head.length < MUX_MAGIC.length) return;
       socket.off("data", sniff);
-      serveMux(socket, head.subarray(MUX_MAGIC.length));
+      serve(socket, head.subarray(MUX_MAGIC.length));
     };
     socket.on("data", sniff);
-  })
-  .listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
-
-function serveMux(socket, rest) {
-  let trusted = false;
-  const mux = new Mux(
-    {
-      write(chunks) {
-        socket.cork();
-        for (const chunk of chunks) socket.write(chunk);
-        socket.uncork();
-      },
-    },
-    {
-      onControl(type, payload) {
-        if (type === FRAME.PING) return mux.frame(FRAME.PONG, 0, payload);
-        if (type !== FRAME.HELLO) return;
-        let hello;
-        try {
-          hello = JSON.parse(payload.toString("utf8"));
-        } catch {
-          hello = {};
-        }
-        if (hello.token !== token) {
-          log("refused an outbound connection without the session's token", { from: socket.remoteAddress });
-          mux.json(FRAME.HELLO, 0, { error: "not this session's helper" });
-          mux.flush();
-          mux.close();
-          return void socket.end();
-        }
-        trusted = true;
-        mux.json(FRAME.HELLO, 0, { ok: true });
-        log("outbound tunnel up", { from: socket.remoteAddress });
-      },
-      onOpen(stream, request) {
-        if (!trusted) return stream.refuse("not this session's helper");
-        if (typeof request.files === "string") return sendFiles(stream, request.files);
-        const port = Number(request.port);
-        if (typeof request.host !== "string" || !request.host || !(port >= 1 && port <= 65535)) return stream.refuse(`expected a host and a port, got ${request.host}:${request.port}`);
-        const target = net.connect({ host: request.host, port, allowHalfOpen: true });
-        target.setNoDelay(true);
-        let connected = false;
-        target.once("connect", () => {
-          connected = true;
-          if (stream.destroyed) return target.destroy();
-          stream.accept();
-          pipeline(target, stream, target, (error) => {
-            if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE" && error.code !== "ECONNRESET") log("outbound connection ended with an error", { to: `${request.host}:${port}`, error: error.message });
-          });
-        });
-        target.once("error", (error) => {
-          if (!connected) stream.refuse(`${error.code ?? "error"}: ${error.message}`);
-        });
-      },
-    },
-  );
-  socket.on("data", (chunk) => mux.receive(chunk));
-  socket.on("close", () => {
-    if (trusted) log("outbound tunnel closed");
-    mux.close();
   });
-  if (rest.length > 0) mux.receive(rest);
+  const serve = (socket, rest) => {
+    let trusted = false;
+    let heard = Date.now();
+    const mux = new Mux(
+      {
+        write(chunks) {
+          socket.cork();
+          for (const chunk of chunks) socket.write(chunk);
+          socket.uncork();
+        },
+      },
+      {
+        onControl(type, payload) {
+          if (type === FRAME.PING) return mux.frame(FRAME.PONG, 0, payload);
+          if (type !== FRAME.HELLO) return;
+          let hello;
+          try {
+            hello = JSON.parse(payload.toString("utf8"));
+          } catch {
+            hello = {};
+          }
+          if (hello.token !== token) {
+            log(`refused a ${name} connection without the session's token`, { from: socket.remoteAddress });
+            mux.json(FRAME.HELLO, 0, { error: "not this session's helper" });
+            mux.flush();
+            mux.close();
+            return void socket.end();
+          }
+          trusted = true;
+          mux.json(FRAME.HELLO, 0, { ok: true });
+          log(`${name} tunnel up`, { from: socket.remoteAddress });
+          onTrusted?.(mux);
+        },
+        onOpen(stream, request) {
+          if (!trusted || !onOpen) return stream.refuse(trusted ? `the ${name} port opens no streams from the helper` : "not this session's helper");
+          onOpen(stream, request);
+        },
+      },
+    );
+    const silence = setInterval(() => {
+      if (trusted && Date.now() - heard > SILENCE_MS) {
+        log(`the helper went silent on the ${name} tunnel; closing it`, { silentMs: Date.now() - heard });
+        socket.destroy();
+      }
+    }, SILENCE_MS / 3);
+    socket.on("data", (chunk) => {
+      heard = Date.now();
+      mux.receive(chunk);
+    });
+    socket.on("close", () => {
+      clearInterval(silence);
+      mux.close();
+      if (!trusted) return;
+      log(`${name} tunnel closed`);
+      onClosed?.(mux);
+    });
+    if (rest.length > 0) mux.receive(rest);
+  };
+  return server;
 }
+
+// The control port: one helper tunnel at a time; a newer one replaces the old (the helper
+// reconnecting). Each connection the workload's ports accept becomes a stream of it.
+acceptHelper(net.createServer({ allowHalfOpen: true }), {
+  name: "control",
+  onTrusted(mux) {
+    const previous = tunnel;
+    setTunnel(mux);
+    if (previous && previous !== mux) previous.close(new Error("a newer tunnel took over"));
+  },
+  onClosed(mux) {
+    if (tunnel === mux) setTunnel(null);
+  },
+}).listen(controlPort, () => log("control port listening", { port: controlPort }));
+
+// Outbound: each stream the helper opens on its own port is connected from here, inside the
+// cluster — cluster DNS and the pod's network identity — for the workstation's process; a
+// failed connect answers with the reason, which the helper shows next to the endpoint.
+acceptHelper(net.createServer({ allowHalfOpen: true }), {
+  name: "outbound",
+  onOpen(stream, request) {
+    if (typeof request.files === "string") return sendFiles(stream, request.files);
+    const port = Number(request.port);
+    if (typeof request.host !== "string" || !request.host || !(port >= 1 && port <= 65535)) return stream.refuse(`expected a host and a port, got ${request.host}:${request.port}`);
+    const target = net.connect({ host: request.host, port, allowHalfOpen: true });
+    target.setNoDelay(true);
+    let connected = false;
+    target.once("connect", () => {
+      connected = true;
+      if (stream.destroyed) return target.destroy();
+      stream.accept();
+      pipeline(target, stream, target, (error) => {
+        if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE" && error.code !== "ECONNRESET") log("outbound connection ended with an error", { to: `${request.host}:${port}`, error: error.message });
+      });
+    });
+    target.once("error", (error) => {
+      if (!connected) stream.refuse(`${error.code ?? "error"}: ${error.message}`);
+    });
+  },
+}).listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
 
 // A volume's files, for the workstation (KubernetesLocalProcessConfig.yaml volumeMounts):
 // JSON { files: [{ path, mode, data (base64) }] }, symlinks followed, the kubelet's own
@@ -250,25 +245,29 @@ function sendFiles(stream, root) {
   log("sent a volume's files", { path: root, files: files.length, bytes: total });
 }
 
-/** Carries an accepted connection to the workstation (with the bytes already read, if any). */
+/**
+ * Carries an accepted connection to the workstation (with the bytes already read, if any):
+ * a stream of the helper's tunnel at once, bytes flowing before the helper has connected
+ * (they wait there), and the cluster's connection reset if the workstation refuses.
+ */
 async function forward(socket, port, head) {
   socket.pause();
-  const client = await awaitTunnel();
-  if (!client) {
+  const mux = await awaitTunnel();
+  if (!mux) {
     log("no tunnel for a connection; resetting it", { port, waitedMs: waitMs });
     return socket.resetAndDestroy();
   }
-  const stream = client.request({ ":method": "CONNECT", ":authority": `workstation:${port}` });
-  stream.on("response", (headers) => {
-    if (headers[":status"] !== 200) {
-      log("workstation refused a connection", { port, status: headers[":status"] });
-      socket.resetAndDestroy();
-    }
+  const stream = mux.open({ port });
+  // Before the pipeline's own handler, which would close the cluster's connection cleanly.
+  stream.once("close", () => {
+    if (stream.refusal === undefined) return;
+    log("workstation refused a connection", { port, reason: stream.refusal });
+    socket.resetAndDestroy();
   });
   if (head) stream.write(head);
   socket.resume();
   pipeline(socket, stream, socket, (error) => {
-    if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE") log("connection ended with an error", { port, error: error.message });
+    if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE" && error.code !== "ECONNRESET") log("connection ended with an error", { port, error: error.message });
   });
 }
 

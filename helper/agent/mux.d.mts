@@ -25,6 +25,8 @@ export declare class MuxStream extends Duplex {
   readonly id: number;
   /** What the peer may have in flight to this end: STREAM_WINDOW, doubled for a fast stream whose reader keeps up. */
   readonly window: number;
+  /** The peer's reason when it refused the stream (set before the stream closes). */
+  readonly refusal: string | undefined;
   /** Resolves once the peer answered OPENED ok; rejects with its reason (`refused: true`) or the stream's error. */
   opened(): Promise<MuxStream>;
   accept(): void;

@@ -244,6 +244,8 @@ export class MuxStream extends Duplex {
     this.over = false;
     /** @type {((answer: { ok?: boolean, error?: string }) => void) | undefined} */
     this.onAnswer = undefined;
+    /** @type {string | undefined} the peer's reason when it refused the stream (set before it closes) */
+    this.refusal = undefined;
   }
 
   /** Helper side: resolves once the agent answered; rejects with its reason. */
@@ -269,6 +271,7 @@ export class MuxStream extends Duplex {
 
   answered(answer) {
     if (!answer.ok) {
+      this.refusal = answer.error ?? "refused";
       this.over = true;
       this.mux.streams.delete(this.id);
     }

@@ -1,16 +1,16 @@
 /**
- * TCP connections to a pod port through the API server's port-forward: the WebSocket channel
+ * A TCP connection to a pod port through the API server's port-forward: the WebSocket channel
  * protocol (v4.channel.k8s.io; channel 0 the port's data, channel 1 its errors, each opened
- * with the port as uint16 LE). One WebSocket is one connection to the pod port.
+ * with the port as uint16 LE). One WebSocket is one connection to the pod port; the agent
+ * tunnels (helper/tunnel/muxTunnel.ts) each run on one.
  *
  * The WebSocket is opened here rather than through client-node's PortForward, for what that
- * one lacks: back-pressure (it reads its input with 'data' events and ignores what send
- * returns), the API server's reason when the upgrade is refused, and a message as one write —
- * its own copies per message (a channel byte, then masking) are most of the helper's cost
- * per request on a busy tunnel.
+ * one lacks: the API server's reason when the upgrade is refused (it says only "Unexpected
+ * server response"), and a message sent as it was built — its own copies per message (a
+ * channel byte, then masking) were most of the helper's cost per request on a busy tunnel.
+ * Back-pressure is the tunnel's: the multiplexer's windows bound what is in flight.
  */
 import type https from "node:https";
-import { Duplex } from "node:stream";
 import WebSocket from "ws";
 import { KbridgeError } from "../protocol/index.ts";
 import type { ClusterConnection } from "./clusterConnection.ts";
@@ -19,10 +19,6 @@ import type { ClusterConnection } from "./clusterConnection.ts";
 export interface PortForwardSocket {
   /** Sends `message[1..]` to the pod port (byte 0 is overwritten with the data channel). */
   send(message: Buffer, callback?: (error?: Error) => void): void;
-  /** Bytes queued but not yet handed to the socket. */
-  readonly bufferedAmount: number;
-  pause(): void;
-  resume(): void;
   close(): void;
 }
 
@@ -118,95 +114,6 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
       message[0] = 0;
       ws.send(message, { binary: true }, callback);
     },
-    get bufferedAmount() {
-      return ws.bufferedAmount;
-    },
-    pause: () => ws.pause(),
-    resume: () => ws.resume(),
     close: () => ws.close(),
   };
-}
-
-/** How much the WebSocket may hold unsent before writes wait for it. */
-const SEND_QUEUE_BYTES = 1024 * 1024;
-/** Written bytes that leave at once instead of at the end of the event loop's turn. */
-const FLUSH_BYTES = 64 * 1024;
-
-/**
- * One connection to a pod port as a Duplex (the inbound tunnel's HTTP/2 session runs on it):
- * what is written goes to the pod, what the pod sends is read; it ends when the WebSocket
- * closes and fails with the server's error text. Writes wait while the WebSocket is behind;
- * the WebSocket pauses while the reader is behind.
- */
-export async function openPodConnection(connection: ClusterConnection, namespace: string, pod: string, port: number): Promise<Duplex> {
-  // eslint-disable-next-line prefer-const -- assigned once the WebSocket is open; the Duplex (which its handlers need) exists before
-  let socket: PortForwardSocket | undefined;
-  // What is written during one turn of the event loop (an HTTP/2 session's flushes for
-  // several streams) leaves as one message at its end; bulk writes go at once past FLUSH_BYTES.
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let waiting: ((error?: Error | null) => void)[] = [];
-  let scheduled: NodeJS.Immediate | undefined;
-  const flush = () => {
-    if (scheduled) clearImmediate(scheduled);
-    scheduled = undefined;
-    if (pendingBytes === 0 || !socket) return;
-    const message = Buffer.allocUnsafe(pendingBytes + 1);
-    let offset = 1;
-    for (const chunk of pending) offset += chunk.copy(message, offset);
-    const callbacks = waiting;
-    pending = [];
-    pendingBytes = 0;
-    waiting = [];
-    socket.send(message, (error) => {
-      for (const callback of callbacks) callback(error ?? null);
-      if (error) duplex.destroy(error);
-    });
-  };
-  const write = (chunks: Buffer[], callback: (error?: Error | null) => void) => {
-    for (const chunk of chunks) {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
-    }
-    // Writes complete at once while the socket's queue is short (so they pipeline), else once it took these.
-    if ((socket?.bufferedAmount ?? 0) + pendingBytes < SEND_QUEUE_BYTES) callback();
-    else waiting.push(callback);
-    if (pendingBytes >= FLUSH_BYTES) flush();
-    else scheduled ??= setImmediate(flush);
-  };
-  const duplex = new Duplex({
-    read() {
-      socket?.resume();
-    },
-    write(chunk: Buffer, _encoding, callback) {
-      write([chunk], callback);
-    },
-    writev(chunks, callback) {
-      write(
-        chunks.map((c) => c.chunk as Buffer),
-        callback,
-      );
-    },
-    final(callback) {
-      flush();
-      // The channel protocol has no half-close: ending the input ends the connection.
-      socket?.close();
-      callback();
-    },
-    destroy(error, callback) {
-      if (scheduled) clearImmediate(scheduled);
-      socket?.close();
-      callback(error);
-    },
-  });
-  socket = await openPortForward(connection, namespace, pod, port, {
-    data(payload) {
-      if (!duplex.push(payload)) socket?.pause();
-    },
-    close(error) {
-      if (error) duplex.destroy(error);
-      else duplex.push(null);
-    },
-  });
-  return duplex;
 }

@@ -12,7 +12,7 @@ import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { findTarget } from "../k8s/findTarget.ts";
 import { agentPods, renewHeartbeat, replaceWithAgent, waitForAgentPods, waitForOriginalsRetired, type KeepOptions, type SessionIdentity } from "../k8s/agentWorkload.ts";
-import { openPodConnection, openPortForward } from "../k8s/portForward.ts";
+import { openPortForward } from "../k8s/portForward.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
@@ -287,9 +287,8 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
   // Each agent pod's log, followed while its tunnel lives.
   const logFollowers = new AbortController();
   async function openTunnel(pod: string): Promise<void> {
-    const duplex = await openPodConnection(connection, namespace, pod, plan.controlPort);
-    const tunnel = serveInboundTunnel(
-      duplex,
+    const tunnel = await serveInboundTunnel(
+      (handlers) => openPortForward(connection, namespace, pod, plan.controlPort, handlers),
       { workstationPort: (containerPort) => routes.get(containerPort), ...(callbacks.onTraffic ? { onExchange: (port: number, exchange: HttpExchange) => callbacks.onTraffic?.(pod, { ...exchange, port }) } : {}) },
       plan.token,
       log,

@@ -1,12 +1,11 @@
 /**
  * The tunnel under load: a server-speaks-first protocol, 100 concurrent connections and a
- * 256 MiB body each way, all checked byte for byte, through agent → HTTP/2 over
- * port-forward → helper → workstation; the outbound direction (the agent dials cluster
+ * 256 MiB body each way, all checked byte for byte, through agent → the multiplexed tunnel
+ * over port-forward → helper → workstation; the outbound direction (the agent dials cluster
  * services for the workstation over one multiplexed tunnel), half-close, flow control and
  * resets included; and the session token that keeps other pods out of all of it.
  */
 import { createHash, randomBytes } from "node:crypto";
-import http2 from "node:http2";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import path from "node:path";
@@ -17,11 +16,10 @@ import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
-import { openPodConnection } from "../k8s/portForward.ts";
+import { openPortForward } from "../k8s/portForward.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { STREAM_WINDOW } from "../agent/mux.mjs";
-import { openOutboundTunnel } from "../tunnel/outboundTunnel.ts";
-import { HELLO_PATH, TOKEN_HEADER } from "../tunnel/inboundTunnel.ts";
+import { openMuxTunnel } from "../tunnel/muxTunnel.ts";
 import { connect, type ConnectedSession } from "./connectSession.ts";
 
 const dir = tempDir("tunnel");
@@ -286,42 +284,48 @@ test("a connection the cluster side resets fails on the workstation too", async 
   expect((await failed).message).toMatch(/ECONNRESET/);
 });
 
-test("nothing else in the cluster can use the agent: a control connection or an outbound tunnel without the session's token is refused", async () => {
+/** A tunnel to one of the agent's ports straight from inside the cluster (no port-forward), as another pod could open one. */
+async function tunnelFromTheCluster(agentIp: string, port: number, token: string, onOpen?: Parameters<typeof openMuxTunnel>[3]) {
+  const socket = net.connect({ host: agentIp, port });
+  return openMuxTunnel(
+    async (handlers) => {
+      await new Promise((resolve) => socket.once("connect", resolve));
+      socket.on("data", handlers.data).on("close", () => handlers.close());
+      return { send: (message) => void socket.write(message.subarray(1)), close: () => socket.destroy() };
+    },
+    token,
+    silentLogger(),
+    onOpen,
+  );
+}
+
+test("nothing else in the cluster can use the agent: a tunnel to its control or outbound port without the session's token is refused", async () => {
   const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
   const agentIp = String((agent?.status as { podIP: string }).podIP);
-  // An impostor speaks the helper's side of the control port with the wrong token.
-  const impostor = http2.createServer();
-  const asked = new Promise<void>((resolve) =>
-    impostor.on("stream", (stream, headers) => {
-      if (headers[":path"] === HELLO_PATH) stream.respond({ ":status": 200, [TOKEN_HEADER]: "not-the-token" }, { endStream: true });
-      resolve();
-    }),
-  );
-  const control = net.connect({ host: agentIp, port: 47000 });
-  impostor.emit("connection", control);
-  await asked;
-  await until(() => control.destroyed, "the agent to drop the impostor's connection");
+  for (const port of [47000, 47001]) {
+    const outsider = await tunnelFromTheCluster(agentIp, port, "not-the-token-at-all", (stream) => stream.accept());
+    await outsider.closed;
+    expect(outsider.closedBecause()).toBe("the agent refused the tunnel: not this session's helper");
+  }
+  // The session's own tunnel still has the traffic.
   const { greeting } = await exchange(Buffer.from("still mine"));
   expect(greeting).toBe("workstation-hello\n");
-
-  // An impostor in the cluster speaks the outbound tunnel's protocol with the wrong token.
-  const outsider = net.connect({ host: agentIp, port: 47001 });
-  const tunnel = await openOutboundTunnel(
-    async (handlers) => {
-      await new Promise((resolve) => outsider.once("connect", resolve));
-      outsider.on("data", handlers.data).on("close", () => handlers.close());
-      return { send: (message) => void outsider.write(message.subarray(1)), bufferedAmount: 0, pause: () => outsider.pause(), resume: () => outsider.resume(), close: () => outsider.destroy() };
-    },
-    "not-the-token-at-all",
-    silentLogger(),
-  );
-  await expect(tunnel.dial("upper", 80)).rejects.toMatchObject({ info: { message: expect.stringMatching(/not this session's helper/) } });
-  await tunnel.closed;
 });
 
 test("a port-forward the API server refuses fails with its reason", async () => {
   const connection = openCluster([kubeconfig], "kbridge-demo");
-  await expect(openPodConnection(connection, "default", "no-such-pod", 47001)).rejects.toMatchObject({
+  await expect(openPortForward(connection, "default", "no-such-pod", 47001, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
     info: { code: "port-forward-failed", message: expect.stringMatching(/no-such-pod port 47001: the API server answered HTTP 404: pods "no-such-pod" not found/) },
   });
+});
+
+test("a connection the workstation process refuses (nothing listens) is reset in the cluster, not left hanging", async () => {
+  const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
+  workstation.close();
+  const ended = await new Promise<string>((resolve) => {
+    const socket = net.connect({ host: String((agent?.status as { podIP: string }).podIP), port: 7000 });
+    socket.on("error", (error: NodeJS.ErrnoException) => resolve(String(error.code)));
+    socket.on("data", () => resolve("data"));
+  });
+  expect(ended).toBe("ECONNRESET");
 });

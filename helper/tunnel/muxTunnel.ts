@@ -1,0 +1,88 @@
+/**
+ * The helper's end of a tunnel to an agent: one port-forward stream to one of the agent's
+ * ports, multiplexed (helper/agent/mux.mjs, the same file the agent runs). The helper proves
+ * itself with the session's token in its HELLO; the agent adopts the connection only then.
+ * The helper pings every PING_MS; a tunnel silent for SILENCE_MS is dead.
+ *
+ * Both tunnels run on it: outbound (the helper opens streams, the agent connects them in the
+ * cluster) and inbound (the agent opens a stream per connection the workload's ports accept).
+ */
+import { FRAME, Mux, MUX_MAGIC, type MuxStream } from "../agent/mux.mjs";
+import type { PortForwardHandlers, PortForwardSocket } from "../k8s/portForward.ts";
+import type { Logger } from "../logging/logger.ts";
+
+const PING_MS = 10_000;
+/** Nothing from the agent for this long (pings unanswered): the tunnel is dead. */
+const SILENCE_MS = 30_000;
+
+export interface MuxTunnel {
+  mux: Mux;
+  /** Resolves when the tunnel closes (agent gone, port-forward dropped, refused, or close()). */
+  closed: Promise<void>;
+  /** Why it closed, once it did with a reason. */
+  closedBecause(): string | undefined;
+  close(): void;
+}
+
+/** Opens a tunnel on the port-forward `open` makes; `onOpen` takes the streams the agent opens. */
+export async function openMuxTunnel(open: (handlers: PortForwardHandlers) => Promise<PortForwardSocket>, token: string, log: Logger, onOpen?: (stream: MuxStream, request: unknown) => void): Promise<MuxTunnel> {
+  let resolveClosed = () => {};
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let heard = Date.now();
+  let helloAnswered = false;
+  let because: string | undefined;
+  const mux = new Mux(
+    {
+      write(chunks, bytes) {
+        // One WebSocket message; byte 0 is the port-forward's channel.
+        const message = Buffer.allocUnsafe(bytes + 1);
+        let offset = 1;
+        for (const chunk of chunks) offset += chunk.copy(message, offset);
+        socket.send(message);
+      },
+    },
+    {
+      ...(onOpen ? { onOpen } : {}),
+      onControl(type, payload) {
+        if (type !== FRAME.HELLO) return;
+        helloAnswered = true;
+        const answer = JSON.parse(payload.toString("utf8")) as { ok?: boolean; error?: string };
+        if (answer.ok) return;
+        log.warn({ err: answer.error }, "the agent refused the tunnel");
+        shut(new Error(`the agent refused the tunnel: ${answer.error}`));
+      },
+    },
+  );
+  const shut = (error?: Error) => {
+    because ??= error?.message;
+    mux.close(error);
+    socket.close();
+    clearInterval(ping);
+    resolveClosed();
+  };
+  const socket = await open({
+    data(payload) {
+      heard = Date.now();
+      mux.receive(payload);
+    },
+    close(error) {
+      if (error) log.warn({ err: error.message }, "tunnel error");
+      // An agent that closes without a word to the hello speaks another protocol: a kbridge
+      // of another version deployed it (a session resumed across an upgrade).
+      if (!helloAnswered && !error) log.warn({}, "the agent closed the tunnel without answering its hello: it is from another kbridge version; disconnect and connect again");
+      shut(error ?? (helloAnswered ? undefined : new Error("the agent did not answer the tunnel's hello (an agent of another kbridge version?)")));
+    },
+  });
+  // Keep it alive through idle proxies, and notice a peer that is gone without a word.
+  const ping = setInterval(() => {
+    if (Date.now() - heard > SILENCE_MS) {
+      log.warn({ silentMs: Date.now() - heard }, "the agent stopped answering on its tunnel");
+      return shut(new Error("the agent stopped answering"));
+    }
+    mux.frame(FRAME.PING, 0);
+  }, PING_MS);
+  ping.unref();
+  socket.send(Buffer.concat([Buffer.alloc(1), MUX_MAGIC]));
+  mux.json(FRAME.HELLO, 0, { token });
+  return { mux, closed, closedBecause: () => because, close: () => shut() };
+}
