@@ -1,18 +1,19 @@
-// The outbound tunnel's multiplexer, shared by the helper (helper/tunnel/outboundTunnel.ts)
-// and the agent (agent.mjs, which the ConfigMap ships with this file): many TCP connections
-// over one port-forward stream, dependency-free.
+// The agent tunnels' multiplexer, shared by the helper (helper/tunnel/muxTunnel.ts) and the
+// agent (agent.mjs, which the ConfigMap ships with this file): many TCP connections over one
+// port-forward stream, dependency-free. The outbound tunnel (the helper opens streams, the
+// agent connects them in the cluster) and the inbound one (the agent opens a stream per
+// connection its workload's ports accept) both run on it.
 //
-// Why not HTTP/2 (which the inbound tunnel uses): per request, the cost that counts on a
-// workstation is system calls and the layers between them. Here a frame is 9 bytes of
-// header and the payload as it came; what all connections write during one turn of the
-// event loop leaves as one write (one WebSocket message, one TLS record, one message for
-// the API server to relay); a connection's bytes are delivered as they arrive, never
-// reassembled.
+// Why not HTTP/2 (the first version): per request, the cost that counts on a workstation is
+// system calls and the layers between them. Here a frame is 9 bytes of header and the
+// payload as it came; what all connections write during one turn of the event loop leaves
+// as one write (one WebSocket message, one TLS record, one message for the API server to
+// relay); a connection's bytes are delivered as they arrive, never reassembled.
 //
-// After MUX_MAGIC, frames both ways: type (1 byte), stream id (4), payload length (4), payload.
+// After MUX_MAGIC (helper → agent), frames both ways: type (1 byte), stream id (4), payload length (4), payload.
 //   HELLO   id 0: the helper's { token }; the agent answers { ok: true } or { error } (then closes)
-//   OPEN    helper → agent: { host, port } to connect to, or { files: path } to read
-//   OPENED  agent → helper: { ok: true } or { error } (the stream is then gone)
+//   OPEN    the opening side's request: outbound { host, port } or { files: path }; inbound { port }
+//   OPENED  the answer: { ok: true } or { error } (the stream is then gone). DATA may come before it.
 //   DATA    bytes of the connection
 //   END     the sender will send no more (half-close); a stream is done once both sides ended
 //   RESET   the connection failed or was aborted; payload: the reason
@@ -40,8 +41,8 @@ const CONTROL_LIMIT = 64 * 1024;
 
 /**
  * One end of the multiplexer. `transport.write(chunks, bytes)` sends what was queued (the
- * caller writes it as one unit); `receive` is fed the bytes that arrive; `onOpen` (agent
- * side) is called for each stream the peer opens, `onControl` for HELLO, PING and PONG.
+ * caller writes it as one unit); `receive` is fed the bytes that arrive; `onOpen` is called
+ * for each stream the peer opens, `onControl` for HELLO, PING and PONG.
  */
 export class Mux {
   /**
@@ -117,7 +118,7 @@ export class Mux {
     this.transport.write(chunks, bytes);
   }
 
-  /** Helper side: a new stream asking the agent for `request`; resolves once the agent answered OPENED. */
+  /** A new stream asking the peer for `request` (one side of a tunnel opens, the other answers). */
   open(request) {
     // Ids are 32 bits; after 4 billion connections they start again, past the ones still open.
     while (this.nextId === 0 || this.nextId > 0xffffffff || this.streams.has(this.nextId)) this.nextId = this.nextId > 0xffffffff ? 1 : this.nextId + 1;
@@ -248,7 +249,7 @@ export class MuxStream extends Duplex {
     this.refusal = undefined;
   }
 
-  /** Helper side: resolves once the agent answered; rejects with its reason. */
+  /** The opening side: resolves once the peer answered; rejects with its reason (`refused`). */
   opened() {
     return new Promise((resolve, reject) => {
       this.onAnswer = (answer) => (answer.ok ? resolve(this) : reject(Object.assign(new Error(answer.error ?? "refused"), { refused: true })));
@@ -256,12 +257,12 @@ export class MuxStream extends Duplex {
     });
   }
 
-  /** Agent side: the connection is made; bytes flow. */
+  /** The answering side: the connection is made; bytes flow. */
   accept() {
     this.mux.json(FRAME.OPENED, this.id, { ok: true });
   }
 
-  /** Agent side: the connection could not be made; the stream is gone. */
+  /** The answering side: the connection could not be made; the stream is gone. */
   refuse(reason) {
     this.mux.json(FRAME.OPENED, this.id, { error: reason });
     this.over = true;
