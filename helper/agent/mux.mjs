@@ -137,6 +137,7 @@ export class Mux {
         if (this.headerFill === 0 && length - offset >= HEADER) {
           this.startFrame(chunk[offset], chunk.readUInt32BE(offset + 1), chunk.readUInt32BE(offset + 5));
           offset += HEADER;
+          if (this.closed) return;
         } else {
           const take = Math.min(HEADER - this.headerFill, length - offset);
           chunk.copy(this.header, this.headerFill, offset, offset + take);
@@ -145,6 +146,7 @@ export class Mux {
           if (this.headerFill < HEADER) return;
           this.headerFill = 0;
           this.startFrame(this.header[0], this.header.readUInt32BE(1), this.header.readUInt32BE(5));
+          if (this.closed) return;
         }
         if (this.remaining === 0) this.endFrame();
         continue;
@@ -183,6 +185,7 @@ export class Mux {
         } catch {
           return this.json(FRAME.OPENED, id, { error: "the request is not JSON" });
         }
+        if (id === 0 || this.streams.has(id)) return this.close(new Error(`the peer opened stream ${id}, which is ${id === 0 ? "reserved" : "open already"}; the tunnel is out of step`));
         const opened = new MuxStream(this, id);
         this.streams.set(id, opened);
         if (this.handlers.onOpen) this.handlers.onOpen(opened, request);

@@ -108,13 +108,18 @@ test("closing the transport fails every open stream; control frames reach the ha
   expect(controls).toEqual([FRAME.PING]);
 });
 
-test("a frame type from another version closes the tunnel with a reason", async () => {
-  const { agent } = pair(upperEcho);
-  const stream = agent.open({});
-  const failed = new Promise<Error>((resolve) => stream.once("error", resolve));
-  agent.receive(Buffer.from([42, 0, 0, 0, 1, 0, 0, 0, 0]));
-  expect((await failed).message).toMatch(/unknown frame type 42/);
-  expect(agent.closed).toBe(true);
+test("a frame type from another version, or a second OPEN of an open stream, closes the tunnel with a reason", async () => {
+  for (const [frame, reason] of [
+    [[42, 0, 0, 0, 1, 0, 0, 0, 0], /unknown frame type 42/],
+    [[FRAME.OPEN, 0, 0, 0, 1, 0, 0, 0, 2, 0x7b, 0x7d], /opened stream 1, which is open already/],
+  ] as const) {
+    const { agent } = pair(upperEcho);
+    const stream = agent.open({});
+    const failed = new Promise<Error>((resolve) => stream.once("error", resolve));
+    agent.receive(Buffer.from(frame));
+    expect((await failed).message).toMatch(reason);
+    expect(agent.closed).toBe(true);
+  }
 });
 
 test("a fast stream whose reader keeps up gets a larger window, up to the limit; a stream of small exchanges keeps the first one", async () => {
