@@ -75,7 +75,15 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
       payload = payload.subarray(2);
     }
     if (payload.length === 0) return;
-    if (channel === 0) return handlers.data(payload);
+    if (channel === 0) {
+      try {
+        return handlers.data(payload);
+      } catch (cause) {
+        // A reader that fails ends this connection, not the helper.
+        error = new Error(`port-forward to ${namespace}/${pod}:${port}: its reader failed: ${(cause as Error).message}`);
+        return void ws.terminate();
+      }
+    }
     // The kubelet's reason (it could not connect to the port, or the connection failed).
     error = new Error(`port-forward to ${namespace}/${pod}:${port}: ${payload.toString("utf8").trim()}`);
     ws.close();

@@ -46,7 +46,12 @@ export async function openMuxTunnel(open: (handlers: PortForwardHandlers) => Pro
       onControl(type, payload) {
         if (type !== FRAME.HELLO) return;
         helloAnswered = true;
-        const answer = JSON.parse(payload.toString("utf8")) as { ok?: boolean; error?: string };
+        let answer: { ok?: boolean; error?: string };
+        try {
+          answer = JSON.parse(payload.toString("utf8")) as typeof answer;
+        } catch {
+          answer = { error: "its answer to the hello is not JSON" };
+        }
         if (answer.ok) return;
         log.warn({ err: answer.error }, "the agent refused the tunnel");
         shut(new Error(`the agent refused the tunnel: ${answer.error}`));
