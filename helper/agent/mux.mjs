@@ -232,6 +232,10 @@ export class MuxStream extends Duplex {
     super({ allowHalfOpen: true });
     this.mux = mux;
     this.id = id;
+    // A peer's reset arrives as an error: whoever pipes the stream or awaits opened() hears
+    // it; a stream nobody listens to yet (its connection still being made) must not take the
+    // process down with it.
+    this.on("error", () => {});
     this.sendWindow = STREAM_WINDOW;
     /** What the peer may have in flight to us (grows for a fast stream, see MAX_STREAM_WINDOW). */
     this.window = STREAM_WINDOW;

@@ -153,3 +153,19 @@ test("stream ids start again at 1 after 2^32 - 1, past the ones still open", asy
     expect(String(await readAll(stream))).toBe("X");
   }
 });
+
+test("a stream reset by the peer before anyone listens to it (its connection still being made) fails quietly, and the tunnel goes on", async () => {
+  let waiting: MuxStream | undefined;
+  const { helper } = pair((stream, request) => {
+    if (request.port === 1) waiting = stream; // never answered: the connection "is being made"
+    else upperEcho(stream);
+  });
+  const first = helper.open({ port: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  first.destroy(); // the helper gives up (a dial timeout): RESET
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(waiting?.destroyed).toBe(true);
+  const second = await helper.open({ port: 2 }).opened();
+  second.end("still");
+  expect(String(await readAll(second))).toBe("STILL");
+});
