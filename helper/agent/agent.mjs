@@ -150,10 +150,10 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
       },
     );
     const silence = setInterval(() => {
-      if (trusted && Date.now() - heard > SILENCE_MS) {
-        log(`the helper went silent on the ${name} tunnel; closing it`, { silentMs: Date.now() - heard });
-        socket.destroy();
-      }
+      if (Date.now() - heard <= SILENCE_MS) return;
+      // Trusted: a helper gone without a word; not yet: something that never said hello.
+      if (trusted) log(`the helper went silent on the ${name} tunnel; closing it`, { silentMs: Date.now() - heard });
+      socket.destroy();
     }, SILENCE_MS / 3);
     socket.on("data", (chunk) => {
       heard = Date.now();
