@@ -346,13 +346,10 @@ async function restoreTemplated(connection: ClusterConnection, namespace: string
     delete annotations[ORIGINAL_ANNOTATION];
     // The spec as it was, except replicas: a scale made meanwhile (HPA, a teammate) stays.
     const body = { ...current, metadata: { ...current.metadata, annotations }, spec: { ...spec!, replicas: current.spec?.replicas ?? spec?.replicas } };
-    try {
-      await clusterCall(connection, `restore ${what}`, () => api.replace(namespace, saved.name, body));
-      return true;
-    } catch (error) {
-      // A conflict: the controller wrote status meanwhile; read again.
-      if (attempt >= 3 || !(error instanceof KbridgeError) || !/HTTP 409/.test(error.message)) throw error;
-    }
+    // A conflict: the controller wrote status meanwhile; read again.
+    const replaced = await clusterCall(connection, `restore ${what}`, () => api.replace(namespace, saved.name, body), { conflict: "null" });
+    if (replaced) return true;
+    if (attempt >= 3) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge restored it (4 tries).`, hint: "Run `kbridge clean` again; the saved original stays in the session's Secret until the restore succeeds." });
   }
 }
 

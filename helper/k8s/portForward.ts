@@ -18,7 +18,7 @@ import type { ClusterConnection } from "./clusterConnection.ts";
 /** An open port-forward: messages to the pod port, with the first byte of each reserved for the channel. */
 export interface PortForwardSocket {
   /** Sends `message[1..]` to the pod port (byte 0 is overwritten with the data channel). */
-  send(message: Buffer, callback?: (error?: Error) => void): void;
+  send(message: Buffer): void;
   close(): void;
 }
 
@@ -117,10 +117,11 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
     });
   });
   return {
-    send(message, callback) {
-      if (ws.readyState !== WebSocket.OPEN) return callback?.(new Error(`port-forward to ${namespace}/${pod}:${port} is closed`));
+    send(message) {
+      // A closed WebSocket has told its close handler already; what is sent after is dropped.
+      if (ws.readyState !== WebSocket.OPEN) return;
       message[0] = 0;
-      ws.send(message, { binary: true }, callback);
+      ws.send(message, { binary: true });
     },
     close: () => ws.close(),
   };
