@@ -34,11 +34,8 @@ export async function openMuxTunnel(open: (handlers: PortForwardHandlers) => Pro
   const mux = new Mux(
     {
       write(chunks, bytes) {
-        // One WebSocket message; byte 0 is the port-forward's channel.
-        const message = Buffer.allocUnsafe(bytes + 1);
-        let offset = 1;
-        for (const chunk of chunks) offset += chunk.copy(message, offset);
-        socket.send(message);
+        // One WebSocket message.
+        socket.send(chunks, bytes);
       },
     },
     {
@@ -87,7 +84,7 @@ export async function openMuxTunnel(open: (handlers: PortForwardHandlers) => Pro
     mux.frame(FRAME.PING, 0);
   }, PING_MS);
   ping.unref();
-  socket.send(Buffer.concat([Buffer.alloc(1), MUX_MAGIC]));
+  socket.send([MUX_MAGIC]);
   mux.json(FRAME.HELLO, 0, { token });
   return { mux, closed, closedBecause: () => because, close: () => shut() };
 }
