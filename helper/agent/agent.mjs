@@ -22,7 +22,7 @@
 import fs from "node:fs";
 import net from "node:net";
 import { pipeline } from "node:stream";
-import { FRAME, Mux, MUX_MAGIC } from "./mux.mjs";
+import { FRAME, Mux, MUX_MAGIC, TRANSPORT_HIGH_WATER } from "./mux.mjs";
 
 const ports = (process.env.KBRIDGE_PORTS ?? "").split(",").filter(Boolean).map(Number);
 const controlPort = Number(process.env.KBRIDGE_CONTROL_PORT ?? 47000);
@@ -119,6 +119,7 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
           socket.cork();
           for (const chunk of chunks) socket.write(chunk);
           socket.uncork();
+          return socket.writableLength < TRANSPORT_HIGH_WATER;
         },
       },
       {
@@ -159,6 +160,7 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
       heard = Date.now();
       mux.receive(chunk);
     });
+    socket.on("drain", () => mux.drained());
     socket.on("close", () => {
       clearInterval(silence);
       mux.close();

@@ -5,17 +5,23 @@ export declare const MUX_MAGIC: Buffer;
 export declare const FRAME: { HELLO: 0; OPEN: 1; OPENED: 2; DATA: 3; END: 4; RESET: 5; WINDOW: 6; PING: 7; PONG: 8 };
 export declare const STREAM_WINDOW: number;
 export declare const MAX_STREAM_WINDOW: number;
+export declare const TRANSPORT_HIGH_WATER: number;
 
 export declare class Mux {
   constructor(
-    transport: { write(chunks: Buffer[], bytes: number): void },
+    /** Answers false once the transport holds TRANSPORT_HIGH_WATER or more unsent; then call drained() when it has none. */
+    transport: { write(chunks: Buffer[], bytes: number): boolean | void },
     handlers?: { onOpen?(stream: MuxStream, request: unknown): void; onControl?(type: number, payload: Buffer): void },
   );
   readonly closed: boolean;
+  /** The transport said it is full: streams' DATA waits for drained(). */
+  readonly congested: boolean;
   readonly streams: Map<number, MuxStream>;
   frame(type: number, id: number, payload?: Buffer): void;
   json(type: number, id: number, value: unknown): void;
   flush(): void;
+  /** The transport sent everything it held (after write answered false). */
+  drained(): void;
   open(request: unknown): MuxStream;
   receive(chunk: Buffer): void;
   close(error?: Error): void;

@@ -36,17 +36,25 @@ export const MAX_STREAM_WINDOW = 16 * 1024 * 1024;
 const GROW_MS = 200;
 /** Queued output that is written at once instead of at the end of the event loop's turn. */
 const FLUSH_BYTES = 256 * 1024;
+/**
+ * What the transport may hold unsent before connections' DATA waits for it to drain: what a
+ * tunnel buffers stays small (it would otherwise be the sum of every connection's window,
+ * copied through memory no cache holds) while WINDOW, OPENED and PING frames still go.
+ */
+export const TRANSPORT_HIGH_WATER = 1024 * 1024;
 /** Largest non-DATA payload accepted (a JSON request or answer). */
 const CONTROL_LIMIT = 64 * 1024;
 
 /**
  * One end of the multiplexer. `transport.write(chunks, bytes)` sends what was queued (the
- * caller writes it as one unit); `receive` is fed the bytes that arrive; `onOpen` is called
- * for each stream the peer opens, `onControl` for HELLO, PING and PONG.
+ * caller writes it as one unit) and answers false once the transport holds
+ * TRANSPORT_HIGH_WATER or more unsent, after which the owner calls `drained()` when it has
+ * none; `receive` is fed the bytes that arrive; `onOpen` is called for each stream the peer
+ * opens, `onControl` for HELLO, PING and PONG.
  */
 export class Mux {
   /**
-   * @param {{ write(chunks: Buffer[], bytes: number): void }} transport
+   * @param {{ write(chunks: Buffer[], bytes: number): boolean | void }} transport
    * @param {{ onOpen?(stream: MuxStream, request: unknown): void, onControl?(type: number, payload: Buffer): void }} [handlers]
    */
   constructor(transport, handlers = {}) {
@@ -63,6 +71,10 @@ export class Mux {
     this.lastData = undefined;
     /** @type {NodeJS.Immediate | undefined} */
     this.scheduled = undefined;
+    /** The transport is full: streams' DATA waits (in `waiting`, in order) until it drained. */
+    this.congested = false;
+    /** @type {Set<MuxStream>} */
+    this.waiting = new Set();
     // The reader: a frame header may span reads; a DATA payload is handed on piece by piece.
     this.header = Buffer.alloc(HEADER);
     this.headerFill = 0;
@@ -115,7 +127,20 @@ export class Mux {
     this.out = [];
     this.outBytes = 0;
     this.lastData = undefined;
-    this.transport.write(chunks, bytes);
+    if (this.transport.write(chunks, bytes) === false) this.congested = true;
+  }
+
+  /** The transport sent everything it held: waiting streams go on, in the order they came, until it is full again. */
+  drained() {
+    this.congested = false;
+    for (const stream of this.waiting) {
+      if (this.congested || this.closed) return;
+      this.waiting.delete(stream);
+      const blocked = stream.blocked;
+      if (!blocked) continue;
+      stream.blocked = undefined;
+      stream.send(blocked.chunk, blocked.callback);
+    }
   }
 
   /** A new stream asking the peer for `request` (one side of a tunnel opens, the other answers). */
@@ -291,18 +316,26 @@ export class MuxStream extends Duplex {
     this.send(chunk, callback);
   }
 
+  /** Queues `chunk` as DATA as far as the peer's window and the transport allow; the rest waits for either. */
   send(chunk, callback) {
-    if (this.sendWindow >= chunk.length) {
-      this.sendWindow -= chunk.length;
-      this.mux.frame(FRAME.DATA, this.id, chunk);
-      return callback();
+    if (chunk.length === 0) return callback();
+    for (;;) {
+      if (this.mux.congested) {
+        this.blocked = { chunk, callback };
+        this.mux.waiting.add(this);
+        return;
+      }
+      if (this.sendWindow === 0) {
+        this.blocked = { chunk, callback };
+        return;
+      }
+      // At most a flush's worth at a time: a large write stops as soon as the transport is full.
+      const take = Math.min(chunk.length, this.sendWindow, FLUSH_BYTES);
+      this.sendWindow -= take;
+      this.mux.frame(FRAME.DATA, this.id, take === chunk.length ? chunk : chunk.subarray(0, take));
+      if (take === chunk.length) return callback();
+      chunk = chunk.subarray(take);
     }
-    if (this.sendWindow > 0) {
-      this.mux.frame(FRAME.DATA, this.id, chunk.subarray(0, this.sendWindow));
-      chunk = chunk.subarray(this.sendWindow);
-      this.sendWindow = 0;
-    }
-    this.blocked = { chunk, callback };
   }
 
   _final(callback) {
@@ -375,6 +408,7 @@ export class MuxStream extends Duplex {
     }
     const blocked = this.blocked;
     this.blocked = undefined;
+    this.mux.waiting.delete(this);
     blocked?.callback(error ?? new Error("the connection closed"));
     callback(error);
   }

@@ -25,6 +25,8 @@ import type { ClusterConnection } from "./clusterConnection.ts";
 export interface PortForwardSocket {
   /** Sends the chunks, in order, as one message to the pod port (`bytes`: their total length). */
   send(chunks: Buffer[], bytes?: number): void;
+  /** Bytes sent that the connection has not written yet; handlers.drain is called once it wrote them all. */
+  buffered(): number;
   close(): void;
 }
 
@@ -33,6 +35,8 @@ export interface PortForwardHandlers {
   data(payload: Buffer): void;
   /** The connection ended; with the API server's or the kubelet's reason when it failed. */
   close(error?: Error): void;
+  /** Everything sent was written (after buffered() said more than a few KiB wait). */
+  drain?(): void;
 }
 
 const PROTOCOL = "v4.channel.k8s.io";
@@ -330,6 +334,7 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
   };
   socket.on("data", receive);
   socket.on("error", (cause: Error) => (error ??= cause));
+  socket.on("drain", () => handlers.drain?.());
   socket.once("close", () => {
     closed = true;
     handlers.close(error);
@@ -345,6 +350,7 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
       // A closed connection has told its close handler already; what is sent after is dropped.
       write(OPCODE.BINARY, [Buffer.of(0), ...chunks], bytes + 1);
     },
+    buffered: () => socket.writableLength,
     close: () => sendClose(1000),
   };
 }

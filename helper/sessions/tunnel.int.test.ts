@@ -291,7 +291,7 @@ async function tunnelFromTheCluster(agentIp: string, port: number, token: string
     async (handlers) => {
       await new Promise((resolve) => socket.once("connect", resolve));
       socket.on("data", handlers.data).on("close", () => handlers.close());
-      return { send: (chunks) => void socket.write(Buffer.concat(chunks)), close: () => socket.destroy() };
+      return { send: (chunks) => void socket.write(Buffer.concat(chunks)), buffered: () => socket.writableLength, close: () => socket.destroy() };
     },
     token,
     silentLogger(),

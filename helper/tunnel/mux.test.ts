@@ -98,8 +98,8 @@ test("flow control: a stream whose reader stops holds the sender at its window, 
 
 test("closing the transport fails every open stream; control frames reach the handler", async () => {
   const controls: number[] = [];
-  const helper: Mux = new Mux({ write: (chunks) => setImmediate(() => agent.receive(Buffer.concat(chunks))) });
-  const agent: Mux = new Mux({ write: (chunks) => setImmediate(() => helper.receive(Buffer.concat(chunks))) }, { onOpen: (stream) => stream.accept(), onControl: (type) => controls.push(type) });
+  const helper: Mux = new Mux({ write: (chunks) => void setImmediate(() => agent.receive(Buffer.concat(chunks))) });
+  const agent: Mux = new Mux({ write: (chunks) => void setImmediate(() => helper.receive(Buffer.concat(chunks))) }, { onOpen: (stream) => stream.accept(), onControl: (type) => controls.push(type) });
   helper.frame(FRAME.PING, 0);
   const stream = await helper.open({}).opened();
   const failed = new Promise<Error>((resolve) => stream.once("error", resolve));
@@ -168,4 +168,50 @@ test("a stream reset by the peer before anyone listens to it (its connection sti
   const second = await helper.open({ port: 2 }).opened();
   second.end("still");
   expect(String(await readAll(second))).toBe("STILL");
+});
+
+test("a full transport holds the streams' data, not the control frames, and they go on in turn once it drained", async () => {
+  // The agent's transport: what it writes waits in `held` until the test delivers it; it says
+  // it is full from 64 KiB on, as a socket would with the kernel's buffer taken.
+  const FULL = 64 * 1024;
+  let held: Buffer[] = [];
+  const heldBytes = () => held.reduce((sum, chunk) => sum + chunk.length, 0);
+  const helper: Mux = new Mux({ write: (chunks) => void setImmediate(() => agent.receive(Buffer.concat(chunks))) });
+  const agent: Mux = new Mux(
+    {
+      write(chunks) {
+        held.push(...chunks);
+        return heldBytes() < FULL;
+      },
+    },
+    {
+      onOpen(stream) {
+        stream.accept();
+        stream.end(bulk);
+      },
+    },
+  );
+  const bulk = randomBytes(4 * 1024 * 1024);
+  const deliver = () => {
+    const bytes = Buffer.concat(held);
+    held = [];
+    helper.receive(bytes);
+  };
+  const streams = [helper.open({ port: 1 }), helper.open({ port: 2 })];
+  const received = streams.map((stream) => readAll(stream));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Two streams, a 1 MiB window each: without the transport's word 2 MiB would be queued.
+  expect(agent.congested).toBe(true);
+  expect(heldBytes()).toBeLessThan(512 * 1024);
+  const before = heldBytes();
+  agent.frame(FRAME.PONG, 0);
+  agent.flush();
+  expect(heldBytes()).toBe(before + 9);
+  for (let round = 0; round < 1000 && agent.streams.size + helper.streams.size > 0; round++) {
+    deliver();
+    agent.drained();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(heldBytes()).toBeLessThan(512 * 1024);
+  }
+  for (const bytes of await Promise.all(received)) expect(sha(bytes)).toBe(sha(bulk));
 });

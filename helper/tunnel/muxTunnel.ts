@@ -7,7 +7,7 @@
  * Both tunnels run on it: outbound (the helper opens streams, the agent connects them in the
  * cluster) and inbound (the agent opens a stream per connection the workload's ports accept).
  */
-import { FRAME, Mux, MUX_MAGIC, type MuxStream } from "../agent/mux.mjs";
+import { FRAME, Mux, MUX_MAGIC, TRANSPORT_HIGH_WATER, type MuxStream } from "../agent/mux.mjs";
 import type { PortForwardHandlers, PortForwardSocket } from "../k8s/portForward.ts";
 import type { Logger } from "../logging/logger.ts";
 
@@ -34,8 +34,9 @@ export async function openMuxTunnel(open: (handlers: PortForwardHandlers) => Pro
   const mux = new Mux(
     {
       write(chunks, bytes) {
-        // One WebSocket message.
+        // One WebSocket message; the streams wait while the port-forward holds a lot unsent.
         socket.send(chunks, bytes);
+        return socket.buffered() < TRANSPORT_HIGH_WATER;
       },
     },
     {
@@ -63,6 +64,7 @@ export async function openMuxTunnel(open: (handlers: PortForwardHandlers) => Pro
     resolveClosed();
   };
   const socket = await open({
+    drain: () => mux.drained(),
     data(payload) {
       heard = Date.now();
       mux.receive(payload);
