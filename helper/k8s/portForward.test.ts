@@ -166,6 +166,7 @@ test("bytes both ways through a real WebSocket server: masked frames, fragments,
   expect(received[1]?.subarray(1).equals(big)).toBe(true);
   expect(received[1]?.[0]).toBe(0);
   await expect.poll(() => Buffer.concat(data).toString()).toBe("from the pod");
+  expect(data).toHaveLength(1); // a message goes on whole, its fragments joined
   expect(pongs).toBe(1);
   // The server closes normally: the connection ends without an error.
   server?.close(1000);
