@@ -123,9 +123,12 @@ async function unrouteIfIdle() {
 async function restoreTemplated(saved) {
   const plural = saved.kind === "StatefulSet" ? "statefulsets" : "deployments";
   const path = `/apis/apps/v1/namespaces/${namespace}/${plural}/${saved.name}`;
-  for (let attempt = 0; attempt < 5; attempt++) {
+  for (let attempt = 1; attempt <= 8; attempt++) {
     const current = await api("GET", path);
     if (current.status !== 200) return;
+    // The agent never went in (the helper stopped before its replace): nothing to put back,
+    // and a rollout made since must not be undone.
+    if (current.body.metadata.annotations?.["kbridge.dev/session"] !== session) return log("the agent was never put in; nothing to restore", { kind: saved.kind, name: saved.name });
     const annotations = { ...current.body.metadata.annotations };
     delete annotations["kbridge.dev/session"];
     delete annotations["kbridge.dev/original"];
@@ -133,6 +136,8 @@ async function restoreTemplated(saved) {
     const put = await api("PUT", path, body);
     if (put.status === 200) return log("restored", { kind: saved.kind, name: saved.name });
     log("restore attempt failed", { status: put.status, message: put.body?.message });
+    // A conflict: the workload's controller (or a rollout) wrote meanwhile; its burst is soon over.
+    await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 1)));
   }
   throw new Error(`could not restore ${saved.kind} ${saved.name}`);
 }

@@ -26,6 +26,15 @@ export const HEARTBEAT_ANNOTATION = "kbridge.dev/heartbeat";
 /** The key of the session's secret in its Secret. */
 const TOKEN_KEY = "agent-token";
 const RESTORE_WAIT_MS = 60_000;
+/**
+ * A write that conflicts (the controller wrote the workload's status, a rollout its spec) is
+ * read and tried again after this, doubled each time: a rollout's burst of writes is over in
+ * a second or so, and tries in quick succession would all land in it.
+ */
+const CONFLICT_BACKOFF_MS = 50;
+/** A restore is worth more patience than a connect: 8 tries, 6.35 s of waits between them. */
+const RESTORE_TRIES = 8;
+const backOff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, CONFLICT_BACKOFF_MS * 2 ** (attempt - 1)));
 
 export interface SessionIdentity {
   id: string;
@@ -150,6 +159,7 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
     const replaced = await clusterCall(connection, `replace ${what} with the agent`, () => templated.replace(namespace, name, next), { conflict: "null" });
     if (replaced) return { podLabels: { ...current.spec?.template.metadata?.labels } };
     if (attempt >= 5) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge put the agent in (5 tries).`, hint: "Wait for its rollout to finish (kubectl rollout status), then connect again." });
+    await backOff(attempt);
     current = await clusterCall(connection, `read ${what}`, () => templated.read(namespace, name));
     if (!isDeepStrictEqual(current.spec, saved.spec)) {
       saved.spec = current.spec;
@@ -327,20 +337,24 @@ export async function restoreWorkload(connection: ClusterConnection, namespace: 
   const savedJson = secret?.data?.["workload.json"];
   if (savedJson) {
     const saved = JSON.parse(Buffer.from(savedJson, "base64").toString("utf8")) as SavedWorkload;
-    const done = saved.kind === "Pod" ? await recreatePod(connection, namespace, saved) : await restoreTemplated(connection, namespace, saved);
+    const done = saved.kind === "Pod" ? await recreatePod(connection, namespace, saved) : await restoreTemplated(connection, namespace, saved, sessionId);
     if (done) restored = `${saved.kind.toLowerCase()}/${saved.name}`;
   }
   await deleteSessionObjects(connection, namespace, sessionId);
   return restored;
 }
 
-async function restoreTemplated(connection: ClusterConnection, namespace: string, saved: SavedWorkload): Promise<boolean> {
+/** The saved spec back (with the current replica count), if this session's agent is in the workload. */
+async function restoreTemplated(connection: ClusterConnection, namespace: string, saved: SavedWorkload, sessionId: string): Promise<boolean> {
   const api = templatedApi(connection, saved.kind as "Deployment" | "StatefulSet");
   const what = `${saved.kind.toLowerCase()} ${saved.name}`;
   const spec = saved.spec as Templated["spec"];
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const current = await clusterCall(connection, `read ${what}`, () => api.read(namespace, saved.name), { notFound: "null" });
     if (!current) return false;
+    // The agent never went in (connect failed before its replace, or the helper stopped
+    // there): nothing to put back, and a rollout made since must not be undone.
+    if (current.metadata?.annotations?.[SESSION_LABEL] !== sessionId) return false;
     const annotations = { ...current.metadata?.annotations };
     delete annotations[SESSION_LABEL];
     delete annotations[ORIGINAL_ANNOTATION];
@@ -349,7 +363,8 @@ async function restoreTemplated(connection: ClusterConnection, namespace: string
     // A conflict: the controller wrote status meanwhile; read again.
     const replaced = await clusterCall(connection, `restore ${what}`, () => api.replace(namespace, saved.name, body), { conflict: "null" });
     if (replaced) return true;
-    if (attempt >= 3) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge restored it (4 tries).`, hint: "Run `kbridge clean` again; the saved original stays in the session's Secret until the restore succeeds." });
+    if (attempt >= RESTORE_TRIES) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge restored it (${RESTORE_TRIES} tries over ${(CONFLICT_BACKOFF_MS * (2 ** (RESTORE_TRIES - 1) - 1)) / 1000} s).`, hint: "Run `kbridge clean` again; the saved original stays in the session's Secret until the restore succeeds, and the session's restorer pod keeps trying too." });
+    await backOff(attempt);
   }
 }
 

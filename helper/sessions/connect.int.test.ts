@@ -229,6 +229,61 @@ describe("connect", () => {
     expect((await apiAnswers(4)).every((pod) => pod.startsWith("api-"))).toBe(true);
   });
 
+  test("a Deployment that changes faster than kbridge can replace it: connect gives up after 5 tries, says why, and leaves it as it was", async () => {
+    const before = structuredClone(deploymentSpec("api"));
+    // From the moment kbridge saved the original, something writes the Deployment every 2 ms.
+    let ticker: NodeJS.Timeout | undefined;
+    let writes = 0;
+    const stop = cluster.store.watch(Number(cluster.store.get(kind("Deployment"), "shop", "api").metadata.resourceVersion), (event) => {
+      if (ticker || event.type !== "ADDED" || event.resource.kind !== "Secret" || event.object.metadata.labels?.["app.kubernetes.io/managed-by"] !== "kbridge") return;
+      ticker = setInterval(() => {
+        const deployment = cluster.store.get(kind("Deployment"), "shop", "api");
+        deployment.metadata.annotations = { ...deployment.metadata.annotations, "example.com/tick": String((writes += 1)) };
+        cluster.store.update(kind("Deployment"), deployment);
+      }, 2);
+    });
+    try {
+      const failure = await connect(options()).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(KbridgeError);
+      expect((failure as KbridgeError).info).toMatchObject({ code: "workload-conflict", message: "The deployment api kept changing while kbridge put the agent in (5 tries).", hint: expect.stringContaining("kubectl rollout status") });
+      expect(writes).toBeGreaterThan(5);
+    } finally {
+      clearInterval(ticker);
+      stop();
+    }
+    expect(deploymentSpec("api")).toEqual(before);
+    expect(kbridgeObjects()).toEqual([]);
+    await waitForDemo(cluster);
+    expect((await apiAnswers(4)).every((pod) => pod.startsWith("api-"))).toBe(true);
+  });
+
+  test("disconnect while something writes the Deployment every 2 ms for 1.5 s: the restore waits it out and puts the spec back", async () => {
+    const before = structuredClone(deploymentSpec("api"));
+    const session = await connect(options());
+    let writes = 0;
+    const ticker = setInterval(() => {
+      const deployment = cluster.store.get(kind("Deployment"), "shop", "api");
+      deployment.metadata.annotations = { ...deployment.metadata.annotations, "example.com/tick": String((writes += 1)) };
+      cluster.store.update(kind("Deployment"), deployment);
+    }, 2);
+    const calm = setTimeout(() => clearInterval(ticker), 1500);
+    try {
+      await session.disconnect();
+    } finally {
+      clearTimeout(calm);
+      clearInterval(ticker);
+    }
+    expect(writes).toBeGreaterThan(5);
+    expect(deploymentSpec("api")).toEqual(before);
+    expect(cluster.store.get(kind("Deployment"), "shop", "api").metadata.annotations?.["kbridge.dev/session"]).toBeUndefined();
+    expect(kbridgeObjects()).toEqual([]);
+    await waitForDemo(cluster);
+    expect((await apiAnswers(4)).every((pod) => pod.startsWith("api-"))).toBe(true);
+  });
+
   test("kept probes are answered by the agent: the pod stays live while the workstation fails them, and other requests still reach it", async () => {
     const kubectl = kubectlFor(kubeconfig);
     const manifests = `apiVersion: apps/v1

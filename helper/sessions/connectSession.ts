@@ -214,7 +214,17 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
     return await attach(connection, plan, pods, heartbeat, { ...options, log }, config);
   } catch (error) {
     heartbeat.stop();
-    await restoreAndWait(connection, namespace, session.id, log);
+    try {
+      await restoreAndWait(connection, namespace, session.id, log);
+    } catch (restoreError) {
+      // What failed first is what the user needs, and that the cluster is not back yet.
+      log.error({ err: (restoreError as Error).message }, "connect failed, and so did undoing it");
+      const info = error instanceof KbridgeError ? error.info : { code: "connect-failed", category: "cluster" as const, message: `Connect failed: ${(error as Error).message}.` };
+      throw new KbridgeError(
+        { ...info, message: `${info.message} Undoing what connect had changed failed too: ${(restoreError as Error).message}`, hint: "Run `kbridge clean` to finish putting the cluster back (the session's restorer pod also retries on its own)." },
+        { cause: error },
+      );
+    }
     throw error;
   }
 }
