@@ -290,7 +290,7 @@ async function tunnelFromTheCluster(agentIp: string, port: number, token: string
   return openMuxTunnel(
     async (handlers) => {
       await new Promise((resolve) => socket.once("connect", resolve));
-      socket.on("data", handlers.data).on("close", () => handlers.close());
+      socket.on("data", handlers.data).on("close", () => handlers.close()).on("drain", () => handlers.drain?.());
       return { send: (chunks) => void socket.write(Buffer.concat(chunks)), buffered: () => socket.writableLength, close: () => socket.destroy() };
     },
     token,
