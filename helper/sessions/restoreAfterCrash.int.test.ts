@@ -1,7 +1,8 @@
 /**
  * The cluster restores itself when the helper dies: SIGKILL a connected helper and the
  * Deployment's spec comes back and every kbridge object goes, within 60 s — five times; and
- * the same for a StatefulSet and a bare Pod.
+ * the same for a StatefulSet and a bare Pod; and a helper gone before the agent went in
+ * leaves nothing behind and nothing undone.
  */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -17,6 +18,8 @@ import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostn
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
+import { prepareSession } from "../k8s/agentWorkload.ts";
+import { openCluster } from "../k8s/clusterConnection.ts";
 
 const dir = tempDir("restore-after-crash");
 let cluster: TestCluster;
@@ -119,3 +122,35 @@ test("SIGKILL with a StatefulSet or a bare Pod connected: the restorer puts each
     return pod !== undefined && !pod.metadata.deletionTimestamp && isDeepStrictEqual(pod.spec, podBefore.spec) && isDeepStrictEqual(pod.metadata.labels, podBefore.metadata.labels);
   });
 }, 200_000);
+
+test("a helper gone after saving the original but before putting the agent in: the restorer cleans up and leaves a rollout made since alone", async () => {
+  // This test is that helper: it prepares the session (Secret, scripts, restorer) as connect
+  // does first, then renews no heartbeat and never replaces the Deployment.
+  const connection = openCluster([kubeconfig], "kbridge-demo");
+  const before = cluster.store.get(kind("Deployment"), "shop", "api");
+  const session = { id: "c0ffee01", owner: "test-crash", expiresAt: new Date(Date.now() + 3_600_000) };
+  const options = { image: "node:22-alpine", deadmanSeconds: 5, controlPort: 47000, outboundPort: 47001, token: "t", keep: { probes: false, lifecycleHooks: false } };
+  await prepareSession(connection, "shop", session, options, { "workload.json": JSON.stringify({ kind: "Deployment", name: "api", spec: before.spec }) }, [
+    { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["api"], verbs: ["get", "update", "patch"] },
+  ]);
+  // Meanwhile the team rolls out a new template.
+  const deployment = cluster.store.get(kind("Deployment"), "shop", "api");
+  const template = (deployment.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template;
+  template.metadata.annotations = { ...template.metadata.annotations, "example.com/rolled-out": "after kbridge saved" };
+  cluster.store.update(kind("Deployment"), deployment);
+  const rolledOut = structuredClone(spec());
+  let lastLog = "";
+  await until(
+    () => {
+      lastLog = restorerLog() || lastLog;
+      return kbridgeObjects().length === 0;
+    },
+    "the restorer to clean up",
+    60_000,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}\nleft: ${kbridgeObjects().map((o) => `${o.object.kind}/${o.object.metadata.name}`).join(", ")}\nrestorer log:\n${lastLog}`);
+  });
+  expect(spec()).toStrictEqual(rolledOut);
+  expect(lastLog).toContain("the agent was never put in; nothing to restore");
+  await waitForDemo(cluster);
+}, 90_000);
