@@ -11,7 +11,8 @@
  * tunnel whole, once, without a stream's machinery per TLS record in between. (Handing on
  * each 16 KiB record as it came would cost more: four writes to the workstation's socket
  * where one does, and write calls are what a relay pays for.)
- * Back-pressure is the tunnel's: the multiplexer's windows bound what is in flight.
+ * Back-pressure is the tunnel's: the multiplexer's windows bound what is in flight, and it
+ * holds its connections' data back while buffered() is high, until drain.
  */
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
