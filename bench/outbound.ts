@@ -218,9 +218,10 @@ export async function benchOutbound(): Promise<void> {
 
     console.log(`\noutbound: the workstation calling a cluster service (${SIZE / MIB} MiB transfers, HTTP ${CONCURRENCY} keep-alive connections for ${LOAD_SECONDS} s; after a turn not counted, medians of ${TURNS} turns of load and ${TRANSFER_TURNS} of transfers, the three paths in turn)`);
     const row = (name: string, r: typeof viaKbridge) => `  ${name.padEnd(34)} ${r.rps.toFixed(0).padStart(6)} req/s   download ${r.down.toFixed(0).padStart(4)} MB/s   upload ${r.up.toFixed(0).padStart(4)} MB/s`;
-    console.log(row("kbridge → service's ClusterIP", viaKbridge));
-    console.log(row("kbridge → pod (headless name)", viaKbridgeDirect));
-    console.log(row("kubectl port-forward to the pod", viaKubectl));
+    const labels = { viaKbridge: "kbridge → service's ClusterIP", viaKbridgeDirect: "kbridge → pod (headless name)", viaKubectl: "kubectl port-forward to the pod" } as const;
+    console.log(row(labels.viaKbridge, viaKbridge));
+    console.log(row(labels.viaKbridgeDirect, viaKbridgeDirect));
+    console.log(row(labels.viaKubectl, viaKubectl));
     const ratio = (r: typeof viaKbridge) => `${(r.rps / viaKubectl.rps).toFixed(2)}x req/s, ${(r.down / viaKubectl.down).toFixed(2)}x download, ${(r.up / viaKubectl.up).toFixed(2)}x upload`;
     console.log(`  ratio kbridge / kubectl (goal ≥ 1.0): through the ClusterIP ${ratio(viaKbridge)}; to the pod like kubectl ${ratio(viaKbridgeDirect)}`);
     console.log(`  each turn (the machine's drift shows here):`);
@@ -234,7 +235,8 @@ export async function benchOutbound(): Promise<void> {
     for (const { phase, unit, scale } of phases) {
       console.log(`\n  CPU per ${unit}, user + system, all counted turns:`);
       console.log(`  ${"".padEnd(34)} ${[...names, "total"].map((n) => n.padStart(width(n))).join(" ")}`);
-      for (const [name, label] of [["viaKubectl", "kubectl port-forward to the pod"], ["viaKbridge", "kbridge → service's ClusterIP"], ["viaKbridgeDirect", "kbridge → pod (headless name)"]] as const) {
+      for (const name of ["viaKubectl", "viaKbridge", "viaKbridgeDirect"] as const) {
+        const label = labels[name];
         const meter = meters[`${phase} ${name}`] as Meter;
         const spent = meter.cpu.spent();
         const per = (ms: number) => ((ms * scale) / Math.max(1, meter.units)).toFixed(scale === 1 ? 1 : 0);

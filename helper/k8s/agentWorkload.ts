@@ -34,6 +34,7 @@ const RESTORE_WAIT_MS = 60_000;
 const CONFLICT_BACKOFF_MS = 50;
 /** A restore is worth more patience than a connect: 8 tries, 6.35 s of waits between them. */
 const RESTORE_TRIES = 8;
+const RESTORE_WAITS_S = (CONFLICT_BACKOFF_MS * (2 ** (RESTORE_TRIES - 1) - 1)) / 1000;
 const backOff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, CONFLICT_BACKOFF_MS * 2 ** (attempt - 1)));
 
 export interface SessionIdentity {
@@ -363,7 +364,7 @@ async function restoreTemplated(connection: ClusterConnection, namespace: string
     // A conflict: the controller wrote status meanwhile; read again.
     const replaced = await clusterCall(connection, `restore ${what}`, () => api.replace(namespace, saved.name, body), { conflict: "null" });
     if (replaced) return true;
-    if (attempt >= RESTORE_TRIES) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge restored it (${RESTORE_TRIES} tries over ${(CONFLICT_BACKOFF_MS * (2 ** (RESTORE_TRIES - 1) - 1)) / 1000} s).`, hint: "Run `kbridge clean` again; the saved original stays in the session's Secret until the restore succeeds, and the session's restorer pod keeps trying too." });
+    if (attempt >= RESTORE_TRIES) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge restored it (${RESTORE_TRIES} tries over ${RESTORE_WAITS_S} s).`, hint: "Run `kbridge clean` again; the saved original stays in the session's Secret until the restore succeeds, and the session's restorer pod keeps trying too." });
     await backOff(attempt);
   }
 }

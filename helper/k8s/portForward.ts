@@ -41,6 +41,8 @@ export interface PortForwardHandlers {
 }
 
 const PROTOCOL = "v4.channel.k8s.io";
+/** The byte that opens every message kbridge sends: the data channel of the one port. */
+const DATA_CHANNEL = Buffer.of(0);
 const ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** An API server that accepts the connection but does not answer the upgrade within this fails the port-forward. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
@@ -363,7 +365,7 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
   return {
     send(chunks, bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0)) {
       // A closed connection has told its close handler already; what is sent after is dropped.
-      write(OPCODE.BINARY, [Buffer.of(0), ...chunks], bytes + 1);
+      write(OPCODE.BINARY, [DATA_CHANNEL, ...chunks], bytes + 1);
     },
     buffered: () => socket.writableLength,
     close: () => sendClose(1000),
