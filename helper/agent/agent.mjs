@@ -121,6 +121,7 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
           socket.uncork();
           return socket.writableLength < TRANSPORT_HIGH_WATER;
         },
+        unsent: () => socket.writableLength,
       },
       {
         onControl(type, payload) {
@@ -196,14 +197,16 @@ acceptHelper(net.createServer({ allowHalfOpen: true }), {
     if (typeof request.files === "string") return sendFiles(stream, request.files);
     const port = Number(request.port);
     if (typeof request.host !== "string" || !request.host || !(port >= 1 && port <= 65535)) return stream.refuse(`expected a host and a port, got ${request.host}:${request.port}`);
-    const target = net.connect({ host: request.host, port, allowHalfOpen: true });
+    const target = net.connect({ host: request.host, port, allowHalfOpen: true, onread: readInto(stream, () => target.resume()) });
     target.setNoDelay(true);
     let connected = false;
     target.once("connect", () => {
       connected = true;
       if (stream.destroyed) return target.destroy();
       stream.accept();
-      pipeline(target, stream, target, (error) => {
+      // What the cluster sends goes by readInto; its end, and everything the other way, here.
+      target.once("end", () => stream.end());
+      pipeline(stream, target, (error) => {
         if (error && error.code !== "ERR_STREAM_PREMATURE_CLOSE" && error.code !== "ECONNRESET") log("outbound connection ended with an error", { to: `${request.host}:${port}`, error: error.message });
       });
     });
@@ -212,6 +215,42 @@ acceptHelper(net.createServer({ allowHalfOpen: true }), {
     });
   },
 }).listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
+
+/** A connection's read buffer starts this large and doubles each time reads fill it, up to READ_MAX. */
+const READ_START = 32 * 1024;
+const READ_MAX = 256 * 1024;
+/** Less room than this left in the buffer: reads start over at its beginning (or in a new one). */
+const READ_MIN = 16 * 1024;
+
+/**
+ * The `onread` of a connection made for the workstation: what the cluster sends is read into
+ * one buffer, read after read, and goes to the tunnel as views of it, without a copy — where
+ * Node's own reads take a new 64 KiB buffer each and go through a stream's machinery. What
+ * all reads queue in one turn of the event loop still leaves as one write. When the buffer is
+ * nearly full, the reads start over at its beginning if the tunnel's socket took everything
+ * (the usual case: the kernel has its copy); otherwise, while some of it waits (for the
+ * workstation's window, or in a full socket), the buffer stays with it and reads go on in a
+ * new one, twice as large up to READ_MAX, so that a bulk transfer reads that much at a time.
+ */
+function readInto(stream, resume) {
+  let buffer = Buffer.allocUnsafeSlow(READ_START);
+  let offset = 0;
+  return {
+    buffer: () => buffer.subarray(offset),
+    callback(length) {
+      const ok = stream.write(buffer.subarray(offset, offset + length));
+      offset += length;
+      if (buffer.length - offset < READ_MIN) {
+        if (buffer.length < READ_MAX || !stream.sentAll()) buffer = Buffer.allocUnsafeSlow(Math.min(buffer.length * 2, READ_MAX));
+        offset = 0;
+      }
+      if (ok) return true;
+      // Read again once the tunnel took it (returning false stops reading).
+      stream.once("drain", resume);
+      return false;
+    },
+  };
+}
 
 // A volume's files, for the workstation (KubernetesLocalProcessConfig.yaml volumeMounts):
 // JSON { files: [{ path, mode, data (base64) }] }, symlinks followed, the kubelet's own

@@ -9,8 +9,11 @@ export declare const TRANSPORT_HIGH_WATER: number;
 
 export declare class Mux {
   constructor(
-    /** Answers false once the transport holds TRANSPORT_HIGH_WATER or more unsent; then call drained() when it has none. */
-    transport: { write(chunks: Buffer[], bytes: number): boolean | void },
+    /**
+     * write answers false once the transport holds TRANSPORT_HIGH_WATER or more unsent; then call drained() when it has none.
+     * unsent: the bytes it holds not yet written (without it, MuxStream.sentAll never answers true).
+     */
+    transport: { write(chunks: Buffer[], bytes: number): boolean | void; unsent?(): number },
     handlers?: { onOpen?(stream: MuxStream, request: unknown): void; onControl?(type: number, payload: Buffer): void },
   );
   readonly closed: boolean;
@@ -35,6 +38,8 @@ export declare class MuxStream extends Duplex {
   readonly refusal: string | undefined;
   /** Resolves once the peer answered OPENED ok; rejects with its reason (`refused: true`) or the stream's error. */
   opened(): Promise<MuxStream>;
+  /** Sends what is queued now; true when every byte written to this stream has left (its memory may be reused), false while any of it waits. */
+  sentAll(): boolean;
   accept(): void;
   refuse(reason: string): void;
 }

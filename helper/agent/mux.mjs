@@ -49,12 +49,13 @@ const CONTROL_LIMIT = 64 * 1024;
  * One end of the multiplexer. `transport.write(chunks, bytes)` sends what was queued (the
  * caller writes it as one unit) and answers false once the transport holds
  * TRANSPORT_HIGH_WATER or more unsent, after which the owner calls `drained()` when it has
- * none; `receive` is fed the bytes that arrive; `onOpen` is called for each stream the peer
- * opens, `onControl` for HELLO, PING and PONG.
+ * none; `transport.unsent()`, where there is one, says how many bytes it still holds (see
+ * MuxStream.sentAll); `receive` is fed the bytes that arrive; `onOpen` is called for each
+ * stream the peer opens, `onControl` for HELLO, PING and PONG.
  */
 export class Mux {
   /**
-   * @param {{ write(chunks: Buffer[], bytes: number): boolean | void }} transport
+   * @param {{ write(chunks: Buffer[], bytes: number): boolean | void, unsent?(): number }} transport
    * @param {{ onOpen?(stream: MuxStream, request: unknown): void, onControl?(type: number, payload: Buffer): void }} [handlers]
    */
   constructor(transport, handlers = {}) {
@@ -314,6 +315,18 @@ export class MuxStream extends Duplex {
 
   _write(chunk, _encoding, callback) {
     this.send(chunk, callback);
+  }
+
+  /**
+   * Sends everything queued now, and answers whether every byte this stream was given has
+   * left: true once nothing of it waits (for a window, behind an earlier write, or in the
+   * transport, whose kernel then has its copy), so that memory lent to write() may be
+   * written over; false while some of it waits.
+   */
+  sentAll() {
+    if (this.writableLength > 0) return false;
+    this.mux.flush();
+    return this.mux.transport.unsent?.() === 0;
   }
 
   /** Queues `chunk` as DATA as far as the peer's window and the transport allow; the rest waits for either. */

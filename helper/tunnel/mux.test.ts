@@ -215,3 +215,60 @@ test("a full transport holds the streams' data, not the control frames, and they
   }
   for (const bytes of await Promise.all(received)) expect(sha(bytes)).toBe(sha(bulk));
 });
+
+test("sentAll says when the memory a stream was given may be written over: only once every byte of it left", async () => {
+  // The agent's transport copies what it takes, as the kernel does, unless it is full; then
+  // it holds the chunks themselves, as Node does with a write the kernel did not take.
+  let full = false;
+  const held: Buffer[] = [];
+  const received: Buffer[] = [];
+  const helper: Mux = new Mux({ write: (chunks) => void setImmediate(() => agent.receive(Buffer.concat(chunks))) });
+  let served: MuxStream | undefined;
+  const agent: Mux = new Mux(
+    {
+      write(chunks) {
+        if (full) return void held.push(...chunks);
+        const copy = Buffer.concat(chunks);
+        setImmediate(() => helper.receive(copy));
+      },
+      unsent: () => held.reduce((sum, chunk) => sum + chunk.length, 0),
+    },
+    {
+      onOpen(stream) {
+        stream.accept();
+        served = stream;
+      },
+    },
+  );
+  const stream = helper.open({ port: 1 });
+  stream.on("data", (chunk: Buffer) => received.push(Buffer.from(chunk)));
+  await stream.opened();
+  const agentStream = served as MuxStream;
+
+  // Taken at once: the same memory may be read into again.
+  const lent = Buffer.alloc(64 * 1024, 1);
+  agentStream.write(lent);
+  expect(agentStream.sentAll()).toBe(true);
+  lent.fill(2);
+  agentStream.write(lent);
+  expect(agentStream.sentAll()).toBe(true);
+
+  // Held by a full transport: not yet.
+  full = true;
+  agentStream.write(lent);
+  expect(agentStream.sentAll()).toBe(false);
+  full = false;
+  held.length = 0;
+
+  // Beyond the window: the rest waits in the stream.
+  agentStream.write(Buffer.alloc(STREAM_WINDOW));
+  expect(agentStream.sentAll()).toBe(false);
+
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(sha(Buffer.concat(received).subarray(0, 128 * 1024))).toBe(sha(Buffer.concat([Buffer.alloc(64 * 1024, 1), Buffer.alloc(64 * 1024, 2)])));
+
+  // A transport that cannot say what it holds never lets memory be reused.
+  const unsure = new Mux({ write: () => true }).open({ port: 1 });
+  unsure.write(Buffer.alloc(16));
+  expect(unsure.sentAll()).toBe(false);
+});
