@@ -231,6 +231,8 @@ const READ_MIN = 16 * 1024;
  * (the usual case: the kernel has its copy); otherwise, while some of it waits (for the
  * workstation's window, or in a full socket), the buffer stays with it and reads go on in a
  * new one, twice as large up to READ_MAX, so that a bulk transfer reads that much at a time.
+ * A small read after large ones goes back to a small buffer: a connection kept open after a
+ * download holds READ_START, not READ_MAX (the agent has the workload's memory limit).
  */
 function readInto(stream, resume) {
   let buffer = Buffer.allocUnsafeSlow(READ_START);
@@ -240,7 +242,11 @@ function readInto(stream, resume) {
     callback(length) {
       const ok = stream.write(buffer.subarray(offset, offset + length));
       offset += length;
-      if (buffer.length - offset < READ_MIN) {
+      if (length < READ_MIN && buffer.length > READ_START) {
+        // A small read after large ones: the transfer is over, or slow; a small buffer for what comes.
+        buffer = Buffer.allocUnsafeSlow(READ_START);
+        offset = 0;
+      } else if (buffer.length - offset < READ_MIN) {
         if (buffer.length < READ_MAX || !stream.sentAll()) buffer = Buffer.allocUnsafeSlow(Math.min(buffer.length * 2, READ_MAX));
         offset = 0;
       }
