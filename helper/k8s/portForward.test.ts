@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
@@ -99,16 +99,31 @@ test("a client frame's header and mask: ws would read what kbridge writes", () =
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
 
-/** An API server whose portforward answers with `serve` (ws), or refuses with 404 for the pod "missing". */
-async function fakeApiServer(serve: (ws: WebSocket) => void, protocol: string | false = "v4.channel.k8s.io") {
+/**
+ * An API server whose portforward answers with `serve` (ws) to a request with the kube
+ * context's token; it refuses the pod "missing" (404, a body until the connection closes),
+ * the pod "secret" (403, a chunked body) and a request without the token (401, a body of
+ * known length). `proxy`: the kube context's proxy-url; `token`: its user's.
+ */
+async function fakeApiServer(serve: (ws: WebSocket) => void, { protocol = "v4.channel.k8s.io", proxy, token = "t0k3n" }: { protocol?: string; proxy?: string; token?: string } = {}) {
   const wss = new WebSocketServer({ noServer: true, handleProtocols: () => protocol });
   const server = http.createServer((_request, response) => {
     response.writeHead(404, { "content-type": "application/json" });
     response.end(JSON.stringify({ kind: "Status", message: 'pods "missing" not found' }));
   });
   server.on("upgrade", (request, socket, head) => {
+    if (request.headers.authorization !== "Bearer t0k3n") {
+      const body = '{"kind":"Status","message":"Unauthorized"}';
+      socket.write(`HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+      return;
+    }
     if (request.url?.includes("/pods/missing/")) {
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"kind":"Status","message":"pods \\"missing\\" not found"}');
+      return;
+    }
+    if (request.url?.includes("/pods/secret/")) {
+      socket.write('HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n14\r\n{"kind":"Status","me\r\n');
+      setTimeout(() => socket.write('1b\r\nssage":"pods is forbidden"}\r\n0\r\n\r\n'), 20);
       return;
     }
     wss.handleUpgrade(request, socket, head, serve);
@@ -125,8 +140,8 @@ async function fakeApiServer(serve: (ws: WebSocket) => void, protocol: string | 
     kubeconfig,
     `apiVersion: v1
 kind: Config
-clusters: [{name: fake, cluster: {server: "http://127.0.0.1:${(server.address() as AddressInfo).port}", insecure-skip-tls-verify: true}}]
-users: [{name: me, user: {token: t0k3n}}]
+clusters: [{name: fake, cluster: {server: "http://127.0.0.1:${(server.address() as AddressInfo).port}", insecure-skip-tls-verify: true${proxy ? `, proxy-url: "${proxy}"` : ""}}}]
+users: [{name: me, user: {token: ${token}}}]
 contexts: [{name: fake, context: {cluster: fake, user: me}}]
 current-context: fake
 `,
@@ -194,8 +209,47 @@ test("a server that closes with an error code, refuses the upgrade, or picks ano
     info: { code: "port-forward-failed", message: 'Cannot open a port-forward to pod default/missing port 7000: the API server answered HTTP 404: pods "missing" not found.' },
   });
 
-  const other = await fakeApiServer(() => undefined, "v5.channel.k8s.io");
+  await expect(openPortForward(connection, "default", "secret", 7000, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
+    info: { message: "Cannot open a port-forward to pod default/secret port 7000: the API server answered HTTP 403: pods is forbidden." },
+  });
+  const stranger = await fakeApiServer(() => undefined, { token: "wrong" });
+  await expect(openPortForward(stranger, "default", "blast", 7000, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
+    info: { message: "Cannot open a port-forward to pod default/blast port 7000: the API server answered HTTP 401: Unauthorized." },
+  });
+
+  const other = await fakeApiServer(() => undefined, { protocol: "v5.channel.k8s.io" });
   await expect(openPortForward(other, "default", "blast", 7000, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
     info: { message: expect.stringContaining('it chose the subprotocol "v5.channel.k8s.io" instead of v4.channel.k8s.io') },
   });
+});
+
+test("through the kube context's proxy-url, the port-forward goes by the proxy", async () => {
+  // An HTTP proxy, as client-node's agent uses one: a CONNECT tunnel to the server.
+  const relayed: string[] = [];
+  const proxy = http.createServer();
+  proxy.on("connect", (request: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    relayed.push(request.url ?? "");
+    const [host = "", port = ""] = (request.url ?? "").split(":");
+    const upstream = net.connect({ host, port: Number(port) }, () => {
+      client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      upstream.write(head);
+      upstream.pipe(client).pipe(upstream);
+    });
+    cleanups.push(() => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  cleanups.push(() => proxy.close());
+  const connection = await fakeApiServer(
+    (ws) => {
+      openChannels(ws);
+      ws.on("message", (message: Buffer) => ws.send(Buffer.concat([Buffer.from([0]), Buffer.from(message.subarray(1).toString().toUpperCase())])));
+    },
+    { proxy: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` },
+  );
+  const data: Buffer[] = [];
+  const socket = await openPortForward(connection, "default", "blast", 7000, { data: (payload) => data.push(Buffer.from(payload)), close: () => undefined });
+  socket.send([Buffer.from("by the proxy")]);
+  await expect.poll(() => Buffer.concat(data).toString()).toBe("BY THE PROXY");
+  expect(relayed).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
+  socket.close();
 });
