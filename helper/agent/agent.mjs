@@ -227,12 +227,13 @@ const READ_MIN = 16 * 1024;
  * one buffer, read after read, and goes to the tunnel as views of it, without a copy — where
  * Node's own reads take a new 64 KiB buffer each and go through a stream's machinery. What
  * all reads queue in one turn of the event loop still leaves as one write. When the buffer is
- * nearly full, the reads start over at its beginning if the tunnel's socket took everything
- * (the usual case: the kernel has its copy); otherwise, while some of it waits (for the
- * workstation's window, or in a full socket), the buffer stays with it and reads go on in a
- * new one, twice as large up to READ_MAX, so that a bulk transfer reads that much at a time.
- * A small read after large ones goes back to a small buffer: a connection kept open after a
- * download holds READ_START, not READ_MAX (the agent has the workload's memory limit).
+ * nearly full, reads go on in a new one twice as large, up to READ_MAX, so that a bulk
+ * transfer reads that much at a time; at READ_MAX they start over at its beginning if the
+ * tunnel's socket took everything (the usual case: the kernel has its copy), and otherwise,
+ * while some of it waits (for the workstation's window, or in a full socket), the buffer stays
+ * with it and reads go on in a new one. A small read after large ones goes back to a small
+ * buffer: a connection kept open after a download holds READ_START, not READ_MAX (the agent
+ * has the workload's memory limit).
  */
 function readInto(stream, resume) {
   let buffer = Buffer.allocUnsafeSlow(READ_START);
