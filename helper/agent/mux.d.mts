@@ -43,3 +43,9 @@ export declare class MuxStream extends Duplex {
   accept(): void;
   refuse(reason: string): void;
 }
+
+export declare const READ_START: number;
+export declare const READ_MAX: number;
+export declare const READ_MIN: number;
+/** The `onread` of a connection whose bytes go to `stream`, read into a buffer that is reused once they left (see mux.mjs); `resume` restarts reading. */
+export declare function readInto(stream: MuxStream, resume: () => void): { buffer(): Buffer; callback(length: number): boolean };

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { PassThrough, type Duplex } from "node:stream";
 import { expect, test } from "vitest";
-import { FRAME, MAX_STREAM_WINDOW, Mux, type MuxStream, STREAM_WINDOW } from "../agent/mux.mjs";
+import { FRAME, MAX_STREAM_WINDOW, Mux, type MuxStream, READ_MAX, READ_START, readInto, STREAM_WINDOW } from "../agent/mux.mjs";
 
 /**
  * A helper end and an agent end wired back to back. What one end writes reaches the other
@@ -271,4 +271,91 @@ test("sentAll says when the memory a stream was given may be written over: only 
   const unsure = new Mux({ write: () => true }).open({ port: 1 });
   unsure.write(Buffer.alloc(16));
   expect(unsure.sentAll()).toBe(false);
+});
+
+test("readInto: reads go into one buffer that grows to READ_MAX, is read into again only once its bytes left, and shrinks after a small read", async () => {
+  // As the sentAll test: the agent's transport copies what it takes unless it is full.
+  let full = false;
+  let held: Buffer[] = [];
+  const helper: Mux = new Mux({ write: (chunks) => void setImmediate(() => agent.receive(Buffer.concat(chunks))) });
+  let served: MuxStream | undefined;
+  const agent: Mux = new Mux(
+    {
+      write(chunks) {
+        if (full) return void held.push(...chunks);
+        const copy = Buffer.concat(chunks);
+        setImmediate(() => helper.receive(copy));
+      },
+      unsent: () => held.reduce((sum, chunk) => sum + chunk.length, 0),
+    },
+    {
+      onOpen(stream) {
+        stream.accept();
+        served = stream;
+      },
+    },
+  );
+  const stream = helper.open({ port: 1 });
+  const received: Buffer[] = [];
+  stream.on("data", (chunk: Buffer) => received.push(Buffer.from(chunk)));
+  await stream.opened();
+  let paused = false;
+  let resumed = 0;
+  const reader = readInto(served as MuxStream, () => {
+    paused = false;
+    resumed += 1;
+  });
+  const sent: Buffer[] = [];
+  /** One read of `length` bytes, as the socket does it: into what buffer() gives, then callback(); none while paused. */
+  const read = async (length: number) => {
+    await expect.poll(() => paused).toBe(false);
+    const into = reader.buffer();
+    const bytes = randomBytes(length);
+    expect(length).toBeLessThanOrEqual(into.length);
+    bytes.copy(into);
+    sent.push(bytes);
+    paused = !reader.callback(length);
+    return into;
+  };
+
+  // Reads that fill the buffer double it, up to READ_MAX.
+  const sizes = [];
+  for (let size = READ_START; size <= READ_MAX; size *= 2) {
+    sizes.push(reader.buffer().length);
+    await read(size);
+  }
+  expect(sizes).toEqual([32, 64, 128, 256].map((k) => k * 1024));
+  // At READ_MAX, with everything taken by the transport, the same memory is read into again.
+  const before = reader.buffer();
+  await read(READ_MAX);
+  expect(reader.buffer().buffer).toBe(before.buffer);
+
+  // With the transport full, the bytes stay where they were read; the next read gets new memory.
+  full = true;
+  const into = await read(READ_MAX);
+  const kept = Buffer.from(into.subarray(0, READ_MAX));
+  expect(reader.buffer().buffer).not.toBe(into.buffer);
+  full = false;
+  await read(READ_MAX);
+  expect(into.subarray(0, READ_MAX).equals(kept)).toBe(true);
+  const waiting = Buffer.concat(held);
+  held = [];
+  setImmediate(() => helper.receive(waiting));
+
+  // A small read after large ones: back to a small buffer.
+  await read(100);
+  expect(reader.buffer().length).toBe(READ_START);
+
+  // Past the window, with the workstation not reading: reading stops, and resumes once it drained.
+  stream.pause();
+  const resumedBefore = resumed;
+  for (let i = 0; i < 200 && !paused; i++) await read(16 * 1024);
+  expect(paused).toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(resumed).toBe(resumedBefore);
+  stream.resume();
+  await expect.poll(() => resumed).toBe(resumedBefore + 1);
+
+  await expect.poll(() => Buffer.concat(received).length).toBe(Buffer.concat(sent).length);
+  expect(sha(Buffer.concat(received))).toBe(sha(Buffer.concat(sent)));
 });
