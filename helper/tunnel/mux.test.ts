@@ -216,22 +216,32 @@ test("a full transport holds the streams' data, not the control frames, and they
   for (const bytes of await Promise.all(received)) expect(sha(bytes)).toBe(sha(bulk));
 });
 
-test("sentAll says when the memory a stream was given may be written over: only once every byte of it left", async () => {
-  // The agent's transport copies what it takes, as the kernel does, unless it is full; then
-  // it holds the chunks themselves, as Node does with a write the kernel did not take.
-  let full = false;
-  const held: Buffer[] = [];
-  const received: Buffer[] = [];
+/**
+ * A stream from the helper end to the agent end, for memory lent to write(): the agent's
+ * transport copies what it takes, as the kernel does, unless `full`; then it holds the chunks
+ * themselves (`held`, its `unsent`), as Node does with a write the kernel did not take, until
+ * `release()` delivers them.
+ */
+async function lentMemoryStream() {
+  const transport = {
+    full: false,
+    held: [] as Buffer[],
+    release() {
+      const waiting = Buffer.concat(transport.held);
+      transport.held = [];
+      setImmediate(() => helper.receive(waiting));
+    },
+  };
   const helper: Mux = new Mux({ write: (chunks) => void setImmediate(() => agent.receive(Buffer.concat(chunks))) });
   let served: MuxStream | undefined;
   const agent: Mux = new Mux(
     {
       write(chunks) {
-        if (full) return void held.push(...chunks);
+        if (transport.full) return void transport.held.push(...chunks);
         const copy = Buffer.concat(chunks);
         setImmediate(() => helper.receive(copy));
       },
-      unsent: () => held.reduce((sum, chunk) => sum + chunk.length, 0),
+      unsent: () => transport.held.reduce((sum, chunk) => sum + chunk.length, 0),
     },
     {
       onOpen(stream) {
@@ -241,9 +251,14 @@ test("sentAll says when the memory a stream was given may be written over: only 
     },
   );
   const stream = helper.open({ port: 1 });
+  const received: Buffer[] = [];
   stream.on("data", (chunk: Buffer) => received.push(Buffer.from(chunk)));
   await stream.opened();
-  const agentStream = served as MuxStream;
+  return { stream, agentStream: served as MuxStream, received, transport };
+}
+
+test("sentAll says when the memory a stream was given may be written over: only once every byte of it left", async () => {
+  const { agentStream, received, transport } = await lentMemoryStream();
 
   // Taken at once: the same memory may be read into again.
   const lent = Buffer.alloc(64 * 1024, 1);
@@ -254,11 +269,11 @@ test("sentAll says when the memory a stream was given may be written over: only 
   expect(agentStream.sentAll()).toBe(true);
 
   // Held by a full transport: not yet.
-  full = true;
+  transport.full = true;
   agentStream.write(lent);
   expect(agentStream.sentAll()).toBe(false);
-  full = false;
-  held.length = 0;
+  transport.full = false;
+  transport.held = [];
 
   // Beyond the window: the rest waits in the stream.
   agentStream.write(Buffer.alloc(STREAM_WINDOW));
@@ -274,34 +289,10 @@ test("sentAll says when the memory a stream was given may be written over: only 
 });
 
 test("readInto: reads go into one buffer that grows to READ_MAX, is read into again only once its bytes left, and shrinks after a small read", async () => {
-  // As the sentAll test: the agent's transport copies what it takes unless it is full.
-  let full = false;
-  let held: Buffer[] = [];
-  const helper: Mux = new Mux({ write: (chunks) => void setImmediate(() => agent.receive(Buffer.concat(chunks))) });
-  let served: MuxStream | undefined;
-  const agent: Mux = new Mux(
-    {
-      write(chunks) {
-        if (full) return void held.push(...chunks);
-        const copy = Buffer.concat(chunks);
-        setImmediate(() => helper.receive(copy));
-      },
-      unsent: () => held.reduce((sum, chunk) => sum + chunk.length, 0),
-    },
-    {
-      onOpen(stream) {
-        stream.accept();
-        served = stream;
-      },
-    },
-  );
-  const stream = helper.open({ port: 1 });
-  const received: Buffer[] = [];
-  stream.on("data", (chunk: Buffer) => received.push(Buffer.from(chunk)));
-  await stream.opened();
+  const { stream, agentStream, received, transport } = await lentMemoryStream();
   let paused = false;
   let resumed = 0;
-  const reader = readInto(served as MuxStream, () => {
+  const reader = readInto(agentStream, () => {
     paused = false;
     resumed += 1;
   });
@@ -331,16 +322,14 @@ test("readInto: reads go into one buffer that grows to READ_MAX, is read into ag
   expect(reader.buffer().buffer).toBe(before.buffer);
 
   // With the transport full, the bytes stay where they were read; the next read gets new memory.
-  full = true;
+  transport.full = true;
   const into = await read(READ_MAX);
   const kept = Buffer.from(into.subarray(0, READ_MAX));
   expect(reader.buffer().buffer).not.toBe(into.buffer);
-  full = false;
+  transport.full = false;
   await read(READ_MAX);
   expect(into.subarray(0, READ_MAX).equals(kept)).toBe(true);
-  const waiting = Buffer.concat(held);
-  held = [];
-  setImmediate(() => helper.receive(waiting));
+  transport.release();
 
   // A small read after large ones: back to a small buffer.
   await read(100);
