@@ -1,11 +1,9 @@
 import { spawn } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { afterEach, expect, test } from "vitest";
+import { tunnelOverTcp } from "../../test/support/agentTunnel.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { until } from "../../test/support/until.ts";
-import { silentLogger } from "../logging/logger.ts";
-import { openMuxTunnel } from "../tunnel/muxTunnel.ts";
 
 // The agent as a plain process on loopback (no cluster): what it accepts on its tunnel ports.
 
@@ -29,17 +27,7 @@ async function startAgent(token: string) {
 
 /** A tunnel to the agent's `port` that says hello with `token`; resolves with why it closed (undefined: still open after 500 ms). */
 async function helloWith(port: number, token: string) {
-  const socket = net.connect({ host: "127.0.0.1", port });
-  stops.push(() => socket.destroy());
-  const tunnel = await openMuxTunnel(
-    async (handlers) => {
-      await new Promise((resolve) => socket.once("connect", resolve));
-      socket.on("data", handlers.data).on("close", () => handlers.close()).on("drain", () => handlers.drain?.());
-      return { send: (chunks) => void socket.write(Buffer.concat(chunks)), buffered: () => socket.writableLength, close: () => socket.destroy() };
-    },
-    token,
-    silentLogger(),
-  );
+  const tunnel = await tunnelOverTcp("127.0.0.1", port, token);
   stops.push(() => tunnel.close());
   await Promise.race([tunnel.closed, new Promise((resolve) => setTimeout(resolve, 500))]);
   return tunnel.closedBecause();

@@ -13,13 +13,13 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
+import { tunnelOverTcp } from "../../test/support/agentTunnel.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { openPortForward } from "../k8s/portForward.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { STREAM_WINDOW } from "../agent/mux.mjs";
-import { openMuxTunnel } from "../tunnel/muxTunnel.ts";
 import { connect, type ConnectedSession } from "./connectSession.ts";
 
 const dir = tempDir("tunnel");
@@ -284,26 +284,12 @@ test("a connection the cluster side resets fails on the workstation too", async 
   expect((await failed).message).toMatch(/ECONNRESET/);
 });
 
-/** A tunnel to one of the agent's ports straight from inside the cluster (no port-forward), as another pod could open one. */
-async function tunnelFromTheCluster(agentIp: string, port: number, token: string, onOpen?: Parameters<typeof openMuxTunnel>[3]) {
-  const socket = net.connect({ host: agentIp, port });
-  return openMuxTunnel(
-    async (handlers) => {
-      await new Promise((resolve) => socket.once("connect", resolve));
-      socket.on("data", handlers.data).on("close", () => handlers.close()).on("drain", () => handlers.drain?.());
-      return { send: (chunks) => void socket.write(Buffer.concat(chunks)), buffered: () => socket.writableLength, close: () => socket.destroy() };
-    },
-    token,
-    silentLogger(),
-    onOpen,
-  );
-}
 
 test("nothing else in the cluster can use the agent: a tunnel to its control or outbound port without the session's token is refused", async () => {
   const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
   const agentIp = String((agent?.status as { podIP: string }).podIP);
   for (const port of [47000, 47001]) {
-    const outsider = await tunnelFromTheCluster(agentIp, port, "not-the-token-at-all", (stream) => stream.accept());
+    const outsider = await tunnelOverTcp(agentIp, port, "not-the-token-at-all", (stream) => stream.accept());
     await outsider.closed;
     expect(outsider.closedBecause()).toBe("the agent refused the tunnel: not this session's helper");
   }
