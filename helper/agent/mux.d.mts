@@ -12,8 +12,9 @@ export declare class Mux {
     /**
      * write answers false once the transport holds TRANSPORT_HIGH_WATER or more unsent; then call drained() when it has none.
      * unsent: the bytes it holds not yet written (without it, MuxStream.sentAll never answers true).
+     * lends: receive() is given views of memory read into again once released() answers true (see mux.mjs).
      */
-    transport: { write(chunks: Buffer[], bytes: number): boolean | void; unsent?(): number },
+    transport: { write(chunks: Buffer[], bytes: number): boolean | void; unsent?(): number; readonly lends?: boolean },
     handlers?: { onOpen?(stream: MuxStream, request: unknown): void; onControl?(type: number, payload: Buffer): void },
   );
   readonly closed: boolean;
@@ -27,6 +28,8 @@ export declare class Mux {
   drained(): void;
   open(request: unknown): MuxStream;
   receive(chunk: Buffer): void;
+  /** Whether every view of a lending transport's memory given to streams is let go of (written by their pipes' destinations, or dropped). */
+  released(): boolean;
   close(error?: Error): void;
 }
 

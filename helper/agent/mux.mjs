@@ -53,10 +53,16 @@ const CONTROL_LIMIT = 64 * 1024;
  * none; `transport.unsent()`, where there is one, says how many bytes it still holds (see
  * MuxStream.sentAll); `receive` is fed the bytes that arrive; `onOpen` is called for each
  * stream the peer opens, `onControl` for HELLO, PING and PONG.
+ *
+ * A transport whose `lends` is true feeds `receive` views of memory it reads into again once
+ * `released()` answers true (the helper's port-forward). Then a stream's bytes go on as views
+ * only where the stream's one reader is a pipe, to a destination that writes them to a kernel
+ * or holds them until it did (its writableLength says which); every other reader, and what
+ * the multiplexer keeps itself, gets a copy.
  */
 export class Mux {
   /**
-   * @param {{ write(chunks: Buffer[], bytes: number): boolean | void, unsent?(): number }} transport
+   * @param {{ write(chunks: Buffer[], bytes: number): boolean | void, unsent?(): number, readonly lends?: boolean }} transport
    * @param {{ onOpen?(stream: MuxStream, request: unknown): void, onControl?(type: number, payload: Buffer): void }} [handlers]
    */
   constructor(transport, handlers = {}) {
@@ -85,6 +91,8 @@ export class Mux {
     this.remaining = 0;
     /** @type {Buffer[]} */
     this.control = [];
+    /** @type {Set<MuxStream>} streams given views of the transport's memory since released() last found them let go */
+    this.lent = new Set();
     this.flush = this.flush.bind(this);
   }
 
@@ -183,7 +191,7 @@ export class Mux {
       offset += take;
       this.remaining -= take;
       if (this.type === FRAME.DATA) this.streams.get(this.id)?.receiveData(piece);
-      else this.control.push(piece);
+      else this.control.push(this.transport.lends ? Buffer.from(piece) : piece);
       if (this.remaining === 0) this.endFrame();
     }
   }
@@ -239,6 +247,19 @@ export class Mux {
     }
   }
 
+  /**
+   * Whether every view of the transport's memory given to a stream is let go of: the stream
+   * holds none unread, and its pipe's destination wrote them (or was destroyed). A transport
+   * that lends asks before it reads into that memory again.
+   */
+  released() {
+    for (const stream of this.lent) {
+      if (stream.holdsLent()) return false;
+      this.lent.delete(stream);
+    }
+    return true;
+  }
+
   /** The transport is gone (or out of step): every stream fails with `error`. */
   close(error = new Error("the tunnel closed")) {
     if (this.closed) return;
@@ -281,6 +302,30 @@ export class MuxStream extends Duplex {
     this.onAnswer = undefined;
     /** @type {string | undefined} the peer's reason when it refused the stream (set before it closes) */
     this.refusal = undefined;
+    /** @type {NodeJS.WritableStream & { writableLength?: number, destroyed?: boolean } | undefined} where pipe() sends what it reads */
+    this.pipedTo = undefined;
+  }
+
+  pipe(destination, options) {
+    this.pipedTo = destination;
+    return super.pipe(destination, options);
+  }
+
+  unpipe(destination) {
+    if (!destination || destination === this.pipedTo) this.pipedTo = undefined;
+    return super.unpipe(destination);
+  }
+
+  /** Its reader is a pipe and nothing else: a view given to it is let go once the pipe's destination wrote it. */
+  lendable() {
+    return this.pipedTo !== undefined && typeof this.pipedTo.writableLength === "number" && this.listenerCount("data") === 1;
+  }
+
+  /** It still holds views it was lent: unread, or in its destination waiting for the kernel. */
+  holdsLent() {
+    if (!this.destroyed && this.readableLength > 0) return true;
+    const destination = this.pipedTo;
+    return destination !== undefined && !destination.destroyed && (destination.writableLength ?? 0) > 0;
   }
 
   /** The opening side: resolves once the peer answered; rejects with its reason (`refused`). */
@@ -384,6 +429,10 @@ export class MuxStream extends Duplex {
 
   receiveData(payload) {
     this.ungranted += payload.length;
+    if (this.mux.transport.lends) {
+      if (this.lendable()) this.mux.lent.add(this);
+      else payload = Buffer.from(payload);
+    }
     if (!this.push(payload)) this.held = true;
     else if (this.ungranted >= this.window / 2) this.grant();
   }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { PassThrough, type Duplex } from "node:stream";
+import { PassThrough, Writable, type Duplex } from "node:stream";
 import { expect, test } from "vitest";
 import { FRAME, MAX_STREAM_WINDOW, Mux, type MuxStream, READ_MAX, READ_START, readInto, STREAM_WINDOW } from "../agent/mux.mjs";
 
@@ -347,4 +347,72 @@ test("readInto: reads go into one buffer that grows to READ_MAX, is read into ag
 
   await expect.poll(() => Buffer.concat(received).length).toBe(Buffer.concat(sent).length);
   expect(sha(Buffer.concat(received))).toBe(sha(Buffer.concat(sent)));
+});
+
+/** A frame as the peer writes it: type, stream id, length, payload. */
+function frameBytes(type: number, id: number, payload: Buffer | string): Buffer {
+  const body = Buffer.from(payload);
+  const header = Buffer.alloc(9);
+  header[0] = type;
+  header.writeUInt32BE(id, 1);
+  header.writeUInt32BE(body.length, 5);
+  return Buffer.concat([header, body]);
+}
+
+test("a lending transport: a stream piped to one destination gets views, any other reader copies, and released() says when the memory may be read into again", async () => {
+  const pings: string[] = [];
+  const mux = new Mux({ write: () => true, lends: true }, { onControl: (_type, payload) => pings.push(payload.toString()) });
+  const piped = mux.open({ port: 1 });
+  const listened = mux.open({ port: 2 });
+  // A destination that writes a chunk only when told (as a socket whose kernel buffer is full).
+  const written: Buffer[] = [];
+  const pendingWrites: (() => void)[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      written.push(chunk);
+      pendingWrites.push(callback);
+    },
+  });
+  piped.pipe(destination);
+  const heard: Buffer[] = [];
+  listened.on("data", (chunk: Buffer) => heard.push(chunk));
+  await new Promise(setImmediate); // the pipe flows from the next tick on
+
+  // The transport's read buffer: two DATA frames and the first part of a PING.
+  const ping = frameBytes(FRAME.PING, 0, "are you there");
+  const frames = Buffer.concat([frameBytes(FRAME.DATA, piped.id, "to the pipe"), frameBytes(FRAME.DATA, listened.id, "to a listener"), ping.subarray(0, 12)]);
+  const memory = Buffer.allocUnsafeSlow(frames.length);
+  frames.copy(memory);
+  mux.receive(memory);
+  expect(written[0]?.toString()).toBe("to the pipe");
+  expect(written[0]?.buffer).toBe(memory.buffer); // a view: no copy
+  expect(heard[0]?.buffer).not.toBe(memory.buffer);
+  expect(mux.released()).toBe(false); // the destination still holds it
+
+  pendingWrites.shift()?.();
+  expect(mux.released()).toBe(true);
+  // The transport reads into the same memory again: what the listener and the PING kept is intact.
+  memory.fill(0x2a);
+  mux.receive(ping.subarray(12));
+  expect(heard.map(String)).toEqual(["to a listener"]);
+  expect(pings).toEqual(["are you there"]);
+
+  // A destroyed destination or stream holds nothing any more.
+  const second = Buffer.from(frameBytes(FRAME.DATA, piped.id, "again"));
+  mux.receive(second);
+  expect(mux.released()).toBe(false);
+  destination.destroy();
+  expect(mux.released()).toBe(true);
+});
+
+test("without a lending transport (the agent's), a piped stream's bytes go on as they came, with no copy and nothing tracked", async () => {
+  const mux = new Mux({ write: () => true });
+  const stream = mux.open({ port: 1 });
+  const written: Buffer[] = [];
+  stream.pipe(new Writable({ write: (chunk: Buffer) => void written.push(chunk) }));
+  await new Promise(setImmediate);
+  const memory = frameBytes(FRAME.DATA, stream.id, "as it came");
+  mux.receive(memory);
+  expect(written[0]?.buffer).toBe(memory.buffer);
+  expect(mux.released()).toBe(true);
 });
