@@ -64,6 +64,16 @@ test("the reader gives every message's bytes and every control frame, however th
   }
 });
 
+test("a control frame that spans reads is whole, though the memory of its first part is read into again", () => {
+  const { reader, seen } = collect();
+  const ping = serverFrame(OPCODE.PING, Buffer.from("are you there"));
+  const memory = Buffer.from(ping.subarray(0, 6));
+  reader.push(memory);
+  memory.fill(0x2a);
+  reader.push(ping.subarray(6));
+  expect(seen.control).toEqual([[OPCODE.PING, Buffer.from("are you there").toString("hex")]]);
+});
+
 test("the reader refuses what a server must not send", () => {
   const masked = Buffer.from([0x82, 0x81, 1, 2, 3, 4, 9]);
   const reserved = Buffer.from([0xc2, 0x00]);
@@ -186,6 +196,42 @@ test("bytes both ways through a real WebSocket server: masked frames, fragments,
   // The server closes normally: the connection ends without an error.
   server?.close(1000);
   await expect.poll(() => closedWith).toBeUndefined();
+});
+
+test("a connection without a proxy reads into its own memory: a message goes on as one view, the memory is read into again only once the handlers released it", async () => {
+  // 48 messages of 40 000 bytes each (the reads cut them anywhere), every byte numbered.
+  const messages = Array.from({ length: 48 }, (_, m) => Buffer.from(Array.from({ length: 40_000 }, (_, i) => (m * 7 + i) & 0xff)));
+  const connection = await fakeApiServer((ws) => {
+    openChannels(ws);
+    for (const message of messages) ws.send(Buffer.concat([Buffer.from([0]), message]));
+  });
+  for (const release of [false, true]) {
+    const views: Buffer[] = [];
+    const copies: Buffer[] = [];
+    const socket = await openPortForward(connection, "default", "blast", 7000, {
+      data(payload) {
+        views.push(payload);
+        copies.push(Buffer.from(payload));
+      },
+      close: () => undefined,
+      released: () => release,
+    });
+    expect(socket.lends).toBe(true);
+    await expect.poll(() => copies.reduce((sum, copy) => sum + copy.length, 0)).toBe(48 * 40_000);
+    expect(Buffer.concat(copies).equals(Buffer.concat(messages))).toBe(true);
+    // Each message whole, or in two where it ran past the end of a read buffer (at most one in six per buffer of 256 KiB).
+    expect(views.length).toBeLessThanOrEqual(48 + Math.ceil((48 * 40_000) / (256 * 1024)));
+    const buffers = new Set(views.map((view) => view.buffer));
+    if (release) {
+      // The same memory over and over (besides the copy of what came with the upgrade's answer).
+      expect(buffers.size).toBeLessThanOrEqual(2);
+    } else {
+      // New memory each time, and nothing lent was written over.
+      expect(buffers.size).toBeGreaterThanOrEqual(Math.floor((48 * 40_000) / (256 * 1024)));
+      expect(Buffer.concat(views).equals(Buffer.concat(messages))).toBe(true);
+    }
+    socket.close();
+  }
 });
 
 test("the kubelet's reason on the error channel ends the connection with it", async () => {

@@ -11,6 +11,17 @@
  * tunnel whole, once, without a stream's machinery per TLS record in between. (Handing on
  * each 16 KiB record as it came would cost more: four writes to the workstation's socket
  * where one does, and write calls are what a relay pays for.)
+ *
+ * Unless the kube context names a proxy, the connection is kbridge's own too (TLS, with the
+ * upgrade written and its answer read by hand) and reads into memory of its own: each read
+ * lands after the last in one 256 KiB buffer, a message goes on as one view of it, and the
+ * buffer is read into again once the handlers say they let go of every byte (released()),
+ * else a new one is taken. Node's reads would take new memory for every TLS record, and a
+ * message joined from them new memory again: the young generation's external memory then
+ * fills every few dozen MiB, and each collection it forces promotes whatever is alive, until
+ * full collections come every 100 ms or so. Through a proxy, client-node's agent makes the
+ * connection and Node reads it.
+ *
  * Back-pressure is the tunnel's: the multiplexer's windows bound what is in flight, and it
  * holds its connections' data back while buffered() is high, until drain.
  */
@@ -18,7 +29,7 @@ import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import net from "node:net";
-import type { Duplex } from "node:stream";
+import tls from "node:tls";
 import { KbridgeError } from "../protocol/index.ts";
 import type { ClusterConnection } from "./clusterConnection.ts";
 
@@ -28,6 +39,8 @@ export interface PortForwardSocket {
   send(chunks: Buffer[], bytes?: number): void;
   /** Bytes sent that the connection has not written yet; handlers.drain is called once it wrote them all. */
   buffered(): number;
+  /** data() is given views of memory that is read into again once handlers.released() says so (else bytes nobody writes over). */
+  readonly lends?: boolean;
   close(): void;
 }
 
@@ -38,6 +51,12 @@ export interface PortForwardHandlers {
   close(error?: Error): void;
   /** Everything sent was written (after buffered() said more than a few KiB wait). */
   drain?(): void;
+  /**
+   * Whether every byte data() was given is let go of (written to a kernel, copied, or
+   * dropped). Asked each time a read buffer is full: true lets the connection read into that
+   * memory again, false (or no answer) takes new memory.
+   */
+  released?(): boolean;
 }
 
 const PROTOCOL = "v4.channel.k8s.io";
@@ -50,6 +69,12 @@ const HANDSHAKE_TIMEOUT_MS = 30_000;
 const CLOSE_TIMEOUT_MS = 5_000;
 /** A message longer than this is handed on in parts of this size (it is held in memory until then). */
 const DELIVER_BYTES = 256 * 1024;
+/** kbridge's own reads go into buffers this large, and a message in one goes on as a view of it. */
+const READ_BUFFER_BYTES = 256 * 1024;
+/** Less room than a TLS record's left in a read buffer: the next read goes to its beginning, or to a new one. */
+const READ_ROOM_MIN = 16 * 1024;
+/** The longest answer to the upgrade read (its head, and a refusal's body). */
+const ANSWER_LIMIT = 64 * 1024;
 /** The longest error text kept from channel 1. */
 const ERROR_TEXT_LIMIT = 4096;
 
@@ -119,7 +144,8 @@ export class FrameReader {
       const piece = chunk.subarray(offset, offset + take);
       offset += take;
       this.remaining -= take;
-      if (this.opcode >= OPCODE.CLOSE) this.control.push(piece);
+      // A control frame is kept whole before it is read: a copy, as its memory may be read into again.
+      if (this.opcode >= OPCODE.CLOSE) this.control.push(Buffer.from(piece));
       else this.handlers.piece(piece);
       if (this.remaining === 0) this.endFrame();
     }
@@ -186,63 +212,22 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
       },
       { cause },
     );
-  const server = connection.config.getCurrentCluster()?.server;
-  if (!server) throw failed("the kube context names no cluster server");
+  const cluster = connection.config.getCurrentCluster();
+  if (!cluster?.server) throw failed("the kube context names no cluster server");
   const options: https.RequestOptions = {};
   try {
     await connection.config.applyToHTTPSOptions(options);
   } catch (cause) {
     throw failed(`the kube context's credentials: ${(cause as Error).message}`, cause);
   }
-  const secure = server.startsWith("https:");
-  const url = `${server.replace(/\/$/, "")}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward?ports=${port}`;
+  const url = new URL(`${cluster.server.replace(/\/$/, "")}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/portforward?ports=${port}`);
+  const secure = url.protocol === "https:";
   const key = randomBytes(16).toString("base64");
-  const { socket, head } = await new Promise<{ socket: Duplex; head: Buffer }>((resolve, reject) => {
-    const request = (secure ? https : http).request(url, {
-      ...options,
-      headers: { ...options.headers, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key, "Sec-WebSocket-Protocol": PROTOCOL },
-    });
-    const timer = setTimeout(() => request.destroy(new Error(`the API server did not answer the upgrade within ${HANDSHAKE_TIMEOUT_MS / 1000} s`)), HANDSHAKE_TIMEOUT_MS);
-    request.once("error", (cause) => {
-      clearTimeout(timer);
-      reject(failed(cause.message, cause));
-    });
-    request.once("response", (response) => {
-      clearTimeout(timer);
-      let body = "";
-      response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
-      response.once("error", (cause) => reject(failed(cause.message, cause)));
-      response.once("end", () => {
-        let reason = `the API server answered HTTP ${response.statusCode}`;
-        try {
-          const status = JSON.parse(body) as { message?: string };
-          if (status.message) reason += `: ${status.message}`;
-        } catch {
-          if (body.trim()) reason += `: ${body.trim().slice(0, 200)}`;
-        }
-        reject(failed(reason));
-      });
-    });
-    request.once("upgrade", (response, upgraded, head) => {
-      clearTimeout(timer);
-      const accept = createHash("sha1").update(key + ACCEPT_GUID).digest("base64");
-      const problem =
-        response.headers["sec-websocket-accept"] !== accept
-          ? "its answer to the WebSocket upgrade does not match the key (Sec-WebSocket-Accept)"
-          : response.headers["sec-websocket-protocol"] !== PROTOCOL
-            ? `it chose the subprotocol ${JSON.stringify(response.headers["sec-websocket-protocol"] ?? "none")} instead of ${PROTOCOL}`
-            : undefined;
-      if (problem) {
-        upgraded.destroy();
-        return reject(failed(problem));
-      }
-      // Nothing is read until the tunnel's handlers are in place (below).
-      upgraded.pause();
-      if (upgraded instanceof net.Socket) upgraded.setNoDelay(true);
-      resolve({ socket: upgraded, head });
-    });
-    request.end();
-  });
+  // Through a proxy, client-node's agent makes the connection and Node reads it; else kbridge
+  // makes it and reads into its own memory.
+  const reads = cluster.proxyUrl ? undefined : new ReadBuffer();
+  const { socket, early } = await (reads ? upgradeDirect(url, options, key, reads, failed) : upgradeWithAgent(url, options, key, failed));
+  socket.setNoDelay(true);
 
   // Open: frames both ways.
   const zero = Buffer.alloc(4);
@@ -283,7 +268,9 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
   };
 
   // Messages by channel: the first byte names it, and the first message of each channel
-  // starts with the port (two bytes), which is no data.
+  // starts with the port (two bytes), which is no data. A message's pieces that lie side by
+  // side in one buffer (kbridge's own reads: everything but the frame headers) go on as one
+  // view of it; pieces of separate buffers (Node's reads, through a proxy) are joined.
   let channel = -1;
   let skip = 0;
   const opened = [false, false];
@@ -320,7 +307,9 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
       }
       if (payload.length === 0) return;
       if (channel === 0) {
-        pending.push(payload);
+        const last = pending[pending.length - 1];
+        if (last && last.buffer === payload.buffer && last.byteOffset + last.length === payload.byteOffset) pending[pending.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + payload.length);
+        else pending.push(payload);
         pendingBytes += payload.length;
         if (pendingBytes >= DELIVER_BYTES) deliver();
       } else if (channel === 1 && errorText.length < ERROR_TEXT_LIMIT) errorText += payload.toString("utf8");
@@ -349,7 +338,6 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
       socket.destroy();
     }
   };
-  socket.on("data", receive);
   socket.on("error", (cause: Error) => (error ??= cause));
   socket.on("drain", () => handlers.drain?.());
   socket.once("close", () => {
@@ -359,7 +347,15 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
   // Bytes that came with the upgrade's answer are the first frames; they and what follows
   // are read once the caller holds this connection (its handlers may answer at once).
   setImmediate(() => {
-    if (head.length > 0) receive(head);
+    for (const chunk of early.splice(0)) receive(chunk);
+    if (reads) {
+      reads.consume = receive;
+      // A buffer is read into again only once the message in it was handed on and the handlers let go of every byte.
+      reads.released = () => {
+        deliver();
+        return handlers.released?.() ?? false;
+      };
+    } else socket.on("data", receive);
     socket.resume();
   });
   return {
@@ -368,6 +364,223 @@ export async function openPortForward(connection: ClusterConnection, namespace: 
       write(OPCODE.BINARY, [DATA_CHANNEL, ...chunks], bytes + 1);
     },
     buffered: () => socket.writableLength,
+    lends: reads !== undefined,
     close: () => sendClose(1000),
   };
+}
+
+/** An upgraded connection: the bytes that came after the answer's head go first to the frames. */
+interface Upgraded {
+  socket: net.Socket;
+  early: Buffer[];
+}
+
+type Failed = (reason: string, cause?: unknown) => KbridgeError;
+
+/**
+ * Reads into memory of kbridge's own (a socket's `onread`): each read lands after the last in
+ * one buffer and goes to `consume` as a view of it, with no new memory per read. Once less
+ * than a TLS record's room is left, reads start again at the buffer's beginning if
+ * `released()` says nothing of it is held any more, else in a new buffer (the old one stays
+ * with whoever holds it).
+ */
+class ReadBuffer {
+  private buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  private offset = 0;
+  consume: (chunk: Buffer) => void = () => undefined;
+  released: () => boolean = () => false;
+  readonly onread: net.OnReadOpts = {
+    buffer: () => this.buffer.subarray(this.offset),
+    callback: (length) => {
+      const chunk = this.buffer.subarray(this.offset, this.offset + length);
+      this.offset += length;
+      this.consume(chunk);
+      if (this.buffer.length - this.offset < READ_ROOM_MIN) {
+        if (!this.released()) this.buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+        this.offset = 0;
+      }
+      return true;
+    },
+  };
+}
+
+/** Whether the answer to the upgrade is one: the key's accept value and the subprotocol asked for. */
+function upgradeProblem(key: string, accept: unknown, protocol: unknown): string | undefined {
+  if (accept !== createHash("sha1").update(key + ACCEPT_GUID).digest("base64")) return "its answer to the WebSocket upgrade does not match the key (Sec-WebSocket-Accept)";
+  if (protocol !== PROTOCOL) return `it chose the subprotocol ${JSON.stringify(protocol ?? "none")} instead of ${PROTOCOL}`;
+  return undefined;
+}
+
+/** What a refused upgrade says: the status and the Status object's message (or the body's first words). */
+function refusalReason(status: number | undefined, body: string): string {
+  let reason = `the API server answered HTTP ${status}`;
+  try {
+    const parsed = JSON.parse(body) as { message?: string };
+    if (parsed.message) reason += `: ${parsed.message}`;
+  } catch {
+    if (body.trim()) reason += `: ${body.trim().slice(0, 200)}`;
+  }
+  return reason;
+}
+
+/** The upgrade by Node's HTTP client on client-node's agent (the kube context's proxy-url). */
+function upgradeWithAgent(url: URL, options: https.RequestOptions, key: string, failed: Failed): Promise<Upgraded> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === "https:" ? https : http).request(url, {
+      ...options,
+      headers: { ...options.headers, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key, "Sec-WebSocket-Protocol": PROTOCOL },
+    });
+    const timer = setTimeout(() => request.destroy(new Error(`the API server did not answer the upgrade within ${HANDSHAKE_TIMEOUT_MS / 1000} s`)), HANDSHAKE_TIMEOUT_MS);
+    request.once("error", (cause) => {
+      clearTimeout(timer);
+      reject(failed(cause.message, cause));
+    });
+    request.once("response", (response) => {
+      clearTimeout(timer);
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+      response.once("error", (cause) => reject(failed(cause.message, cause)));
+      response.once("end", () => reject(failed(refusalReason(response.statusCode, body))));
+    });
+    request.once("upgrade", (response, upgraded, head) => {
+      clearTimeout(timer);
+      const problem = upgradeProblem(key, response.headers["sec-websocket-accept"], response.headers["sec-websocket-protocol"]);
+      if (problem) {
+        upgraded.destroy();
+        return reject(failed(problem));
+      }
+      // Nothing is read until the tunnel's handlers are in place.
+      upgraded.pause();
+      resolve({ socket: upgraded, early: head.length > 0 ? [head] : [] });
+    });
+    request.end();
+  });
+}
+
+/**
+ * The upgrade on a connection of kbridge's own (TLS, or TCP for an http: server), reading
+ * into `reads`: the request written by hand, the answer read by hand — its head, and for a
+ * refusal its body as its framing says (Content-Length, chunked, or to the close).
+ */
+function upgradeDirect(url: URL, options: https.RequestOptions, key: string, reads: ReadBuffer, failed: Failed): Promise<Upgraded> {
+  return new Promise((resolve, reject) => {
+    let request: string;
+    try {
+      request = upgradeRequest(url, options, key);
+    } catch (cause) {
+      return reject(failed(`the kube context's credentials: ${(cause as Error).message}`, cause));
+    }
+    const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
+    const { ca, cert, key: privateKey, pfx, passphrase, rejectUnauthorized } = options;
+    const servername = options.servername ?? (net.isIP(host) ? undefined : host);
+    const tlsOptions: tls.ConnectionOptions & { onread: net.OnReadOpts } = { host, port, ca, cert, key: privateKey, pfx, passphrase, ALPNProtocols: ["http/1.1"], onread: reads.onread, ...(servername ? { servername } : {}), ...(rejectUnauthorized === undefined ? {} : { rejectUnauthorized }) };
+    const socket = url.protocol === "https:" ? tls.connect(tlsOptions) : net.connect({ host, port, onread: reads.onread });
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const refuse = (reason: string, cause?: unknown) =>
+      settle(() => {
+        socket.destroy();
+        reject(failed(reason, cause));
+      });
+    const timer = setTimeout(() => refuse(`the API server did not answer the upgrade within ${HANDSHAKE_TIMEOUT_MS / 1000} s`), HANDSHAKE_TIMEOUT_MS);
+    socket.once("error", (cause: Error) => refuse(cause.message, cause));
+    socket.write(request);
+
+    // The answer, copied as it comes (the read buffer is read into again).
+    let answer = Buffer.alloc(0);
+    let head: { status: number; headers: Map<string, string>; end: number } | undefined;
+    const refusalBody = (ended: boolean): string | undefined => {
+      const h = head as NonNullable<typeof head>;
+      const body = answer.subarray(h.end);
+      const length = h.headers.get("content-length");
+      if (/chunked/i.test(h.headers.get("transfer-encoding") ?? "")) {
+        const whole = dechunk(body);
+        return whole ? whole.toString("utf8") : ended || answer.length >= ANSWER_LIMIT ? body.toString("utf8") : undefined;
+      }
+      if (length !== undefined && body.length >= Math.min(Number(length), ANSWER_LIMIT)) return body.subarray(0, Number(length)).toString("utf8");
+      return ended || answer.length >= ANSWER_LIMIT ? body.toString("utf8") : undefined;
+    };
+    reads.consume = (chunk) => {
+      answer = Buffer.concat([answer, chunk]);
+      if (!head) {
+        const end = answer.indexOf("\r\n\r\n");
+        if (end < 0) {
+          if (answer.length > ANSWER_LIMIT) refuse(`its answer to the upgrade has no end of head within ${ANSWER_LIMIT / 1024} KiB`);
+          return;
+        }
+        const [statusLine = "", ...lines] = answer.subarray(0, end).toString("latin1").split("\r\n");
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]);
+        if (!status) return refuse(`it answered the upgrade with ${JSON.stringify(statusLine.slice(0, 80))}, not HTTP/1.1`);
+        const headers = new Map<string, string>();
+        for (const line of lines) {
+          const colon = line.indexOf(":");
+          if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+        }
+        head = { status, headers, end: end + 4 };
+        if (status === 101) {
+          const problem = upgradeProblem(key, headers.get("sec-websocket-accept"), headers.get("sec-websocket-protocol"));
+          if (problem) return refuse(problem);
+          // Upgraded: what came after the head, and whatever is read before the frames' reader is in place, waits for it.
+          const early = answer.length > head.end ? [answer.subarray(head.end)] : [];
+          reads.consume = (more) => early.push(Buffer.from(more));
+          socket.pause();
+          return settle(() => resolve({ socket, early }));
+        }
+      }
+      const body = refusalBody(false);
+      if (body !== undefined) refuse(refusalReason(head.status, body));
+    };
+    socket.once("end", () => {
+      if (!head) return refuse("the API server closed the connection before it answered the upgrade");
+      refuse(refusalReason(head.status, refusalBody(true) ?? ""));
+    });
+  });
+}
+
+/** The upgrade request, with the kube context's headers (its credentials). */
+function upgradeRequest(url: URL, options: https.RequestOptions, key: string): string {
+  const headers: [string, string][] = [
+    ["Host", url.host],
+    ["Connection", "Upgrade"],
+    ["Upgrade", "websocket"],
+    ["Sec-WebSocket-Version", "13"],
+    ["Sec-WebSocket-Key", key],
+    ["Sec-WebSocket-Protocol", PROTOCOL],
+  ];
+  const given = options.headers ?? {};
+  const pairs: [string, unknown][] = Array.isArray(given) ? [] : Object.entries(given);
+  if (Array.isArray(given)) for (let i = 0; i + 1 < given.length; i += 2) pairs.push([given[i] as string, given[i + 1]]);
+  for (const [name, value] of pairs) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.push([name, String(one)]);
+  }
+  if (options.auth && !headers.some(([name]) => name.toLowerCase() === "authorization")) headers.push(["Authorization", `Basic ${Buffer.from(options.auth).toString("base64")}`]);
+  let text = `GET ${url.pathname}${url.search} HTTP/1.1\r\n`;
+  for (const [name, value] of headers) {
+    if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new Error(`its header ${name} holds a line break`);
+    text += `${name}: ${value}\r\n`;
+  }
+  return `${text}\r\n`;
+}
+
+/** A chunked body's bytes once its last chunk came; `undefined` until then. */
+export function dechunk(bytes: Buffer): Buffer | undefined {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (;;) {
+    const lineEnd = bytes.indexOf("\r\n", offset);
+    if (lineEnd < 0) return undefined;
+    const size = Number.parseInt(bytes.subarray(offset, lineEnd).toString("latin1"), 16);
+    if (Number.isNaN(size) || size === 0) return Buffer.concat(parts);
+    const start = lineEnd + 2;
+    if (bytes.length < start + size + 2) return undefined;
+    parts.push(bytes.subarray(start, start + size));
+    offset = start + size + 2;
+  }
 }

@@ -38,6 +38,10 @@ export async function openMuxTunnel(open: (handlers: PortForwardHandlers) => Pro
         socket.send(chunks, bytes);
         return socket.buffered() < TRANSPORT_HIGH_WATER;
       },
+      // Nothing is read before open() resolved (portForward.ts), so `socket` is set by then.
+      get lends() {
+        return socket.lends ?? false;
+      },
     },
     {
       ...(onOpen ? { onOpen } : {}),
@@ -65,6 +69,7 @@ export async function openMuxTunnel(open: (handlers: PortForwardHandlers) => Pro
   };
   const socket = await open({
     drain: () => mux.drained(),
+    released: () => mux.released(),
     data(payload) {
       heard = Date.now();
       mux.receive(payload);
