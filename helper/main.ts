@@ -1,7 +1,8 @@
 /** Entry of the helper process (`npm start` runs it; `npx kbridge helper` runs the same). */
 import { errorText } from "./protocol/index.ts";
-import { runHelper, stopOnSignalsAndParentExit } from "./server/runHelper.ts";
+import { runHelper, stopOnSignalsAndParentExit, tuneHeapForRelaying } from "./server/runHelper.ts";
 
+tuneHeapForRelaying();
 try {
   const server = await runHelper();
   stopOnSignalsAndParentExit(server);

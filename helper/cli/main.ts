@@ -6,7 +6,7 @@ import { KbridgeError, type ErrorInfo, type SessionView } from "../protocol/inde
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper } from "./connect.ts";
 import { connectCommand } from "./connectCommand.ts";
-import { runHelper, stopOnSignalsAndParentExit } from "../server/runHelper.ts";
+import { runHelper, stopOnSignalsAndParentExit, tuneHeapForRelaying } from "../server/runHelper.ts";
 
 const USAGE = `kbridge — connect a workstation process to a Kubernetes cluster
 
@@ -310,6 +310,7 @@ async function clean(context: string | undefined, namespace: string | undefined,
 }
 
 async function helper(out: Print): Promise<number> {
+  tuneHeapForRelaying();
   const server = await runHelper();
   stopOnSignalsAndParentExit(server);
   out(`kbridge helper listening on ${server.url} (Ctrl-C to stop)\n`);
