@@ -263,6 +263,12 @@ test("a server that closes with an error code, refuses the upgrade, or picks ano
     info: { message: "Cannot open a port-forward to pod default/blast port 7000: the API server answered HTTP 401: Unauthorized." },
   });
 
+  // A credential that would end the header and start another is refused before anything is sent.
+  const injected = await fakeApiServer(() => undefined, { token: '"t0k3n\\r\\nX-Injected: 1"' });
+  await expect(openPortForward(injected, "default", "blast", 7000, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
+    info: { message: "Cannot open a port-forward to pod default/blast port 7000: the kube context's credentials: its header Authorization holds a line break." },
+  });
+
   const other = await fakeApiServer(() => undefined, { protocol: "v5.channel.k8s.io" });
   await expect(openPortForward(other, "default", "blast", 7000, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
     info: { message: expect.stringContaining('it chose the subprotocol "v5.channel.k8s.io" instead of v4.channel.k8s.io') },
