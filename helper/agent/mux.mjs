@@ -20,6 +20,7 @@
 //   RESET   the connection failed or was aborted; payload: the reason
 //   WINDOW  4 bytes: how many more bytes the receiver takes (each stream starts at STREAM_WINDOW)
 //   PING / PONG  liveness (the helper pings, the agent answers)
+import { Socket } from "node:net";
 import { Duplex } from "node:stream";
 
 export const MUX_MAGIC = Buffer.from("KBMUX/1\n");
@@ -56,9 +57,9 @@ const CONTROL_LIMIT = 64 * 1024;
  *
  * A transport whose `lends` is true feeds `receive` views of memory it reads into again once
  * `released()` answers true (the helper's port-forward). Then a stream's bytes go on as views
- * only where the stream's one reader is a pipe, to a destination that writes them to a kernel
- * or holds them until it did (its writableLength says which); every other reader, and what
- * the multiplexer keeps itself, gets a copy.
+ * only where the stream's one reader is a pipe to a socket, which writes them to the kernel or
+ * holds them until it did (its writableLength says which); every other reader, and what the
+ * multiplexer keeps itself, gets a copy.
  */
 export class Mux {
   /**
@@ -302,7 +303,7 @@ export class MuxStream extends Duplex {
     this.onAnswer = undefined;
     /** @type {string | undefined} the peer's reason when it refused the stream (set before it closes) */
     this.refusal = undefined;
-    /** @type {NodeJS.WritableStream & { writableLength?: number, destroyed?: boolean } | undefined} where pipe() sends what it reads */
+    /** @type {NodeJS.WritableStream | undefined} where pipe() sends what it reads */
     this.pipedTo = undefined;
   }
 
@@ -316,16 +317,20 @@ export class MuxStream extends Duplex {
     return super.unpipe(destination);
   }
 
-  /** Its reader is a pipe and nothing else: a view given to it is let go once the pipe's destination wrote it. */
+  /**
+   * Its reader is a pipe to a socket and nothing else: a view given to it is let go once the
+   * socket wrote it (writableLength 0: the kernel has its copy). Any other destination might
+   * keep it past its write (a Transform hands it on), so it gets copies.
+   */
   lendable() {
-    return this.pipedTo !== undefined && typeof this.pipedTo.writableLength === "number" && this.listenerCount("data") === 1;
+    return this.pipedTo instanceof Socket && this.listenerCount("data") === 1;
   }
 
-  /** It still holds views it was lent: unread, or in its destination waiting for the kernel. */
+  /** It still holds views it was lent: unread, or in its socket waiting for the kernel. */
   holdsLent() {
     if (!this.destroyed && this.readableLength > 0) return true;
-    const destination = this.pipedTo;
-    return destination !== undefined && !destination.destroyed && (destination.writableLength ?? 0) > 0;
+    const socket = this.pipedTo;
+    return socket instanceof Socket && !socket.destroyed && socket.writableLength > 0;
   }
 
   /** The opening side: resolves once the peer answered; rejects with its reason (`refused`). */
