@@ -39,16 +39,43 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** The restorer's log, for failure messages. */
-function restorerLog(): string {
-  return cluster.store
-    .list(kind("Pod"), "shop")
-    .filter((p) => p.metadata.name?.endsWith("-restorer"))
-    .map((p) => {
-      const source = cluster.kubelet.logFile("shop", p.metadata.name ?? "", "restorer", false);
-      return "file" in source ? fs.readFileSync(source.file, "utf8") : source.error;
-    })
-    .join("\n");
+/**
+ * The restorer pods' logs, for failure messages and the checks. Each pod's log file is opened
+ * when the pod is first seen and read through that descriptor, so that what a restorer wrote
+ * last stays readable after it deleted its own pod (and the kubelet its files), however soon
+ * after its last line that came.
+ */
+function restorerLogs() {
+  const open = new Map<string, number>();
+  return {
+    read(): string {
+      let waiting = "";
+      for (const pod of cluster.store.list(kind("Pod"), "shop")) {
+        const uid = String(pod.metadata.uid);
+        if (!pod.metadata.name?.endsWith("-restorer") || open.has(uid)) continue;
+        const source = cluster.kubelet.logFile("shop", pod.metadata.name, "restorer", false);
+        if (!("file" in source)) {
+          waiting += `${source.error}\n`;
+          continue;
+        }
+        try {
+          open.set(uid, fs.openSync(source.file, "r"));
+        } catch (error) {
+          waiting += `${(error as Error).message}\n`;
+        }
+      }
+      const logs = [...open.values()].map((fd) => {
+        const bytes = Buffer.alloc(fs.fstatSync(fd).size);
+        fs.readSync(fd, bytes, 0, bytes.length, 0);
+        return bytes.toString("utf8");
+      });
+      return logs.join("\n") + waiting;
+    },
+    close() {
+      for (const fd of open.values()) fs.closeSync(fd);
+      open.clear();
+    },
+  };
 }
 
 const spec = () => cluster.store.get(kind("Deployment"), "shop", "api").spec;
@@ -79,17 +106,21 @@ async function killAndAwaitRestore(label: string, target: { kind: string; name: 
   expect(await redirected(), `${label}: redirected`).toBe(true);
   helper.kill("SIGKILL");
   const killedAt = Date.now();
-  let lastLog = "";
-  await until(
-    () => {
-      lastLog = restorerLog() || lastLog;
-      return restored() && kbridgeObjects().length === 0;
-    },
-    `${label}: the restore`,
-    60_000,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\nleft: ${kbridgeObjects().map((o) => `${o.object.kind}/${o.object.metadata.name}`).join(", ")}\nrestorer log:\n${lastLog}`);
-  });
+  const logs = restorerLogs();
+  try {
+    await until(
+      () => {
+        logs.read();
+        return restored() && kbridgeObjects().length === 0;
+      },
+      `${label}: the restore`,
+      60_000,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\nleft: ${kbridgeObjects().map((o) => `${o.object.kind}/${o.object.metadata.name}`).join(", ")}\nrestorer log:\n${logs.read()}`, { cause: error });
+  } finally {
+    logs.close();
+  }
   return (Date.now() - killedAt) / 1000;
 }
 
@@ -139,18 +170,26 @@ test("a helper gone after saving the original but before putting the agent in: t
   template.metadata.annotations = { ...template.metadata.annotations, "example.com/rolled-out": "after kbridge saved" };
   cluster.store.update(kind("Deployment"), deployment);
   const rolledOut = structuredClone(spec());
-  let lastLog = "";
-  await until(
-    () => {
-      lastLog = restorerLog() || lastLog;
-      return kbridgeObjects().length === 0;
-    },
-    "the restorer to clean up",
-    60_000,
-  ).catch((error: Error) => {
-    throw new Error(`${error.message}\nleft: ${kbridgeObjects().map((o) => `${o.object.kind}/${o.object.metadata.name}`).join(", ")}\nrestorer log:\n${lastLog}`);
-  });
+  const logs = restorerLogs();
+  try {
+    await until(
+      () => {
+        logs.read();
+        return kbridgeObjects().length === 0;
+      },
+      "the restorer to clean up",
+      60_000,
+    );
+  } catch (error) {
+    const log = logs.read();
+    logs.close();
+    throw new Error(`${(error as Error).message}\nleft: ${kbridgeObjects().map((o) => `${o.object.kind}/${o.object.metadata.name}`).join(", ")}\nrestorer log:\n${log}`, { cause: error });
+  }
+  // Its last lines may still be on their way to the log file.
+  await until(() => logs.read().includes("the agent was never put in; nothing to restore"), "the restorer's log to say that it had nothing to restore", 5_000).catch(() => undefined);
+  const log = logs.read();
+  logs.close();
   expect(spec()).toStrictEqual(rolledOut);
-  expect(lastLog).toContain("the agent was never put in; nothing to restore");
+  expect(log).toContain("the agent was never put in; nothing to restore");
   await waitForDemo(cluster);
 }, 90_000);
