@@ -404,6 +404,10 @@ class ReadBuffer {
   };
 }
 
+/** The upgrade's own headers, both ways of making it send. */
+const upgradeHeaders = (key: string): Record<string, string> => ({ Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key, "Sec-WebSocket-Protocol": PROTOCOL });
+const HANDSHAKE_TIMEOUT = `the API server did not answer the upgrade within ${HANDSHAKE_TIMEOUT_MS / 1000} s`;
+
 /** Whether the answer to the upgrade is one: the key's accept value and the subprotocol asked for. */
 function upgradeProblem(key: string, accept: unknown, protocol: unknown): string | undefined {
   if (accept !== createHash("sha1").update(key + ACCEPT_GUID).digest("base64")) return "its answer to the WebSocket upgrade does not match the key (Sec-WebSocket-Accept)";
@@ -428,9 +432,9 @@ function upgradeWithAgent(url: URL, options: https.RequestOptions, key: string, 
   return new Promise((resolve, reject) => {
     const request = (url.protocol === "https:" ? https : http).request(url, {
       ...options,
-      headers: { ...options.headers, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key, "Sec-WebSocket-Protocol": PROTOCOL },
+      headers: { ...options.headers, ...upgradeHeaders(key) },
     });
-    const timer = setTimeout(() => request.destroy(new Error(`the API server did not answer the upgrade within ${HANDSHAKE_TIMEOUT_MS / 1000} s`)), HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(() => request.destroy(new Error(HANDSHAKE_TIMEOUT)), HANDSHAKE_TIMEOUT_MS);
     request.once("error", (cause) => {
       clearTimeout(timer);
       reject(failed(cause.message, cause));
@@ -488,22 +492,22 @@ function upgradeDirect(url: URL, options: https.RequestOptions, key: string, rea
         socket.destroy();
         reject(failed(reason, cause));
       });
-    const timer = setTimeout(() => refuse(`the API server did not answer the upgrade within ${HANDSHAKE_TIMEOUT_MS / 1000} s`), HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(() => refuse(HANDSHAKE_TIMEOUT), HANDSHAKE_TIMEOUT_MS);
     socket.once("error", (cause: Error) => refuse(cause.message, cause));
     socket.write(request);
 
     // The answer, copied as it comes (the read buffer is read into again).
     let answer = Buffer.alloc(0);
     let head: { status: number; headers: Map<string, string>; end: number } | undefined;
+    /** A refusal's body once its framing says it is whole (or the connection ended, or the limit is reached); `undefined` until then. */
     const refusalBody = (ended: boolean): string | undefined => {
-      const h = head as NonNullable<typeof head>;
-      const body = answer.subarray(h.end);
-      const length = h.headers.get("content-length");
-      if (/chunked/i.test(h.headers.get("transfer-encoding") ?? "")) {
+      const { headers, end } = head as NonNullable<typeof head>;
+      const body = answer.subarray(end);
+      const length = Number(headers.get("content-length"));
+      if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
         const whole = dechunk(body);
-        return whole ? whole.toString("utf8") : ended || answer.length >= ANSWER_LIMIT ? body.toString("utf8") : undefined;
-      }
-      if (length !== undefined && body.length >= Math.min(Number(length), ANSWER_LIMIT)) return body.subarray(0, Number(length)).toString("utf8");
+        if (whole) return whole.toString("utf8");
+      } else if (body.length >= Math.min(length, ANSWER_LIMIT)) return body.subarray(0, length).toString("utf8");
       return ended || answer.length >= ANSWER_LIMIT ? body.toString("utf8") : undefined;
     };
     reads.consume = (chunk) => {
@@ -545,14 +549,7 @@ function upgradeDirect(url: URL, options: https.RequestOptions, key: string, rea
 
 /** The upgrade request, with the kube context's headers (its credentials). */
 function upgradeRequest(url: URL, options: https.RequestOptions, key: string): string {
-  const headers: [string, string][] = [
-    ["Host", url.host],
-    ["Connection", "Upgrade"],
-    ["Upgrade", "websocket"],
-    ["Sec-WebSocket-Version", "13"],
-    ["Sec-WebSocket-Key", key],
-    ["Sec-WebSocket-Protocol", PROTOCOL],
-  ];
+  const headers: [string, string][] = [["Host", url.host], ...Object.entries(upgradeHeaders(key))];
   const given = options.headers ?? {};
   const pairs: [string, unknown][] = Array.isArray(given) ? [] : Object.entries(given);
   if (Array.isArray(given)) for (let i = 0; i + 1 < given.length; i += 2) pairs.push([given[i] as string, given[i + 1]]);
@@ -570,7 +567,7 @@ function upgradeRequest(url: URL, options: https.RequestOptions, key: string): s
 }
 
 /** A chunked body's bytes once its last chunk came; `undefined` until then. */
-export function dechunk(bytes: Buffer): Buffer | undefined {
+function dechunk(bytes: Buffer): Buffer | undefined {
   const parts: Buffer[] = [];
   let offset = 0;
   for (;;) {

@@ -114,7 +114,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
  * 100 % they are 8 to 10, and 1.3 to 1.5 ms per MiB; the heap may grow to twice what is live
  * before it is collected, within what V8's own choices allow.
  */
-export const HEAP_GROWING_PERCENT = 100;
+const HEAP_GROWING_PERCENT = 100;
 
 /** Sets the helper process's garbage collector for relaying (see HEAP_GROWING_PERCENT); call once, in the process that runs the helper. */
 export function tuneHeapForRelaying(): void {

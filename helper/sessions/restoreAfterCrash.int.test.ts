@@ -47,23 +47,29 @@ afterAll(async () => {
  */
 function restorerLogs() {
   const open = new Map<string, number>();
-  return {
-    read(): string {
-      let waiting = "";
-      for (const pod of cluster.store.list(kind("Pod"), "shop")) {
-        const uid = String(pod.metadata.uid);
-        if (!pod.metadata.name?.endsWith("-restorer") || open.has(uid)) continue;
-        const source = cluster.kubelet.logFile("shop", pod.metadata.name, "restorer", false);
-        if (!("file" in source)) {
-          waiting += `${source.error}\n`;
-          continue;
-        }
-        try {
-          open.set(uid, fs.openSync(source.file, "r"));
-        } catch (error) {
-          waiting += `${(error as Error).message}\n`;
-        }
+  let waiting = "";
+  /** Opens the log of each restorer pod not seen before (called as the test polls). */
+  const track = () => {
+    waiting = "";
+    for (const pod of cluster.store.list(kind("Pod"), "shop")) {
+      const uid = String(pod.metadata.uid);
+      if (!pod.metadata.name?.endsWith("-restorer") || open.has(uid)) continue;
+      const source = cluster.kubelet.logFile("shop", pod.metadata.name, "restorer", false);
+      if (!("file" in source)) {
+        waiting += `${source.error}\n`;
+        continue;
       }
+      try {
+        open.set(uid, fs.openSync(source.file, "r"));
+      } catch (error) {
+        waiting += `${(error as Error).message}\n`;
+      }
+    }
+  };
+  return {
+    track,
+    read(): string {
+      track();
       const logs = [...open.values()].map((fd) => {
         const bytes = Buffer.alloc(fs.fstatSync(fd).size);
         fs.readSync(fd, bytes, 0, bytes.length, 0);
@@ -110,7 +116,7 @@ async function killAndAwaitRestore(label: string, target: { kind: string; name: 
   try {
     await until(
       () => {
-        logs.read();
+        logs.track();
         return restored() && kbridgeObjects().length === 0;
       },
       `${label}: the restore`,
@@ -174,7 +180,7 @@ test("a helper gone after saving the original but before putting the agent in: t
   try {
     await until(
       () => {
-        logs.read();
+        logs.track();
         return kbridgeObjects().length === 0;
       },
       "the restorer to clean up",
