@@ -6,6 +6,7 @@
  * resets included; and the session token that keeps other pods out of all of it.
  */
 import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
 import net from "node:net";
 import type { Duplex } from "node:stream";
 import path from "node:path";
@@ -302,6 +303,22 @@ test("a port-forward the API server refuses fails with its reason", async () => 
   const connection = openCluster([kubeconfig], "kbridge-demo");
   await expect(openPortForward(connection, "default", "no-such-pod", 47001, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
     info: { code: "port-forward-failed", message: expect.stringMatching(/no-such-pod port 47001: the API server answered HTTP 404: pods "no-such-pod" not found/) },
+  });
+});
+
+test("on kbridge's own TLS connection a client certificate is presented, and a server certificate the kube context's CA did not sign is refused", async () => {
+  // Authenticated by its certificate: the API server answers for the pod (404), not 401.
+  const byCertificate = openCluster([cluster.writeKubeconfig(path.join(dir, "kubeconfig-certificate"), { auth: "certificate" })], "kbridge-demo");
+  await expect(openPortForward(byCertificate, "default", "no-such-pod", 47001, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
+    info: { message: expect.stringMatching(/the API server answered HTTP 404/) },
+  });
+  // Without the cluster's CA the server's certificate is not trusted: nothing is sent.
+  const config = JSON.parse(fs.readFileSync(kubeconfig, "utf8")) as { clusters: { cluster: Record<string, unknown> }[] };
+  for (const { cluster: entry } of config.clusters) delete entry["certificate-authority-data"];
+  const untrusting = path.join(dir, "kubeconfig-no-ca");
+  fs.writeFileSync(untrusting, JSON.stringify(config));
+  await expect(openPortForward(openCluster([untrusting], "kbridge-demo"), "default", "no-such-pod", 47001, { data: () => undefined, close: () => undefined })).rejects.toMatchObject({
+    info: { code: "port-forward-failed", message: expect.stringMatching(/certificate/) },
   });
 });
 
