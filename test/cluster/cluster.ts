@@ -6,6 +6,8 @@ import fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { makeCertificates, type ClusterCertificates } from "./apiserver/certificates.ts";
 import { Admission } from "./apiserver/admission.ts";
+import { Faults, type Caller } from "./apiserver/faults.ts";
+import { startFreezableFront, type FreezableFront } from "./apiserver/freezableFront.ts";
 import { startApiServer, type ApiServer } from "./apiserver/server.ts";
 import { startControllers, type Controllers } from "./controllers/manager.ts";
 import { nodeImage, resolveImages, type ImageResolver } from "./kubelet/images.ts";
@@ -35,6 +37,10 @@ export interface TestCluster {
   /** Present when the API server speaks HTTPS (the default). */
   certificates?: ClusterCertificates;
   token: string;
+  /** Faults a test injects into the API server (403, 429, 500, 503, hangs). */
+  faults: Faults;
+  /** With `freezable`: the API server's front, which a test freezes to make it stop answering everyone. */
+  front?: FreezableFront;
   /** Writes a kubeconfig for this cluster (mode 0600) and returns its path; HTTPS clusters authenticate with the token or, with `auth: "certificate"`, the client certificate. */
   writeKubeconfig(file: string, options?: { auth?: "token" | "certificate" }): string;
   stop(): Promise<void>;
@@ -51,6 +57,11 @@ export interface TestClusterOptions {
   /** Base of restart and image-pull back-off; kubelet's is 10 s, tests shorten it. */
   backoffBaseMs?: number;
   ringSize?: number;
+  /**
+   * Clients and pods reach the API server through a front that `front.freeze()` stops dead
+   * (an outage); off by default, as the extra hop costs the benchmarks.
+   */
+  freezable?: boolean;
 }
 
 export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
@@ -70,24 +81,29 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const controllers = startControllers(store, { rootCa: certificates?.caCert, onError: (error) => console.error("kbridge test cluster: controller error:", error) });
   const token = randomBytes(24).toString("base64url");
   // The administrator's token, and each pod's service-account token once the kubelet mints it.
-  const tokens = new Set([token]);
+  const tokens = new Map<string, Caller>([[token, { user: "kbridge-user", from: "kubeconfig" }]]);
   const kubelet = startKubelet({
     store,
     images: resolveImages(nodeImage, ...(options.images ?? [])),
-    registerToken: (podToken) => tokens.add(podToken),
+    registerToken: (podToken, pod) =>
+      tokens.set(podToken, { user: `system:serviceaccount:${pod.metadata.namespace}:${(pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? "default"}`, from: "pods" }),
     backoffBaseMs: options.backoffBaseMs,
     podPrefix: addresses.podPrefix,
     podMounts: (...args) => podNetworkFiles(addresses.dns, ...args),
   });
-  const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, authenticate: (offered: string) => tokens.has(offered) };
+  const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, authenticate: (offered: string) => tokens.get(offered) };
+  const faults = new Faults();
   const api = await startApiServer({
     store,
     port: options.port,
     tls,
+    faults,
     podLogs: (...args) => kubelet.logFile(...args),
     upgrades: createUpgradeHandler({ store, execTarget: (...args) => kubelet.execTarget(...args) }),
   });
-  publishApiServerService(store, addresses.apiServiceIp, Number(new URL(api.url).port), certificates ? "https" : "http");
+  const front = options.freezable ? await startFreezableFront({ host: "127.0.0.1", port: Number(new URL(api.url).port) }) : undefined;
+  const apiUrl = front ? `${new URL(api.url).protocol}//${front.host}:${front.port}` : api.url;
+  publishApiServerService(store, addresses.apiServiceIp, front?.port ?? Number(new URL(api.url).port), certificates ? "https" : "http");
   const proxy = startServiceProxy(store, (error) => console.error(`kbridge test cluster: ${error.message}`));
   const ingress = await startIngressController(store, addresses.ingress, options.ingressPort ?? 80);
   let dns: DnsServer | undefined;
@@ -107,6 +123,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     dns,
     api,
     token,
+    faults,
+    front,
     certificates,
     writeKubeconfig(file, { auth = "token" } = {}) {
       const user = !certificates
@@ -118,7 +136,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
         apiVersion: "v1",
         kind: "Config",
         "current-context": CONTEXT_NAME,
-        clusters: [{ name: CONTEXT_NAME, cluster: { server: api.url, ...(certificates ? { "certificate-authority-data": base64(certificates.caCert) } : {}) } }],
+        clusters: [{ name: CONTEXT_NAME, cluster: { server: apiUrl, ...(certificates ? { "certificate-authority-data": base64(certificates.caCert) } : {}) } }],
         users: [{ name: `${CONTEXT_NAME}-user`, user }],
         contexts: [{ name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: `${CONTEXT_NAME}-user`, namespace: "default" } }],
       };
@@ -132,6 +150,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       await ingress.stop();
       await proxy.stop();
       await dns?.close();
+      faults.clear();
+      await front?.close();
       await api.close();
       await addresses.release();
     },

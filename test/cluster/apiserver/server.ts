@@ -13,6 +13,7 @@ import { apiGroupList, apiResourceList, apiVersions, openApiDocument, openApiInd
 import { PatchError } from "./patch.ts";
 import { findType } from "./resources.ts";
 import { sendJson, serveResource, type RestContext, type Target } from "./rest.ts";
+import type { Caller, Faults } from "./faults.ts";
 import { ApiError, notFound } from "./status.ts";
 import type { ObjectStore } from "./store.ts";
 
@@ -21,8 +22,11 @@ export interface ApiServerOptions {
   /**
    * HTTPS with authentication: a request must carry `Authorization: Bearer <token>` or a
    * client certificate signed by `ca`. Without it the server speaks plain HTTP, unauthenticated.
+   * `authenticate` names the caller of a bearer token (undefined: not a token of this cluster).
    */
-  tls?: { key: string; cert: string; ca: string; authenticate(token: string): boolean };
+  tls?: { key: string; cert: string; ca: string; authenticate(token: string): Caller | undefined };
+  /** Faults a test injects (answered before the request is served). */
+  faults?: Faults;
   podLogs?: RestContext["podLogs"];
   /** `exec` / `portforward` upgrades (after authentication). */
   upgrades?(req: IncomingMessage, socket: Duplex, head: Buffer, path: string, query: URLSearchParams): void;
@@ -44,7 +48,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader("Cache-Control", "no-cache, private");
     req.socket.setNoDelay(true);
-    handle(options, watches, req, res).catch((error: unknown) => sendError(res, error));
+    const serve = () => void handle(options, watches, req, res).catch((error: unknown) => sendError(res, error));
+    const caller = identify(req, options.tls?.authenticate);
+    if (caller && options.faults?.intercept(req, res, caller, serve)) return;
+    serve();
   };
   const { tls } = options;
   const server: Server = tls
@@ -52,7 +59,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     : createServer(listener);
   server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? "/", "http://emulator");
-    if (options.tls && !authenticated(req, options.tls.authenticate)) {
+    if (options.tls && !identify(req, options.tls.authenticate)) {
       const body = JSON.stringify(new ApiError(401, "Unauthorized", "Unauthorized").toStatus());
       return void socket.end(`HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
     }
@@ -91,7 +98,7 @@ async function handle(options: ApiServerOptions, watches: Set<ServerResponse>, r
   // Public like a real cluster's (system:public-info-viewer): kubectl's dispatcher probes /version without credentials.
   if (["/healthz", "/livez", "/readyz"].includes(path)) return void res.writeHead(200, { "Content-Type": "text/plain" }).end("ok");
   if (path === "/version") return sendJson(res, 200, versionInfo());
-  if (options.tls && !authenticated(req, options.tls.authenticate)) throw new ApiError(401, "Unauthorized", "Unauthorized");
+  if (options.tls && !identify(req, options.tls.authenticate)) throw new ApiError(401, "Unauthorized", "Unauthorized");
   if (path === "/api") return sendJson(res, 200, apiVersions());
   if (path === "/apis") return sendJson(res, 200, apiGroupList());
   if (path === "/openapi/v3") return sendJson(res, 200, openApiIndex());
@@ -113,9 +120,16 @@ async function handle(options: ApiServerOptions, watches: Set<ServerResponse>, r
   return serveResource({ store: options.store, watches, applied: appliedIntents(options.store), podLogs: options.podLogs }, target, req, res, url.searchParams);
 }
 
-function authenticated(req: IncomingMessage, authenticate: (token: string) => boolean): boolean {
+/** Who sent the request: a bearer token's owner, a client certificate's subject, or (plain HTTP) anyone; undefined when a TLS server cannot tell. */
+function identify(req: IncomingMessage, authenticate?: (token: string) => Caller | undefined): Caller | undefined {
+  if (!authenticate) return { user: "system:anonymous", from: "kubeconfig" };
   const bearer = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1];
-  return (bearer !== undefined && authenticate(bearer)) || (req.socket as TLSSocket).authorized === true;
+  const byToken = bearer === undefined ? undefined : authenticate(bearer);
+  if (byToken) return byToken;
+  const socket = req.socket as TLSSocket;
+  if (socket.authorized !== true) return undefined;
+  const subject = socket.getPeerCertificate().subject as { CN?: string | string[] } | undefined;
+  return { user: [subject?.CN ?? "unknown"].flat()[0] ?? "unknown", from: "kubeconfig" };
 }
 
 /** `[namespaces/NS/]plural[/name[/sub]]`, where `namespaces/NS` alone is the Namespace object. */

@@ -12,6 +12,8 @@ export type StatusReason =
   | "UnsupportedMediaType"
   | "Expired"
   | "Gone"
+  | "TooManyRequests"
+  | "ServiceUnavailable"
   | "InternalError";
 
 export class ApiError extends Error {
@@ -19,7 +21,7 @@ export class ApiError extends Error {
     readonly code: number,
     readonly reason: StatusReason,
     message: string,
-    readonly details?: { name?: string; kind?: string; group?: string },
+    readonly details?: { name?: string; kind?: string; group?: string; retryAfterSeconds?: number },
   ) {
     super(message);
   }
