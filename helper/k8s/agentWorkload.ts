@@ -1,40 +1,49 @@
 /**
- * Puts the agent in place of a workload's container, and puts the workload back.
- * The original is saved in the cluster (a Secret) before anything changes, so a restore
- * never depends on the workstation. Every object kbridge creates carries its labels and
- * an expiry annotation, and can be found and removed by label.
+ * Puts the agent in place of a workload's container. The original is saved in the cluster (a
+ * Secret) before anything changes, so a restore never depends on the workstation (the
+ * restore itself is helper/agent/restore.mjs, run by the helper and by the session's
+ * restorer). A workload holds one session at a time: its claim is the session's annotation,
+ * written with the replacement, and a connect to a claimed workload is refused. Every object
+ * kbridge creates carries its labels and an expiry annotation, and can be found by label.
  */
 import fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1ObjectMeta, type V1OwnerReference, type V1Pod, type V1PodTemplateSpec, type V1PolicyRule, type V1StatefulSet } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
+import { claimOf } from "../agent/restore.mjs";
+import {
+  EXPIRES_ANNOTATION,
+  HEARTBEAT_ANNOTATION,
+  MANAGED_BY_KEY,
+  MANAGED_BY_VALUE,
+  MANAGED_SELECTOR,
+  ORIGINAL_ANNOTATION,
+  OWNER_ANNOTATION,
+  OWNER_LABEL,
+  REPLACES_ANNOTATION,
+  RESTORER_STATUS_ANNOTATION,
+  ROLE_LABEL,
+  savedOriginalName,
+  SESSION_LABEL,
+} from "../agent/names.mjs";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
+import { refuseClaimed } from "./workloadClaim.ts";
 
-export const MANAGED_BY = { "app.kubernetes.io/managed-by": "kbridge" } as const;
-export const SESSION_LABEL = "kbridge.dev/session";
-export const OWNER_LABEL = "kbridge.dev/owner";
-export const ROLE_LABEL = "kbridge.dev/role";
+export { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, MANAGED_SELECTOR, ORIGINAL_ANNOTATION, OWNER_ANNOTATION, OWNER_LABEL, REPLACES_ANNOTATION, RESTORER_STATUS_ANNOTATION, ROLE_LABEL, savedOriginalName, SESSION_LABEL };
+export const MANAGED_BY = { [MANAGED_BY_KEY]: MANAGED_BY_VALUE } as const;
 /** Selects the agent pods of a session (not its restorer). */
 export const agentPods = (sessionId: string) => `${SESSION_LABEL}=${sessionId},${ROLE_LABEL}=agent`;
-export const EXPIRES_ANNOTATION = "kbridge.dev/expires";
-export const ORIGINAL_ANNOTATION = "kbridge.dev/original";
 const AGENT_MOUNT = "/opt/kbridge";
-const AGENT_SCRIPT = new URL("../agent/agent.mjs", import.meta.url);
-const RESTORER_SCRIPT = new URL("../agent/restorer.mjs", import.meta.url);
-const MUX_SCRIPT = new URL("../agent/mux.mjs", import.meta.url);
-export const HEARTBEAT_ANNOTATION = "kbridge.dev/heartbeat";
+/** What the session's ConfigMap carries: the agent, and the restorer with the modules it shares with the helper. */
+const SCRIPTS = ["agent.mjs", "mux.mjs", "restorer.mjs", "restore.mjs", "deadman.mjs", "names.mjs"];
 /** The key of the session's secret in its Secret. */
 const TOKEN_KEY = "agent-token";
-const RESTORE_WAIT_MS = 60_000;
 /**
  * A write that conflicts (the controller wrote the workload's status, a rollout its spec) is
  * read and tried again after this, doubled each time: a rollout's burst of writes is over in
  * a second or so, and tries in quick succession would all land in it.
  */
 const CONFLICT_BACKOFF_MS = 50;
-/** A restore is worth more patience than a connect: 8 tries, 6.35 s of waits between them. */
-const RESTORE_TRIES = 8;
-const RESTORE_WAITS_S = (CONFLICT_BACKOFF_MS * (2 ** (RESTORE_TRIES - 1) - 1)) / 1000;
 const backOff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, CONFLICT_BACKOFF_MS * 2 ** (attempt - 1)));
 
 export interface SessionIdentity {
@@ -56,6 +65,9 @@ export interface AgentOptions {
   keep: KeepOptions;
 }
 
+/** The workload a session replaced, as the restorer is told it ("Deployment/api"). */
+type WorkloadRef = { kind: ResolvedTarget["workload"]["kind"]; name: string };
+
 /**
  * What the agent keeps of the container it replaces (the profile's choice). Kept liveness
  * and startup probes (httpGet, tcpSocket) are answered by the agent itself; readiness is
@@ -69,9 +81,6 @@ export interface KeepOptions {
 export function labelsFor(session: SessionIdentity): Record<string, string> {
   return { ...MANAGED_BY, [SESSION_LABEL]: session.id, [OWNER_LABEL]: session.owner.replace(/[^A-Za-z0-9._-]/g, ".").slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") };
 }
-
-/** The Secret holding a session's saved original (its presence means the session is still in the cluster). */
-export const savedOriginalName = (sessionId: string) => `kbridge-${sessionId}-original`;
 
 export const sessionObjectNames = (session: Pick<SessionIdentity, "id">) => ({ original: savedOriginalName(session.id), agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer`, pod: `kbridge-${session.id}-pod` });
 
@@ -117,29 +126,38 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
   const { original, agent } = sessionObjectNames(session);
   const ports = [...new Set(target.ports.map((p) => p.containerPort))];
   const what = `${kind.toLowerCase()} ${name}`;
+  const claimed = (holder: string) => refuseClaimed(connection, namespace, `${kind.toLowerCase()}/${name}`, holder);
 
   const templated = kind === "Pod" ? undefined : templatedApi(connection, kind);
   const pod = templated ? undefined : await clusterCall(connection, `read ${what}`, () => connection.core.readNamespacedPod({ name, namespace }));
   const workload = templated ? await clusterCall(connection, `read ${what}`, () => templated.read(namespace, name)) : undefined;
+  // Held by another session (of any helper): refused before anything changes.
+  const holder = claimOf(pod ?? workload);
+  if (holder) throw await claimed(holder);
   const saved: SavedWorkload = pod
     ? { kind, name, spec: pod.spec, metadata: { labels: pod.metadata?.labels, annotations: pod.metadata?.annotations } }
     : { kind, name, spec: workload?.spec };
   await prepareSession(connection, namespace, session, options, { "workload.json": JSON.stringify(saved) }, [
     // The workload itself: a bare pod is re-created (create cannot be limited by name).
     kind === "Pod"
-      ? { apiGroups: [""], resources: ["pods"], verbs: ["create"] }
+      ? { apiGroups: [""], resources: ["pods"], verbs: ["create", "update"] }
       : { apiGroups: ["apps"], resources: [kind === "Deployment" ? "deployments" : "statefulsets"], resourceNames: [name], verbs: ["get", "update", "patch"] },
-  ]);
+  ], { kind, name });
 
   if (!templated || !workload) {
     if (!pod) throw new Error("unreachable: a bare pod target without its pod");
+    await claimPod(connection, namespace, pod, session, claimed);
     const template = agentTemplate({ metadata: pod.metadata, spec: pod.spec }, target.container, ports, session, agent, options);
     const spec = { ...template.spec!, nodeName: undefined };
     await clusterCall(connection, `start the agent pod in place of ${what}`, () =>
       connection.core.createNamespacedPod({
         namespace,
         body: {
-          metadata: { name: sessionObjectNames(session).pod, labels: { ...pod.metadata?.labels, ...labels, [ROLE_LABEL]: "agent" }, annotations: { ...pod.metadata?.annotations, ...annotations, [ORIGINAL_ANNOTATION]: original } },
+          metadata: {
+            name: sessionObjectNames(session).pod,
+            labels: { ...pod.metadata?.labels, ...labels, [ROLE_LABEL]: "agent" },
+            annotations: { ...pod.metadata?.annotations, ...annotations, [ORIGINAL_ANNOTATION]: original, [REPLACES_ANNOTATION]: name, [SESSION_LABEL]: session.id },
+          },
           spec,
         },
       }),
@@ -147,9 +165,11 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
     await clusterCall(connection, `delete ${what} (it comes back on restore)`, () => connection.core.deleteNamespacedPod({ name, namespace }), { notFound: "null" });
     return { podLabels: { ...pod.metadata?.labels } };
   }
-  // The controller writes the workload's status meanwhile (during a rollout, often): on a
-  // conflict, read it again; if its spec changed too (a rollout's new spec), that is the
-  // original now, and the Secret is told before the agent goes in.
+  // The replacement is the claim: written with the resourceVersion read, so of two connects
+  // at once one wins and the other, reading again, finds it held. The controller writes the
+  // workload's status meanwhile (during a rollout, often): on a conflict, read it again; if
+  // its spec changed too (a rollout's new spec), that is the original now, and the Secret is
+  // told before the agent goes in.
   let current = workload;
   for (let attempt = 1; ; attempt++) {
     const next: Templated = {
@@ -162,6 +182,8 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
     if (attempt >= 5) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge put the agent in (5 tries).`, hint: "Wait for its rollout to finish (kubectl rollout status), then connect again." });
     await backOff(attempt);
     current = await clusterCall(connection, `read ${what}`, () => templated.read(namespace, name));
+    const taken = claimOf(current);
+    if (taken && taken !== session.id) throw await claimed(taken);
     if (!isDeepStrictEqual(current.spec, saved.spec)) {
       saved.spec = current.spec;
       await clusterCall(connection, "save the workload's new spec for the restore", () =>
@@ -171,12 +193,27 @@ export async function replaceWithAgent(connection: ClusterConnection, target: Re
   }
 }
 
+/** A bare pod's claim: its session's annotation, written with the resourceVersion read (two connects at once: one wins). */
+async function claimPod(connection: ClusterConnection, namespace: string, read: V1Pod, session: SessionIdentity, claimed: (holder: string) => Promise<KbridgeError>): Promise<void> {
+  const name = read.metadata?.name ?? "";
+  let pod = read;
+  for (let attempt = 1; ; attempt++) {
+    const holder = claimOf(pod);
+    if (holder && holder !== session.id) throw await claimed(holder);
+    const body: V1Pod = { ...pod, metadata: { ...pod.metadata, annotations: { ...pod.metadata?.annotations, [SESSION_LABEL]: session.id } } };
+    if (await clusterCall(connection, `claim pod ${name}`, () => connection.core.replaceNamespacedPod({ name, namespace, body }), { conflict: "null" })) return;
+    if (attempt >= 5) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `Pod ${name} kept changing while kbridge claimed it (5 tries).`, hint: "Connect again." });
+    await backOff(attempt);
+    pod = await clusterCall(connection, `read pod ${name}`, () => connection.core.readNamespacedPod({ name, namespace }));
+  }
+}
+
 /**
  * What every session creates before it changes anything: the Secret with what a restore
  * needs (and the heartbeat, and the agent's token), the agent scripts, and the restorer.
  * `restoreRules`: what the restorer may do beyond removing the session's own objects.
  */
-export async function prepareSession(connection: ClusterConnection, namespace: string, session: SessionIdentity, options: AgentOptions, saved: Record<string, string>, restoreRules: V1PolicyRule[]): Promise<void> {
+export async function prepareSession(connection: ClusterConnection, namespace: string, session: SessionIdentity, options: AgentOptions, saved: Record<string, string>, restoreRules: V1PolicyRule[], workload?: WorkloadRef): Promise<void> {
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
   const { original, agent } = sessionObjectNames(session);
@@ -184,7 +221,7 @@ export async function prepareSession(connection: ClusterConnection, namespace: s
     connection.core.createNamespacedSecret({
       namespace,
       body: {
-        metadata: { name: original, labels, annotations: { ...annotations, [HEARTBEAT_ANNOTATION]: new Date().toISOString() } },
+        metadata: { name: original, labels, annotations: { ...annotations, [OWNER_ANNOTATION]: session.owner, [HEARTBEAT_ANNOTATION]: "0" } },
         type: "Opaque",
         stringData: { ...saved, [TOKEN_KEY]: options.token },
       },
@@ -195,20 +232,20 @@ export async function prepareSession(connection: ClusterConnection, namespace: s
   await clusterCall(connection, "deliver the agent script", () =>
     connection.core.createNamespacedConfigMap({
       namespace,
-      body: { metadata: { name: agent, labels, annotations, ownerReferences: owner }, data: { "agent.mjs": fs.readFileSync(AGENT_SCRIPT, "utf8"), "mux.mjs": fs.readFileSync(MUX_SCRIPT, "utf8"), "restorer.mjs": fs.readFileSync(RESTORER_SCRIPT, "utf8") } },
+      body: { metadata: { name: agent, labels, annotations, ownerReferences: owner }, data: Object.fromEntries(SCRIPTS.map((file) => [file, fs.readFileSync(new URL(`../agent/${file}`, import.meta.url), "utf8")])) },
     }),
   );
-  await startRestorer(connection, namespace, restoreRules, session, options, owner);
+  await startRestorer(connection, namespace, restoreRules, session, options, owner, workload);
 }
 
 /**
  * The restorer: its own ServiceAccount with a Role limited to a restore (the rules given,
  * and the session's own objects), and a pod that watches the helper's heartbeat.
  */
-async function startRestorer(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], session: SessionIdentity, options: AgentOptions, owner: V1OwnerReference[]): Promise<void> {
+async function startRestorer(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], session: SessionIdentity, options: AgentOptions, owner: V1OwnerReference[], workload?: WorkloadRef): Promise<void> {
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
-  const { restorer, agent } = sessionObjectNames(session);
+  const { restorer, agent, original } = sessionObjectNames(session);
   const metadata = { name: restorer, labels: { ...labels, [ROLE_LABEL]: "restorer" }, annotations, ownerReferences: owner };
   await clusterCall(connection, "create the restorer's service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }));
   await clusterCall(connection, "create the restorer's role", () =>
@@ -219,6 +256,8 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
         rules: [
           ...restoreRules,
           { apiGroups: [""], resources: ["secrets", "configmaps", "pods", "serviceaccounts"], verbs: ["get", "list", "delete"] },
+          // What it saw and did, for the helper and the Cluster page.
+          { apiGroups: [""], resources: ["secrets"], resourceNames: [original], verbs: ["patch"] },
           { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list", "delete"] },
           { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["list", "delete"] },
         ],
@@ -249,6 +288,7 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
                 { name: "KBRIDGE_SESSION", value: session.id },
                 { name: "KBRIDGE_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
                 { name: "KBRIDGE_DEADMAN_SECONDS", value: String(options.deadmanSeconds) },
+                ...(workload ? [{ name: "KBRIDGE_WORKLOAD", value: `${workload.kind}/${workload.name}` }] : []),
               ],
               volumeMounts: [{ name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
               securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
@@ -262,20 +302,26 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
   );
 }
 
-/** Tells the restorer the helper is alive (renewed well within the dead-man interval). False when the session is gone from the cluster. */
-export async function renewHeartbeat(connection: ClusterConnection, namespace: string, sessionId: string): Promise<boolean> {
+/**
+ * Tells the restorer the helper is alive: `value` must differ from the last one written (the
+ * restorer judges by change seen on its own clock, never by a time the workstation wrote).
+ * False when the session is gone from the cluster; throws when the cluster does not answer
+ * within `timeoutMs` (a renewal that waits longer is worth less than the next try).
+ */
+export async function renewHeartbeat(connection: ClusterConnection, namespace: string, sessionId: string, value: string, timeoutMs = connection.timeoutMs): Promise<boolean> {
   const { original } = sessionObjectNames({ id: sessionId });
-  const renewed = await clusterCall(
-    connection,
-    "renew the session heartbeat",
-    () =>
-      connection.core.patchNamespacedSecret(
-        { name: original, namespace, body: { metadata: { annotations: { [HEARTBEAT_ANNOTATION]: new Date().toISOString() } } } },
-        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-      ),
-    { notFound: "null" },
-  );
-  return renewed !== null;
+  let response: { status: number; body: unknown };
+  try {
+    response = await connection.request("PATCH", `/api/v1/namespaces/${namespace}/secrets/${original}`, { metadata: { annotations: { [HEARTBEAT_ANNOTATION]: value } } }, { timeoutMs });
+  } catch (error) {
+    throw new KbridgeError({ code: "cluster-unreachable", category: "cluster", message: `Cannot reach the cluster of context "${connection.context}" to renew the session heartbeat: ${(error as Error).message}.` }, { cause: error });
+  }
+  if (response.status === 404) return false;
+  if (response.status >= 300) {
+    const message = (response.body as { message?: string } | undefined)?.message;
+    throw new KbridgeError({ code: "cluster-error", category: "cluster", message: `The cluster could not renew the session heartbeat (HTTP ${response.status})${message ? `: ${message}` : ""}.` });
+  }
+  return true;
 }
 
 export function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports: number[], session: SessionIdentity, configMap: string, options: AgentOptions): V1PodTemplateSpec {
@@ -329,73 +375,6 @@ export function agentTemplate(template: V1PodTemplateSpec, containerName: string
   return copy;
 }
 
-/** Puts the saved original back and deletes everything of the session. Safe to run twice. Returns the workload restored (`kind/name`), if any. */
-export async function restoreWorkload(connection: ClusterConnection, namespace: string, sessionId: string): Promise<string | undefined> {
-  const { original } = sessionObjectNames({ id: sessionId });
-  const secret = await clusterCall(connection, "read the saved original", () => connection.core.readNamespacedSecret({ name: original, namespace }), { notFound: "null" });
-  let restored: string | undefined;
-  // An isolation session saved no workload: it changed none.
-  const savedJson = secret?.data?.["workload.json"];
-  if (savedJson) {
-    const saved = JSON.parse(Buffer.from(savedJson, "base64").toString("utf8")) as SavedWorkload;
-    const done = saved.kind === "Pod" ? await recreatePod(connection, namespace, saved) : await restoreTemplated(connection, namespace, saved, sessionId);
-    if (done) restored = `${saved.kind.toLowerCase()}/${saved.name}`;
-  }
-  await deleteSessionObjects(connection, namespace, sessionId);
-  return restored;
-}
-
-/** The saved spec back (with the current replica count), if this session's agent is in the workload. */
-async function restoreTemplated(connection: ClusterConnection, namespace: string, saved: SavedWorkload, sessionId: string): Promise<boolean> {
-  const api = templatedApi(connection, saved.kind as "Deployment" | "StatefulSet");
-  const what = `${saved.kind.toLowerCase()} ${saved.name}`;
-  const spec = saved.spec as Templated["spec"];
-  for (let attempt = 1; ; attempt++) {
-    const current = await clusterCall(connection, `read ${what}`, () => api.read(namespace, saved.name), { notFound: "null" });
-    if (!current) return false;
-    // The agent never went in (connect failed before its replace, or the helper stopped
-    // there): nothing to put back, and a rollout made since must not be undone.
-    if (current.metadata?.annotations?.[SESSION_LABEL] !== sessionId) return false;
-    const annotations = { ...current.metadata?.annotations };
-    delete annotations[SESSION_LABEL];
-    delete annotations[ORIGINAL_ANNOTATION];
-    // The spec as it was, except replicas: a scale made meanwhile (HPA, a teammate) stays.
-    const body = { ...current, metadata: { ...current.metadata, annotations }, spec: { ...spec!, replicas: current.spec?.replicas ?? spec?.replicas } };
-    // A conflict: the controller wrote status meanwhile; read again.
-    const replaced = await clusterCall(connection, `restore ${what}`, () => api.replace(namespace, saved.name, body), { conflict: "null" });
-    if (replaced) return true;
-    if (attempt >= RESTORE_TRIES) throw new KbridgeError({ code: "workload-conflict", category: "cluster", message: `The ${what} kept changing while kbridge restored it (${RESTORE_TRIES} tries over ${RESTORE_WAITS_S} s).`, hint: "Run `kbridge clean` again; the saved original stays in the session's Secret until the restore succeeds, and the session's restorer pod keeps trying too." });
-    await backOff(attempt);
-  }
-}
-
-/** A bare pod comes back under its own name, once the deleted original has finished terminating. */
-async function recreatePod(connection: ClusterConnection, namespace: string, saved: SavedWorkload): Promise<boolean> {
-  const deadline = Date.now() + RESTORE_WAIT_MS;
-  for (;;) {
-    const existing = await clusterCall(connection, `read pod ${saved.name}`, () => connection.core.readNamespacedPod({ name: saved.name, namespace }), { notFound: "null" });
-    if (existing && !existing.metadata?.deletionTimestamp) return false; // already back
-    if (!existing) {
-      const created = await clusterCall(
-        connection,
-        `re-create pod ${saved.name}`,
-        () => connection.core.createNamespacedPod({ namespace, body: { metadata: { name: saved.name, ...saved.metadata }, spec: saved.spec as V1Pod["spec"] } }),
-        { conflict: "null" },
-      );
-      if (created) return true;
-    }
-    if (Date.now() > deadline) {
-      throw new KbridgeError({
-        code: "restore-timeout",
-        category: "cluster",
-        message: `Pod ${namespace}/${saved.name} is still terminating after ${RESTORE_WAIT_MS / 1000} s, so kbridge cannot re-create it yet.`,
-        hint: "Run `kbridge clean` again once it is gone; the saved original stays in the session's Secret until then.",
-      });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /** The metadata kbridge reads of its own objects. */
 export interface Labelled {
   metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: Date | string };
@@ -425,7 +404,6 @@ export function kbridgeKinds(connection: ClusterConnection, namespace: string): 
   ];
 }
 
-export const MANAGED_SELECTOR = Object.entries(MANAGED_BY).map(([key, value]) => `${key}=${value}`).join(",");
 
 /** Every object of kbridge's in the namespace (optionally of one session), with its kind. */
 export async function kbridgeObjects(connection: ClusterConnection, namespace: string, sessionId?: string): Promise<{ kind: KbridgeKind; item: Labelled }[]> {
@@ -438,14 +416,6 @@ export async function kbridgeObjects(connection: ClusterConnection, namespace: s
 export async function sessionsInNamespace(connection: ClusterConnection, namespace: string): Promise<string[]> {
   const ids = (await kbridgeObjects(connection, namespace)).map(({ item }) => item.metadata?.labels?.[SESSION_LABEL] ?? "");
   return [...new Set(ids.filter(Boolean))].sort();
-}
-
-export async function deleteSessionObjects(connection: ClusterConnection, namespace: string, sessionId: string): Promise<void> {
-  const labelSelector = `${SESSION_LABEL}=${sessionId},${MANAGED_SELECTOR}`;
-  for (const kind of kbridgeKinds(connection, namespace)) {
-    const items = await clusterCall(connection, `list kbridge's ${kind.kind} objects`, () => kind.list(labelSelector));
-    for (const item of items.items) await clusterCall(connection, `delete kbridge's ${kind.kind} ${item.metadata?.name}`, () => kind.remove(item.metadata?.name ?? ""), { notFound: "null" });
-  }
 }
 
 /**

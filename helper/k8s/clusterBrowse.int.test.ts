@@ -1,4 +1,4 @@
-/** The dashboard's views of a cluster through the helper: namespaces, services, and kbridge's own objects (listed, marked stale, removed). */
+/** The dashboard's views of a cluster through the helper: namespaces, services, and kbridge's own objects (listed, marked stale, removed) with their sessions' states. */
 import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -50,7 +50,7 @@ test("namespaces and services are listed live, with ports, workload and ready po
   expect(missing.ok || missing.error.code).toBe("context-not-found");
 });
 
-test("a crashed helper's objects are listed with owner and session, marked stale once its heartbeat is old, and removed with the workload restored", async () => {
+test("a crashed helper's objects are listed with owner and session, marked stale once its restorer says so, and removed with the workload restored; an orphaned workload is named", async () => {
   const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
   const crashed = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
     env: { ...process.env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_NAME: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: "600" },
@@ -66,22 +66,51 @@ test("a crashed helper's objects are listed with owner and session, marked stale
     if (!result.ok) throw new Error(result.error.message);
     return result.data;
   };
-  const objects = await list();
+  const { objects, sessions } = await list();
   expect(objects.map((o) => `${o.kind}/${o.name}`).sort()).toEqual(
     [`ConfigMap/kbridge-${session}-agent`, `Pod/kbridge-${session}-restorer`, `Role/kbridge-${session}-restorer`, `RoleBinding/kbridge-${session}-restorer`, `Secret/kbridge-${session}-original`, `ServiceAccount/kbridge-${session}-restorer`].sort(),
   );
   expect(objects.every((o) => o.session === session && o.owner.length > 0 && !o.stale && o.expiresAt)).toBe(true);
-  // Its heartbeat 10 minutes old: the helper is gone.
+  // Not watched for a dead-man interval yet: live, as far as anyone can tell without a clock of the workstation's.
+  expect(sessions).toEqual([{ session, owner: expect.stringContaining("@"), state: "live", workload: "deployment/api" }]);
+  // Its restorer could not put it back, and says so on the Secret (as restorer.mjs publishes it).
   const secret = cluster.store.get(kind("Secret"), "shop", `kbridge-${session}-original`);
-  cluster.store.update(kind("Secret"), { ...secret, metadata: { ...secret.metadata, resourceVersion: undefined, annotations: { ...secret.metadata.annotations, "kbridge.dev/heartbeat": new Date(Date.now() - 600_000).toISOString() } } });
-  expect((await list()).every((o) => o.stale)).toBe(true);
+  const failed = { state: "failed", at: new Date().toISOString(), message: "could not put deployment api back: HTTP 403: forbidden", hint: "Someone with the right to put deployment api back can finish it with `kbridge clean`." };
+  cluster.store.update(kind("Secret"), { ...secret, metadata: { ...secret.metadata, resourceVersion: undefined, annotations: { ...secret.metadata.annotations, "kbridge.dev/restorer-status": JSON.stringify(failed) } } });
+  const stale = await list();
+  expect(stale.objects.every((o) => o.stale)).toBe(true);
+  expect(stale.sessions).toEqual([{ session, owner: expect.stringContaining("@"), state: "restore-failed", workload: "deployment/api", message: `Its restorer could not finish: ${failed.message}.`, hint: failed.hint }]);
 
   const foreign = await sendCommand(client.socket, "cluster:removeObjects", { kubeContext: "kbridge-demo", namespace: "shop", object: { kind: "ConfigMap", name: "shop-config" } });
   expect(foreign.ok || foreign.error.code).toBe("not-kbridge-object");
   const removed = await sendCommand(client.socket, "cluster:removeObjects", { kubeContext: "kbridge-demo", namespace: "shop", sessionId: session }, 90_000);
   expect(removed.ok && removed.data).toMatchObject({ restored: "deployment/api", removed: expect.arrayContaining([`Secret/kbridge-${session}-original`]) });
-  expect(await list()).toEqual([]);
+  expect(await list()).toEqual({ objects: [], sessions: [] });
   expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
+
+  // A workload claimed by a session whose saved original is gone (an older kbridge's mistake): named, with what to do.
+  const deployment = cluster.store.get(kind("Deployment"), "shop", "api");
+  cluster.store.update(kind("Deployment"), { ...deployment, metadata: { ...deployment.metadata, resourceVersion: undefined, annotations: { ...deployment.metadata.annotations, "kbridge.dev/session": "deadbeef" } } });
+  try {
+    expect(await list()).toEqual({
+      objects: [],
+      sessions: [
+        {
+          session: "deadbeef",
+          owner: "",
+          state: "orphaned",
+          workload: "deployment/api",
+          message: "deployment/api still runs the agent of session deadbeef, but the session's saved original is gone.",
+          hint: "Roll it back: kubectl rollout undo deployment/api -n shop",
+        },
+      ],
+    });
+  } finally {
+    const claimed = cluster.store.get(kind("Deployment"), "shop", "api");
+    const annotations = { ...claimed.metadata.annotations };
+    delete annotations["kbridge.dev/session"];
+    cluster.store.update(kind("Deployment"), { ...claimed, metadata: { ...claimed.metadata, resourceVersion: undefined, annotations } });
+  }
 }, 120_000);
 
 test("a session's view names its live tunnels; a pod of the namespace is followed into its log on demand, and let go", async () => {

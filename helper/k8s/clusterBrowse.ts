@@ -4,12 +4,10 @@
  * with a way to remove them.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { KbridgeError, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "../protocol/index.ts";
-import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, kbridgeKinds, kbridgeObjects, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./agentWorkload.ts";
+import { KbridgeError, type ClusterInventory, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "../protocol/index.ts";
+import { EXPIRES_ANNOTATION, kbridgeKinds, kbridgeObjects, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./agentWorkload.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
-
-/** A heartbeat older than this means the session's helper is gone (its restorer acts within 60 s). */
-const STALE_HEARTBEAT_MS = 90_000;
+import { describeSessions } from "./clusterSessions.ts";
 
 export async function listNamespaces(connection: ClusterConnection): Promise<NamespaceView[]> {
   const list = await clusterCall(connection, "list namespaces", () => connection.core.listNamespace());
@@ -68,19 +66,18 @@ export async function listServices(connection: ClusterConnection, namespace: str
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Every object labelled as kbridge's in the namespace, marked stale when its session's helper is gone. */
-export async function listKbridgeObjects(connection: ClusterConnection, namespace: string): Promise<KbridgeObjectView[]> {
+/** Every object labelled as kbridge's in the namespace, and each session's state; objects of a session whose helper is gone (or past expiry) are stale. */
+export async function listKbridgeObjects(connection: ClusterConnection, namespace: string): Promise<ClusterInventory> {
   const all = await kbridgeObjects(connection, namespace);
-  // A session's heartbeat lives on its saved original (a Secret).
-  const heartbeats = new Map(all.filter(({ kind, item }) => kind.kind === "Secret" && item.metadata?.annotations?.[HEARTBEAT_ANNOTATION]).map(({ item }) => [item.metadata?.labels?.[SESSION_LABEL] ?? "", Date.parse(item.metadata?.annotations?.[HEARTBEAT_ANNOTATION] ?? "")]));
+  const sessions = await describeSessions(connection, namespace, all.map(({ kind, item }) => ({ kind: kind.kind, item })));
+  const gone = new Set(sessions.filter((s) => s.state !== "live").map((s) => s.session));
   const now = Date.now();
-  return all
+  const objects = all
     .map(({ kind, item }): KbridgeObjectView => {
       const session = item.metadata?.labels?.[SESSION_LABEL] ?? "";
       const expiresAt = item.metadata?.annotations?.[EXPIRES_ANNOTATION];
-      const heartbeat = heartbeats.get(session);
       // Routers belong to no session (every isolating developer shares them; the last one removes them).
-      const stale = session !== "" && ((expiresAt !== undefined && Date.parse(expiresAt) < now) || heartbeat === undefined || now - heartbeat > STALE_HEARTBEAT_MS);
+      const stale = session !== "" && ((expiresAt !== undefined && Date.parse(expiresAt) < now) || gone.has(session));
       const created = item.metadata?.creationTimestamp;
       return {
         kind: kind.kind,
@@ -94,6 +91,7 @@ export async function listKbridgeObjects(connection: ClusterConnection, namespac
       };
     })
     .sort((a, b) => a.session.localeCompare(b.session) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+  return { objects, sessions };
 }
 
 /** Removes one kbridge object (refusing anything kbridge did not create). */

@@ -1,9 +1,24 @@
 /**
  * A connection to one context of the user's kubeconfig, and the mapping of client-node
- * failures to errors a user can act on (what failed, why, what to do).
+ * failures to errors a user can act on (what failed, why, what to do). Every request of it
+ * ends within a timeout: an API server that stops answering is an error, never a hang.
  */
-import { AppsV1Api, CoreV1Api, KubeConfig, NetworkingV1Api, RbacAuthorizationV1Api } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  createConfiguration,
+  HttpMethod,
+  KubeConfig,
+  NetworkingV1Api,
+  RbacAuthorizationV1Api,
+  RequestContext,
+  ServerConfiguration,
+  setHeaderOptions,
+  type ResponseContext,
+} from "@kubernetes/client-node";
+import { fetch, type Dispatcher } from "undici";
 import { KbridgeError } from "../protocol/index.ts";
+import type { ApiRequest } from "../agent/restore.mjs";
 import { loadKubeConfig } from "./kubeconfig.ts";
 
 export interface ClusterConnection {
@@ -14,7 +29,14 @@ export interface ClusterConnection {
   apps: AppsV1Api;
   rbac: RbacAuthorizationV1Api;
   networking: NetworkingV1Api;
+  /** One request by REST path, for the code kbridge shares with the cluster (helper/agent/restore.mjs). */
+  request: ApiRequest;
+  /** How long a request may take before it fails. */
+  timeoutMs: number;
 }
+
+/** A request's longest wait (`KBRIDGE_API_TIMEOUT_MS` overrides it: tests, slow links). */
+const DEFAULT_TIMEOUT_MS = 20_000;
 
 export function openCluster(kubeconfigPaths: string[], context: string): ClusterConnection {
   const merged = loadKubeConfig(kubeconfigPaths);
@@ -31,8 +53,72 @@ export function openCluster(kubeconfigPaths: string[], context: string): Cluster
   config.loadFromString(merged.exportConfig());
   config.setCurrentContext(context);
   const server = config.getCurrentCluster()?.server ?? "(no server)";
-  return { config, context, server, core: config.makeApiClient(CoreV1Api), apps: config.makeApiClient(AppsV1Api), rbac: config.makeApiClient(RbacAuthorizationV1Api), networking: config.makeApiClient(NetworkingV1Api) };
+  const timeoutMs = Number(process.env.KBRIDGE_API_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
+  // As KubeConfig.makeApiClient builds them, with a timeout on every request.
+  const timeout = {
+    pre: async (request: RequestContext) => {
+      request.setSignal(AbortSignal.timeout(timeoutMs));
+      return request;
+    },
+    post: async (response: ResponseContext) => response,
+  };
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(server, {}),
+    authMethods: { default: config },
+    middleware: setHeaderOptions("User-Agent", "kbridge").middleware,
+    promiseMiddleware: [timeout],
+  });
+  return {
+    config,
+    context,
+    server,
+    core: new CoreV1Api(configuration),
+    apps: new AppsV1Api(configuration),
+    rbac: new RbacAuthorizationV1Api(configuration),
+    networking: new NetworkingV1Api(configuration),
+    request: rawRequest(config, server, timeoutMs),
+    timeoutMs,
+  };
 }
+
+/** A request by path with the context's credentials (client-node's own), its body JSON (a PATCH's a merge patch). */
+function rawRequest(config: KubeConfig, server: string, timeoutMs: number): ApiRequest {
+  return async (method, path, body, options) => {
+    const limit = options?.timeoutMs ?? timeoutMs;
+    const request = new RequestContext(`${server.replace(/\/+$/, "")}${path}`, HttpMethod[method]);
+    request.setHeaderParam("Accept", "application/json");
+    request.setHeaderParam("User-Agent", "kbridge");
+    if (body !== undefined) {
+      request.setHeaderParam("Content-Type", method === "PATCH" ? "application/merge-patch+json" : "application/json");
+      request.setBody(JSON.stringify(body));
+    }
+    await config.applySecurityAuthentication(request);
+    let response;
+    try {
+      response = await fetch(request.getUrl(), {
+        method,
+        headers: request.getHeaders(),
+        body: request.getBody() as string | undefined,
+        dispatcher: request.getDispatcher() as Dispatcher | undefined,
+        signal: AbortSignal.timeout(limit),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const why = isTimeout(error) ? `no answer within ${limit / 1000} s` : (cause?.code ?? cause?.message ?? (error as Error).message);
+      throw new Error(`${method} ${path}: ${why}`, { cause: error });
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = { message: text.slice(0, 200) };
+    }
+    return { status: response.status, body: parsed };
+  };
+}
+
+const isTimeout = (error: unknown) => ["TimeoutError", "AbortError"].includes((error as { name?: string }).name ?? "");
 
 interface ClientNodeError {
   code?: number | string;
@@ -78,7 +164,7 @@ function describeClusterError(connection: ClusterConnection, what: string, error
   if (status !== undefined) {
     return new KbridgeError({ code: "cluster-error", category: "cluster", message: `The cluster could not ${what} (HTTP ${status}): ${serverMessage ?? error.message ?? "no details"}.`, hint: `Check ${where}.` }, { cause: raw });
   }
-  const transport = error.cause?.code ?? (typeof error.code === "string" ? error.code : undefined);
+  const transport = isTimeout(raw) || isTimeout(error.cause) ? `no answer within ${connection.timeoutMs / 1000} s` : (error.cause?.code ?? (typeof error.code === "string" ? error.code : undefined));
   return new KbridgeError(
     {
       code: "cluster-unreachable",

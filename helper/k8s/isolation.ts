@@ -8,15 +8,14 @@
 import type { V1Ingress, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { KbridgeError, type IsolationView, type ResolvedTarget } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
-import { agentTemplate, EXPIRES_ANNOTATION, restoreWorkload, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_LABEL, prepareSession, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type AgentOptions, type SessionIdentity } from "./agentWorkload.ts";
+import { agentTemplate, EXPIRES_ANNOTATION, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_ANNOTATION, OWNER_LABEL, prepareSession, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type AgentOptions, type SessionIdentity } from "./agentWorkload.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { checkRoutingKey } from "../routing/routingKey.ts";
-import { ingressBackends, ROUTE_FROM_LABEL, routeServices, ROUTING_KEY_LABEL, unrouteIfIdle } from "./routers.ts";
+import { ingressBackends, ROUTE_FROM_LABEL, routeServices, ROUTING_KEY_LABEL } from "./routers.ts";
+import { claimOf, refuseClaimed } from "./workloadClaim.ts";
 
 /** The header (and W3C baggage member) that carries a routing key. */
 export const ROUTING_HEADER = "kubernetes-route-as";
-/** On an isolated agent pod: who runs the session, as they wrote it (the label is sanitised). */
-const OWNER_ANNOTATION = "kbridge.dev/owner";
 
 /** What a restore of an isolation session needs to know (saved in its Secret). */
 export interface SavedIsolation {
@@ -58,12 +57,16 @@ export async function startIsolatedAgent(connection: ClusterConnection, target: 
   const service = target.service as string;
   const { kind, name } = target.workload;
   const what = `${kind.toLowerCase()} ${name}`;
-  const template: V1PodTemplateSpec =
+  const workload =
     kind === "Pod"
-      ? await clusterCall(connection, `read ${what}`, () => connection.core.readNamespacedPod({ name, namespace })).then((pod) => ({ metadata: pod.metadata, spec: pod.spec }))
+      ? await clusterCall(connection, `read ${what}`, () => connection.core.readNamespacedPod({ name, namespace }))
       : kind === "Deployment"
-        ? ((await clusterCall(connection, `read ${what}`, () => connection.apps.readNamespacedDeployment({ name, namespace }))).spec?.template ?? {})
-        : ((await clusterCall(connection, `read ${what}`, () => connection.apps.readNamespacedStatefulSet({ name, namespace }))).spec?.template ?? {});
+        ? await clusterCall(connection, `read ${what}`, () => connection.apps.readNamespacedDeployment({ name, namespace }))
+        : await clusterCall(connection, `read ${what}`, () => connection.apps.readNamespacedStatefulSet({ name, namespace }));
+  // A workload another session put its agent in would be cloned agent and all.
+  const holder = claimOf(workload);
+  if (holder) throw await refuseClaimed(connection, namespace, `${kind.toLowerCase()}/${name}`, holder);
+  const template: V1PodTemplateSpec = "template" in (workload.spec ?? {}) ? ((workload.spec as { template: V1PodTemplateSpec }).template ?? {}) : { metadata: workload.metadata, spec: (workload as V1Pod).spec };
   const saved: SavedIsolation = { service, routingKey };
   // The restorer may give routed Services their selectors back and remove the routers when its session was the last.
   await prepareSession(connection, namespace, session, options, { "isolation.json": JSON.stringify(saved) }, [
@@ -180,15 +183,4 @@ export async function listIsolations(connection: ClusterConnection, namespace: s
       };
     })
     .sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-}
-
-/**
- * Ends a session in the cluster as its restorer would: its workload back (if it replaced
- * one), its objects deleted, and — when it was the namespace's last isolation session — every
- * routed Service's selector back and the routers gone. Returns the workload restored and the
- * Services given their selectors back.
- */
-export async function restoreSession(connection: ClusterConnection, namespace: string, sessionId: string): Promise<{ workload?: string; unrouted: string[] }> {
-  const workload = await restoreWorkload(connection, namespace, sessionId);
-  return { ...(workload ? { workload } : {}), unrouted: await unrouteIfIdle(connection, namespace) };
 }

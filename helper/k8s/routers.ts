@@ -2,28 +2,19 @@
  * Isolation's routers in the cluster: one small Deployment per routed Service (the router
  * script of helper/agent/router.mjs on the stock node image), put in front of the Service
  * by pointing its selector at the router's pods once they are ready — the original selector
- * saved in an annotation on the Service — and taken away, selectors first, when no isolated
- * agent is left in the namespace. Routers are shared by every developer isolating in the
- * namespace, so they carry no session label; the last session leaving (or its restorer)
- * removes them.
+ * saved in an annotation on the Service. Routers are shared by every developer isolating in
+ * the namespace, so they carry no session label; the last session leaving (or its restorer)
+ * removes them, selectors first (helper/agent/restore.mjs unrouteIfIdle).
  */
 import fs from "node:fs";
 import type { V1Deployment, V1Ingress, V1Service } from "@kubernetes/client-node";
 import { KbridgeError } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
+import { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTER_SHARED as SHARED, ROUTING_KEY_LABEL } from "../agent/names.mjs";
 import { MANAGED_BY, MANAGED_SELECTOR, ROLE_LABEL } from "./agentWorkload.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
-/** On an isolated agent pod: its developer's routing key. */
-export const ROUTING_KEY_LABEL = "kbridge.dev/routing-key";
-/** On an isolated agent pod: the Service whose requests it takes when they carry its key. */
-export const ROUTE_FROM_LABEL = "kbridge.dev/route-from";
-/** On a router pod: the Service it routes (a routed Service's selector is this one label). */
-export const ROUTER_LABEL = "kbridge.dev/router";
-/** On a routed Service: its selector before kbridge changed it (JSON). */
-export const ORIGINAL_SELECTOR_ANNOTATION = "kbridge.dev/original-selector";
-/** The ServiceAccount, Role, RoleBinding and ConfigMap every router of a namespace shares. */
-const SHARED = "kbridge-router";
+export { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTING_KEY_LABEL };
 const ROUTER_SCRIPT = new URL("../agent/router.mjs", import.meta.url);
 const ROUTER_MOUNT = "/opt/kbridge";
 const READY_TIMEOUT_MS = 60_000;
@@ -204,41 +195,4 @@ async function waitForRouter(connection: ClusterConnection, namespace: string, s
 export async function activeIsolatedAgents(connection: ClusterConnection, namespace: string) {
   const pods = await clusterCall(connection, "list the isolated agents", () => connection.core.listNamespacedPod({ namespace, labelSelector: `${ROUTING_KEY_LABEL},${MANAGED_SELECTOR}` }));
   return pods.items.filter((p) => !p.metadata?.deletionTimestamp);
-}
-
-/**
- * When no isolated agent is left in the namespace: every routed Service gets its selector
- * back (before its router goes, so no request meets an empty Service), then the routers and
- * their shared objects are deleted. Returns the Services restored.
- */
-export async function unrouteIfIdle(connection: ClusterConnection, namespace: string): Promise<string[]> {
-  if ((await activeIsolatedAgents(connection, namespace)).length > 0) return [];
-  const restored: string[] = [];
-  const services = await clusterCall(connection, `list the services of ${namespace}`, () => connection.core.listNamespacedService({ namespace }));
-  for (const listed of services.items) {
-    const name = listed.metadata?.name ?? "";
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const service = attempt === 0 ? listed : await clusterCall(connection, `read service ${name}`, () => connection.core.readNamespacedService({ name, namespace }));
-      const selector = originalSelector(service);
-      if (!selector) break;
-      const annotations = { ...service.metadata?.annotations };
-      delete annotations[ORIGINAL_SELECTOR_ANNOTATION];
-      const body: V1Service = { ...service, metadata: { ...service.metadata, annotations }, spec: { ...service.spec, selector } };
-      if (Object.keys(annotations).length === 0) delete body.metadata!.annotations;
-      if (await clusterCall(connection, `give service ${name} its selector back`, () => connection.core.replaceNamespacedService({ name, namespace, body }), { conflict: "null" })) {
-        restored.push(name);
-        break;
-      }
-    }
-  }
-  const selector = `${ROLE_LABEL}=router,${MANAGED_SELECTOR}`;
-  const deployments = await clusterCall(connection, "list the routers", () => connection.apps.listNamespacedDeployment({ namespace, labelSelector: selector }));
-  // Nothing of isolation's here (the common case for a plain session's disconnect): done.
-  if (restored.length === 0 && deployments.items.length === 0 && !(await clusterCall(connection, "read the router script", () => connection.core.readNamespacedConfigMap({ name: SHARED, namespace }), { notFound: "null" }))) return [];
-  for (const d of deployments.items) await clusterCall(connection, `delete the router ${d.metadata?.name}`, () => connection.apps.deleteNamespacedDeployment({ name: d.metadata?.name ?? "", namespace }), { notFound: "null" });
-  await clusterCall(connection, "delete the routers' role binding", () => connection.rbac.deleteNamespacedRoleBinding({ name: SHARED, namespace }), { notFound: "null" });
-  await clusterCall(connection, "delete the routers' role", () => connection.rbac.deleteNamespacedRole({ name: SHARED, namespace }), { notFound: "null" });
-  await clusterCall(connection, "delete the routers' service account", () => connection.core.deleteNamespacedServiceAccount({ name: SHARED, namespace }), { notFound: "null" });
-  await clusterCall(connection, "delete the router script", () => connection.core.deleteNamespacedConfigMap({ name: SHARED, namespace }), { notFound: "null" });
-  return restored;
 }

@@ -47,8 +47,31 @@ export interface KbridgeObjectView {
   role?: string;
   createdAt: string;
   expiresAt?: string;
-  /** Past its expiry, or its session's heartbeat is older than the dead-man interval allows. */
+  /** Its session's helper is gone (see ClusterSessionView.state), or it is past its expiry. */
   stale: boolean;
+}
+
+/**
+ * A session as the cluster shows it, judged without anyone's wall clock: `live` (its
+ * heartbeat changes, or it has not been watched long enough to say), `silent` (no change seen
+ * for its dead-man interval), `restoring` / `restore-failed` (what its restorer published),
+ * `orphaned` (a workload still runs its agent, but its saved original is gone).
+ */
+export interface ClusterSessionView {
+  session: string;
+  owner: string;
+  state: "live" | "silent" | "restoring" | "restore-failed" | "orphaned";
+  /** The workload it holds ("deployment/api"), when it holds one. */
+  workload?: string;
+  /** What is wrong, and what to do (restore-failed, orphaned). */
+  message?: string;
+  hint?: string;
+}
+
+/** The cluster page's view of a namespace: kbridge's objects and the sessions they belong to. */
+export interface ClusterInventory {
+  objects: KbridgeObjectView[];
+  sessions: ClusterSessionView[];
 }
 
 /** An isolation session as the cluster shows it (every teammate's Team page lists it). */

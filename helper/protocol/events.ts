@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
-import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type IsolationView, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "./cluster.ts";
+import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type ClusterInventory, type IsolationView, type NamespaceView, type PodView, type ServiceView } from "./cluster.ts";
 import { clusterCleanSchema, configPreviewSchema, followPodSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type ConfigPreviewView, type EnvVarView, type LogLineView, type SessionDiagnostics, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
@@ -62,8 +62,8 @@ export interface CommandOutputs {
   "kube:listNamespaces": NamespaceView[];
   /** The namespace's services with their ports, workload and ready pods (the connect wizard's list). */
   "kube:listServices": ServiceView[];
-  /** Every object kbridge created in the namespace (the cluster page). */
-  "cluster:listObjects": KbridgeObjectView[];
+  /** Every object kbridge created in the namespace, and the state of each session (the cluster page). */
+  "cluster:listObjects": ClusterInventory;
   /** Removes one kbridge object, or all of a session (restoring its workload). */
   "cluster:removeObjects": { removed: string[]; restored?: string };
   /** What a KubernetesLocalProcessConfig.yaml will do (the profile form's preview); an invalid one fails naming the line. */

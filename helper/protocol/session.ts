@@ -45,9 +45,24 @@ export type SessionStartInput = z.output<typeof sessionStartSchema>;
 export const sessionStates = ["resolving", "deploying", "tunnelling", "connected", "restoring", "ended", "failed", "interrupted"] as const;
 export type SessionState = (typeof sessionStates)[number];
 
-/** How an ended or failed session ended (what the dashboard records in its history). */
-export const sessionOutcomes = ["disconnected", "failed", "restored-by-cluster", "cleaned"] as const;
+/**
+ * How an ended or failed session ended (what the dashboard records in its history).
+ * `restore-failed`: the restore could not finish; the saved original and the session's objects
+ * stay in the cluster, its restorer keeps trying, and `kbridge clean` finishes it.
+ */
+export const sessionOutcomes = ["disconnected", "failed", "restored-by-cluster", "cleaned", "restore-failed"] as const;
 export type SessionOutcome = (typeof sessionOutcomes)[number];
+
+/**
+ * Something wrong with a live session that the user should see at once: the cluster does not
+ * answer (the session holds meanwhile), or the cluster's traffic meets no workstation process.
+ */
+export interface SessionProblem {
+  code: "cluster-unreachable" | "process-exited" | "workstation-refused";
+  message: string;
+  /** When it started (the helper's clock; shown as "for N s"). */
+  since: string;
+}
 
 export interface SessionStep {
   name: string;
@@ -131,6 +146,8 @@ export interface SessionView {
   outcome?: SessionOutcome;
   /** One line on where the session stands or how it ended ("left by a helper that stopped", …). */
   note?: string;
+  /** What is wrong with it now (while it lives); empty or absent when all is well. */
+  problems?: SessionProblem[];
   error?: { code: string; message: string; hint?: string };
 }
 

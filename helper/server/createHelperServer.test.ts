@@ -60,7 +60,7 @@ beforeAll(async () => {
       },
       "kube:listNamespaces": () => [],
       "kube:listServices": () => [],
-      "cluster:listObjects": () => [],
+      "cluster:listObjects": () => ({ objects: [], sessions: [] }),
       "team:list": () => [],
       "cluster:removeObjects": () => ({ removed: [] }),
       "config:preview": () => ({ file: "", env: [], volumes: [], features: [], warnings: [] }),

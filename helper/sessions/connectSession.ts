@@ -22,7 +22,9 @@ import { buildEnvironment, type EnvVar } from "../environment/containerEnv.ts";
 import { readEnvironmentSources, type EnvironmentSources } from "../k8s/podEnvironment.ts";
 import { readLocalProcessConfig, type LocalProcessConfig } from "../environment/localProcessConfig.ts";
 import { applyConfig, configEndpoints, type AppliedConfig } from "./configFile.ts";
-import { checkIsolation, restoreSession, routeIsolation, startIsolatedAgent } from "../k8s/isolation.ts";
+import { checkIsolation, routeIsolation, startIsolatedAgent } from "../k8s/isolation.ts";
+import { restoreSession } from "../k8s/sessionRestore.ts";
+import type { RestoreResult } from "../agent/restore.mjs";
 import { routeServices } from "../k8s/routers.ts";
 import { defaultRoutingKey } from "../routing/routingKey.ts";
 
@@ -110,6 +112,8 @@ export interface SessionCallbacks {
   onStep?: ConnectOptions["onStep"];
   /** The heartbeat found the session's objects gone: the cluster restored itself, or someone cleaned it. */
   onLost?(): void;
+  /** The cluster stopped answering the heartbeat (`since`, why), or answers again (null). */
+  onClusterUnreachable?(outage: { since: Date; error: string } | null): void;
   /** The mapped cluster services changed (a service added or removed while connected). */
   onEndpointsChanged?(): void;
   /** A tunnel to an agent pod opened or closed. */
@@ -127,7 +131,6 @@ export interface ResumeOptions extends SessionCallbacks {
   timeoutMs?: number;
 }
 
-const RESTORE_TIMEOUT_MS = 60_000;
 const DEFAULT_AGENT_IMAGE = "node:22-alpine";
 
 function stepper(onStep: ConnectOptions["onStep"]) {
@@ -180,7 +183,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
   const session: SessionIdentity = { id: plan.id, owner: plan.owner, expiresAt: new Date(Date.now() + 8 * 3600_000) };
   const log = options.log.child({ session: session.id });
   const namespace = target.namespace;
-  const heartbeat = startHeartbeat(connection, plan, log);
+  const heartbeat = startHeartbeat(connection, plan, log, options.onClusterUnreachable);
   try {
     const agentOptions = { image: plan.agentImage ?? DEFAULT_AGENT_IMAGE, controlPort: plan.controlPort, outboundPort: plan.outboundPort, token: plan.token, keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) }, deadmanSeconds: plan.deadmanSeconds };
     const timeoutMs = options.timeoutMs ?? 60_000;
@@ -215,7 +218,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
   } catch (error) {
     heartbeat.stop();
     try {
-      await restoreAndWait(connection, namespace, session.id, log);
+      await restoreSession(connection, namespace, session.id, { workload: workloadOf(plan), log });
     } catch (restoreError) {
       // What failed first is what the user needs, and that the cluster is not back yet.
       log.error({ err: (restoreError as Error).message }, "connect failed, and so did undoing it");
@@ -239,8 +242,9 @@ export async function resume(options: ResumeOptions): Promise<ConnectedSession> 
   const connection = openCluster(options.kubeconfig, options.context);
   const log = options.log.child({ session: plan.id });
   const namespace = plan.target.namespace;
+  const heartbeat = startHeartbeat(connection, plan, log, options.onClusterUnreachable);
   await step("reclaim session", async () => {
-    if (!(await renewHeartbeat(connection, namespace, plan.id))) {
+    if (!(await renewHeartbeat(connection, namespace, plan.id, heartbeat.next()))) {
       throw new KbridgeError({
         code: "session-gone",
         category: "cluster",
@@ -248,8 +252,10 @@ export async function resume(options: ResumeOptions): Promise<ConnectedSession> 
         hint: "Connect again.",
       });
     }
+  }).catch((error: unknown) => {
+    heartbeat.stop();
+    throw error;
   });
-  const heartbeat = startHeartbeat(connection, plan, log);
   try {
     const pods = await step("wait for agent pods", () => waitForAgentPods(connection, namespace, plan.id, plan.isolation ? 1 : plan.target.workload.replicas, options.timeoutMs ?? 60_000), (p) => `${p.join(", ")} ready`);
     return await attach(connection, plan, pods, heartbeat, { ...options, log });
@@ -263,25 +269,65 @@ export async function resume(options: ResumeOptions): Promise<ConnectedSession> 
 interface Heartbeat {
   /** From now on, a session found gone calls onLost. */
   arm(onLost: () => void): void;
+  /** A new heartbeat value (each renewal writes one the restorer has not seen). */
+  next(): string;
   stop(): void;
 }
 
-/** The restorer's heartbeat, renewed three times per dead-man interval. */
-function startHeartbeat(connection: ClusterConnection, plan: SessionPlan, log: Logger): Heartbeat {
+/**
+ * The restorer's heartbeat: a value changed three times per dead-man interval, one renewal at
+ * a time, each bounded by that interval. One that fails is tried again within 2 s, so that
+ * after an outage the restorer sees a change long before its interval runs out; the outage
+ * is reported as it starts and as it ends.
+ */
+function startHeartbeat(connection: ClusterConnection, plan: SessionPlan, log: Logger, onUnreachable?: SessionCallbacks["onClusterUnreachable"]): Heartbeat {
+  const intervalMs = (plan.deadmanSeconds * 1000) / 3;
+  const prefix = randomBytes(3).toString("hex");
+  let count = 0;
   let lost: (() => void) | undefined;
-  const timer = setInterval(() => {
-    renewHeartbeat(connection, plan.target.namespace, plan.id).then(
-      (alive) => {
-        if (!alive && lost) {
-          log.warn("the session's objects are gone from the cluster (restored by its restorer, or cleaned)");
-          lost();
-        }
-      },
-      (error: Error) => log.warn({ err: error.message }, "could not renew the heartbeat"),
-    );
-  }, (plan.deadmanSeconds * 1000) / 3);
-  timer.unref();
-  return { arm: (onLost) => (lost = onLost), stop: () => clearInterval(timer) };
+  let stopped = false;
+  let outage: { since: Date; error: string } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const next = () => `${prefix}.${++count}`;
+  const beat = async () => {
+    let wait = intervalMs;
+    try {
+      const alive = await renewHeartbeat(connection, plan.target.namespace, plan.id, next(), Math.min(connection.timeoutMs, intervalMs));
+      if (outage) {
+        log.info({ unreachableForMs: Date.now() - outage.since.getTime() }, "the cluster answers again; heartbeat renewed");
+        outage = undefined;
+        if (!stopped) onUnreachable?.(null);
+      }
+      if (!alive && lost && !stopped) {
+        log.warn("the session's objects are gone from the cluster (restored by its restorer, or cleaned)");
+        stopped = true;
+        lost();
+        return;
+      }
+    } catch (error) {
+      wait = Math.min(2000, intervalMs);
+      if (!outage && !stopped) {
+        outage = { since: new Date(), error: (error as Error).message };
+        log.warn({ err: outage.error }, "could not renew the heartbeat; retrying");
+        onUnreachable?.(outage);
+      }
+    }
+    if (!stopped) timer = setTimeout(() => void beat(), wait).unref();
+  };
+  timer = setTimeout(() => void beat(), intervalMs).unref();
+  return {
+    arm: (onLost) => (lost = onLost),
+    next,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** The workload a plain session replaced (an isolated one replaces none). */
+function workloadOf(plan: SessionPlan): { kind: ResolvedTarget["workload"]["kind"]; name: string } | undefined {
+  return plan.isolation ? undefined : { kind: plan.target.workload.kind, name: plan.target.workload.name };
 }
 
 /** Opens a tunnel to every agent pod and keeps them: the connected part of a session. */
@@ -356,22 +402,27 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
     outbound?.tunnel.close();
   };
 
-  // Agent pods come and go (scale, eviction): keep a tunnel to every ready one.
+  // Agent pods come and go (scale, eviction): keep a tunnel to every ready one. One pass at a
+  // time: while the cluster does not answer, a pass waits, and the next one starts after it.
   let keeperTicks = 0;
+  let refreshing = false;
   const keeper = setInterval(() => {
-    if (!active) return;
+    if (!active || refreshing) return;
+    refreshing = true;
     void (async () => {
       const list = await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(plan.id) }));
       for (const pod of list.items) {
         const name = pod.metadata?.name ?? "";
         const ready = pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-        if (!ready || pod.metadata?.deletionTimestamp) continue;
+        if (!ready || pod.metadata?.deletionTimestamp || !active) continue;
         if (!tunnels.has(name)) await openTunnel(name);
         if (!outbound && active) await openOutbound(name);
       }
       // The last of the other developers may have removed the routers as this session arrived: put them back.
       if (plan.isolation && ++keeperTicks % 3 === 0) await routeServices(connection, namespace, plan.isolation.routed, { image: plan.agentImage ?? DEFAULT_AGENT_IMAGE, required: [], log });
-    })().catch((error: Error) => log.warn({ err: error.message }, "could not refresh the agent tunnels"));
+    })()
+      .catch((error: Error) => log.warn({ err: error.message }, "could not refresh the agent tunnels"))
+      .finally(() => (refreshing = false));
   }, 2000);
   keeper.unref();
 
@@ -452,7 +503,11 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
       disconnecting ??= (async () => {
         if (!active) return;
         await shutDown();
-        await step("restore", () => restoreAndWait(connection, namespace, plan.id, log));
+        await step(
+          "restore",
+          () => restoreSession(connection, namespace, plan.id, { workload: workloadOf(plan), log, progress: (detail) => callbacks.onStep?.({ name: "restore", status: "running", detail }) }),
+          (result) => restoreSummary(result, plan),
+        );
       })();
       return disconnecting;
     },
@@ -483,19 +538,8 @@ function routeTable(target: ResolvedTarget, mappings: PortMapping[]): Map<number
   return routes;
 }
 
-/** Restores the workload and waits until no agent pod of the session is left. */
-export async function restoreAndWait(connection: ClusterConnection, namespace: string, sessionId: string, log: Logger): Promise<void> {
-  // The last isolation session of the namespace also gives the routed Services their selectors back.
-  const { unrouted } = await restoreSession(connection, namespace, sessionId);
-  if (unrouted.length) log.info({ services: unrouted }, "no isolation session left: routers removed, selectors restored");
-  const deadline = Date.now() + RESTORE_TIMEOUT_MS;
-  for (;;) {
-    const left = (await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(sessionId) }))).items;
-    if (left.length === 0) return;
-    if (Date.now() > deadline) {
-      log.warn({ left: left.map((p) => p.metadata?.name) }, "agent pods still terminating after the restore");
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+/** What a restore did, in a line. */
+function restoreSummary(result: RestoreResult, plan: SessionPlan): string {
+  const what = result.restored ? `${result.restored} is back and ready` : plan.isolation ? "the isolated agent removed" : "nothing was left to put back";
+  return `${what}; the session's objects are gone${result.unrouted.length ? `; no isolation session left, so ${result.unrouted.join(", ")} got their selectors back` : ""}`;
 }

@@ -18,7 +18,7 @@ import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper, type CliConnection } from "../cli/connect.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
-import { restoreWorkload } from "../k8s/agentWorkload.ts";
+import { restoreSession } from "../k8s/sessionRestore.ts";
 import type { SessionView } from "../protocol/index.ts";
 
 const dir = tempDir("interrupted");
@@ -83,7 +83,8 @@ async function connectApi(connection: CliConnection, deadmanSeconds: number, iso
 }
 
 const spec = () => cluster.store.get(kind("Deployment"), "shop", "api").spec;
-const journal = () => (fs.existsSync(path.join(env.KBRIDGE_HOME as string, "sessions")) ? fs.readdirSync(path.join(env.KBRIDGE_HOME as string, "sessions")) : []);
+/** The live sessions journalled (ended ones are kept apart, under ended/). */
+const journal = () => (fs.existsSync(path.join(env.KBRIDGE_HOME as string, "sessions")) ? fs.readdirSync(path.join(env.KBRIDGE_HOME as string, "sessions")).filter((name) => name.endsWith(".json")) : []);
 const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge");
 const apiAnswer = async () => (JSON.parse((await viaIngress(cluster, "/status")).body) as { api: string }).api;
 
@@ -157,7 +158,7 @@ test("an interrupted session can be cleaned instead; one the cluster restored by
 test("a connected session whose objects are removed from elsewhere (kbridge clean on another machine) ends as restored by the cluster", async () => {
   const connection = client ?? (await startHelper());
   const id = await connectApi(connection, 6);
-  await restoreWorkload(openCluster([env.KUBECONFIG as string], "kbridge-demo"), "shop", id);
+  await restoreSession(openCluster([env.KUBECONFIG as string], "kbridge-demo"), "shop", id);
   const view = await session(connection, id, (v) => v.state === "ended", "the helper to notice within a heartbeat");
   expect(view).toMatchObject({ outcome: "restored-by-cluster", note: expect.stringMatching(/disappeared from the cluster/) });
   expect(journal()).toEqual([]);

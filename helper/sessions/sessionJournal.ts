@@ -1,12 +1,14 @@
 /**
  * The helper's journal of live sessions, one file per session in the kbridge home
- * (`sessions/<id>.json`, owner-only). Written when a session starts and when its plan is
- * known, removed when it ends: what is left at the next start is what a stopped helper
- * left in the cluster, for the new helper to report and resume or clean.
+ * (`sessions/<id>.json`, owner-only). Written when a session starts, when its plan is
+ * known and when it connects; when it ends, its last view moves to `sessions/ended/` for a
+ * day. What is left live at the next start is what a stopped helper left in the cluster, for
+ * the new helper to report and resume or clean; what ended is listed again, so that a session
+ * that ended as its helper stopped still reaches the profile's history.
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { SessionStartInput } from "../protocol/index.ts";
+import type { SessionStartInput, SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { SessionPlan } from "./connectSession.ts";
 
@@ -18,7 +20,12 @@ export interface JournalEntry {
   plan?: SessionPlan;
   /** The workstation process's group, so the next helper can end it when this one died. */
   processPid?: number;
+  /** Until it first connects: a session that never did is cleaned by the next helper, not offered for resume. */
+  connecting?: boolean;
 }
+
+/** How long an ended session's view is kept for the next helper to list. */
+const ENDED_KEPT_MS = 24 * 3600_000;
 
 export class SessionJournal {
   constructor(
@@ -40,6 +47,45 @@ export class SessionJournal {
 
   remove(id: string): void {
     fs.rmSync(this.file(id), { force: true });
+  }
+
+  /** The session ended: its last view is kept (a day) in place of its live entry. */
+  end(view: SessionView): void {
+    try {
+      const dir = path.join(this.dir, "ended");
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const file = path.join(dir, path.basename(this.file(view.id)));
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(view), { mode: 0o600 });
+      fs.renameSync(`${file}.tmp`, file);
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message, session: view.id }, "could not keep the ended session's view");
+    }
+    this.remove(view.id);
+  }
+
+  /** Views of sessions that ended within the last day (older ones are deleted). */
+  listEnded(): SessionView[] {
+    const dir = path.join(this.dir, "ended");
+    const views: SessionView[] = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir).filter((name) => name.endsWith(".json"));
+    } catch {
+      return [];
+    }
+    for (const name of names) {
+      const file = path.join(dir, name);
+      try {
+        if (Date.now() - fs.statSync(file).mtimeMs > ENDED_KEPT_MS) {
+          fs.rmSync(file, { force: true });
+          continue;
+        }
+        views.push(JSON.parse(fs.readFileSync(file, "utf8")) as SessionView);
+      } catch (error) {
+        this.log.warn({ err: (error as Error).message, file: name }, "skipped an unreadable ended-session file");
+      }
+    }
+    return views.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
   }
 
   list(): JournalEntry[] {

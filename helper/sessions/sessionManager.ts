@@ -4,22 +4,41 @@
  * every change broadcast as a SessionView. Stopping the helper gracefully restores them all.
  *
  * Each live session is journalled in the kbridge home; at start the manager reads what a
- * stopped helper left there, reports those sessions as `interrupted`, and checks the
- * cluster: gone means the cluster restored itself, present means the user may resume
- * (tunnels again, same agent) or stop (restore) them.
+ * stopped helper left there. A session that never connected is cleaned at once; one that did
+ * is reported as `interrupted` and checked against the cluster every few seconds until it is
+ * settled: gone means the cluster restored itself, present means the user may resume (tunnels
+ * again, same agent) or stop (restore) it. Sessions that ended as the last helper stopped are
+ * listed again, so that they reach the profile's history.
+ *
+ * A live session's problems are part of its view: the cluster not answering (the session
+ * holds), or the cluster's traffic meeting no workstation process.
  */
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { KbridgeError, type CleanReport, type EnvVarView, type LogLineView, type ProcessView, type SessionDiagnostics, type SessionOutcome, type SessionStartInput, type SessionState, type SessionStep, type SessionView } from "../protocol/index.ts";
+import {
+  KbridgeError,
+  type CleanReport,
+  type EnvVarView,
+  type LogLineView,
+  type ProcessView,
+  type SessionDiagnostics,
+  type SessionOutcome,
+  type SessionProblem,
+  type SessionStartInput,
+  type SessionState,
+  type SessionStep,
+  type SessionView,
+} from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
-import { savedOriginalName, sessionsInNamespace } from "../k8s/agentWorkload.ts";
-import { restoreSession } from "../k8s/isolation.ts";
-import { unrouteIfIdle } from "../k8s/routers.ts";
+import { sessionsInNamespace } from "../k8s/agentWorkload.ts";
+import { restoreSession, unrouteIfIdle } from "../k8s/sessionRestore.ts";
+import { sessionInCluster } from "../k8s/workloadClaim.ts";
 import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
-import { connect, restoreAndWait, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
+import { connect, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
+import { watchWorkstationPorts } from "./workstationPorts.ts";
 import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
@@ -38,7 +57,17 @@ interface Entry {
   podLogs?: Map<string, AbortController>;
   /** A view update waiting (traffic counts are published at most once a second). */
   publishTimer?: NodeJS.Timeout;
+  /** Stops checking the workstation ports the cluster's traffic goes to (while connected). */
+  stopPortWatch?: () => void;
+  /** When the workstation process last started (it gets PROCESS_GRACE_MS to listen). */
+  processStartedAt?: number;
 }
+
+/** How long a launched process may take to listen before the cluster's failing traffic counts as a problem. */
+const PROCESS_GRACE_MS = 15_000;
+
+/** How often an interrupted session is checked against the cluster until it is settled. */
+const RECHECK_MS = 5000;
 
 const STATE_OF_STEP: Record<string, SessionState> = {
   "resolve target": "resolving",
@@ -68,6 +97,7 @@ export interface SessionManagerDeps {
 
 export class SessionManager {
   private readonly sessions = new Map<string, Entry>();
+  private recheck: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: SessionManagerDeps) {}
 
@@ -88,7 +118,7 @@ export class SessionManager {
       startedAt: new Date().toISOString(),
       ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
     };
-    const entry: Entry = { view, log: this.openLog(id), journal: { id, startedAt: view.startedAt, input } };
+    const entry: Entry = { view, log: this.openLog(id), journal: { id, startedAt: view.startedAt, input, connecting: true } };
     entry.log.append("helper", "info", `Connecting ${input.targetKind}/${input.targetName} in ${input.namespace} (context ${input.kubeContext})…`);
     this.sessions.set(id, entry);
     this.deps.journal?.write(entry.journal as JournalEntry);
@@ -214,7 +244,9 @@ export class SessionManager {
 
   /**
    * Restores the cluster (after the connect finishes, if it is still going) and ends the
-   * session. An interrupted session is cleaned: its saved original put back.
+   * session. An interrupted session is cleaned: its saved original put back. A restore that
+   * fails ends the session as failed (`restore-failed`: the original and the session's objects
+   * stay, its restorer keeps trying) and the command fails with why and what to do.
    */
   async stop(id: string): Promise<SessionView> {
     const entry = this.get(id);
@@ -225,11 +257,24 @@ export class SessionManager {
     const session = await entry.connecting;
     if (session && !isFinished(entry.view.state)) {
       await this.stopProcess(entry);
-      await session.disconnect();
+      try {
+        await session.disconnect();
+      } catch (error) {
+        if (!isFinished(entry.view.state)) this.failRestore(entry, error);
+        throw error;
+      }
       // Two stops at once (the CLI and the dashboard): the session ends once.
       if (!isFinished(entry.view.state)) this.finish(entry, "ended", "disconnected");
     }
     return structuredClone(entry.view);
+  }
+
+  /** A restore that could not finish: said on the session, which ends; the cluster keeps what the restore needs. */
+  private failRestore(entry: Entry, error: unknown): void {
+    const info = error instanceof KbridgeError ? error.info : { code: "restore-failed", message: `The restore failed: ${(error as Error).message}.`, hint: "See the helper log." };
+    entry.view.error = { code: info.code, message: info.message, ...(info.hint ? { hint: info.hint } : {}) };
+    entry.log.append("helper", "error", `${info.message}${info.hint ? ` ${info.hint}` : ""}`);
+    this.finish(entry, "failed", "restore-failed", "The restore could not finish: the saved original and the session's objects stay in the cluster, and its restorer keeps trying.");
   }
 
   /**
@@ -245,7 +290,7 @@ export class SessionManager {
       if (workload) restored.push(workload);
     }
     // Routers left with no session at all (their sessions' objects gone some other way): selectors back, routers gone.
-    if (sessions.length === 0) restored.push(...(await unrouteIfIdle(connection, namespace)).map((service) => `service/${service} (selector)`));
+    if (sessions.length === 0) restored.push(...(await unrouteIfIdle(connection, namespace, this.deps.log)).map((service) => `service/${service} (selector)`));
     return { namespace, sessions, restored };
   }
 
@@ -259,7 +304,7 @@ export class SessionManager {
       await removeKbridgeObject(connection, namespace, what.object.kind, what.object.name);
       return { removed: [`${what.object.kind}/${what.object.name}`] };
     }
-    const removed = (await listKbridgeObjects(connection, namespace)).filter((o) => o.session === what.sessionId).map((o) => `${o.kind}/${o.name}`);
+    const removed = (await listKbridgeObjects(connection, namespace)).objects.filter((o) => o.session === what.sessionId).map((o) => `${o.kind}/${o.name}`);
     const restored = await this.removeSession(connection, namespace, what.sessionId);
     return { removed, ...(restored ? { restored } : {}) };
   }
@@ -271,21 +316,31 @@ export class SessionManager {
       await this.stop(id);
       return undefined;
     }
-    const { workload, unrouted } = await restoreSession(connection, namespace, id);
-    this.deps.log.info({ session: id, namespace, workload, unrouted }, "cleaned a session left in the cluster");
-    return workload;
+    const { restored, unrouted } = await restoreSession(connection, namespace, id, { log: this.deps.log });
+    this.deps.log.info({ session: id, namespace, restored, unrouted }, "cleaned a session left in the cluster");
+    return restored;
   }
 
   /** Restores every live or interrupted session (the helper is stopping). */
   async stopAll(): Promise<void> {
+    clearInterval(this.recheck);
     await Promise.allSettled([...this.sessions.keys()].map((id) => this.stop(id)));
   }
 
   /**
-   * Reports the sessions a stopped helper left in the journal as interrupted, then asks the
-   * cluster about each: those whose objects are gone were restored by their restorer.
+   * Lists again the sessions that ended as the last helper stopped, then takes up what it left
+   * live in the journal: a session that never connected is cleaned now (nothing of it was
+   * usable), one that did is reported as interrupted and checked against the cluster until
+   * it is settled.
    */
   async recoverInterrupted(): Promise<void> {
+    for (const view of this.deps.journal?.listEnded() ?? []) {
+      if (this.sessions.has(view.id)) continue;
+      const log = this.openLog(view.id);
+      void log.close();
+      this.sessions.set(view.id, { view, log });
+      this.publish(this.sessions.get(view.id) as Entry);
+    }
     const entries = (this.deps.journal?.list() ?? []).filter((journal) => !this.sessions.has(journal.id));
     const found = entries.map((journal): Entry => {
       const { input } = journal;
@@ -308,36 +363,74 @@ export class SessionManager {
       return entry;
     });
     await Promise.all(found.map((entry) => this.checkInterrupted(entry)));
+    this.recheckInterrupted();
+  }
+
+  /** Checks the interrupted sessions against the cluster every few seconds, while there are any. */
+  private recheckInterrupted(): void {
+    if (this.recheck) return;
+    this.recheck = setInterval(() => {
+      const waiting = [...this.sessions.values()].filter((entry) => entry.view.state === "interrupted");
+      if (waiting.length === 0) {
+        clearInterval(this.recheck);
+        this.recheck = undefined;
+        return;
+      }
+      void Promise.all(waiting.map((entry) => this.checkInterrupted(entry)));
+    }, RECHECK_MS);
+    this.recheck.unref();
   }
 
   private async checkInterrupted(entry: Entry): Promise<void> {
     const { view } = entry;
-    try {
-      const connection = openCluster(this.deps.kubeconfig(), view.target.context);
-      const saved = await clusterCall(connection, "look for the session's saved original", () => connection.core.readNamespacedSecret({ name: savedOriginalName(view.id), namespace: view.target.namespace }), { notFound: "null" });
-      if (entry.view.state !== "interrupted") return;
-      if (!saved) {
-        this.finish(entry, "ended", "restored-by-cluster", `The cluster restored ${view.target.kind}/${view.target.name} by itself after the helper stopped.`);
+    const what = `${view.target.kind}/${view.target.name}`;
+    // Never connected: nothing to resume; what it made goes now.
+    if (entry.journal?.connecting) {
+      if (!entry.journal?.plan) {
+        this.finish(entry, "failed", "failed", "The helper stopped before this session changed anything in the cluster.");
         return;
       }
-      view.note = entry.journal?.plan
-        ? `Left in the cluster by a helper that stopped. Resume it (the agent is still there) or disconnect it to restore ${view.target.kind}/${view.target.name}; its restorer restores it by itself otherwise.`
-        : "Left in the cluster by a helper that stopped while connecting; disconnect it to restore the cluster.";
+      await this.cleanInterrupted(entry, "The helper stopped while this session was connecting; the next helper put the cluster back.").catch((error: Error) => {
+        view.note = `The helper stopped while this session was connecting, and putting the cluster back failed: ${error.message} kbridge tries again.`;
+        this.publish(entry);
+      });
+      return;
+    }
+    try {
+      const connection = openCluster(this.deps.kubeconfig(), view.target.context);
+      const found = await sessionInCluster(connection, view.target.namespace, view.id);
+      if (entry.view.state !== "interrupted") return;
+      if (!found) {
+        this.finish(entry, "ended", "restored-by-cluster", `The cluster restored ${what} by itself after the helper stopped.`);
+        return;
+      }
+      const restorer = found.restorer;
+      view.note =
+        restorer?.state === "restoring"
+          ? `Its restorer is putting ${what} back now (the helper was silent for ${restorer.silentForS ?? "?"} s).`
+          : restorer?.state === "failed"
+            ? `Its restorer could not put ${what} back: ${restorer.message ?? "see its log"}. ${restorer.hint ?? ""} Clean it up here to try again.`.trim()
+            : `Left in the cluster by a helper that stopped. Resume it (the agent is still there) or disconnect it to restore ${what}; its restorer restores it by itself otherwise.`;
     } catch (error) {
       view.note = `Left by a helper that stopped; the cluster could not be checked: ${(error as Error).message}`;
     }
     this.publish(entry);
   }
 
-  private async cleanInterrupted(entry: Entry): Promise<void> {
+  private async cleanInterrupted(entry: Entry, note?: string): Promise<void> {
     const { view } = entry;
     this.onStep(entry, { name: "restore", status: "running" });
     const started = Date.now();
     try {
       const connection = openCluster(this.deps.kubeconfig(), view.target.context);
-      await restoreAndWait(connection, view.target.namespace, view.id, this.deps.log);
+      const plan = entry.journal?.plan;
+      await restoreSession(connection, view.target.namespace, view.id, {
+        log: this.deps.log,
+        ...(plan && !plan.isolation ? { workload: { kind: plan.target.workload.kind, name: plan.target.workload.name } } : {}),
+        progress: (detail) => this.onStep(entry, { name: "restore", status: "running", detail }),
+      });
       this.onStep(entry, { name: "restore", status: "done", ms: Date.now() - started });
-      this.finish(entry, "ended", "cleaned");
+      this.finish(entry, note ? "failed" : "ended", "cleaned", note);
     } catch (error) {
       this.onStep(entry, { name: "restore", status: "failed", ms: Date.now() - started, detail: (error as Error).message });
       view.state = "interrupted";
@@ -353,8 +446,13 @@ export class SessionManager {
         entry.session = session;
         this.refreshEndpoints(entry);
         this.refreshTunnels(entry);
+        if (entry.journal?.connecting && entry.view.state === "connected") {
+          delete entry.journal.connecting;
+          this.deps.journal?.write(entry.journal);
+        }
         const launch = entry.journal?.input.launch;
         if (launch && entry.view.state === "connected") this.startProcess(entry, launch);
+        if (entry.view.state === "connected") this.watchPorts(entry);
         return session;
       },
       (error: unknown) => {
@@ -383,6 +481,16 @@ export class SessionManager {
       log: this.deps.log,
       onStep: (step) => this.onStep(entry, step),
       onLost: () => this.lost(entry),
+      onClusterUnreachable: (outage) => {
+        if (isFinished(entry.view.state)) return;
+        if (!outage) {
+          const since = entry.view.problems?.find((p) => p.code === "cluster-unreachable")?.since;
+          entry.log.append("helper", "info", `The cluster answers again${since ? ` after ${Math.round((Date.now() - Date.parse(since)) / 1000)} s` : ""}; the session held.`);
+          return this.setProblem(entry, "cluster-unreachable", null);
+        }
+        entry.log.append("helper", "warn", `Cannot reach the cluster (${outage.error}); the session holds: its tunnels stay, and kbridge renews the heartbeat as soon as the cluster answers.`);
+        this.setProblem(entry, "cluster-unreachable", { message: "The cluster does not answer; the session holds, and kbridge renews its heartbeat as soon as it does.", since: outage.since.toISOString() });
+      },
       onEndpointsChanged: () => this.refreshEndpoints(entry),
       onTunnelsChanged: () => this.refreshTunnels(entry),
       onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
@@ -437,6 +545,40 @@ export class SessionManager {
     this.publish(entry);
   }
 
+  /** Sets (or clears, with null) one of a live session's problems, keeping when it started. */
+  private setProblem(entry: Entry, code: SessionProblem["code"], problem: { message: string; since?: string } | null): void {
+    const current = entry.view.problems ?? [];
+    const before = current.find((p) => p.code === code);
+    const others = current.filter((p) => p.code !== code);
+    if (!problem) {
+      if (!before) return;
+      entry.view.problems = others;
+    } else {
+      if (before?.message === problem.message) return;
+      entry.view.problems = [...others, { code, message: problem.message, since: before?.since ?? problem.since ?? new Date().toISOString() }];
+    }
+    if (entry.view.problems.length === 0) delete entry.view.problems;
+    this.publish(entry);
+  }
+
+  /**
+   * While connected: whether the cluster's traffic finds the workstation process. A launched
+   * process gets a few seconds to start listening before it counts as a problem.
+   */
+  private watchPorts(entry: Entry): void {
+    const plan = entry.journal?.plan;
+    if (!plan) return;
+    const what = `${entry.view.target.kind}/${entry.view.target.name}`;
+    entry.stopPortWatch?.();
+    entry.stopPortWatch = watchWorkstationPorts([...new Set(plan.routes.map(([, port]) => port))], (refused) => {
+      if (entry.view.state !== "connected") return;
+      const process = entry.view.process;
+      const starting = process && (process.state === "starting" || (process.state === "running" && Date.now() - (entry.processStartedAt ?? 0) < PROCESS_GRACE_MS));
+      if (refused && starting) return;
+      this.setProblem(entry, "workstation-refused", refused ? { message: `Cluster traffic to ${what} is failing: nothing listens on 127.0.0.1:${refused.port} (${refused.error}).` } : null);
+    });
+  }
+
   /** The heartbeat found the session gone from the cluster while connected. */
   private lost(entry: Entry): void {
     void this.stopProcess(entry);
@@ -449,9 +591,11 @@ export class SessionManager {
     entry.view.endedAt = new Date().toISOString();
     delete entry.view.endpoints;
     delete entry.view.tunnels;
+    delete entry.view.problems;
+    entry.stopPortWatch?.();
     if (note) entry.view.note = note;
     else delete entry.view.note;
-    this.deps.journal?.remove(entry.view.id);
+    this.deps.journal?.end(entry.view);
     for (const abort of entry.podLogs?.values() ?? []) abort.abort();
     entry.podLogs?.clear();
     entry.log.append("helper", state === "failed" ? "error" : "info", `Session ${state} (${outcome})${note ? `: ${note}` : "."}`);
@@ -516,6 +660,8 @@ export class SessionManager {
     const env = Object.fromEntries((entry.session?.environment() ?? []).map((v) => [v.name, v.value]));
     const restarts = (entry.view.process?.restarts ?? 0) + (restart ? 1 : 0);
     entry.view.process = { command: launch.command, cwd: launch.cwd, state: "starting", restarts };
+    entry.processStartedAt = Date.now();
+    this.setProblem(entry, "process-exited", null);
     entry.log.append("helper", "info", `Starting ${launch.command} in ${launch.cwd} with the pod's environment (${Object.keys(env).length} variables).`);
     const child = new WorkstationProcess({
       command: launch.command,
@@ -536,6 +682,9 @@ export class SessionManager {
         entry.view.process = { ...(entry.view.process as ProcessView), state: exit.stopped ? "stopped" : "exited", exitCode: exit.code, signal: exit.signal };
         delete entry.view.process.pid;
         if (entry.process === child) entry.process = undefined;
+        if (!exit.stopped && entry.view.state === "connected") {
+          this.setProblem(entry, "process-exited", { message: `Cluster traffic to ${entry.view.target.kind}/${entry.view.target.name} is failing: ${launch.command} ${how}. Restart it, or start your process yourself.` });
+        }
         this.publish(entry);
       },
     });

@@ -180,21 +180,23 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await screenshot(page, "profile-history");
 
   // The cluster page: what a crashed helper left (another workstation's session of web, its helper SIGKILLed, its
-  // heartbeat 10 minutes old) is listed by session and marked stale; one click restores web and removes it all.
+  // restorer unable to finish) is listed by session, marked stale, with why; one click restores web and removes it all.
   const kubeconfig = /KUBECONFIG=(\S+) kubectl/.exec(demo.output())?.[1] ?? "";
   const kubectl = kubectlFor(kubeconfig);
   const webBefore = JSON.parse((await kubectl(["get", "deployment", "web", "-n", "shop", "-o", "json"])).stdout).spec;
   const crashed = startEntry("test/support/connectedHelper.ts", { ...env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_NAME: "web", SERVICE_PORT: "80", WORKSTATION_PORT: String(workstationPort), DEADMAN_SECONDS: "600" });
   const crashedId = String((await waitForOutput(crashed, /CONNECTED (\w+)/, 45_000))[1]);
   process.kill(-(crashed.child.pid as number), "SIGKILL");
-  const stale = new Date(Date.now() - 600_000).toISOString();
-  expect((await kubectl(["annotate", "--overwrite", "secret", `kbridge-${crashedId}-original`, "-n", "shop", `kbridge.dev/heartbeat=${stale}`])).code).toBe(0);
+  const failed = JSON.stringify({ state: "failed", message: "could not put deployment web back: HTTP 403: forbidden", hint: "Someone with the right to put deployment web back can finish it with `kbridge clean`." });
+  expect((await kubectl(["annotate", "--overwrite", "secret", `kbridge-${crashedId}-original`, "-n", "shop", `kbridge.dev/restorer-status=${failed}`])).code).toBe(0);
   await page.getByRole("link", { name: "Cluster" }).click();
   await page.getByRole("heading", { name: "Cluster", level: 1 }).waitFor();
   await page.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
   const objects = page.getByRole("table", { name: `Objects of session ${crashedId}` });
   await objects.locator(`tr[data-object="Secret/kbridge-${crashedId}-original"][data-stale="true"]`).waitFor({ timeout: 15_000 });
   expect(await objects.locator("tbody tr").count()).toBe(6);
+  await page.getByRole("alert").filter({ hasText: "Its restorer could not finish: could not put deployment web back: HTTP 403: forbidden." }).waitFor();
+  expect(await page.getByTestId(`session-state-${crashedId}`).getAttribute("data-state")).toBe("restore-failed");
   await screenshot(page, "cluster");
   await page.getByRole("button", { name: "Remove session (restore its workload)" }).click();
   await page.getByRole("status").filter({ hasText: `restored deployment/web` }).waitFor({ timeout: 60_000 });

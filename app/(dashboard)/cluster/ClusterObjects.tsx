@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect, useState } from "react";
-import type { ErrorInfo, KbridgeObjectView } from "../../../helper/protocol/index.ts";
+import type { ClusterSessionView, ErrorInfo, KbridgeObjectView } from "../../../helper/protocol/index.ts";
 import { useClusterPlace } from "../../components/cluster/ClusterPlace.tsx";
 import { Card } from "../../components/ui/Card.tsx";
 import { ErrorNotice } from "../../components/ui/ErrorNotice.tsx";
@@ -10,6 +10,14 @@ import { useHelper } from "../../lib/client/HelperContext.tsx";
 import { useHelperQuery } from "../../lib/client/useHelperQuery.ts";
 
 const REFRESH_MS = 5_000;
+
+const SESSION_STATE: Record<ClusterSessionView["state"], { label: string; tone: string }> = {
+  live: { label: "live", tone: "bg-emerald-100 text-emerald-800" },
+  silent: { label: "stale: its helper is gone", tone: "bg-amber-100 text-amber-800" },
+  restoring: { label: "its restorer is putting it back", tone: "bg-amber-100 text-amber-800" },
+  "restore-failed": { label: "restore failed", tone: "bg-rose-100 text-rose-800" },
+  orphaned: { label: "orphaned: its saved original is gone", tone: "bg-rose-100 text-rose-800" },
+};
 
 function age(from: string, now: number): string {
   const seconds = Math.max(0, Math.round((now - Date.parse(from)) / 1000));
@@ -50,8 +58,9 @@ export function ClusterObjects() {
     setTick((n) => n + 1);
   };
 
-  const list = objects.kind === "loaded" ? objects.data : [];
-  const sessions = [...new Set(list.map((o) => o.session))];
+  const list = objects.kind === "loaded" ? objects.data.objects : [];
+  const described = new Map((objects.kind === "loaded" ? objects.data.sessions : []).map((s) => [s.session, s]));
+  const sessions = [...new Set([...list.map((o) => o.session), ...described.keys()])];
   // Sessions of this workstation's helper, live or interrupted.
   const mine = new Set(ours.kind === "loaded" ? ours.data.map((s) => s.id) : []);
   return (
@@ -60,10 +69,11 @@ export function ClusterObjects() {
       {error && <ErrorNotice error={error} />}
       {notice && <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-900">{notice}</p>}
       {objects.kind === "failed" && <ErrorNotice error={objects.error} />}
-      {objects.kind === "loaded" && list.length === 0 && <p className="text-sm text-slate-600">No kbridge objects in {namespace}: the namespace is as its owners left it.</p>}
+      {objects.kind === "loaded" && sessions.length === 0 && <p className="text-sm text-slate-600">No kbridge objects in {namespace}: the namespace is as its owners left it.</p>}
       {sessions.map((session) => {
         const group = list.filter((o) => o.session === session);
-        const stale = group.some((o) => o.stale);
+        const state = described.get(session);
+        const badge = state && state.state !== "live" ? SESSION_STATE[state.state] : { label: mine.has(session) ? "this workstation" : "live", tone: SESSION_STATE.live.tone };
         const shared = session === "";
         return (
           <Card key={session || "shared"} title={shared ? "Routers (isolation mode)" : `Session ${session}`} labelledBy={`session-${session || "shared"}-title`}>
@@ -72,16 +82,25 @@ export function ClusterObjects() {
                 Shared by every developer isolating in {namespace}: the routed Services select these routers, their own selectors saved on them. The last isolation session to end (or its restorer) puts the selectors back and removes the routers.
               </p>
             ) : (
-              <div className="mb-3 flex flex-wrap items-center gap-3 text-sm">
-                <span className="text-slate-600">Owner {group[0]?.owner ?? "unknown"}</span>
-                {stale ? (
-                  <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800">stale: its helper is gone</span>
-                ) : (
-                  <span className="rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-800">{mine.has(session) ? "this workstation" : "live"}</span>
+              <div className="mb-3 flex flex-col gap-2 text-sm">
+                <div className="flex flex-wrap items-center gap-3">
+                  <span className="text-slate-600">Owner {state?.owner || group[0]?.owner || "unknown"}</span>
+                  {state?.workload && <span className="font-mono text-xs text-slate-600">{state.workload}</span>}
+                  <span data-testid={`session-state-${session}`} data-state={state?.state ?? "live"} className={`rounded-full px-2 py-0.5 text-xs font-medium ${badge.tone}`}>
+                    {badge.label}
+                  </span>
+                  {state?.state !== "orphaned" && (
+                    <button type="button" className={`${buttonClass.danger} ml-auto`} disabled={busy !== null} onClick={() => void remove(session, { sessionId: session })}>
+                      {busy === session ? "Removing…" : "Remove session (restore its workload)"}
+                    </button>
+                  )}
+                </div>
+                {state?.message && (
+                  <p role="alert" className={`rounded-md border px-3 py-2 ${state.state === "restoring" ? "border-amber-200 bg-amber-50 text-amber-900" : "border-rose-200 bg-rose-50 text-rose-900"}`}>
+                    {state.message}
+                    {state.hint && <span className="block text-xs">{state.hint}</span>}
+                  </p>
                 )}
-                <button type="button" className={`${buttonClass.danger} ml-auto`} disabled={busy !== null} onClick={() => void remove(session, { sessionId: session })}>
-                  {busy === session ? "Removing…" : "Remove session (restore its workload)"}
-                </button>
               </div>
             )}
             <table className="w-full text-left text-sm" aria-label={`Objects of session ${session}`}>

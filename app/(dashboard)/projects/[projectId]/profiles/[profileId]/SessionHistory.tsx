@@ -6,6 +6,7 @@ const OUTCOME: Record<string, { label: string; tone: string }> = {
   failed: { label: "Failed", tone: "bg-red-50 text-red-700 ring-red-600/20" },
   "restored-by-cluster": { label: "Restored by the cluster", tone: "bg-amber-50 text-amber-800 ring-amber-600/20" },
   cleaned: { label: "Cleaned", tone: "bg-slate-50 text-slate-700 ring-slate-600/20" },
+  "restore-failed": { label: "Restore failed", tone: "bg-red-50 text-red-700 ring-red-600/20" },
 };
 
 function duration(startedAt: string, endedAt: string | null): string {
