@@ -19,6 +19,10 @@
 //   KBRIDGE_PROBES         JSON list of the probes the profile keeps, which the agent answers
 //                          itself so the pod stays healthy whatever the workstation does:
 //                          [{"port": 8080, "path": "/healthz"}] (httpGet), [{"port": 8081}] (tcpSocket)
+//   KBRIDGE_ROUTE_PROBES   "1" for an isolated agent: a request for /.kbridge/route-probe/<session>
+//                          on a workload port is answered here with the session's id, so that the
+//                          helper can check end to end that its routing key reaches this agent
+//                          (routers send it only HTTP, so reading the first bytes delays nothing)
 import fs from "node:fs";
 import net from "node:net";
 import { pipeline } from "node:stream";
@@ -54,6 +58,7 @@ try {
   process.exit(2);
 }
 const PROBE_REQUEST = /^(?:GET|HEAD) (\S+) HTTP\/1\.[01]\r\n/;
+const routeProbe = process.env.KBRIDGE_ROUTE_PROBES === "1" ? `GET /.kbridge/route-probe/${session} ` : undefined;
 
 /** The helper's tunnel on the control port (a Mux), or null. */
 let tunnel = null;
@@ -296,6 +301,15 @@ function answerProbeOrForward(socket, port, paths) {
   });
 }
 
+/** An isolated agent's port: the helper's route probe is answered here, anything else goes to the workstation. */
+function answerRouteProbeOrForward(socket, port) {
+  socket.once("data", (head) => {
+    socket.pause();
+    if (!head.toString("latin1").startsWith(routeProbe)) return void forward(socket, port, head);
+    socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: ${session.length}\r\nconnection: close\r\n\r\n${session}`);
+  });
+}
+
 // The workload's ports, and the ports of kept probes.
 for (const port of new Set([...ports, ...probes.keys()])) {
   const paths = probes.get(port);
@@ -304,6 +318,7 @@ for (const port of new Set([...ports, ...probes.keys()])) {
       socket.setNoDelay(true);
       socket.on("error", () => {});
       if (paths && paths.size > 0) return answerProbeOrForward(socket, port, paths);
+      if (routeProbe && ports.includes(port)) return answerRouteProbeOrForward(socket, port);
       // Each accepted connection becomes a stream to the workstation at once (server-speaks-first works).
       if (ports.includes(port)) return void forward(socket, port);
       socket.end(); // a TCP probe's port that is not the workload's: accepting is the answer

@@ -78,6 +78,8 @@ export async function startIsolatedAgent(connection: ClusterConnection, target: 
   const ports = [...new Set(target.ports.map((p) => p.containerPort))];
   const clone = agentTemplate(template, target.container, ports, session, agent, options);
   const spec: V1Pod["spec"] = { ...clone.spec!, nodeName: undefined, hostname: undefined, subdomain: undefined };
+  // The helper checks its key end to end before it says connected: this agent answers its probe.
+  for (const container of spec.containers) if (container.name === target.container) container.env = [...(container.env ?? []), { name: "KBRIDGE_ROUTE_PROBES", value: "1" }];
   await clusterCall(connection, `start the isolated agent (a clone of ${what})`, () =>
     connection.core.createNamespacedPod({
       namespace,

@@ -24,6 +24,7 @@ import { readLocalProcessConfig, type LocalProcessConfig } from "../environment/
 import { applyConfig, configEndpoints, type AppliedConfig } from "./configFile.ts";
 import { checkIsolation, routeIsolation, startIsolatedAgent } from "../k8s/isolation.ts";
 import { restoreSession } from "../k8s/sessionRestore.ts";
+import { checkRouting } from "./routeCheck.ts";
 import type { RestoreResult } from "../agent/restore.mjs";
 import { routeServices } from "../k8s/routers.ts";
 import { defaultRoutingKey } from "../routing/routingKey.ts";
@@ -435,6 +436,22 @@ async function attach(connection: ClusterConnection, plan: SessionPlan, pods: st
       },
       () => `${tunnels.size} inbound, 1 outbound`,
     );
+    const isolation = plan.isolation;
+    const servicePort = plan.target.ports.find((p) => p.servicePort !== undefined)?.servicePort;
+    if (isolation && plan.target.service && servicePort !== undefined) {
+      await step("check routing", () =>
+        checkRouting({
+          dial,
+          service: plan.target.service as string,
+          namespace,
+          port: servicePort,
+          sessionId: plan.id,
+          routingKey: isolation.routingKey,
+          personalHosts: isolation.urls.map((url) => new URL(url).hostname),
+        }),
+        (detail) => detail,
+      );
+    }
     const settings = plan.endpoints;
     if (settings) {
       services = await step(

@@ -76,6 +76,7 @@ const STATE_OF_STEP: Record<string, SessionState> = {
   "wait for agent pods": "tunnelling",
   "route requests": "tunnelling",
   "open tunnels": "tunnelling",
+  "check routing": "tunnelling",
   connected: "connected",
   restore: "restoring",
 };

@@ -1,7 +1,8 @@
 /**
  * Test helper process: connects a service to a workstation port with the helper's session
  * code, prints `CONNECTED <session id>`, and keeps the session (and its heartbeat) alive
- * until it is killed — the "helper dies" half of the restore tests.
+ * until it is killed — the "helper dies" half of the restore tests. SIGTERM disconnects
+ * (restores) first, prints `RESTORED` and exits 0, or prints `RESTORE FAILED <why>` and exits 1.
  * Env: KUBECONFIG, TARGET_NAMESPACE, TARGET_KIND (service, deployment or pod; default service),
  * TARGET_NAME, SERVICE_PORT (the service's port, or the container's for other kinds), WORKSTATION_PORT, DEADMAN_SECONDS,
  * ROUTING_KEY (isolate with this key).
@@ -27,4 +28,17 @@ const session = await connect({
   log: silentLogger(),
 });
 console.log(`CONNECTED ${session.id}`);
-setInterval(() => {}, 1 << 30);
+const alive = setInterval(() => {}, 1 << 30);
+process.on("SIGTERM", () => {
+  session.disconnect().then(
+    () => {
+      console.log("RESTORED");
+      clearInterval(alive);
+      process.exit(0);
+    },
+    (error: Error) => {
+      console.log(`RESTORE FAILED ${error.message}`);
+      process.exit(1);
+    },
+  );
+});

@@ -1,11 +1,11 @@
 /**
  * Injected faults as real clients see them: kubectl prints a forbidden request as it prints
  * a real API server's, client-node gets the status, a hanging request is served once its fault
- * is lifted, a fault limited to pods leaves the kubeconfig's user alone, and a frozen API server
- * answers nobody until it thaws, while its pods keep running.
+ * is lifted, a fault limited to pods leaves the kubeconfig's user alone, lagging watches deliver
+ * every event late and in order, and a frozen API server answers nobody until it thaws.
  */
 import path from "node:path";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, Watch } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { tempDir } from "../../support/tempDir.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
@@ -15,12 +15,13 @@ const dir = tempDir("faults");
 let cluster: TestCluster;
 let kubectl: ReturnType<typeof kubectlFor>;
 let core: CoreV1Api;
+let config: KubeConfig;
 
 beforeAll(async () => {
   cluster = await startTestCluster({ freezable: true });
   const kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
   kubectl = kubectlFor(kubeconfig);
-  const config = new KubeConfig();
+  config = new KubeConfig();
   config.loadFromFile(kubeconfig);
   core = config.makeApiClient(CoreV1Api);
   await core.createNamespacedSecret({ namespace: "default", body: { metadata: { name: "held" }, stringData: { a: "1" } } });
@@ -75,4 +76,21 @@ test("a frozen API server answers nobody, new connections included, until it tha
   cluster.front?.thaw();
   expect(await read).toBeGreaterThanOrEqual(2000);
   expect((await kubectl(["get", "namespace", "default", "-o", "name"])).stdout.trim()).toBe("namespace/default");
+});
+
+test("a lagging watch delivers each event that much later, in order", async () => {
+  cluster.faults.delayWatches(700, "kubeconfig");
+  const seen: { name: string; at: number }[] = [];
+  const controller = await new Watch(config).watch("/api/v1/namespaces/default/configmaps", { labelSelector: "test=lag" }, (_type, object: { metadata?: { name?: string } }) => seen.push({ name: object.metadata?.name ?? "", at: Date.now() }), () => undefined);
+  try {
+    const created = Date.now();
+    for (const name of ["lag-1", "lag-2", "lag-3"]) await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name, labels: { test: "lag" } } } });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(seen).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(seen.map((s) => s.name)).toEqual(["lag-1", "lag-2", "lag-3"]);
+    expect(Math.min(...seen.map((s) => s.at)) - created).toBeGreaterThanOrEqual(650);
+  } finally {
+    controller.abort();
+  }
 });

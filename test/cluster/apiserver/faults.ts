@@ -1,8 +1,9 @@
 /**
  * Faults a test injects into the API server, as the real world makes them: chosen requests
  * answer 403, 429, 500 or 503 with the Status body a real API server writes, or hang (no
- * answer while the fault holds; served late when it is lifted, as a slow server would).
- * The whole server can be frozen too: see freezableFront.ts.
+ * answer while the fault holds; served late when it is lifted, as a slow server would); and
+ * watches lag (events written late, in order, as a loaded API server's watch cache delivers
+ * them). The whole server can be frozen too: see freezableFront.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ApiError } from "./status.ts";
@@ -43,6 +44,22 @@ interface Active {
 
 export class Faults {
   private readonly active = new Set<Active>();
+  private readonly lags = new Set<{ ms: number; from?: Caller["from"] }>();
+
+  /** Watches of `from` (both when absent) deliver each event `ms` late, until lifted. */
+  delayWatches(ms: number, from?: Caller["from"]): Fault {
+    const lag = { ms, ...(from ? { from } : {}) };
+    this.lags.add(lag);
+    return {
+      hits: 0,
+      lift: () => void this.lags.delete(lag),
+    };
+  }
+
+  /** How late this caller's watch events go out (0: on time). */
+  watchDelay(caller: Caller): number {
+    return Math.max(0, ...[...this.lags].filter((lag) => !lag.from || lag.from === caller.from).map((lag) => lag.ms));
+  }
 
   inject(rule: FaultRule): Fault {
     if ((rule.status === undefined) === (rule.hang === undefined)) throw new Error("a fault either answers a status or hangs");
@@ -61,6 +78,7 @@ export class Faults {
 
   /** Lifts every fault (a test's cleanup). */
   clear(): void {
+    this.lags.clear();
     for (const entry of [...this.active]) {
       this.active.delete(entry);
       for (const release of entry.held.splice(0)) release();

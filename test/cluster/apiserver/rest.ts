@@ -40,6 +40,8 @@ export interface RestContext {
   watches: Set<ServerResponse>;
   /** Server-side apply: the last intent per object and field manager. */
   applied: Map<string, unknown>;
+  /** An injected lag: this watch's events are written this much later (in order), as a loaded API server's watch cache does. */
+  watchDelayMs?: number;
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -331,11 +333,13 @@ function serveWatch(ctx: RestContext, target: Target, req: IncomingMessage, res:
   res.flushHeaders();
   // With a Table Accept (kubectl get -w), each event carries a one-row Table.
   const table = wantsTable(req.headers.accept);
-  const send = (type: string, object: unknown) => {
+  const write = (type: string, object: unknown) => {
     const kubeObject = object as KubeObject;
     const body = table && type !== "ERROR" && type !== "BOOKMARK" ? toTable(target.type.kind, [kubeObject], kubeObject.metadata.resourceVersion, query.get("includeObject")) : object;
-    res.write(JSON.stringify({ type, object: body }) + "\n");
+    if (!res.writableEnded) res.write(JSON.stringify({ type, object: body }) + "\n");
   };
+  const lag = ctx.watchDelayMs ?? 0;
+  const send = lag > 0 ? (type: string, object: unknown) => void setTimeout(() => write(type, object), lag) : write;
   if (rv === null || rv === "" || rv === "0") {
     for (const object of store.list(target.type, target.namespace).filter((o) => byLabel(o) && byField(o))) send("ADDED", object);
   }

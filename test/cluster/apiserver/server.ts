@@ -48,8 +48,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     res.setHeader("Cache-Control", "no-cache, private");
     req.socket.setNoDelay(true);
-    const serve = () => void handle(options, watches, req, res).catch((error: unknown) => sendError(res, error));
     const caller = identify(req, options.tls?.authenticate);
+    const serve = () => void handle(options, watches, req, res, caller).catch((error: unknown) => sendError(res, error));
     if (caller && options.faults?.intercept(req, res, caller, serve)) return;
     serve();
   };
@@ -92,7 +92,7 @@ function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, apiError.code, apiError.toStatus());
 }
 
-async function handle(options: ApiServerOptions, watches: Set<ServerResponse>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(options: ApiServerOptions, watches: Set<ServerResponse>, req: IncomingMessage, res: ServerResponse, caller: Caller | undefined): Promise<void> {
   const url = new URL(req.url ?? "/", "http://emulator");
   const path = url.pathname.replace(/\/+$/, "") || "/";
   // Public like a real cluster's (system:public-info-viewer): kubectl's dispatcher probes /version without credentials.
@@ -117,7 +117,8 @@ async function handle(options: ApiServerOptions, watches: Set<ServerResponse>, r
     return list ? sendJson(res, 200, list) : sendJson(res, 404, notFound("groupversion", `${group}/${version}`).toStatus());
   }
   const target = resolveTarget(group, version, rest);
-  return serveResource({ store: options.store, watches, applied: appliedIntents(options.store), podLogs: options.podLogs }, target, req, res, url.searchParams);
+  const watchDelayMs = caller ? options.faults?.watchDelay(caller) : undefined;
+  return serveResource({ store: options.store, watches, applied: appliedIntents(options.store), podLogs: options.podLogs, ...(watchDelayMs ? { watchDelayMs } : {}) }, target, req, res, url.searchParams);
 }
 
 /** Who sent the request: a bearer token's owner, a client certificate's subject, or (plain HTTP) anyone; undefined when a TLS server cannot tell. */
