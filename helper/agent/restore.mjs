@@ -333,36 +333,39 @@ async function verifyPod(ctx, saved) {
 const GROUPS = { core: "/api/v1", networking: "/apis/networking.k8s.io/v1", rbac: "/apis/rbac.authorization.k8s.io/v1", apps: "/apis/apps/v1" };
 
 /**
- * Deletes every object of the session: its ingresses, pods (agents) and ConfigMap; for the
+ * Deletes every object of the session: its ingresses, agent pods and ConfigMap; for the
  * namespace's last isolation session, the routers too (selectors back first); then its Secret
- * — the saved original — and, for a restorer, its own pod last. The ServiceAccount, Role and
- * RoleBinding are owned by the Secret and go with it (garbage collection); a session of an
- * older kbridge made them without owners, so they are deleted here too.
+ * — the saved original, and the restore's anchor: until it goes, a failed attempt can be
+ * taken up again, by the restorer (still there) or by `kbridge clean`. What is left after it
+ * (the restorer's pod, ServiceAccount, Role and RoleBinding) is owned by the Secret, so the
+ * garbage collector removes it anyway: deleted here as well (a session of an older kbridge
+ * made them without owners), but a failure there is only logged.
  */
 async function removeObjects(ctx, { isolation }) {
   const selector = encodeURIComponent(`${SESSION_LABEL}=${ctx.session},${MANAGED_SELECTOR}`);
-  const remove = async (group, plural, tolerate = [404]) => {
-    const base = `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}`;
-    const items = (await call(ctx, `list the session's ${plural}`, "GET", `${base}?labelSelector=${selector}`, undefined, { tolerate: tolerate.filter((s) => s !== 404) })).body?.items ?? [];
-    for (const item of items) {
-      const name = item.metadata.name;
-      if (plural === "pods" && name === ctx.self) continue;
-      await call(ctx, `delete ${plural} ${name}`, "DELETE", `${base}/${name}${plural === "pods" ? "?gracePeriodSeconds=0" : ""}`, undefined, { tolerate });
-    }
-  };
-  await remove("networking", "ingresses");
-  await remove("core", "pods");
-  await remove("core", "configmaps");
+  const list = async (group, plural) => (await call(ctx, `list the session's ${plural}`, "GET", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}?labelSelector=${selector}`)).body?.items ?? [];
+  const remove = (group, plural, name) => call(ctx, `delete ${plural} ${name}`, "DELETE", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}/${name}${plural === "pods" ? "?gracePeriodSeconds=0" : ""}`, undefined, { tolerate: [404] });
+  const isRestorer = (pod) => pod.metadata.labels?.[ROLE_LABEL] === "restorer";
+  for (const item of await list("networking", "ingresses")) await remove("networking", "ingresses", item.metadata.name);
+  const pods = await list("core", "pods");
+  for (const pod of pods) if (!isRestorer(pod)) await remove("core", "pods", pod.metadata.name);
+  for (const item of await list("core", "configmaps")) await remove("core", "configmaps", item.metadata.name);
   const unrouted = isolation ? await unroute(ctx) : [];
-  await remove("core", "secrets");
-  // From here on the garbage collector may take this restorer's rights at any moment: a 403 means it did.
-  if (ctx.self) await call(ctx, "delete the restorer's own pod", "DELETE", `${GROUPS.core}/namespaces/${ctx.namespace}/pods/${ctx.self}`, undefined, { tolerate: [404, 403] });
-  for (const [group, plural] of [
-    ["core", "serviceaccounts"],
-    ["rbac", "roles"],
-    ["rbac", "rolebindings"],
-  ]) {
-    await remove(group, plural, ctx.self ? [404, 403] : [404]);
+  for (const item of await list("core", "secrets")) await remove("core", "secrets", item.metadata.name);
+  // The restore is done. From here on the garbage collector may take a restorer's rights at any moment.
+  const leftovers = [...pods.filter((pod) => isRestorer(pod) && pod.metadata.name !== ctx.self).map((pod) => ["core", "pods", pod.metadata.name])];
+  try {
+    for (const [group, plural] of [
+      ["core", "serviceaccounts"],
+      ["rbac", "roles"],
+      ["rbac", "rolebindings"],
+    ]) {
+      for (const item of await list(group, plural)) leftovers.push([group, plural, item.metadata.name]);
+    }
+    if (ctx.self) leftovers.push(["core", "pods", ctx.self]);
+    for (const [group, plural, name] of leftovers) await remove(group, plural, name);
+  } catch (error) {
+    ctx.log("the session's Secret is gone; what it owns is left to the garbage collector", { error: error.message });
   }
   return { unrouted };
 }

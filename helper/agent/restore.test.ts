@@ -57,7 +57,7 @@ beforeEach(() => {
 });
 
 describe("a Deployment", () => {
-  test("gets its spec back (with the replica count of now), its claim goes, and the Secret is deleted after everything else", async () => {
+  test("gets its spec back (with the replica count of now), its claim goes, and the Secret is deleted after everything but what it owns", async () => {
     connectedDeployment();
     const progress: string[] = [];
     expect(await run({ progress: (text) => progress.push(text) })).toEqual({ restored: "deployment/api", unrouted: [] });
@@ -66,7 +66,7 @@ describe("a Deployment", () => {
     expect(deployment.metadata.annotations).toBeUndefined();
     expect(sessionObjects()).toEqual([]);
     const deletes = api.calls.filter((c) => c.startsWith("DELETE"));
-    expect(deletes.at(-1)).toBe(`DELETE ${SECRET}`);
+    expect(deletes).toEqual([`DELETE /api/v1/namespaces/${NS}/configmaps/kbridge-${SESSION}-agent`, `DELETE ${SECRET}`, `DELETE /api/v1/namespaces/${NS}/pods/kbridge-${SESSION}-restorer?gracePeriodSeconds=0`]);
     expect(api.calls.indexOf(`PUT ${DEPLOYMENT}`)).toBeLessThan(api.calls.indexOf(`DELETE ${SECRET}`));
     expect(progress).toEqual(["reading the saved original", "putting deployment/api back", "checking deployment/api", "removing the session's objects"]);
   });
@@ -79,12 +79,11 @@ describe("a Deployment", () => {
     expect(api.get(DEPLOYMENT).spec.template).toEqual(originalSpec.template);
   });
 
-  // The fault matrix: every call of the restore, refused (403), failing (500) and timing out.
+  // The fault matrix: every call of the restore up to the Secret's deletion, refused (403), failing (500) and timing out.
   const calls: [string, RegExp][] = [
     ["read the saved original", /^\/api\/v1\/namespaces\/shop\/secrets\/kbridge-s1-original$/],
     ["write the workload", /deployments\/api$/],
     ["delete the ConfigMap", /configmaps\/kbridge-s1-agent$/],
-    ["delete the restorer pod", /pods\/kbridge-s1-restorer/],
     ["delete the Secret", /secrets\/kbridge-s1-original$/],
   ];
   const methodOf = (what: string) => (what.startsWith("read") ? "GET" : what.startsWith("write") ? "PUT" : "DELETE");
@@ -108,6 +107,15 @@ describe("a Deployment", () => {
       });
     }
   }
+
+  test("after the Secret, what it owns is deleted too, but a failure there is left to the garbage collector", async () => {
+    connectedDeployment();
+    api.fail({ method: "DELETE", path: /pods\/kbridge-s1-restorer/, status: 500 });
+    const logged: string[] = [];
+    expect(await run({ log: (message) => logged.push(message) })).toEqual({ restored: "deployment/api", unrouted: [] });
+    expect(api.get(SECRET)).toBeUndefined();
+    expect(logged).toContain("the session's Secret is gone; what it owns is left to the garbage collector");
+  });
 
   test("the agent never went in (or another session holds it): nothing is put back, the session's objects go", async () => {
     connectedDeployment();
