@@ -84,7 +84,7 @@ export function openCluster(kubeconfigPaths: string[], context: string): Cluster
 /** A request by path with the context's credentials (client-node's own), its body JSON (a PATCH's a merge patch). */
 function rawRequest(config: KubeConfig, server: string, timeoutMs: number): ApiRequest {
   return async (method, path, body, options) => {
-    const limit = options?.timeoutMs ?? timeoutMs;
+    const limit = Math.ceil(options?.timeoutMs ?? timeoutMs);
     const request = new RequestContext(`${server.replace(/\/+$/, "")}${path}`, HttpMethod[method]);
     request.setHeaderParam("Accept", "application/json");
     request.setHeaderParam("User-Agent", "kbridge");

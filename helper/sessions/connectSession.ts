@@ -282,7 +282,7 @@ interface Heartbeat {
  * is reported as it starts and as it ends.
  */
 function startHeartbeat(connection: ClusterConnection, plan: SessionPlan, log: Logger, onUnreachable?: SessionCallbacks["onClusterUnreachable"]): Heartbeat {
-  const intervalMs = (plan.deadmanSeconds * 1000) / 3;
+  const intervalMs = Math.round((plan.deadmanSeconds * 1000) / 3);
   const prefix = randomBytes(3).toString("hex");
   let count = 0;
   let lost: (() => void) | undefined;

@@ -17,7 +17,7 @@ import { startDnsServer, type DnsServer } from "./network/dnsServer.ts";
 import { startIngressController, type IngressController } from "./network/ingressController.ts";
 import { podNetworkFiles } from "./network/podNetworkFiles.ts";
 import { startServiceProxy, type ServiceProxy } from "./network/serviceProxy.ts";
-import { createUpgradeHandler } from "./streams/upgrades.ts";
+import { createUpgradeHandler, type ActivePortForward } from "./streams/upgrades.ts";
 import { claimAddresses, NODE_NAME, type ClusterAddresses } from "./addresses.ts";
 import { findType } from "./apiserver/resources.ts";
 import { ObjectStore } from "./apiserver/store.ts";
@@ -41,6 +41,8 @@ export interface TestCluster {
   faults: Faults;
   /** With `freezable`: the API server's front, which a test freezes to make it stop answering everyone. */
   front?: FreezableFront;
+  /** The WebSocket port-forwards open now (kbridge's tunnels among them). */
+  portForwards(): ActivePortForward[];
   /** Writes a kubeconfig for this cluster (mode 0600) and returns its path; HTTPS clusters authenticate with the token or, with `auth: "certificate"`, the client certificate. */
   writeKubeconfig(file: string, options?: { auth?: "token" | "certificate" }): string;
   stop(): Promise<void>;
@@ -93,13 +95,14 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   });
   const tls = certificates && { key: certificates.serverKey, cert: certificates.serverCert, ca: certificates.caCert, authenticate: (offered: string) => tokens.get(offered) };
   const faults = new Faults();
+  const upgrades = createUpgradeHandler({ store, execTarget: (...args) => kubelet.execTarget(...args) });
   const api = await startApiServer({
     store,
     port: options.port,
     tls,
     faults,
     podLogs: (...args) => kubelet.logFile(...args),
-    upgrades: createUpgradeHandler({ store, execTarget: (...args) => kubelet.execTarget(...args) }),
+    upgrades,
   });
   const front = options.freezable ? await startFreezableFront({ host: "127.0.0.1", port: Number(new URL(api.url).port) }) : undefined;
   const apiUrl = front ? `${new URL(api.url).protocol}//${front.host}:${front.port}` : api.url;
@@ -125,6 +128,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     token,
     faults,
     front,
+    portForwards: () => upgrades.portForwards(),
     certificates,
     writeKubeconfig(file, { auth = "token" } = {}) {
       const user = !certificates

@@ -22,7 +22,15 @@ export interface StreamingBackend {
   execTarget(namespace: string, pod: string, container: string): ExecTarget | { error: string };
 }
 
+/** A port-forward in progress: which pod, which ports, since when. */
+export interface ActivePortForward {
+  namespace: string;
+  pod: string;
+  ports: number[];
+}
+
 export function createUpgradeHandler(backend: StreamingBackend) {
+  const active = new Set<ActivePortForward>();
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -36,7 +44,7 @@ export function createUpgradeHandler(backend: StreamingBackend) {
     if (index >= 0) headers[index] = `Sec-WebSocket-Protocol: ${TUNNEL}`;
   });
 
-  return (req: IncomingMessage, socket: Duplex, head: Buffer, path: string, query: URLSearchParams): void => {
+  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, path: string, query: URLSearchParams): void => {
     try {
       const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|portforward|attach)$/.exec(path);
       if (!match) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
@@ -57,7 +65,12 @@ export function createUpgradeHandler(backend: StreamingBackend) {
         }
         const ports = query.getAll("ports").flatMap((p) => p.split(",")).map(Number);
         if (ports.length === 0 || ports.some((p) => !(p >= 1 && p <= 65535))) throw badRequest("query parameter ports is required (1-65535)");
-        return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => forwardOverChannels(ws, target, ports));
+        return wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          const entry = { namespace, pod: name, ports };
+          active.add(entry);
+          ws.once("close", () => active.delete(entry));
+          forwardOverChannels(ws, target, ports);
+        });
       }
       if (action === "attach") throw badRequest("attach is not supported by the kbridge test cluster");
       if (upgrade !== "websocket") throw badRequest("exec over SPDY is not supported by the kbridge test cluster; use the WebSocket protocol (kubectl's default)");
@@ -79,4 +92,7 @@ export function createUpgradeHandler(backend: StreamingBackend) {
       socket.end(`HTTP/1.1 ${apiError.code} ${apiError.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
   };
+  /** The WebSocket port-forwards open now (client-node's: kbridge's tunnels). */
+  const portForwards = (): ActivePortForward[] => [...active].map((entry) => ({ ...entry, ports: [...entry.ports] }));
+  return Object.assign(handle, { portForwards });
 }

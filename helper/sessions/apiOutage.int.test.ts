@@ -1,0 +1,139 @@
+/**
+ * An API-server outage ends no live session. Frozen for twice the dead-man interval with the
+ * helper alive: the session holds and says so (its view and its log), its restorer does not
+ * act, afterwards the traffic is still redirected, over one tunnel per agent pod and one
+ * outbound. The same outage after a SIGKILL of the helper still ends in a restore, within 60 s
+ * of the API server coming back.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import { kind } from "../../test/cluster/controllers/objects.ts";
+import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { freePort } from "../../test/support/ports.ts";
+import { tempDir } from "../../test/support/tempDir.ts";
+import { until } from "../../test/support/until.ts";
+import { sendCommand } from "../client/helperSocket.ts";
+import { connectToHelper, type CliConnection } from "../cli/connect.ts";
+import type { SessionView } from "../protocol/index.ts";
+import { runHelper, type RunningHelper } from "../server/runHelper.ts";
+
+const dir = tempDir("api-outage");
+const DEADMAN_S = 5;
+let cluster: TestCluster;
+let kubeconfig: string;
+let helper: RunningHelper;
+let client: CliConnection;
+let workstation: http.Server;
+const children = new Set<ChildProcess>();
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500, freezable: true });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+  const env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
+  helper = await runHelper(env);
+  client = await connectToHelper(env);
+  workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
+  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
+}, 60_000);
+afterEach(() => cluster.front?.thaw());
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL");
+  client?.socket.close();
+  await helper?.sessions.stopAll();
+  await helper?.close();
+  workstation?.close();
+  await cluster?.stop();
+});
+
+const spec = () => cluster.store.get(kind("Deployment"), "shop", "api").spec;
+const apiAnswer = async () => (JSON.parse((await viaIngress(cluster, "/status")).body) as { api: string }).api;
+const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge");
+async function view(id: string): Promise<SessionView | undefined> {
+  const listed = await sendCommand(client.socket, "session:list", {});
+  return listed.ok ? listed.data.find((v) => v.id === id) : undefined;
+}
+
+test("frozen for twice the dead-man interval with the helper alive: the session holds, says so, and redirects afterwards over one tunnel per pod", async () => {
+  const original = spec();
+  const started = await sendCommand(client.socket, "session:start", {
+    kubeContext: "kbridge-demo",
+    namespace: "shop",
+    targetKind: "service",
+    targetName: "api",
+    ports: [{ port: 80, workstationPort: (workstation.address() as AddressInfo).port }],
+    privilegeMode: "unprivileged",
+    deadmanSeconds: DEADMAN_S,
+  });
+  if (!started.ok) throw new Error(started.error.message);
+  const id = started.data.id;
+  await until(async () => (await view(id))?.state === "connected", "the session to connect", 60_000);
+  expect(await apiAnswer()).toBe("workstation");
+  const agentSpec = spec();
+
+  cluster.front?.freeze();
+  const frozenAt = Date.now();
+  const during = await until(async () => {
+    const current = await view(id);
+    return current?.problems?.find((p) => p.code === "cluster-unreachable") ? current : undefined;
+  }, "the outage on the session's view", 15_000);
+  expect(during.state).toBe("connected");
+  expect(during.problems?.[0]?.message).toBe("The cluster does not answer; the session holds, and kbridge renews its heartbeat as soon as it does.");
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 2 * DEADMAN_S * 1000 - (Date.now() - frozenAt))));
+  cluster.front?.thaw();
+  const thawedAt = Date.now();
+
+  // The helper renews well within the restorer's interval after the outage: nothing is restored.
+  await until(async () => (await view(id))?.problems === undefined, "the outage to clear from the view", 15_000);
+  await until(async () => (await apiAnswer().catch(() => "")) === "workstation", "traffic redirected again", 30_000);
+  const settle = Math.max(0, (DEADMAN_S + 3) * 1000 - (Date.now() - thawedAt));
+  await new Promise((resolve) => setTimeout(resolve, settle));
+  const after = await view(id);
+  expect(after?.state).toBe("connected");
+  expect(spec()).toStrictEqual(agentSpec);
+  expect(await apiAnswer()).toBe("workstation");
+  // One inbound tunnel per agent pod and one outbound, whatever the reopen loop did meanwhile.
+  const agents = cluster.store.list(kind("Pod"), "shop").filter((p) => p.metadata.labels?.["kbridge.dev/session"] === id && p.metadata.labels?.["kbridge.dev/role"] === "agent" && !p.metadata.deletionTimestamp);
+  const forwards = cluster.portForwards().filter((f) => agents.some((a) => a.metadata.name === f.pod));
+  expect(forwards.filter((f) => f.ports.includes(47000)).map((f) => f.pod).sort()).toEqual(agents.map((a) => a.metadata.name).sort());
+  expect(forwards.filter((f) => f.ports.includes(47001))).toHaveLength(1);
+  expect(after?.tunnels?.inbound).toHaveLength(agents.length);
+  const log = await sendCommand(client.socket, "session:logs", { sessionId: id });
+  const lines = log.ok ? log.data.lines.map((l) => l.text) : [];
+  expect(lines.some((l) => /^Cannot reach the cluster \(.+\); the session holds: its tunnels stay, and kbridge renews the heartbeat as soon as the cluster answers\.$/.test(l))).toBe(true);
+  expect(lines.some((l) => /^The cluster answers again after \d+ s; the session held\.$/.test(l))).toBe(true);
+
+  const stopped = await sendCommand(client.socket, "session:stop", { sessionId: id }, 120_000);
+  expect(stopped.ok && stopped.data.state).toBe("ended");
+  expect(spec()).toStrictEqual(original);
+  expect(kbridgeObjects()).toEqual([]);
+}, 180_000);
+
+test("the same outage after a SIGKILL of the helper: restored within 60 s of the API server coming back, not before", async () => {
+  const original = spec();
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
+    env: { ...process.env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_NAME: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: String(DEADMAN_S) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.add(child);
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await until(() => /CONNECTED (\w+)/.exec(output) ?? undefined, "the helper to connect", 60_000);
+  const agentSpec = spec();
+  child.kill("SIGKILL");
+  cluster.front?.freeze();
+  await new Promise((resolve) => setTimeout(resolve, 2 * DEADMAN_S * 1000));
+  // Nobody could restore through a frozen API server; and nothing was half done.
+  expect(spec()).toStrictEqual(agentSpec);
+  cluster.front?.thaw();
+  const thawedAt = Date.now();
+  await until(() => isDeepStrictEqual(spec(), original) && kbridgeObjects().length === 0, "the restore after the API server came back", 60_000);
+  console.log(`restored ${((Date.now() - thawedAt) / 1000).toFixed(1)} s after the API server came back (dead-man interval ${DEADMAN_S} s)`);
+  await waitForDemo(cluster);
+}, 120_000);
