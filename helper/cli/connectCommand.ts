@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { CONFIG_FILE_NAME } from "../environment/localProcessConfig.ts";
 import { fileURLToPath } from "node:url";
-import { KbridgeError, type SessionStart, type SessionView } from "../protocol/index.ts";
+import { KbridgeError, type SessionProblem, type SessionStart, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper, type CliConnection } from "./connect.ts";
 
@@ -139,14 +139,34 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
         out(`Connected: ${input.targetKind}/${input.targetName} in ${input.namespace} now reaches this workstation (${mapping}). Press Ctrl-C to disconnect and restore.\n`);
       }
     }
+    showProblems(view);
     if (view.state === "ended" && !stopping) {
-      out("The session was ended elsewhere (kbridge disconnect or the dashboard); the cluster is restored.\n");
+      out(
+        view.outcome === "restored-by-cluster"
+          ? `The session's objects left the cluster (${view.note ?? "its restorer ran, or someone cleaned the namespace"}); the cluster is restored.\n`
+          : "The session was ended elsewhere (kbridge disconnect or the dashboard); the cluster is restored.\n",
+      );
       settle(0);
     }
-    if (view.state === "failed") {
+    // While stopping, the stop's own answer says how it went.
+    if (view.state === "failed" && !stopping) {
       err(`kbridge: ${view.error?.message ?? "the connect failed"}\n${view.error?.hint ? `  ${view.error.hint}\n` : ""}`);
       settle(1);
     }
+  };
+  // A problem is said once as it starts, and once as it ends.
+  const shownProblems = new Map<SessionProblem["code"], { message: string; since: string }>();
+  const showProblems = (view: SessionView) => {
+    const now = new Map((view.problems ?? []).map((p) => [p.code, p]));
+    for (const [code, problem] of now) if (shownProblems.get(code)?.message !== problem.message) err(`kbridge: ${problem.message}\n`);
+    for (const [code, problem] of shownProblems) {
+      if (now.has(code)) continue;
+      const seconds = Math.round((Date.now() - Date.parse(problem.since)) / 1000);
+      if (code === "cluster-unreachable") out(`The cluster answers again after ${seconds} s; the session held.\n`);
+      if (code === "workstation-refused") out(`Cluster traffic reaches this workstation again.\n`);
+    }
+    shownProblems.clear();
+    for (const [code, problem] of now) shownProblems.set(code, problem);
   };
   socket.on("session:updated", (view) => {
     if (view.id === ours.id) show(view);
@@ -175,7 +195,7 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
     if (stopping) return;
     stopping = true;
     out("Disconnecting and restoring the cluster…\n");
-    void sendCommand(socket, "session:stop", { sessionId }, 90_000).then((result) => {
+    void sendCommand(socket, "session:stop", { sessionId }).then((result) => {
       if (result.ok) out(`Restored ${input.targetKind}/${input.targetName}.\n`);
       else err(`kbridge: ${result.error.message}\n`);
       settle(result.ok ? 0 : 1);

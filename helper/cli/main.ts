@@ -164,6 +164,8 @@ async function status(json: boolean, out: Print): Promise<number> {
     for (const s of sessions) {
       out(`session ${s.id}: ${s.state}${s.outcome ? ` (${s.outcome})` : ""}, ${s.target.kind}/${s.target.name} in ${s.target.namespace} (context ${s.target.context}), since ${s.startedAt}\n`);
       if (s.note) out(`  ${s.note}\n`);
+      for (const problem of s.problems ?? []) out(`  problem: ${problem.message} (for ${Math.max(0, Math.round((Date.now() - Date.parse(problem.since)) / 1000))} s)\n`);
+      if (s.error) out(`  ${s.error.message}${s.error.hint ? ` ${s.error.hint}` : ""}\n`);
       if (s.state === "interrupted") out(`  resume: kbridge resume --session ${s.id}   restore: kbridge disconnect --session ${s.id}\n`);
     }
   }
@@ -196,7 +198,7 @@ async function disconnect(only: string | undefined, json: boolean, out: Print, e
     if (only !== undefined && live.length === 0) return report({ code: "session-not-found", category: "user", message: `No live session ${only} in this helper.`, hint: "See `kbridge status`." }, json, out, err);
     const ended = [];
     for (const session of live) {
-      const result = await sendCommand(connection.socket, "session:stop", { sessionId: session.id }, 90_000);
+      const result = await sendCommand(connection.socket, "session:stop", { sessionId: session.id });
       if (!result.ok) return report(result.error, json, out, err);
       ended.push(result.data);
       if (!json) out(`Session ${session.id} ended; ${session.target.kind}/${session.target.name} in ${session.target.namespace} restored.\n`);
@@ -298,12 +300,15 @@ async function clean(context: string | undefined, namespace: string | undefined,
   }
   const connection = await connectToHelper();
   try {
-    const result = await sendCommand(connection.socket, "cluster:clean", { kubeContext: context, namespace }, 120_000);
+    const result = await sendCommand(connection.socket, "cluster:clean", { kubeContext: context, namespace });
     if (!result.ok) return report(result.error, json, out, err);
+    const { sessions, restored, orphaned } = result.data;
     if (json) out(JSON.stringify(result.data, null, 2) + "\n");
-    else if (result.data.sessions.length === 0) out(`Nothing of kbridge in namespace ${namespace}.\n`);
-    else out(`Removed ${result.data.sessions.length} session(s) from ${namespace}${result.data.restored.length ? `; restored ${result.data.restored.join(", ")}` : ""}.\n`);
-    return 0;
+    else if (sessions.length === 0 && orphaned.length === 0) out(`Nothing of kbridge in namespace ${namespace}.\n`);
+    else if (sessions.length > 0) out(`Removed ${sessions.length} session(s) from ${namespace}${restored.length ? `; restored ${restored.join(", ")}` : ""}.\n`);
+    // What no saved original can put back: said, with what to do, and the command fails.
+    for (const orphan of orphaned) err(`kbridge: ${orphan.message}\n${orphan.hint ? `  ${orphan.hint}\n` : ""}`);
+    return orphaned.length > 0 ? 1 : 0;
   } finally {
     connection.socket.close();
   }

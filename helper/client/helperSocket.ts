@@ -4,6 +4,7 @@
  */
 import { io, type Socket } from "socket.io-client";
 import {
+  commandTimeoutMs,
   HELPER_NAMESPACE,
   TOKEN_AUTH_FIELD,
   type ClientToServerEvents,
@@ -44,7 +45,7 @@ export async function sendCommand<C extends CommandName>(
   socket: HelperSocket,
   command: C,
   input: CommandInput<C>,
-  timeoutMs = 10_000,
+  timeoutMs = commandTimeoutMs(command),
 ): Promise<Result<CommandOutputs[C]>> {
   // socket.io's typings cannot follow a generic event name through emitWithAck; the
   // contract types above pin the shapes instead.

@@ -412,12 +412,6 @@ export async function kbridgeObjects(connection: ClusterConnection, namespace: s
   return lists.flat();
 }
 
-/** The sessions that left objects in a namespace (live or not), by their labels. */
-export async function sessionsInNamespace(connection: ClusterConnection, namespace: string): Promise<string[]> {
-  const ids = (await kbridgeObjects(connection, namespace)).map(({ item }) => item.metadata?.labels?.[SESSION_LABEL] ?? "");
-  return [...new Set(ids.filter(Boolean))].sort();
-}
-
 /**
  * Waits until `replicas` agent pods of the session are ready; fails fast, naming the pod and
  * the reason, on a pull failure, a config error or a crash loop, and names what it waited

@@ -33,6 +33,16 @@ export const commandSchemas = {
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
+
+/**
+ * How long a client waits for a command's answer. Most answer at once; those that restore a
+ * workload wait for its rollout to be verified (up to two minutes, and the calls around it).
+ */
+export const COMMAND_TIMEOUT_MS = 10_000;
+const RESTORING_TIMEOUT_MS = 300_000;
+export function commandTimeoutMs(command: CommandName): number {
+  return command === "session:stop" || command === "cluster:clean" || command === "cluster:removeObjects" ? RESTORING_TIMEOUT_MS : COMMAND_TIMEOUT_MS;
+}
 /** What a client sends (defaults not yet applied). */
 export type CommandInput<C extends CommandName> = z.input<(typeof commandSchemas)[C]>;
 /** What a handler receives, once the schema parsed it. */

@@ -214,4 +214,6 @@ export interface CleanReport {
   sessions: string[];
   /** Workloads put back from a saved original. */
   restored: string[];
+  /** Workloads still running the agent of a session whose saved original is gone: a person must put them back. */
+  orphaned: { session: string; workload: string; message: string; hint?: string }[];
 }

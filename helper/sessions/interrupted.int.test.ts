@@ -3,6 +3,7 @@
  * kbridge home reports the session as interrupted and checks the cluster: it can be
  * resumed (the agent is still there), cleaned, or it was already restored by the cluster.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -189,3 +190,80 @@ test("an isolated session left by a killed helper keeps its key and URL, and res
   expect(services()).toStrictEqual(before);
   expect(kbridgeObjects()).toEqual([]);
 }, 180_000);
+
+/** `kbridge status` as a user runs it, against the test's helper. */
+async function statusText(): Promise<string> {
+  const child = spawn(process.execPath, ["bin/kbridge.js", "status"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  await new Promise((resolve) => child.on("exit", resolve));
+  return output;
+}
+
+test("the restorer restores after the next helper started: within 10 s, status and the session's view say restored by the cluster", async () => {
+  const original = spec();
+  client?.socket.close();
+  await helper?.stop();
+  helper = undefined;
+  const id = await connectApi(await startHelper(), 5);
+  await killHelper();
+  // The next helper starts at once: the session is interrupted, its restorer not yet done (5 s of silence).
+  const next = await startHelper();
+  await session(next, id, (v) => v.state === "interrupted" && /Resume it/.test(v.note ?? ""), "the session reported as interrupted");
+  await until(() => kbridgeObjects().length === 0, "the restorer to restore the cluster", 60_000);
+  const restoredAt = Date.now();
+  const view = await session(next, id, (v) => v.state === "ended", "the session reported as restored by the cluster");
+  expect(view).toMatchObject({ outcome: "restored-by-cluster", note: "The cluster restored service/api by itself after the helper stopped." });
+  expect(Date.now() - restoredAt).toBeLessThan(10_000);
+  expect(await statusText()).toContain(`session ${id}: ended (restored-by-cluster), service/api in shop`);
+  expect(spec()).toStrictEqual(original);
+  await waitForDemo(cluster);
+}, 120_000);
+
+test("a session that ends as its helper stops (SIGTERM) is listed by the next helper as ended, for the profile's history", async () => {
+  const original = spec();
+  const id = await connectApi(client ?? (await startHelper()), 30);
+  client?.socket.close();
+  expect(await helper?.stop(60_000)).toBe(0);
+  helper = undefined;
+  expect(spec()).toStrictEqual(original);
+  const next = await startHelper();
+  const view = await session(next, id, (v) => v.state === "ended", "the ended session listed by the next helper");
+  expect(view).toMatchObject({ outcome: "disconnected", profileId: 7, target: { kind: "service", name: "api" } });
+  expect(journal()).toEqual([]);
+}, 120_000);
+
+test("a launched process that exits, or a workstation port nothing listens on, is a visible problem of the session", async () => {
+  const connection = client ?? (await startHelper());
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const refusedPort = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  const started = await sendCommand(connection.socket, "session:start", {
+    kubeContext: "kbridge-demo",
+    namespace: "shop",
+    targetKind: "service",
+    targetName: "api",
+    ports: [{ port: 80, workstationPort: refusedPort }],
+    privilegeMode: "unprivileged",
+    launch: { command: `node -e "process.exit(3)"`, cwd: dir },
+  });
+  if (!started.ok) throw new Error(started.error.message);
+  const id = started.data.id;
+  const exited = await session(connection, id, (v) => v.problems?.some((p) => p.code === "process-exited") ?? false, "the process's exit as a problem");
+  expect(exited.state).toBe("connected");
+  expect(exited.problems?.find((p) => p.code === "process-exited")?.message).toBe(`Cluster traffic to service/api is failing: node -e "process.exit(3)" exited with code 3. Restart it, or start your process yourself.`);
+  // Its grace for starting is over once it exited: nothing listens on the port the cluster's traffic goes to.
+  const refused = await session(connection, id, (v) => v.problems?.some((p) => p.code === "workstation-refused") ?? false, "the refused port as a problem");
+  expect(refused.problems?.find((p) => p.code === "workstation-refused")?.message).toBe(`Cluster traffic to service/api is failing: nothing listens on 127.0.0.1:${refusedPort} (ECONNREFUSED).`);
+  expect(await statusText()).toContain(`problem: Cluster traffic to service/api is failing: nothing listens on 127.0.0.1:${refusedPort} (ECONNREFUSED).`);
+  // Something listens there now: the problem goes.
+  const listening = http.createServer((_req, res) => res.end("{}"));
+  await new Promise<void>((resolve) => listening.listen(refusedPort, "127.0.0.1", resolve));
+  try {
+    await session(connection, id, (v) => !v.problems?.some((p) => p.code === "workstation-refused"), "the refused-port problem to clear");
+  } finally {
+    listening.close();
+  }
+  expect((await sendCommand(connection.socket, "session:stop", { sessionId: id })).ok).toBe(true);
+}, 120_000);

@@ -32,7 +32,6 @@ import {
 } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
-import { sessionsInNamespace } from "../k8s/agentWorkload.ts";
 import { restoreSession, unrouteIfIdle } from "../k8s/sessionRestore.ts";
 import { sessionInCluster } from "../k8s/workloadClaim.ts";
 import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
@@ -284,7 +283,8 @@ export class SessionManager {
    */
   async clean(kubeContext: string, namespace: string): Promise<CleanReport> {
     const connection = openCluster(this.deps.kubeconfig(), kubeContext);
-    const sessions = await sessionsInNamespace(connection, namespace);
+    const inventory = await listKbridgeObjects(connection, namespace);
+    const sessions = [...new Set(inventory.objects.map((o) => o.session).filter(Boolean))].sort();
     const restored: string[] = [];
     for (const id of sessions) {
       const workload = await this.removeSession(connection, namespace, id);
@@ -292,7 +292,8 @@ export class SessionManager {
     }
     // Routers left with no session at all (their sessions' objects gone some other way): selectors back, routers gone.
     if (sessions.length === 0) restored.push(...(await unrouteIfIdle(connection, namespace, this.deps.log)).map((service) => `service/${service} (selector)`));
-    return { namespace, sessions, restored };
+    const orphaned = inventory.sessions.filter((s) => s.state === "orphaned").map((s) => ({ session: s.session, workload: s.workload ?? "", message: s.message ?? "", ...(s.hint ? { hint: s.hint } : {}) }));
+    return { namespace, sessions, restored, orphaned };
   }
 
   /**

@@ -143,6 +143,17 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect(report).not.toContain("demo-token-not-secret");
   await screenshot(page, "session-diagnostics");
 
+  // The profile of a connected session offers its session, never a second Connect.
+  await page.goto(profileUrl);
+  const liveSession = page.getByTestId("live-session");
+  await liveSession.waitFor({ timeout: 15_000 });
+  expect(await liveSession.getAttribute("data-state")).toBe("connected");
+  expect(await page.getByRole("button", { name: "Connect" }).count()).toBe(0);
+  await liveSession.getByRole("button", { name: "Disconnect" }).waitFor();
+  await liveSession.getByRole("link", { name: "Open session" }).click();
+  await page.waitForURL(new RegExp(`/sessions/${sessionId}$`));
+  await page.locator('[data-testid="session-state"][data-state="connected"]').waitFor();
+
   // Any pod of the namespace, on demand: the store's log joins the session's.
   const podPicker = page.getByLabel("Follow a pod's log");
   const storePod = String(await podPicker.locator("option", { hasText: /^store-/ }).getAttribute("value"));

@@ -9,6 +9,7 @@ import { buttonClass } from "../../../components/ui/buttons.ts";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
 import { Diagnostics } from "./Diagnostics.tsx";
 import { LogPane } from "./LogPane.tsx";
+import { SessionProblems } from "./SessionProblems.tsx";
 
 const STATE_TONE: Record<SessionView["state"], string> = {
   resolving: "bg-sky-50 text-sky-800 ring-sky-600/20",
@@ -45,13 +46,14 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
   }, [state, status?.bootId, send, sessionId]);
   useEffect(() => helper.subscribe("session:updated", (next) => next.id === sessionId && setView(next)), [helper, sessionId]);
 
+  // A disconnect answers once the restore is verified: its progress shows meanwhile in the restore step.
   const run = async (command: "session:stop" | "session:restartProcess" | "session:resume") => {
     setBusy(true);
     setError(null);
     const result = await helper.send(command, { sessionId });
     setBusy(false);
-    if (!result.ok) setError(result.error);
-    else setView(result.data);
+    if (result.ok) setView(result.data);
+    else setError(result.error);
   };
 
   if (!view) return <PageHeader title={`Session ${sessionId}`} description={error ? undefined : "Loading…"} actions={error ? <ErrorNotice error={error} /> : undefined} />;
@@ -79,14 +81,16 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
             )}
             {live && (
               <button type="button" className={buttonClass.danger} disabled={busy || view.state === "restoring"} onClick={() => void run("session:stop")}>
-                {view.state === "interrupted" ? "Clean up" : "Disconnect"}
+                {view.state === "restoring" ? "Disconnecting…" : view.state === "interrupted" ? "Clean up" : "Disconnect"}
               </button>
             )}
           </>
         }
       />
       <div className="flex flex-col gap-6">
-        {error && <ErrorNotice error={error} />}
+        {live && view.problems && <SessionProblems problems={view.problems} />}
+        {/* A failed restore is on the session itself (its state and error): said once. */}
+        {error && error.code !== view.error?.code && <ErrorNotice error={error} />}
         {view.error && <ErrorNotice error={{ ...view.error, category: "cluster" }} />}
         {view.note && <p className="rounded-md border border-amber-200 bg-amber-50 px-4 py-3 text-sm text-amber-900">{view.note}</p>}
         <div className="grid gap-6 lg:grid-cols-2">
