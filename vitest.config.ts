@@ -12,6 +12,7 @@ export default defineConfig({
         test: {
           name: "unit",
           setupFiles,
+          sequence: { groupOrder: 0 },
           include: ["{app,helper,scripts,test}/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "node_modules/**"],
           testTimeout: 20_000,
@@ -25,6 +26,10 @@ export default defineConfig({
           include: ["{app,helper,test}/**/*.int.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // Most of a cluster test's time is spent waiting (rollouts, dead-man intervals, polls):
+          // three files at a time on two cores keep the whole run within CI's budget.
+          maxWorkers: 3,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -36,6 +41,7 @@ export default defineConfig({
           hookTimeout: 180_000,
           // One dashboard at a time: they share the CPU with Chromium.
           fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

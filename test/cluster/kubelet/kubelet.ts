@@ -119,6 +119,7 @@ export function startKubelet(options: KubeletOptions): Kubelet {
       unsubscribe();
       await Promise.all([...workers.values()].map(({ worker }) => worker.terminate(2)));
       workers.clear();
+      mountPoints.close();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
