@@ -95,9 +95,12 @@ test("SIGKILL of the helper at each connect step, 5 runs each: the cluster ends 
         const found = listed.ok ? listed.data.find((v) => v.id === started.data.id) : undefined;
         return found && (found.state === "ended" || found.state === "failed") ? found : undefined;
       }, `${label}: the next helper to settle the session`, 30_000);
+      // Never connected: cleaned (or nothing had changed); connected: restored by its restorer.
+      expect([`failed (failed)`, `failed (cleaned)`, `ended (restored-by-cluster)`], label).toContain(`${view.state} (${view.outcome})`);
       outcomes.push(`${label}: ${view.state} (${view.outcome})`);
     }
   }
   await waitForDemo(cluster);
+  expect(outcomes).toHaveLength(STEPS.length * DELAYS_MS.length);
   console.log(outcomes.join("\n"));
 }, 900_000);
