@@ -148,7 +148,7 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   const liveSession = page.getByTestId("live-session");
   await liveSession.waitFor({ timeout: 15_000 });
   expect(await liveSession.getAttribute("data-state")).toBe("connected");
-  expect(await page.getByRole("button", { name: "Connect" }).count()).toBe(0);
+  expect(await page.getByRole("button", { name: "Connect", exact: true }).count()).toBe(0);
   await liveSession.getByRole("button", { name: "Disconnect" }).waitFor();
   await liveSession.getByRole("link", { name: "Open session" }).click();
   await page.waitForURL(new RegExp(`/sessions/${sessionId}$`));
