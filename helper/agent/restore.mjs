@@ -8,6 +8,9 @@
 // answer (403, 429, 5xx, a timeout, a conflict that does not settle) ends the attempt with a
 // RestoreError that says why and what to do, and leaves the original in place for the next one.
 //
+// One file past 400 lines, on purpose: the whole restore, shipped to the cluster as it is run
+// by the helper, so that there is one to read and to test.
+//
 // `api(method, path, body?, options?)` sends one request to the API server and resolves
 // { status, body } (body parsed from JSON when it is JSON); it rejects on a transport failure
 // or a timeout. Paths are the REST paths (`/apis/apps/v1/namespaces/ns/deployments/api`).

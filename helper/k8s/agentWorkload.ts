@@ -5,6 +5,7 @@
  * restorer). A workload holds one session at a time: its claim is the session's annotation,
  * written with the replacement, and a connect to a claimed workload is refused. Every object
  * kbridge creates carries its labels and an expiry annotation, and can be found by label.
+ * Past 400 lines: the pod-template transform and the waits share it; issue 18 splits them.
  */
 import fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";

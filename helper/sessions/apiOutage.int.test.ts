@@ -5,9 +5,8 @@
  * outbound. The same outage after a SIGKILL of the helper still ends in a restore, within 60 s
  * of the API server coming back.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import type http from "node:http";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
@@ -15,6 +14,7 @@ import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.t
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { freePort } from "../../test/support/ports.ts";
+import { connectedHelper, kbridgeObjects as objectsOf, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
@@ -29,6 +29,7 @@ let kubeconfig: string;
 let helper: RunningHelper;
 let client: CliConnection;
 let workstation: http.Server;
+let workstationPort: number;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
@@ -39,8 +40,7 @@ beforeAll(async () => {
   const env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
   helper = await runHelper(env);
   client = await connectToHelper(env);
-  workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
-  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
+  ({ server: workstation, port: workstationPort } = await workstationServer());
 }, 60_000);
 afterEach(() => cluster.front?.thaw());
 afterAll(async () => {
@@ -54,7 +54,7 @@ afterAll(async () => {
 
 const spec = () => cluster.store.get(kind("Deployment"), "shop", "api").spec;
 const apiAnswer = async () => (JSON.parse((await viaIngress(cluster, "/status")).body) as { api: string }).api;
-const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge");
+const kbridgeObjects = () => objectsOf(cluster);
 async function view(id: string): Promise<SessionView | undefined> {
   const listed = await sendCommand(client.socket, "session:list", {});
   return listed.ok ? listed.data.find((v) => v.id === id) : undefined;
@@ -67,7 +67,7 @@ test("frozen for twice the dead-man interval with the helper alive: the session 
     namespace: "shop",
     targetKind: "service",
     targetName: "api",
-    ports: [{ port: 80, workstationPort: (workstation.address() as AddressInfo).port }],
+    ports: [{ port: 80, workstationPort }],
     privilegeMode: "unprivileged",
     deadmanSeconds: DEADMAN_S,
   });
@@ -117,16 +117,11 @@ test("frozen for twice the dead-man interval with the helper alive: the session 
 
 test("the same outage after a SIGKILL of the helper: restored within 60 s of the API server coming back, not before", async () => {
   const original = spec();
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_NAME: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: String(DEADMAN_S) },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  children.add(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  await until(() => /CONNECTED (\w+)/.exec(output) ?? undefined, "the helper to connect", 60_000);
+  const helper = connectedHelper(kubeconfig, { TARGET_NAME: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String(workstationPort), DEADMAN_SECONDS: String(DEADMAN_S) });
+  children.add(helper.child);
+  await helper.connected();
   const agentSpec = spec();
-  child.kill("SIGKILL");
+  helper.child.kill("SIGKILL");
   cluster.front?.freeze();
   await new Promise((resolve) => setTimeout(resolve, 2 * DEADMAN_S * 1000));
   // Nobody could restore through a frozen API server; and nothing was half done.

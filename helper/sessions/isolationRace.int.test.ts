@@ -7,15 +7,15 @@
  * and by the personal URL — and no key reaches the cluster's own pods; requests without a key
  * keep reaching them. The last one leaving puts every Service back.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import type http from "node:http";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { DEMO_HOST, demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { connectedHelper, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 
@@ -27,10 +27,9 @@ const children = new Set<ChildProcess>();
 
 async function workstation(name: string): Promise<number> {
   // Answers as web does (who served it), so that the ingress's answer names this workstation.
-  const server = http.createServer((_req, res) => res.end(JSON.stringify({ web: name, api: name })));
+  const { server, port } = await workstationServer({ web: name, api: name });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
+  return port;
 }
 
 beforeAll(async () => {
@@ -47,22 +46,16 @@ afterAll(async () => {
 
 /** A helper isolating web with `key`; resolves its output so far and a stop (SIGTERM: it restores, then exits). */
 function isolate(key: string, port: number) {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_NAME: "web", SERVICE_PORT: "80", WORKSTATION_PORT: String(port), ROUTING_KEY: key, DEADMAN_SECONDS: "30" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let output = "";
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const helper = connectedHelper(kubeconfig, { TARGET_NAME: "web", SERVICE_PORT: "80", WORKSTATION_PORT: String(port), ROUTING_KEY: key, DEADMAN_SECONDS: "30" });
+  children.add(helper.child);
+  const exited = new Promise<number | null>((resolve) => helper.child.on("exit", (code) => resolve(code)));
   return {
-    output: () => output,
-    connected: () => until(() => (/CONNECTED \w+/.test(output) ? true : /Error|failed/i.test(output) ? Promise.reject(new Error(`${key}: ${output}`)) : undefined), `${key} to connect`, 60_000),
+    output: helper.output,
+    connected: () => helper.connected(),
     stop: async () => {
-      child.kill("SIGTERM");
+      helper.child.kill("SIGTERM");
       const code = await exited;
-      children.delete(child);
+      children.delete(helper.child);
       return code;
     },
   };

@@ -13,6 +13,7 @@ import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { startEntry, waitForOutput, type Started } from "../../test/support/kbridgeProcess.ts";
 import { freePort } from "../../test/support/ports.ts";
+import { deploymentReady, kbridgeObjects } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
@@ -51,12 +52,9 @@ const DELAYS_MS = [0, 2, 5, 15, 40];
 const snapshot = () => ({
   api: cluster.store.get(kind("Deployment"), "shop", "api").spec,
   services: cluster.store.list(kind("Service"), "shop").map((s) => ({ name: s.metadata.name, annotations: s.metadata.annotations, spec: s.spec })),
-  kbridge: cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge").map(({ object }) => `${object.kind}/${object.metadata.name}`),
+  kbridge: kbridgeObjects(cluster),
 });
-const podsReady = () => {
-  const status = cluster.store.get(kind("Deployment"), "shop", "api").status as { availableReplicas?: number; updatedReplicas?: number; replicas?: number };
-  return status.availableReplicas === 2 && status.updatedReplicas === 2 && status.replicas === 2;
-};
+const podsReady = () => deploymentReady(cluster, "api");
 
 test("SIGKILL of the helper at each connect step, 5 runs each: the cluster ends exactly as it was", async () => {
   const before = snapshot();

@@ -6,15 +6,15 @@
  * every disconnect the Deployment's spec is the original, its pods ready.
  */
 import { spawn } from "node:child_process";
-import http from "node:http";
+import type http from "node:http";
 import os from "node:os";
-import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { freePort } from "../../test/support/ports.ts";
+import { deploymentReady, kbridgeObjects as objectsOf, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
@@ -35,9 +35,7 @@ beforeAll(async () => {
   installDemo(cluster);
   await waitForDemo(cluster);
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
-  server = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  workstationPort = (server.address() as AddressInfo).port;
+  ({ server, port: workstationPort } = await workstationServer());
   for (const name of ["a", "b"]) {
     const env = { KBRIDGE_HOME: path.join(dir, name), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
     const helper = await runHelper(env);
@@ -55,11 +53,8 @@ afterAll(async () => {
 });
 
 const spec = () => cluster.store.get(kind("Deployment"), "shop", "api").spec;
-const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge").map(({ object }) => `${object.kind}/${object.metadata.name}`);
-const podsReady = () => {
-  const status = cluster.store.get(kind("Deployment"), "shop", "api").status as { availableReplicas?: number; updatedReplicas?: number; replicas?: number };
-  return status.availableReplicas === 2 && status.updatedReplicas === 2 && status.replicas === 2;
-};
+const kbridgeObjects = () => objectsOf(cluster);
+const podsReady = () => deploymentReady(cluster, "api");
 const input = (extra: Partial<SessionStart> = {}): SessionStart => ({ kubeContext: "kbridge-demo", namespace: "shop", targetKind: "service", targetName: "api", ports: [{ port: 80, workstationPort }], privilegeMode: "unprivileged", ...extra });
 
 async function start(client: CliConnection, extra: Partial<SessionStart> = {}): Promise<string> {

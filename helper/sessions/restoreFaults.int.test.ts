@@ -8,9 +8,8 @@
  * keeps the original through faults too, and finishes once they are lifted. A restore whose
  * rollout cannot become ready is reported as failed, with the pod and why.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { ChildProcess } from "node:child_process";
+import type http from "node:http";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
@@ -18,6 +17,7 @@ import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.t
 import type { FaultRule } from "../../test/cluster/apiserver/faults.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { connectedHelper, deploymentReady, kbridgeObjects as objectsOf, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
@@ -33,6 +33,7 @@ const dir = tempDir("restore-faults");
 let cluster: TestCluster;
 let kubeconfig: string;
 let workstation: http.Server;
+let workstationPort: number;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
@@ -40,8 +41,7 @@ beforeAll(async () => {
   installDemo(cluster);
   await waitForDemo(cluster);
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
-  workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
-  await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
+  ({ server: workstation, port: workstationPort } = await workstationServer());
 }, 60_000);
 afterEach(() => cluster.faults.clear());
 afterAll(async () => {
@@ -51,22 +51,19 @@ afterAll(async () => {
 });
 
 const spec = () => cluster.store.get(kind("Deployment"), "shop", "api").spec;
-const kbridgeObjects = () => cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge").map(({ object }) => `${object.kind}/${object.metadata.name}`);
+const kbridgeObjects = () => objectsOf(cluster);
 const savedSpec = (id: string) => {
   const secret = cluster.store.find(kind("Secret"), "shop", `kbridge-${id}-original`);
   const data = (secret?.data as Record<string, string> | undefined)?.["workload.json"];
   return data ? (JSON.parse(Buffer.from(data, "base64").toString("utf8")) as { spec: unknown }).spec : undefined;
 };
-const podsReady = () => {
-  const status = cluster.store.get(kind("Deployment"), "shop", "api").status as { availableReplicas?: number; updatedReplicas?: number; replicas?: number };
-  return status.availableReplicas === 2 && status.updatedReplicas === 2 && status.replicas === 2;
-};
+const podsReady = () => deploymentReady(cluster, "api");
 const connectApi = () =>
   connect({
     kubeconfig: [kubeconfig],
     context: "kbridge-demo",
     target: { kind: "service", name: "api", namespace: "shop" },
-    ports: [{ port: 80, workstationPort: (workstation.address() as AddressInfo).port }],
+    ports: [{ port: 80, workstationPort }],
     deadmanSeconds: 600,
     log: silentLogger(),
   });
@@ -136,17 +133,12 @@ test("the restorer keeps the original through a refused write and a failing dele
     ["write the workload × 403", { method: "PUT", path: /\/deployments\/api$/, status: 403 }],
     ["delete the Secret × 500", { method: "DELETE", path: /\/secrets\/kbridge-\w+-original$/, status: 500 }],
   ] as const) {
-    const helper = spawn(process.execPath, ["--import", "tsx", "test/support/connectedHelper.ts"], {
-      env: { ...process.env, KUBECONFIG: kubeconfig, TARGET_NAMESPACE: "shop", TARGET_NAME: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String((workstation.address() as AddressInfo).port), DEADMAN_SECONDS: "3" },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    children.add(helper);
-    let output = "";
-    helper.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    const id = String((await until(() => /CONNECTED (\w+)/.exec(output) ?? undefined, `${label}: the helper to connect`, 45_000))[1]);
+    const helper = connectedHelper(kubeconfig, { TARGET_NAME: "api", SERVICE_PORT: "80", WORKSTATION_PORT: String(workstationPort), DEADMAN_SECONDS: "3" });
+    children.add(helper.child);
+    const id = await helper.connected();
     const injected = cluster.faults.inject({ ...rule, from: "pods" });
-    helper.kill("SIGKILL");
-    children.delete(helper);
+    helper.child.kill("SIGKILL");
+    children.delete(helper.child);
     // The restorer tries, fails, says so on the Secret, and keeps the original.
     const status = await until(() => {
       const value = cluster.store.find(kind("Secret"), "shop", `kbridge-${id}-original`)?.metadata.annotations?.["kbridge.dev/restorer-status"];

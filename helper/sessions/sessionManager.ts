@@ -2,26 +2,22 @@
  * The helper's sessions: started and stopped by commands, followed through the state
  * machine (resolving → deploying → tunnelling → connected → restoring → ended, or failed),
  * every change broadcast as a SessionView. Stopping the helper gracefully restores them all.
- *
- * Each live session is journalled in the kbridge home; at start the manager reads what a
- * stopped helper left there. A session that never connected is cleaned at once; one that did
- * is reported as `interrupted` and checked against the cluster every few seconds until it is
- * settled: gone means the cluster restored itself, present means the user may resume (tunnels
- * again, same agent) or stop (restore) it. Sessions that ended as the last helper stopped are
- * listed again, so that they reach the profile's history.
+ * Each live session is journalled in the kbridge home; what a stopped helper left there is
+ * taken up by sessionRecovery.ts, the workstation process by sessionProcess.ts.
  *
  * A live session's problems are part of its view: the cluster not answering (the session
  * holds), or the cluster's traffic meeting no workstation process.
+ *
+ * Past 400 lines: the commands and the state machine still share this file with pod-log
+ * following, namespace cleaning and traffic counting; splitting those is issue 18's.
  */
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
 import path from "node:path";
 import {
   KbridgeError,
   type CleanReport,
   type EnvVarView,
   type LogLineView,
-  type ProcessView,
   type SessionDiagnostics,
   type SessionOutcome,
   type SessionProblem,
@@ -30,43 +26,21 @@ import {
   type SessionStep,
   type SessionView,
 } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
 import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
 import { restoreSession, unrouteIfIdle } from "../k8s/sessionRestore.ts";
-import { sessionInCluster } from "../k8s/workloadClaim.ts";
 import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
 import { connect, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
-import { watchWorkstationPorts } from "./workstationPorts.ts";
-import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
+import type { JournalEntry } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
 import { HOSTS_FILE_DEFAULT, readHostsBlock } from "../endpoints/privileged.ts";
-import { checkLaunch, WorkstationProcess } from "../process/workstationProcess.ts";
+import { checkLaunch } from "../process/workstationProcess.ts";
+import { isFinished, type Entry, type SessionHost, type SessionManagerDeps } from "./sessionEntry.ts";
+import { startProcess, stopProcess, watchPorts } from "./sessionProcess.ts";
+import { SessionRecovery } from "./sessionRecovery.ts";
 
-interface Entry {
-  view: SessionView;
-  session?: ConnectedSession;
-  log: SessionLog;
-  process?: WorkstationProcess;
-  /** The connect (or resume) in progress or done; null when it failed. Absent while interrupted. */
-  connecting?: Promise<ConnectedSession | null>;
-  journal?: JournalEntry;
-  /** Pods whose logs the user added to the session's log, each until stopped or the session ends. */
-  podLogs?: Map<string, AbortController>;
-  /** A view update waiting (traffic counts are published at most once a second). */
-  publishTimer?: NodeJS.Timeout;
-  /** Stops checking the workstation ports the cluster's traffic goes to (while connected). */
-  stopPortWatch?: () => void;
-  /** When the workstation process last started (it gets PROCESS_GRACE_MS to listen). */
-  processStartedAt?: number;
-}
-
-/** How long a launched process may take to listen before the cluster's failing traffic counts as a problem. */
-const PROCESS_GRACE_MS = 15_000;
-
-/** How often an interrupted session is checked against the cluster until it is settled. */
-const RECHECK_MS = 5000;
+export type { SessionManagerDeps };
 
 const STATE_OF_STEP: Record<string, SessionState> = {
   "resolve target": "resolving",
@@ -80,26 +54,24 @@ const STATE_OF_STEP: Record<string, SessionState> = {
   restore: "restoring",
 };
 
-export interface SessionManagerDeps {
-  kubeconfig: () => string[];
-  log: Logger;
-  broadcast(view: SessionView): void;
-  /** Where live sessions are journalled; without one, a crash leaves them to `kbridge clean`. */
-  journal?: SessionJournal;
-  /** Map cluster services onto the workstation: the hosts file, and this helper's prefix for its blocks there. */
-  endpoints?: { hostsFile: string; blockPrefix: string };
-  /** Where each session's log file goes (`<id>.log`). */
-  logsDir: string;
-  /** Where config-file volumes without a localPath are downloaded (`<session>/<volume>`). */
-  volumesDir?: string;
-  publishLog(sessionId: string, lines: LogLineView[]): void;
-}
-
 export class SessionManager {
   private readonly sessions = new Map<string, Entry>();
-  private recheck: NodeJS.Timeout | undefined;
+  /** What the manager's parts (recovery, the workstation process) may do with its sessions. */
+  private readonly host: SessionHost;
+  private readonly recovery: SessionRecovery;
 
-  constructor(private readonly deps: SessionManagerDeps) {}
+  constructor(private readonly deps: SessionManagerDeps) {
+    this.host = {
+      deps,
+      sessions: this.sessions,
+      publish: (entry) => this.publish(entry),
+      finish: (entry, state, outcome, note) => this.finish(entry, state, outcome, note),
+      onStep: (entry, step) => this.onStep(entry, step),
+      openLog: (id) => this.openLog(id),
+      setProblem: (entry, code, problem) => this.setProblem(entry, code, problem),
+    };
+    this.recovery = new SessionRecovery(this.host);
+  }
 
   list(): SessionView[] {
     return [...this.sessions.values()].map((entry) => structuredClone(entry.view));
@@ -251,12 +223,12 @@ export class SessionManager {
   async stop(id: string): Promise<SessionView> {
     const entry = this.get(id);
     if (entry.view.state === "interrupted") {
-      await this.cleanInterrupted(entry);
+      await this.recovery.cleanInterrupted(entry);
       return structuredClone(entry.view);
     }
     const session = await entry.connecting;
     if (session && !isFinished(entry.view.state)) {
-      await this.stopProcess(entry);
+      await stopProcess(entry);
       try {
         await session.disconnect();
       } catch (error) {
@@ -323,122 +295,15 @@ export class SessionManager {
     return restored;
   }
 
+  /** Takes up what a stopped helper left (sessionRecovery.ts). */
+  recoverInterrupted(): Promise<void> {
+    return this.recovery.recover();
+  }
+
   /** Restores every live or interrupted session (the helper is stopping). */
   async stopAll(): Promise<void> {
-    clearInterval(this.recheck);
+    this.recovery.stop();
     await Promise.allSettled([...this.sessions.keys()].map((id) => this.stop(id)));
-  }
-
-  /**
-   * Lists again the sessions that ended as the last helper stopped, then takes up what it left
-   * live in the journal: a session that never connected is cleaned now (nothing of it was
-   * usable), one that did is reported as interrupted and checked against the cluster until
-   * it is settled.
-   */
-  async recoverInterrupted(): Promise<void> {
-    for (const view of this.deps.journal?.listEnded() ?? []) {
-      if (this.sessions.has(view.id)) continue;
-      const log = this.openLog(view.id);
-      void log.close();
-      this.sessions.set(view.id, { view, log });
-      this.publish(this.sessions.get(view.id) as Entry);
-    }
-    const entries = (this.deps.journal?.list() ?? []).filter((journal) => !this.sessions.has(journal.id));
-    const found = entries.map((journal): Entry => {
-      const { input } = journal;
-      const view: SessionView = {
-        id: journal.id,
-        state: "interrupted",
-        target: { context: input.kubeContext, namespace: input.namespace, kind: input.targetKind, name: input.targetName },
-        steps: [],
-        startedAt: journal.startedAt,
-        note: "Left by a helper that stopped without restoring; checking the cluster…",
-        ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
-        ...(journal.plan?.isolation ? { isolation: journal.plan.isolation } : {}),
-        // Its process ended with the helper that ran it; a resume starts it again.
-        ...(input.launch ? { process: { command: input.launch.command, cwd: input.launch.cwd, state: "stopped" as const, restarts: 0 } } : {}),
-      };
-      const entry: Entry = { view, journal, log: this.openLog(journal.id) };
-      this.endOrphanedProcess(entry);
-      this.sessions.set(journal.id, entry);
-      this.publish(entry);
-      return entry;
-    });
-    await Promise.all(found.map((entry) => this.checkInterrupted(entry)));
-    this.recheckInterrupted();
-  }
-
-  /** Checks the interrupted sessions against the cluster every few seconds, while there are any. */
-  private recheckInterrupted(): void {
-    if (this.recheck) return;
-    this.recheck = setInterval(() => {
-      const waiting = [...this.sessions.values()].filter((entry) => entry.view.state === "interrupted");
-      if (waiting.length === 0) {
-        clearInterval(this.recheck);
-        this.recheck = undefined;
-        return;
-      }
-      void Promise.all(waiting.map((entry) => this.checkInterrupted(entry)));
-    }, RECHECK_MS);
-    this.recheck.unref();
-  }
-
-  private async checkInterrupted(entry: Entry): Promise<void> {
-    const { view } = entry;
-    const what = `${view.target.kind}/${view.target.name}`;
-    // Never connected: nothing to resume; what it made goes now.
-    if (entry.journal?.connecting) {
-      if (!entry.journal?.plan) {
-        this.finish(entry, "failed", "failed", "The helper stopped before this session changed anything in the cluster.");
-        return;
-      }
-      await this.cleanInterrupted(entry, "The helper stopped while this session was connecting; the next helper put the cluster back.").catch((error: Error) => {
-        view.note = `The helper stopped while this session was connecting, and putting the cluster back failed: ${error.message} kbridge tries again.`;
-        this.publish(entry);
-      });
-      return;
-    }
-    try {
-      const connection = openCluster(this.deps.kubeconfig(), view.target.context);
-      const found = await sessionInCluster(connection, view.target.namespace, view.id);
-      if (entry.view.state !== "interrupted") return;
-      if (!found) {
-        this.finish(entry, "ended", "restored-by-cluster", `The cluster restored ${what} by itself after the helper stopped.`);
-        return;
-      }
-      const restorer = found.restorer;
-      view.note =
-        restorer?.state === "restoring"
-          ? `Its restorer is putting ${what} back now (the helper was silent for ${restorer.silentForS ?? "?"} s).`
-          : restorer?.state === "failed"
-            ? `Its restorer could not put ${what} back: ${restorer.message ?? "see its log"}. ${restorer.hint ?? ""} Clean it up here to try again.`.trim()
-            : `Left in the cluster by a helper that stopped. Resume it (the agent is still there) or disconnect it to restore ${what}; its restorer restores it by itself otherwise.`;
-    } catch (error) {
-      view.note = `Left by a helper that stopped; the cluster could not be checked: ${(error as Error).message}`;
-    }
-    this.publish(entry);
-  }
-
-  private async cleanInterrupted(entry: Entry, note?: string): Promise<void> {
-    const { view } = entry;
-    this.onStep(entry, { name: "restore", status: "running" });
-    const started = Date.now();
-    try {
-      const connection = openCluster(this.deps.kubeconfig(), view.target.context);
-      const plan = entry.journal?.plan;
-      await restoreSession(connection, view.target.namespace, view.id, {
-        log: this.deps.log,
-        ...(plan && !plan.isolation ? { workload: { kind: plan.target.workload.kind, name: plan.target.workload.name } } : {}),
-        progress: (detail) => this.onStep(entry, { name: "restore", status: "running", detail }),
-      });
-      this.onStep(entry, { name: "restore", status: "done", ms: Date.now() - started });
-      this.finish(entry, note ? "failed" : "ended", "cleaned", note);
-    } catch (error) {
-      this.onStep(entry, { name: "restore", status: "failed", ms: Date.now() - started, detail: (error as Error).message });
-      view.state = "interrupted";
-      this.publish(entry);
-      throw error;
-    }
   }
 
   /** Follows a connect or resume to its end: failed sessions get their error and leave the journal. */
@@ -453,8 +318,8 @@ export class SessionManager {
           this.deps.journal?.write(entry.journal);
         }
         const launch = entry.journal?.input.launch;
-        if (launch && entry.view.state === "connected") this.startProcess(entry, launch);
-        if (entry.view.state === "connected") this.watchPorts(entry);
+        if (launch && entry.view.state === "connected") startProcess(this.host, entry, launch);
+        if (entry.view.state === "connected") watchPorts(this.host, entry);
         return session;
       },
       (error: unknown) => {
@@ -563,27 +428,9 @@ export class SessionManager {
     this.publish(entry);
   }
 
-  /**
-   * While connected: whether the cluster's traffic finds the workstation process. A launched
-   * process gets a few seconds to start listening before it counts as a problem.
-   */
-  private watchPorts(entry: Entry): void {
-    const plan = entry.journal?.plan;
-    if (!plan) return;
-    const what = `${entry.view.target.kind}/${entry.view.target.name}`;
-    entry.stopPortWatch?.();
-    entry.stopPortWatch = watchWorkstationPorts([...new Set(plan.routes.map(([, port]) => port))], (refused) => {
-      if (entry.view.state !== "connected") return;
-      const process = entry.view.process;
-      const starting = process && (process.state === "starting" || (process.state === "running" && Date.now() - (entry.processStartedAt ?? 0) < PROCESS_GRACE_MS));
-      if (refused && starting) return;
-      this.setProblem(entry, "workstation-refused", refused ? { message: `Cluster traffic to ${what} is failing: nothing listens on 127.0.0.1:${refused.port} (${refused.error}).` } : null);
-    });
-  }
-
   /** The heartbeat found the session gone from the cluster while connected. */
   private lost(entry: Entry): void {
-    void this.stopProcess(entry);
+    void stopProcess(entry);
     this.finish(entry, "ended", "restored-by-cluster", "The session's objects disappeared from the cluster (its restorer ran, or someone cleaned the namespace).");
   }
 
@@ -653,75 +500,9 @@ export class SessionManager {
     if (!launch || entry.view.state !== "connected") {
       throw new KbridgeError({ code: "no-process", category: "user", message: launch ? `Session ${id} is ${entry.view.state}; its process runs while it is connected.` : `Session ${id} has no launch command.`, hint: launch ? undefined : "Set the profile's launch command, or pass one after -- to kbridge connect." });
     }
-    await this.stopProcess(entry);
-    this.startProcess(entry, launch, true);
+    await stopProcess(entry);
+    startProcess(this.host, entry, launch, true);
     return structuredClone(entry.view);
   }
 
-  private startProcess(entry: Entry, launch: { command: string; cwd: string }, restart = false): void {
-    const env = Object.fromEntries((entry.session?.environment() ?? []).map((v) => [v.name, v.value]));
-    const restarts = (entry.view.process?.restarts ?? 0) + (restart ? 1 : 0);
-    entry.view.process = { command: launch.command, cwd: launch.cwd, state: "starting", restarts };
-    entry.processStartedAt = Date.now();
-    this.setProblem(entry, "process-exited", null);
-    entry.log.append("helper", "info", `Starting ${launch.command} in ${launch.cwd} with the pod's environment (${Object.keys(env).length} variables).`);
-    const child = new WorkstationProcess({
-      command: launch.command,
-      cwd: launch.cwd,
-      env,
-      onStart: (pid) => {
-        entry.view.process = { ...(entry.view.process as ProcessView), state: "running", pid };
-        if (entry.journal) {
-          entry.journal.processPid = pid;
-          this.deps.journal?.write(entry.journal);
-        }
-        this.publish(entry);
-      },
-      onLine: (line) => entry.log.append("process", line.stream === "stderr" ? "warn" : "info", line.text),
-      onExit: (exit) => {
-        const how = exit.signal ? `was ended by ${exit.signal}` : `exited with code ${exit.code}`;
-        entry.log.append("helper", exit.stopped || exit.code === 0 ? "info" : "error", `The process ${how}${exit.stopped ? " (stopped by kbridge)" : ""}.`);
-        entry.view.process = { ...(entry.view.process as ProcessView), state: exit.stopped ? "stopped" : "exited", exitCode: exit.code, signal: exit.signal };
-        delete entry.view.process.pid;
-        if (entry.process === child) entry.process = undefined;
-        if (!exit.stopped && entry.view.state === "connected") {
-          this.setProblem(entry, "process-exited", { message: `Cluster traffic to ${entry.view.target.kind}/${entry.view.target.name} is failing: ${launch.command} ${how}. Restart it, or start your process yourself.` });
-        }
-        this.publish(entry);
-      },
-    });
-    entry.process = child;
-    try {
-      child.start();
-    } catch (error) {
-      entry.process = undefined;
-      entry.view.process = { ...(entry.view.process as ProcessView), state: "exited", exitCode: null };
-      entry.log.append("helper", "error", (error as Error).message);
-    }
-    this.publish(entry);
-  }
-
-  private async stopProcess(entry: Entry): Promise<void> {
-    if (!entry.process) return;
-    entry.log.append("helper", "info", "Stopping the workstation process…");
-    await entry.process.stop();
-  }
-
-  /** The process group a killed helper left running: ended, so a resume does not start a second one. */
-  private endOrphanedProcess(entry: Entry): void {
-    const pid = entry.journal?.processPid;
-    const command = entry.journal?.input.launch?.command;
-    if (!pid || !command) return;
-    try {
-      if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(command)) return;
-      process.kill(-pid, "SIGTERM");
-      entry.log.append("helper", "warn", `Ended the workstation process (pid ${pid}) the stopped helper left running.`);
-    } catch {
-      // gone already, or not ours
-    }
-  }
-}
-
-function isFinished(state: SessionState): boolean {
-  return state === "ended" || state === "failed";
 }
