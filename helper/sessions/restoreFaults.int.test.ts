@@ -6,7 +6,8 @@
  * after it (the restorer pod, owned by the Secret) the restore is done and the garbage
  * collector removes what is left. The session's restorer
  * keeps the original through faults too, and finishes once they are lifted. A restore whose
- * rollout cannot become ready is reported as failed, with the pod and why.
+ * rollout cannot become ready is reported as failed, with the pod and why; a failed connect to
+ * a StatefulSet replaces the pod it left stuck on the agent template.
  */
 import type { ChildProcess } from "node:child_process";
 import type http from "node:http";
@@ -17,6 +18,8 @@ import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.t
 import type { FaultRule } from "../../test/cluster/apiserver/faults.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
+import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { connectedHelper, deploymentReady, kbridgeObjects as objectsOf, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
@@ -37,7 +40,7 @@ let workstationPort: number;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  cluster = await startTestCluster({ images: [demoImages, hostnameImage("echo")], backoffBaseMs: 500 });
   installDemo(cluster);
   await waitForDemo(cluster);
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
@@ -174,4 +177,33 @@ test("a restore whose rollout cannot become ready is reported as failed, with th
   cluster.store.create(kind("Secret"), { ...secret, metadata: { ...secret.metadata, resourceVersion: undefined, uid: undefined } });
   await restoreSession(openCluster([kubeconfig], "kbridge-demo"), "shop", session.id, { workload: { kind: "Deployment", name: "api" } });
   await finishedExactly(original, "after the Secret came back");
+}, 120_000);
+
+test("a failed connect to a StatefulSet replaces the pod it left stuck on the agent template (the forced-rollback rule)", async () => {
+  expect((await kubectlFor(kubeconfig)(["apply", "-f", "-"], { stdin: OTHER_WORKLOADS })).code).toBe(0);
+  const pods = () => cluster.store.list(kind("Pod"), "shop").filter((p) => p.metadata.name?.startsWith("ledger-") && !p.metadata.deletionTimestamp);
+  const ready = (name: string) => (cluster.store.find(kind("Pod"), "shop", name)?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  await until(() => ready("ledger-0") && ready("ledger-1"), "ledger-0 and ledger-1 ready", 30_000);
+  const setSpec = () => cluster.store.get(kind("StatefulSet"), "shop", "ledger").spec;
+  const before = setSpec();
+  // An agent image the cluster cannot pull: ledger-1 (the highest ordinal goes first) is stuck on it, never ready.
+  const error = await connect({
+    kubeconfig: [kubeconfig],
+    context: "kbridge-demo",
+    target: { kind: "service", name: "ledger", namespace: "shop" },
+    ports: [{ port: 80, workstationPort }],
+    agentImage: "no-such-registry.example/node:22",
+    deadmanSeconds: 600,
+    log: silentLogger(),
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(KbridgeError);
+  expect((error as KbridgeError).info.code).toBe("agent-failed");
+  expect(setSpec()).toStrictEqual(before);
+  // Back on the original template, every pod ready, nothing of kbridge's: the stuck pod was replaced.
+  await until(() => ready("ledger-0") && ready("ledger-1"), "ledger's pods ready again", 30_000);
+  for (const pod of pods()) expect(pod.metadata.labels?.["kbridge.dev/session"], pod.metadata.name).toBeUndefined();
+  expect(kbridgeObjects()).toEqual([]);
 }, 120_000);
