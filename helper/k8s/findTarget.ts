@@ -6,8 +6,10 @@
  */
 import type { V1Container, V1ObjectMeta, V1Pod, V1PodTemplateSpec, V1ServicePort } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedPort, type ResolvedTarget, type TargetRef } from "../protocol/index.ts";
+import { REPLACES_ANNOTATION, ROLE_LABEL, SESSION_LABEL } from "../agent/names.mjs";
 import { originalSelector } from "./routers.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
+import { refuseClaimed } from "./workloadClaim.ts";
 
 const DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container";
 /** Containers that are proxies or helpers beside the application, not the application. */
@@ -83,7 +85,7 @@ async function fromService(connection: ClusterConnection, namespace: string, nam
 
 async function ownerOf(connection: ClusterConnection, namespace: string, pod: V1Pod): Promise<Workload> {
   const owner = controllerOf(pod.metadata);
-  if (!owner) return bareFromPod(pod);
+  if (!owner) return bareFromPod(await notStandIn(connection, namespace, pod));
   if (owner.kind === "ReplicaSet") {
     const rs = await clusterCall(connection, `read replicaset ${owner.name}`, () => connection.apps.readNamespacedReplicaSet({ name: owner.name, namespace }));
     const deploymentOwner = controllerOf(rs.metadata);
@@ -117,12 +119,26 @@ async function deployment(connection: ClusterConnection, namespace: string, name
 
 async function bare(connection: ClusterConnection, namespace: string, name: string): Promise<Workload> {
   const pod = await clusterCall(connection, `read pod ${namespace}/${name}`, () => connection.core.readNamespacedPod({ name, namespace }), { notFound: "null" });
-  if (!pod) throw userError("pod-not-found", `There is no pod "${name}" in namespace "${namespace}".`, `List them with: kubectl get pods -n ${namespace}`);
+  if (!pod) {
+    // Gone because a session's agent pod stands in for it: that session holds it.
+    const agents = await clusterCall(connection, `list kbridge's agent pods in ${namespace}`, () => connection.core.listNamespacedPod({ namespace, labelSelector: `${ROLE_LABEL}=agent` }));
+    const standIn = agents.items.find((p) => p.metadata?.annotations?.[REPLACES_ANNOTATION] === name);
+    if (standIn) await notStandIn(connection, namespace, standIn);
+    throw userError("pod-not-found", `There is no pod "${name}" in namespace "${namespace}".`, `List them with: kubectl get pods -n ${namespace}`);
+  }
   if (controllerOf(pod.metadata)) {
     const owner = controllerOf(pod.metadata);
     throw userError("pod-has-owner", `The pod "${name}" belongs to ${owner?.kind} "${owner?.name}", which would replace it.`, "Connect its Service or Deployment instead.");
   }
   return bareFromPod(pod);
+}
+
+/** A bare pod that is a session's agent standing in for another is that other pod, held by the session: refused. */
+async function notStandIn(connection: ClusterConnection, namespace: string, pod: V1Pod): Promise<V1Pod> {
+  const replaces = pod.metadata?.annotations?.[REPLACES_ANNOTATION];
+  const holder = pod.metadata?.labels?.[SESSION_LABEL];
+  if (replaces && holder) throw await refuseClaimed(connection, namespace, `pod/${replaces}`, holder);
+  return pod;
 }
 
 function bareFromPod(pod: V1Pod): Workload {

@@ -2,8 +2,9 @@
  * One session per workload, three ways: the same helper asked twice, two helpers (one after
  * the other, and both at the same moment, 20 rounds), and the dashboard and the CLI. The second connect
  * is refused before anything changes, naming the session that holds the workload, its owner
- * and how to end it; an isolated connect to a replaced workload is refused too; and after
- * every disconnect the Deployment's spec is the original, its pods ready.
+ * and how to end it; an isolated connect to a replaced workload is refused too, and so is a
+ * second connect to a bare Pod (by its name or its Service) whose agent stands in for it; and
+ * after every disconnect the spec is the original, its pods ready.
  */
 import { spawn } from "node:child_process";
 import type http from "node:http";
@@ -13,6 +14,8 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
+import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { deploymentReady, kbridgeObjects as objectsOf, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
@@ -31,7 +34,7 @@ let server: http.Server;
 const owner = `${os.userInfo().username}@${os.hostname()}`;
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  cluster = await startTestCluster({ images: [demoImages, hostnameImage("echo")], backoffBaseMs: 500 });
   installDemo(cluster);
   await waitForDemo(cluster);
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
@@ -166,3 +169,28 @@ test("the dashboard and the CLI: whichever comes second is refused, the CLI sayi
   await stop(client, fromDashboard);
   await restoredExactly(original, "after the dashboard's disconnect");
 }, 180_000);
+
+test("a bare Pod's stand-in: a second connect, by the pod's name or by its Service, is refused naming the first", async () => {
+  expect((await kubectlFor(kubeconfig)(["apply", "-f", "-"], { stdin: OTHER_WORKLOADS })).code).toBe(0);
+  const solo = () => cluster.store.find(kind("Pod"), "shop", "solo");
+  const ready = () => (solo()?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  await until(ready, "pod solo ready", 30_000);
+  const before = solo()?.spec;
+  const { client } = helpers[0]!;
+  const first = await start(client, { targetKind: "pod", targetName: "solo", ports: [{ port: 8080, workstationPort }] });
+  expect((await settled(client, first)).state).toBe("connected");
+  for (const [targetKind, targetName, port] of [
+    ["pod", "solo", 8080],
+    ["service", "solo", 80],
+  ] as const) {
+    const second = await start(helpers[1]!.client, { targetKind, targetName, ports: [{ port, workstationPort }] });
+    const view = await settled(helpers[1]!.client, second);
+    expect(view.state, `${targetKind} ${targetName}`).toBe("failed");
+    expect(view.error?.code, `${targetKind} ${targetName}`).toBe("workload-in-use");
+    expect(view.error?.message, `${targetKind} ${targetName}`).toMatch(new RegExp(`^pod/solo is already connected by session ${first} of `));
+  }
+  await stop(client, first);
+  await until(ready, "pod solo back and ready", 30_000);
+  expect(solo()?.spec).toStrictEqual(before);
+  expect(kbridgeObjects()).toEqual([]);
+}, 120_000);
