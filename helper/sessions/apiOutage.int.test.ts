@@ -2,10 +2,11 @@
  * An API-server outage ends no live session. Frozen for twice the dead-man interval with the
  * helper alive: the session holds and says so (its view and its log), its restorer does not
  * act, afterwards the traffic is still redirected, over one tunnel per agent pod and one
- * outbound. The same outage after a SIGKILL of the helper still ends in a restore, within 60 s
- * of the API server coming back.
+ * outbound; `kbridge connect` says when the outage starts and how long it lasted. The same
+ * outage after a SIGKILL of the helper still ends in a restore, within 60 s of the API server
+ * coming back.
  */
-import type { ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type http from "node:http";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -30,6 +31,7 @@ let helper: RunningHelper;
 let client: CliConnection;
 let workstation: http.Server;
 let workstationPort: number;
+let helperEnv: Record<string, string>;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
@@ -37,9 +39,9 @@ beforeAll(async () => {
   installDemo(cluster);
   await waitForDemo(cluster);
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
-  const env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
-  helper = await runHelper(env);
-  client = await connectToHelper(env);
+  helperEnv = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
+  helper = await runHelper(helperEnv);
+  client = await connectToHelper(helperEnv);
   ({ server: workstation, port: workstationPort } = await workstationServer());
 }, 60_000);
 afterEach(() => cluster.front?.thaw());
@@ -131,4 +133,26 @@ test("the same outage after a SIGKILL of the helper: restored within 60 s of the
   await until(() => isDeepStrictEqual(spec(), original) && kbridgeObjects().length === 0, "the restore after the API server came back", 60_000);
   console.log(`restored ${((Date.now() - thawedAt) / 1000).toFixed(1)} s after the API server came back (dead-man interval ${DEADMAN_S} s)`);
   await waitForDemo(cluster);
+}, 120_000);
+
+test("kbridge connect says when the cluster stops answering, and how long the outage lasted", async () => {
+  const cli = spawn(process.execPath, ["bin/kbridge.js", "connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(workstationPort), "--no-hosts"], {
+    env: { ...process.env, ...helperEnv },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(cli);
+  const output = { stdout: "", stderr: "" };
+  cli.stdout.on("data", (chunk: Buffer) => (output.stdout += chunk.toString()));
+  cli.stderr.on("data", (chunk: Buffer) => (output.stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => cli.on("exit", resolve));
+  await until(() => output.stdout.includes("Connected:"), `the CLI to connect:\n${output.stdout}${output.stderr}`, 60_000);
+  cluster.front?.freeze();
+  await until(() => output.stderr.includes("kbridge: The cluster does not answer; the session holds, and kbridge renews its heartbeat as soon as it does.\n"), "the CLI to say the cluster does not answer", 30_000);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  cluster.front?.thaw();
+  await until(() => /The cluster answers again after \d+ s; the session held\.\n/.test(output.stdout), "the CLI to say the outage is over", 30_000);
+  cli.kill("SIGINT");
+  expect(await exited).toBe(0);
+  children.delete(cli);
+  expect(kbridgeObjects()).toEqual([]);
 }, 120_000);
