@@ -11,7 +11,8 @@ export declare class RestoreError extends Error {
   readonly retryable: boolean;
 }
 
-export declare const STUCK_REASONS: Set<string>;
+/** Container states that do not pass by waiting (a pod showing one will not start by itself). */
+export declare const STUCK_REASONS: ReadonlySet<string>;
 
 export interface RestoreOptions {
   api: ApiRequest;
@@ -41,6 +42,3 @@ export interface RestoreResult {
 export declare function restoreSession(options: RestoreOptions): Promise<RestoreResult>;
 export declare function unrouteIfIdle(options: Omit<RestoreOptions, "workload" | "self" | "session"> & { session?: string }): Promise<string[]>;
 export declare function claimOf(workload: { metadata?: { annotations?: Record<string, string> }; spec?: unknown } | undefined | null): string | undefined;
-export declare function selectorString(selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined): string;
-export declare function stuckReason(pod: unknown): string | undefined;
-export declare function rolloutProgress(workload: unknown): { done: boolean; summary: string };

@@ -49,7 +49,7 @@ export function claimOf(workload) {
 }
 
 /** A label selector (matchLabels and matchExpressions) as the query parameter writes it. */
-export function selectorString(selector) {
+function selectorString(selector) {
   const parts = Object.entries(selector?.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`);
   for (const { key, operator, values = [] } of selector?.matchExpressions ?? []) {
     if (operator === "In") parts.push(`${key} in (${values.join(",")})`);
@@ -63,7 +63,7 @@ export function selectorString(selector) {
 const isReady = (pod) => (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 
 /** The first container of the pod stuck in a state that does not pass by waiting, as "reason (message)". */
-export function stuckReason(pod) {
+function stuckReason(pod) {
   for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
     const waiting = status.state?.waiting;
     if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) return `${waiting.reason}${waiting.message ? ` (${waiting.message})` : ""}`;
@@ -296,7 +296,7 @@ async function verifyTemplated(ctx, saved) {
 }
 
 /** Whether a Deployment's or StatefulSet's rollout is done, as `kubectl rollout status` judges it, and where it stands. */
-export function rolloutProgress(workload) {
+function rolloutProgress(workload) {
   const spec = workload.spec ?? {};
   const status = workload.status ?? {};
   const replicas = spec.replicas ?? 1;

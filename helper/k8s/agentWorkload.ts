@@ -11,7 +11,7 @@ import fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1ObjectMeta, type V1OwnerReference, type V1Pod, type V1PodTemplateSpec, type V1PolicyRule, type V1StatefulSet } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
-import { claimOf } from "../agent/restore.mjs";
+import { claimOf, STUCK_REASONS } from "../agent/restore.mjs";
 import {
   EXPIRES_ANNOTATION,
   HEARTBEAT_ANNOTATION,
@@ -427,7 +427,7 @@ export async function waitForAgentPods(connection: ClusterConnection, namespace:
     for (const pod of pods) {
       for (const status of pod.status?.containerStatuses ?? []) {
         const reason = status.state?.waiting?.reason;
-        if (reason && ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CrashLoopBackOff"].includes(reason)) {
+        if (reason && STUCK_REASONS.has(reason)) {
           throw new KbridgeError({
             code: "agent-failed",
             category: "cluster",

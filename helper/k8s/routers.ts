@@ -11,7 +11,7 @@ import type { V1Deployment, V1Ingress, V1Service } from "@kubernetes/client-node
 import { KbridgeError } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTER_SHARED as SHARED, ROUTING_KEY_LABEL } from "../agent/names.mjs";
-import { MANAGED_BY, MANAGED_SELECTOR, ROLE_LABEL } from "./agentWorkload.ts";
+import { MANAGED_BY, ROLE_LABEL } from "./agentWorkload.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
 export { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTING_KEY_LABEL };
@@ -189,10 +189,4 @@ async function waitForRouter(connection: ClusterConnection, namespace: string, s
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-}
-
-/** Isolated agent pods in the namespace that are not on their way out. */
-export async function activeIsolatedAgents(connection: ClusterConnection, namespace: string) {
-  const pods = await clusterCall(connection, "list the isolated agents", () => connection.core.listNamespacedPod({ namespace, labelSelector: `${ROUTING_KEY_LABEL},${MANAGED_SELECTOR}` }));
-  return pods.items.filter((p) => !p.metadata?.deletionTimestamp);
 }
