@@ -11,9 +11,9 @@ import type http from "node:http";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
-import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import type { TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
-import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { startDemoCluster, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { connectedHelper, kbridgeObjects as objectsOf, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
@@ -35,9 +35,7 @@ let helperEnv: Record<string, string>;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500, freezable: true });
-  installDemo(cluster);
-  await waitForDemo(cluster);
+  cluster = await startDemoCluster({ freezable: true });
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
   helperEnv = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
   helper = await runHelper(helperEnv);

@@ -9,9 +9,9 @@ import type http from "node:http";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import type { TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
-import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { startDemoCluster, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { connectedHelper, kbridgeObjects, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
@@ -24,9 +24,7 @@ let workstationPort: number;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
-  installDemo(cluster);
-  await waitForDemo(cluster);
+  cluster = await startDemoCluster();
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
   ({ server: workstation, port: workstationPort } = await workstationServer({ pod: "workstation", web: "workstation", api: "workstation", items: [], store: "none" }));
 }, 60_000);

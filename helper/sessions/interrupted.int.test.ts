@@ -12,12 +12,12 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
-import { startEntry, waitForOutput, type Started } from "../../test/support/kbridgeProcess.ts";
+import { startHelperProcess, type Started } from "../../test/support/kbridgeProcess.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
-import { connectToHelper, type CliConnection } from "../cli/connect.ts";
+import type { CliConnection } from "../cli/connect.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { restoreSession } from "../k8s/sessionRestore.ts";
 import type { SessionView } from "../protocol/index.ts";
@@ -46,9 +46,7 @@ afterAll(async () => {
 
 /** A helper process on the test's kbridge home, and a client of it. */
 async function startHelper(): Promise<CliConnection> {
-  helper = startEntry("helper/main.ts", { ...process.env, ...env });
-  await waitForOutput(helper, /helper listening/, 30_000);
-  client = await connectToHelper(env);
+  ({ helper, client } = await startHelperProcess(env));
   return client;
 }
 

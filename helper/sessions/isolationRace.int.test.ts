@@ -12,9 +12,9 @@ import type http from "node:http";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import type { TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
-import { DEMO_HOST, demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { DEMO_HOST, startDemoCluster, viaIngress } from "../../test/cluster/demo/demoApp.ts";
 import { connectedHelper, workstationServer } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
@@ -33,9 +33,7 @@ async function workstation(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
-  installDemo(cluster);
-  await waitForDemo(cluster);
+  cluster = await startDemoCluster();
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
 }, 60_000);
 afterAll(async () => {

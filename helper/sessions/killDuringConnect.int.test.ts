@@ -8,16 +8,16 @@
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import type { TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
-import { demoImages, installDemo, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
-import { startEntry, waitForOutput, type Started } from "../../test/support/kbridgeProcess.ts";
+import { startDemoCluster, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { startHelperProcess, type Started } from "../../test/support/kbridgeProcess.ts";
 import { freePort } from "../../test/support/ports.ts";
 import { deploymentReady, kbridgeObjects } from "../../test/support/restoreChecks.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
-import { connectToHelper, type CliConnection } from "../cli/connect.ts";
+import type { CliConnection } from "../cli/connect.ts";
 import type { SessionView } from "../protocol/index.ts";
 
 const dir = tempDir("kill-during-connect");
@@ -27,9 +27,7 @@ let helper: Started | undefined;
 let client: CliConnection | undefined;
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
-  installDemo(cluster);
-  await waitForDemo(cluster);
+  cluster = await startDemoCluster();
   env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: cluster.writeKubeconfig(path.join(dir, "kubeconfig")), KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
 }, 60_000);
 afterAll(async () => {
@@ -39,9 +37,7 @@ afterAll(async () => {
 });
 
 async function startHelper(): Promise<CliConnection> {
-  helper = startEntry("helper/main.ts", { ...process.env, ...env });
-  await waitForOutput(helper, /helper listening/, 30_000);
-  client = await connectToHelper(env);
+  ({ helper, client } = await startHelperProcess(env));
   return client;
 }
 

@@ -11,9 +11,9 @@ import type http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import type { TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
-import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { startDemoCluster, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { freePort } from "../../test/support/ports.ts";
@@ -34,9 +34,7 @@ let server: http.Server;
 const owner = `${os.userInfo().username}@${os.hostname()}`;
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages, hostnameImage("echo")], backoffBaseMs: 500 });
-  installDemo(cluster);
-  await waitForDemo(cluster);
+  cluster = await startDemoCluster({ images: [hostnameImage("echo")] });
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
   ({ server, port: workstationPort } = await workstationServer());
   for (const name of ["a", "b"]) {

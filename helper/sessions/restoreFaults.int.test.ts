@@ -14,10 +14,10 @@ import type http from "node:http";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
-import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import type { TestCluster } from "../../test/cluster/cluster.ts";
 import type { FaultRule } from "../../test/cluster/apiserver/faults.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
-import { demoImages, installDemo, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
+import { startDemoCluster } from "../../test/cluster/demo/demoApp.ts";
 import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostnameImage.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { connectedHelper, deploymentReady, kbridgeObjects as objectsOf, workstationServer } from "../../test/support/restoreChecks.ts";
@@ -40,9 +40,7 @@ let workstationPort: number;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  cluster = await startTestCluster({ images: [demoImages, hostnameImage("echo")], backoffBaseMs: 500 });
-  installDemo(cluster);
-  await waitForDemo(cluster);
+  cluster = await startDemoCluster({ images: [hostnameImage("echo")] });
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
   ({ server: workstation, port: workstationPort } = await workstationServer());
 }, 60_000);

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
+import { connectToHelper, type CliConnection } from "../../helper/cli/connect.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -91,4 +92,11 @@ export async function startKbridge(env: KbridgeEnv): Promise<{ started: Started;
   const started = startEntry("scripts/start.ts", envFor(env));
   const match = await waitForOutput(started, /kbridge is running: open (\S+) .*pids (\{[^}]*\})/);
   return { started, url: match[1] as string, pids: JSON.parse(match[2] as string) as { helper: number; dashboard: number } };
+}
+
+/** The helper alone (`helper/main.ts`) on `env`'s kbridge home and port, and a client of it once it listens. */
+export async function startHelperProcess(env: Record<string, string>): Promise<{ helper: Started; client: CliConnection }> {
+  const helper = startEntry("helper/main.ts", { ...process.env, ...env });
+  await waitForOutput(helper, /helper listening/, 30_000);
+  return { helper, client: await connectToHelper(env) };
 }

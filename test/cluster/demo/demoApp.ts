@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
 import { typeOfKind } from "../apiserver/resources.ts";
 import type { KubeObject } from "../apiserver/store.ts";
-import type { TestCluster } from "../cluster.ts";
+import { startTestCluster, type TestCluster, type TestClusterOptions } from "../cluster.ts";
 import type { ImageResolver } from "../kubelet/images.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -59,4 +59,12 @@ export async function waitForDemo(cluster: TestCluster, timeoutMs = 60_000): Pro
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the demo app did not answer through the ingress within ${timeoutMs / 1000} s: ${last}`);
+}
+
+/** A test cluster running the demo shop, answering end to end; `images` adds image families to the demo's. */
+export async function startDemoCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
+  const cluster = await startTestCluster({ backoffBaseMs: 500, ...options, images: [demoImages, ...(options.images ?? [])] });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  return cluster;
 }
