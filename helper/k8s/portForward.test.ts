@@ -6,7 +6,8 @@ import path from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { WebSocketServer, type WebSocket } from "ws";
 import { openCluster } from "./clusterConnection.ts";
-import { applyMask, FrameReader, frameHeader, OPCODE, openPortForward } from "./portForward.ts";
+import { applyMask, FrameReader, frameHeader, OPCODE } from "../net/webSocketFrames.ts";
+import { openPortForward } from "./portForward.ts";
 
 // The reader against frames built by hand (cut at every byte), and the whole port-forward
 // against an independent WebSocket implementation (the `ws` package) over plain HTTP, where
