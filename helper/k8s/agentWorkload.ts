@@ -413,6 +413,12 @@ export async function kbridgeObjects(connection: ClusterConnection, namespace: s
   return lists.flat();
 }
 
+/** The session's agent pods that are ready and not on their way out. */
+export async function readyAgentPods(connection: ClusterConnection, namespace: string, sessionId: string): Promise<string[]> {
+  const pods = await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(sessionId) }));
+  return pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((p) => p.metadata?.name ?? "");
+}
+
 /**
  * Waits until `replicas` agent pods of the session are ready; fails fast, naming the pod and
  * the reason, on a pull failure, a config error or a crash loop, and names what it waited

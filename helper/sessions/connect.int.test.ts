@@ -12,7 +12,8 @@ import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { KbridgeError } from "../protocol/index.ts";
-import { connect, type ConnectOptions } from "./connectSession.ts";
+import { connect } from "./connectSession.ts";
+import type { ConnectOptions } from "./sessionPlan.ts";
 
 const dir = tempDir("connect");
 let cluster: TestCluster;

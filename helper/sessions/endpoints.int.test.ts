@@ -22,7 +22,8 @@ import { homeId, kbridgeHome } from "../home/kbridgeHome.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { runHelper } from "../server/runHelper.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
-import { connect, type ConnectOptions } from "./connectSession.ts";
+import { connect } from "./connectSession.ts";
+import type { ConnectOptions } from "./sessionPlan.ts";
 
 const dir = tempDir("endpoints");
 const hostsFile = String(process.env.KBRIDGE_HOSTS_FILE);

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { renewHeartbeat } from "../k8s/agentWorkload.ts";
 import type { ClusterConnection } from "../k8s/clusterConnection.ts";
 import type { Logger } from "../logging/logger.ts";
-import type { SessionCallbacks, SessionPlan } from "./connectSession.ts";
+import type { SessionCallbacks, SessionPlan } from "./sessionPlan.ts";
 
 export interface Heartbeat {
   /** From now on, a session found gone calls onLost. */

@@ -17,7 +17,8 @@ import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { silentLogger } from "../logging/logger.ts";
 import type { KbridgeError } from "../protocol/index.ts";
-import { connect, type ConnectedSession } from "./connectSession.ts";
+import { connect } from "./connectSession.ts";
+import type { ConnectedSession } from "./sessionPlan.ts";
 
 const dir = tempDir("isolation");
 let cluster: TestCluster;

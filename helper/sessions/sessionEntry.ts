@@ -7,7 +7,7 @@ import type { LogLineView, SessionOutcome, SessionProblem, SessionState, Session
 import type { Logger } from "../logging/logger.ts";
 import type { SessionLog } from "../logs/sessionLog.ts";
 import type { WorkstationProcess } from "../process/workstationProcess.ts";
-import type { ConnectedSession } from "./connectSession.ts";
+import type { ConnectedSession } from "./sessionPlan.ts";
 import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 
 export interface Entry {

@@ -30,7 +30,8 @@ import { clusterCall, openCluster, type ClusterConnection } from "../k8s/cluster
 import { restoreSession, unrouteIfIdle } from "../k8s/sessionRestore.ts";
 import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
-import { connect, resume, type ConnectedSession, type SessionCallbacks } from "./connectSession.ts";
+import { connect, resume } from "./connectSession.ts";
+import type { ConnectedSession, SessionCallbacks } from "./sessionPlan.ts";
 import type { JournalEntry } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";

@@ -21,7 +21,8 @@ import { openCluster } from "../k8s/clusterConnection.ts";
 import { openPortForward } from "../k8s/portForward.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { STREAM_WINDOW } from "../agent/mux.mjs";
-import { connect, type ConnectedSession } from "./connectSession.ts";
+import { connect } from "./connectSession.ts";
+import type { ConnectedSession } from "./sessionPlan.ts";
 
 const dir = tempDir("tunnel");
 let cluster: TestCluster;
