@@ -64,8 +64,27 @@ export interface SessionProblem {
   since: string;
 }
 
+/** The steps of a connect, a resume and a restore, in the order they run (none runs in every session). */
+export const SESSION_STEPS = [
+  "read config file",
+  "resolve target",
+  "check isolation",
+  "deploy agent",
+  "reclaim session",
+  "wait for agent pods",
+  "route requests",
+  "open tunnels",
+  "check routing",
+  "map services",
+  "apply config file",
+  "read environment",
+  "connected",
+  "restore",
+] as const;
+export type SessionStepName = (typeof SESSION_STEPS)[number];
+
 export interface SessionStep {
-  name: string;
+  name: SessionStepName;
   status: "running" | "done" | "failed";
   ms?: number;
   detail?: string;

@@ -3,7 +3,7 @@
  * manager itself (commands, the state machine, views), the recovery of what a stopped helper
  * left (sessionRecovery.ts), and the workstation process (sessionProcess.ts).
  */
-import type { LogLineView, SessionOutcome, SessionProblem, SessionState, SessionStep, SessionView } from "../protocol/index.ts";
+import type { LogLineView, SessionOutcome, SessionProblem, SessionStep, SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { SessionLog } from "../logs/sessionLog.ts";
 import type { WorkstationProcess } from "../process/workstationProcess.ts";
@@ -54,8 +54,4 @@ export interface SessionHost {
   openLog(id: string): SessionLog;
   /** Sets (or clears, with null) one of a live session's problems. */
   setProblem(entry: Entry, code: SessionProblem["code"], problem: { message: string; since?: string } | null): void;
-}
-
-export function isFinished(state: SessionState): boolean {
-  return state === "ended" || state === "failed";
 }

@@ -1,15 +1,13 @@
 /**
- * The helper's sessions: started and stopped by commands, followed through the state
- * machine (resolving → deploying → tunnelling → connected → restoring → ended, or failed),
- * every change broadcast as a SessionView. Stopping the helper gracefully restores them all.
- * Each live session is journalled in the kbridge home; what a stopped helper left there is
- * taken up by sessionRecovery.ts, the workstation process by sessionProcess.ts.
+ * The helper's sessions: started and stopped by commands, followed to their end, every change
+ * broadcast as a SessionView (how a view changes: sessionView.ts). Stopping the helper
+ * gracefully restores them all. Each live session is journalled in the kbridge home; what a
+ * stopped helper left there is taken up by sessionRecovery.ts, the workstation process by
+ * sessionProcess.ts, what else goes into a session's log by sessionLogSources.ts, and
+ * putting a namespace back by namespaceCleaning.ts.
  *
  * A live session's problems are part of its view: the cluster not answering (the session
  * holds), or the cluster's traffic meeting no workstation process.
- *
- * Past 400 lines: the commands and the state machine still share this file with pod-log
- * following, namespace cleaning and traffic counting; splitting those is issue 18's.
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
@@ -22,14 +20,9 @@ import {
   type SessionOutcome,
   type SessionProblem,
   type SessionStartInput,
-  type SessionState,
   type SessionStep,
   type SessionView,
 } from "../protocol/index.ts";
-import { clusterCall, openCluster, type ClusterConnection } from "../k8s/clusterConnection.ts";
-import { restoreSession, unrouteIfIdle } from "../k8s/sessionRestore.ts";
-import { listKbridgeObjects, removeKbridgeObject } from "../k8s/clusterBrowse.ts";
-import { followPodLog } from "../k8s/podLogs.ts";
 import { connect, resume } from "./connectSession.ts";
 import type { ConnectedSession, SessionCallbacks } from "./sessionPlan.ts";
 import type { JournalEntry } from "./sessionJournal.ts";
@@ -37,29 +30,21 @@ import { SessionLog } from "../logs/sessionLog.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
 import { HOSTS_FILE_DEFAULT, readHostsBlock } from "../endpoints/privileged.ts";
 import { checkLaunch } from "../process/workstationProcess.ts";
-import { isFinished, type Entry, type SessionHost, type SessionManagerDeps } from "./sessionEntry.ts";
+import type { Entry, SessionHost, SessionManagerDeps } from "./sessionEntry.ts";
+import { cleanNamespace, removeObjects, type Cleaner } from "./namespaceCleaning.ts";
+import { agentLogLine, followPod, trafficLogLine } from "./sessionLogSources.ts";
+import { finished, isFinished, withProblem, withStep, withTraffic } from "./sessionView.ts";
 import { startProcess, stopProcess, watchPorts } from "./sessionProcess.ts";
 import { SessionRecovery } from "./sessionRecovery.ts";
 
 export type { SessionManagerDeps };
-
-const STATE_OF_STEP: Record<string, SessionState> = {
-  "resolve target": "resolving",
-  "deploy agent": "deploying",
-  "reclaim session": "tunnelling",
-  "wait for agent pods": "tunnelling",
-  "route requests": "tunnelling",
-  "open tunnels": "tunnelling",
-  "check routing": "tunnelling",
-  connected: "connected",
-  restore: "restoring",
-};
 
 export class SessionManager {
   private readonly sessions = new Map<string, Entry>();
   /** What the manager's parts (recovery, the workstation process) may do with its sessions. */
   private readonly host: SessionHost;
   private readonly recovery: SessionRecovery;
+  private readonly cleaner: Cleaner;
 
   constructor(private readonly deps: SessionManagerDeps) {
     this.host = {
@@ -72,6 +57,7 @@ export class SessionManager {
       setProblem: (entry, code, problem) => this.setProblem(entry, code, problem),
     };
     this.recovery = new SessionRecovery(this.host);
+    this.cleaner = { host: this.host, stop: (id) => this.stop(id) };
   }
 
   list(): SessionView[] {
@@ -119,7 +105,7 @@ export class SessionManager {
       }),
     );
     this.publish(entry);
-    return structuredClone(view);
+    return structuredClone(entry.view);
   }
 
   /** The environment of a connected session's workstation process. */
@@ -155,32 +141,8 @@ export class SessionManager {
   }
 
   /** Adds a pod of the session's namespace to its log (source "pod"), or stops following it. */
-  async followPod(id: string, pod: string, container: string | undefined, follow: boolean): Promise<{ following: string[] }> {
-    const entry = this.get(id);
-    entry.podLogs ??= new Map();
-    const following = () => ({ following: [...(entry.podLogs?.keys() ?? [])].sort() });
-    if (!follow) {
-      entry.podLogs.get(pod)?.abort();
-      entry.podLogs.delete(pod);
-      entry.log.append("helper", "info", `Stopped following the log of pod ${pod}.`);
-      return following();
-    }
-    if (isFinished(entry.view.state)) throw new KbridgeError({ code: "session-ended", category: "user", message: `Session ${id} has ended; pod logs follow live sessions.` });
-    if (entry.podLogs.has(pod)) return following();
-    const { namespace, context } = entry.view.target;
-    const connection = openCluster(this.deps.kubeconfig(), context);
-    const found = await clusterCall(connection, `read pod ${namespace}/${pod}`, () => connection.core.readNamespacedPod({ name: pod, namespace }), { notFound: "null" });
-    if (!found) throw new KbridgeError({ code: "pod-not-found", category: "user", message: `There is no pod ${pod} in namespace ${namespace}.`, hint: "Pick one from the list: pods come and go with rollouts." });
-    const containers = found.spec?.containers.map((c) => c.name) ?? [];
-    const chosen = container ?? containers[0] ?? "";
-    if (!containers.includes(chosen)) throw new KbridgeError({ code: "container-not-found", category: "user", message: `Pod ${pod} has no container ${chosen}; it has ${containers.join(", ")}.` });
-    const abort = new AbortController();
-    entry.podLogs.set(pod, abort);
-    entry.log.append("helper", "info", `Following the log of pod ${pod} (container ${chosen}).`);
-    void followPodLog(connection, { namespace, pod, container: chosen, tailLines: 100 }, (line) => entry.log.append("pod", "info", `${pod}: ${line}`), abort.signal).catch((error: Error) =>
-      entry.log.append("helper", "warn", `Could not follow the log of pod ${pod}: ${error.message}`),
-    );
-    return following();
+  followPod(id: string, pod: string, container: string | undefined, follow: boolean): Promise<{ following: string[] }> {
+    return followPod(this.deps, this.get(id), pod, container, follow);
   }
 
   /** Takes over an interrupted session: its agent is still in the cluster; tunnels open again. */
@@ -250,50 +212,14 @@ export class SessionManager {
     this.finish(entry, "failed", "restore-failed", "The restore could not finish: the saved original and the session's objects stay in the cluster, and its restorer keeps trying.");
   }
 
-  /**
-   * Restores and removes what kbridge left in a namespace: sessions of crashed helpers (or
-   * of other workstations). This helper's live sessions are stopped properly first.
-   */
-  async clean(kubeContext: string, namespace: string): Promise<CleanReport> {
-    const connection = openCluster(this.deps.kubeconfig(), kubeContext);
-    const inventory = await listKbridgeObjects(connection, namespace);
-    const sessions = [...new Set(inventory.objects.map((o) => o.session).filter(Boolean))].sort();
-    const restored: string[] = [];
-    for (const id of sessions) {
-      const workload = await this.removeSession(connection, namespace, id);
-      if (workload) restored.push(workload);
-    }
-    // Routers left with no session at all (their sessions' objects gone some other way): selectors back, routers gone.
-    if (sessions.length === 0) restored.push(...(await unrouteIfIdle(connection, namespace, this.deps.log)).map((service) => `service/${service} (selector)`));
-    const orphaned = inventory.sessions.filter((s) => s.state === "orphaned").map((s) => ({ session: s.session, workload: s.workload ?? "", message: s.message ?? "", ...(s.hint ? { hint: s.hint } : {}) }));
-    return { namespace, sessions, restored, orphaned };
+  /** Restores and removes what kbridge left in a namespace (namespaceCleaning.ts). */
+  clean(kubeContext: string, namespace: string): Promise<CleanReport> {
+    return cleanNamespace(this.cleaner, kubeContext, namespace);
   }
 
-  /**
-   * The cluster page's remove: all of a session (a live one of this helper is ended properly,
-   * its process and tunnels too; any other is restored like its restorer would), or one object.
-   */
-  async removeObjects(kubeContext: string, namespace: string, what: { sessionId: string } | { object: { kind: string; name: string } }): Promise<{ removed: string[]; restored?: string }> {
-    const connection = openCluster(this.deps.kubeconfig(), kubeContext);
-    if ("object" in what) {
-      await removeKbridgeObject(connection, namespace, what.object.kind, what.object.name);
-      return { removed: [`${what.object.kind}/${what.object.name}`] };
-    }
-    const removed = (await listKbridgeObjects(connection, namespace)).objects.filter((o) => o.session === what.sessionId).map((o) => `${o.kind}/${o.name}`);
-    const restored = await this.removeSession(connection, namespace, what.sessionId);
-    return { removed, ...(restored ? { restored } : {}) };
-  }
-
-  /** Ends a session found in the cluster: this helper's own properly (process, tunnels, restore), any other as its restorer would. */
-  private async removeSession(connection: ClusterConnection, namespace: string, id: string): Promise<string | undefined> {
-    const known = this.sessions.get(id);
-    if (known && known.view.target.namespace === namespace && (known.view.state === "interrupted" || !isFinished(known.view.state))) {
-      await this.stop(id);
-      return undefined;
-    }
-    const { restored, unrouted } = await restoreSession(connection, namespace, id, { log: this.deps.log });
-    this.deps.log.info({ session: id, namespace, restored, unrouted }, "cleaned a session left in the cluster");
-    return restored;
+  /** The cluster page's remove: all of a session, or one object (namespaceCleaning.ts). */
+  removeObjects(kubeContext: string, namespace: string, what: { sessionId: string } | { object: { kind: string; name: string } }): Promise<{ removed: string[]; restored?: string }> {
+    return removeObjects(this.cleaner, kubeContext, namespace, what);
   }
 
   /** Takes up what a stopped helper left (sessionRecovery.ts). */
@@ -361,26 +287,16 @@ export class SessionManager {
       },
       onEndpointsChanged: () => this.refreshEndpoints(entry),
       onTunnelsChanged: () => this.refreshTunnels(entry),
-      onAgentLog: (pod, line) => this.agentLog(entry, pod, line),
+      onAgentLog: (pod, line) => {
+        const { level, text } = agentLogLine(pod, line);
+        entry.log.append("agent", level, text);
+      },
       onTraffic: (_pod, exchange) => {
-        entry.log.append("traffic", exchange.status >= 500 ? "error" : exchange.status >= 400 ? "warn" : "info", `${exchange.method} ${exchange.path} → ${exchange.status} (${exchange.ms} ms)${exchange.routeAs ? ` route-as=${exchange.routeAs}` : ""}`);
+        const { level, text } = trafficLogLine(exchange);
+        entry.log.append("traffic", level, text);
         this.countIsolatedTraffic(entry, exchange.routeAs);
       },
     };
-  }
-
-  /** The agent writes JSON lines ({time, message, …fields}); shown as "pod: message field=value". */
-  private agentLog(entry: Entry, pod: string, line: string): void {
-    let text = line;
-    let level: LogLineView["level"] = "info";
-    try {
-      const { time: _time, session: _session, message, ...fields } = JSON.parse(line) as Record<string, unknown>;
-      text = [String(message ?? ""), ...Object.entries(fields).map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)].join(" ");
-      if (/error|refused|failed|no tunnel/i.test(String(message))) level = "warn";
-    } catch {
-      // not JSON: as written
-    }
-    entry.log.append("agent", level, `${pod}: ${text}`);
   }
 
   private logFile(id: string): string {
@@ -401,31 +317,19 @@ export class SessionManager {
   }
 
   private onStep(entry: Entry, step: SessionStep): void {
-    const { view } = entry;
     if (step.status !== "running") {
       const timing = step.ms !== undefined ? ` (${step.ms} ms)` : "";
       entry.log.append("helper", step.status === "failed" ? "error" : "info", `${step.status === "done" ? "✓" : "✗"} ${step.name}${timing}${step.detail ? `: ${step.detail}` : ""}`);
     }
-    const index = view.steps.findIndex((s) => s.name === step.name);
-    if (index >= 0) view.steps[index] = step;
-    else view.steps.push(step);
-    if (step.status !== "failed") view.state = STATE_OF_STEP[step.name] ?? view.state;
+    entry.view = withStep(entry.view, step);
     this.publish(entry);
   }
 
   /** Sets (or clears, with null) one of a live session's problems, keeping when it started. */
   private setProblem(entry: Entry, code: SessionProblem["code"], problem: { message: string; since?: string } | null): void {
-    const current = entry.view.problems ?? [];
-    const before = current.find((p) => p.code === code);
-    const others = current.filter((p) => p.code !== code);
-    if (!problem) {
-      if (!before) return;
-      entry.view.problems = others;
-    } else {
-      if (before?.message === problem.message) return;
-      entry.view.problems = [...others, { code, message: problem.message, since: before?.since ?? problem.since ?? new Date().toISOString() }];
-    }
-    if (entry.view.problems.length === 0) delete entry.view.problems;
+    const next = withProblem(entry.view, code, problem);
+    if (next === entry.view) return;
+    entry.view = next;
     this.publish(entry);
   }
 
@@ -436,15 +340,8 @@ export class SessionManager {
   }
 
   private finish(entry: Entry, state: "ended" | "failed", outcome: SessionOutcome, note?: string): void {
-    entry.view.state = state;
-    entry.view.outcome = outcome;
-    entry.view.endedAt = new Date().toISOString();
-    delete entry.view.endpoints;
-    delete entry.view.tunnels;
-    delete entry.view.problems;
+    entry.view = finished(entry.view, state, outcome, note);
     entry.stopPortWatch?.();
-    if (note) entry.view.note = note;
-    else delete entry.view.note;
     this.deps.journal?.end(entry.view);
     for (const abort of entry.podLogs?.values() ?? []) abort.abort();
     entry.podLogs?.clear();
@@ -459,21 +356,10 @@ export class SessionManager {
     return entry;
   }
 
-  /**
-   * Isolation: whether the requests reaching the workstation carry the developer's key — the
-   * check that the services in front forward the header (a request without it came here only
-   * by a personal URL's router, or not at all).
-   */
+  /** Isolation: counts a request by whether it carried the key; published at most once a second. */
   private countIsolatedTraffic(entry: Entry, routeAs: string | undefined): void {
-    const isolation = entry.view.isolation;
-    if (!isolation) return;
-    const traffic = (isolation.traffic ??= { withKey: 0, withoutKey: 0 });
-    if (routeAs === isolation.routingKey) {
-      traffic.withKey += 1;
-      traffic.lastWithKeyAt = new Date().toISOString();
-    } else {
-      traffic.withoutKey += 1;
-    }
+    if (!entry.view.isolation) return;
+    entry.view = withTraffic(entry.view, routeAs);
     entry.publishTimer ??= setTimeout(() => {
       entry.publishTimer = undefined;
       this.publish(entry);

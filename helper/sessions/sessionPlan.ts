@@ -11,7 +11,7 @@ import type { EnvVar } from "../environment/containerEnv.ts";
 import type { LocalProcessConfig } from "../environment/localProcessConfig.ts";
 import type { KeepOptions } from "../k8s/agentWorkload.ts";
 import type { Logger } from "../logging/logger.ts";
-import { KbridgeError, type ResolvedTarget, type SessionView, type TargetRef } from "../protocol/index.ts";
+import { KbridgeError, type ResolvedTarget, type SessionStep, type SessionStepName, type SessionView, type TargetRef } from "../protocol/index.ts";
 import type { HttpExchange } from "../tunnel/httpObserver.ts";
 import { configEndpoints } from "./configFile.ts";
 import type { EndpointSettings } from "./serviceEndpoints.ts";
@@ -48,7 +48,7 @@ export interface ConnectOptions {
   /** Without a heartbeat for this long, the cluster restores itself (default 30 s: restored within 60 s). */
   deadmanSeconds?: number;
   log: Logger;
-  onStep?(step: { name: string; status: "running" | "done" | "failed"; ms?: number; detail?: string }): void;
+  onStep?(step: SessionStep): void;
 }
 
 export interface ConnectedSession {
@@ -143,7 +143,7 @@ export function newPlan(options: ConnectOptions, target: ResolvedTarget, routes:
 
 /** Runs one named step of a connect, reporting it running, then done (with a detail) or failed. */
 export function stepper(onStep: ConnectOptions["onStep"]) {
-  return async <T>(name: string, run: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
+  return async <T>(name: SessionStepName, run: () => Promise<T>, detail?: (value: T) => string): Promise<T> => {
     const started = Date.now();
     onStep?.({ name, status: "running" });
     try {

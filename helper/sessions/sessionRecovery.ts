@@ -76,8 +76,9 @@ export class SessionRecovery {
   }
 
   private async checkInterrupted(entry: Entry): Promise<void> {
-    const { view } = entry;
-    const what = `${view.target.kind}/${view.target.name}`;
+    // Read entry.view afresh after each await: the manager replaces the view as it changes.
+    const { target, id } = entry.view;
+    const what = `${target.kind}/${target.name}`;
     // Never connected: nothing to resume; what it made goes now.
     if (entry.journal?.connecting) {
       if (!entry.journal?.plan) {
@@ -85,41 +86,41 @@ export class SessionRecovery {
         return;
       }
       await this.cleanInterrupted(entry, "The helper stopped while this session was connecting; the next helper put the cluster back.").catch((error: Error) => {
-        view.note = `The helper stopped while this session was connecting, and putting the cluster back failed: ${error.message} kbridge tries again.`;
+        entry.view.note = `The helper stopped while this session was connecting, and putting the cluster back failed: ${error.message} kbridge tries again.`;
         this.host.publish(entry);
       });
       return;
     }
     try {
-      const connection = openCluster(this.host.deps.kubeconfig(), view.target.context);
-      const found = await sessionInCluster(connection, view.target.namespace, view.id);
+      const connection = openCluster(this.host.deps.kubeconfig(), target.context);
+      const found = await sessionInCluster(connection, target.namespace, id);
       if (entry.view.state !== "interrupted") return;
       if (!found) {
         this.host.finish(entry, "ended", "restored-by-cluster", `The cluster restored ${what} by itself after the helper stopped.`);
         return;
       }
       const restorer = found.restorer;
-      view.note =
+      entry.view.note =
         restorer?.state === "restoring"
           ? `Its restorer is putting ${what} back now (the helper was silent for ${restorer.silentForS ?? "?"} s).`
           : restorer?.state === "failed"
             ? `Its restorer could not put ${what} back: ${restorer.message ?? "see its log"}. ${restorer.hint ?? ""} Clean it up here to try again.`.trim()
             : `Left in the cluster by a helper that stopped. Resume it (the agent is still there) or disconnect it to restore ${what}; its restorer restores it by itself otherwise.`;
     } catch (error) {
-      view.note = `Left by a helper that stopped; the cluster could not be checked: ${(error as Error).message}`;
+      entry.view.note = `Left by a helper that stopped; the cluster could not be checked: ${(error as Error).message}`;
     }
     this.host.publish(entry);
   }
 
   /** Restores an interrupted session now (its saved original put back) and ends it: `cleaned`. */
   async cleanInterrupted(entry: Entry, note?: string): Promise<void> {
-    const { view } = entry;
+    const { target, id } = entry.view;
     this.host.onStep(entry, { name: "restore", status: "running" });
     const started = Date.now();
     try {
-      const connection = openCluster(this.host.deps.kubeconfig(), view.target.context);
+      const connection = openCluster(this.host.deps.kubeconfig(), target.context);
       const plan = entry.journal?.plan;
-      await restoreSession(connection, view.target.namespace, view.id, {
+      await restoreSession(connection, target.namespace, id, {
         log: this.host.deps.log,
         ...(plan && !plan.isolation ? { workload: { kind: plan.target.workload.kind, name: plan.target.workload.name } } : {}),
         progress: (detail) => this.host.onStep(entry, { name: "restore", status: "running", detail }),
@@ -128,7 +129,7 @@ export class SessionRecovery {
       this.host.finish(entry, note ? "failed" : "ended", "cleaned", note);
     } catch (error) {
       this.host.onStep(entry, { name: "restore", status: "failed", ms: Date.now() - started, detail: (error as Error).message });
-      view.state = "interrupted";
+      entry.view.state = "interrupted";
       this.host.publish(entry);
       throw error;
     }
