@@ -5,7 +5,8 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { KbridgeError, type ClusterInventory, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "../protocol/index.ts";
-import { EXPIRES_ANNOTATION, kbridgeKinds, kbridgeObjects, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./agentWorkload.ts";
+import { kbridgeKinds, kbridgeObjects } from "./kbridgeInventory.ts";
+import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { describeSessions } from "./clusterSessions.ts";
 

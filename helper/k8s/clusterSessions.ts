@@ -8,7 +8,8 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { Deadman } from "../agent/deadman.mjs";
 import type { ClusterSessionView } from "../protocol/index.ts";
-import { HEARTBEAT_ANNOTATION, OWNER_ANNOTATION, OWNER_LABEL, REPLACES_ANNOTATION, RESTORER_STATUS_ANNOTATION, ROLE_LABEL, SESSION_LABEL, type Labelled } from "./agentWorkload.ts";
+import type { Labelled } from "./kbridgeInventory.ts";
+import { HEARTBEAT_ANNOTATION, OWNER_ANNOTATION, OWNER_LABEL, REPLACES_ANNOTATION, RESTORER_STATUS_ANNOTATION, ROLE_LABEL, SESSION_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { claimOf, parseRestorerStatus } from "./workloadClaim.ts";
 

@@ -8,7 +8,9 @@
 import type { V1Ingress, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { KbridgeError, type IsolationView, type ResolvedTarget } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
-import { agentTemplate, EXPIRES_ANNOTATION, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_ANNOTATION, OWNER_LABEL, prepareSession, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type AgentOptions, type SessionIdentity } from "./agentWorkload.ts";
+import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
+import { EXPIRES_ANNOTATION, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_ANNOTATION, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
+import { prepareSession } from "./sessionObjects.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { checkRoutingKey } from "../routing/routingKey.ts";
 import { ingressBackends, ROUTE_FROM_LABEL, routeServices, ROUTING_KEY_LABEL } from "./routers.ts";

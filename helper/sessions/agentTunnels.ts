@@ -5,7 +5,7 @@
  * tunnels to agent pods as they come (scale, eviction).
  */
 import type { Duplex } from "node:stream";
-import { readyAgentPods } from "../k8s/agentWorkload.ts";
+import { readyAgentPods } from "../k8s/agentPods.ts";
 import type { ClusterConnection } from "../k8s/clusterConnection.ts";
 import { followPodLog } from "../k8s/podLogs.ts";
 import { openPortForward } from "../k8s/portForward.ts";

@@ -4,7 +4,7 @@
  * — never a time of the workstation's clock.
  */
 import { randomBytes } from "node:crypto";
-import { renewHeartbeat } from "../k8s/agentWorkload.ts";
+import { renewHeartbeat } from "../k8s/sessionObjects.ts";
 import type { ClusterConnection } from "../k8s/clusterConnection.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { SessionCallbacks, SessionPlan } from "./sessionPlan.ts";

@@ -18,7 +18,7 @@ import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostn
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
-import { prepareSession } from "../k8s/agentWorkload.ts";
+import { prepareSession } from "../k8s/sessionObjects.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 
 const dir = tempDir("restore-after-crash");

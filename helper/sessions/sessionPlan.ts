@@ -9,7 +9,7 @@ import type { Duplex } from "node:stream";
 import type { RestoreResult } from "../agent/restore.mjs";
 import type { EnvVar } from "../environment/containerEnv.ts";
 import type { LocalProcessConfig } from "../environment/localProcessConfig.ts";
-import type { KeepOptions } from "../k8s/agentWorkload.ts";
+import type { KeepOptions } from "../k8s/agentTemplate.ts";
 import type { Logger } from "../logging/logger.ts";
 import { KbridgeError, type ResolvedTarget, type SessionStep, type SessionStepName, type SessionView, type TargetRef } from "../protocol/index.ts";
 import type { HttpExchange } from "../tunnel/httpObserver.ts";

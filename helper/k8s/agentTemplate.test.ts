@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { V1PodTemplateSpec } from "@kubernetes/client-node";
-import { agentTemplate, labelsFor, type AgentOptions } from "./agentWorkload.ts";
+import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
+import { labelsFor } from "./sessionLabels.ts";
 
 const session = { id: "a1b2c3d4", owner: "ada@Ada's laptop", expiresAt: new Date("2026-11-27T20:00:00Z") };
 const template: V1PodTemplateSpec = {
