@@ -22,6 +22,32 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The raw API clients stay behind helper/k8s/'s intent functions, and so does reading pod status.
+    files: ["helper/**", "app/**"],
+    ignores: ["helper/k8s/**", "helper/agent/**", "**/*.test.ts", "**/*.test.tsx"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        { selector: "MemberExpression[property.name=/^(core|apps|rbac|networking)$/]", message: "Only helper/k8s/ uses the raw Kubernetes API clients; add an intent-named function there." },
+        { selector: "MemberExpression[property.name='conditions']", message: "Pod and workload conditions are read in helper/k8s/ only; add a function there that answers the question." },
+      ],
+    },
+  },
+  {
+    // The dashboard talks to the helper through the contract and the client only.
+    files: ["app/**"],
+    ignores: ["**/*.test.ts", "**/*.test.tsx"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "@kubernetes/client-node", message: "The dashboard never talks to Kubernetes; ask the helper." }],
+          patterns: [{ regex: "(^|/)helper/(?!(protocol|client|shared)/)", message: "The dashboard imports from helper/ only the contract (protocol), the client and shared/." }],
+        },
+      ],
+    },
+  },
   { files: ["helper/k8s/**", "test/cluster/**"], rules: { "no-restricted-imports": "off" } },
   {
     // The contract is shared with the browser: zod only.

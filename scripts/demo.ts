@@ -4,7 +4,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { kbridgeHome } from "../helper/home/kbridgeHome.ts";
+import { kbridgeHome } from "../helper/shared/kbridgeHome.ts";
 import { startTestCluster } from "../test/cluster/cluster.ts";
 import { DEMO_HOST, DEMO_NAMESPACE, demoImages, installDemo, waitForDemo } from "../test/cluster/demo/demoApp.ts";
 import { ensureBuilt } from "./lib/ensureBuilt.ts";

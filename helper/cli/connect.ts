@@ -1,8 +1,8 @@
 /** Connects the CLI to a running helper, with errors that say what to do when it is not there. */
 import { KbridgeError, type HelperStatus } from "../protocol/index.ts";
 import { createHelperSocket, type HelperSocket } from "../client/helperSocket.ts";
-import { kbridgeHome, readToken, type Env } from "../home/kbridgeHome.ts";
-import { helperUrl } from "../server/portFromEnv.ts";
+import { kbridgeHome, readToken, type Env } from "../shared/kbridgeHome.ts";
+import { helperUrl } from "../shared/portFromEnv.ts";
 
 export interface CliConnection {
   socket: HelperSocket;

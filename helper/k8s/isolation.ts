@@ -12,7 +12,7 @@ import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
 import { EXPIRES_ANNOTATION, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_ANNOTATION, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
 import { prepareSession } from "./sessionObjects.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
-import { checkRoutingKey } from "../routing/routingKey.ts";
+import { checkRoutingKey } from "../shared/routingKey.ts";
 import { ingressBackends, ROUTE_FROM_LABEL, routeServices, ROUTING_KEY_LABEL } from "./routers.ts";
 import { claimOf, refuseClaimed } from "./workloadClaim.ts";
 

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
-import type { Env } from "../home/kbridgeHome.ts";
+import type { Env } from "../shared/kbridgeHome.ts";
 import { KbridgeError, type KubeContextList } from "../protocol/index.ts";
 
 /** The kubeconfig paths in merge order, whether or not they exist. */

@@ -5,7 +5,7 @@
  */
 import { HttpMethod, RequestContext } from "@kubernetes/client-node";
 import { fetch } from "undici";
-import type { ClusterConnection } from "./clusterConnection.ts";
+import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
 export async function followPodLog(
   connection: ClusterConnection,
@@ -40,4 +40,10 @@ export async function followPodLog(
     if (signal.aborted) return;
     onLine(`(kbridge stopped following the log of ${target.pod}: ${(error as Error).message})`);
   }
+}
+
+/** The names of a pod's containers, in its spec's order; null when there is no such pod. */
+export async function podContainers(connection: ClusterConnection, namespace: string, pod: string): Promise<string[] | null> {
+  const found = await clusterCall(connection, `read pod ${namespace}/${pod}`, () => connection.core.readNamespacedPod({ name: pod, namespace }), { notFound: "null" });
+  return found ? (found.spec?.containers.map((c) => c.name) ?? []) : null;
 }

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import { pino, type Logger } from "pino";
-import type { HomePaths } from "../home/kbridgeHome.ts";
+import type { HomePaths } from "../shared/kbridgeHome.ts";
 
 export type { Logger };
 

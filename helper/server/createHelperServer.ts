@@ -17,7 +17,7 @@ import {
 } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import { allowRequest, requireToken } from "./accessControl.ts";
-import { listenError } from "./listenError.ts";
+import { listenError } from "../shared/listenError.ts";
 import { runCommand, splitAck, type CommandHandlers } from "./defineHandler.ts";
 
 export type HelperIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

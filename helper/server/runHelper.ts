@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import v8 from "node:v8";
 import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL_VERSION, type HelperStatus, type LogLineView, type SessionView } from "../protocol/index.ts";
-import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "../home/kbridgeHome.ts";
+import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "../shared/kbridgeHome.ts";
 import { createProcessLogger } from "../logging/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
 import { listKbridgeObjects, listNamespaces, listPods, listServices } from "../k8s/clusterBrowse.ts";
@@ -17,7 +17,7 @@ import { HOSTS_FILE_DEFAULT, removeHostsBlocks } from "../endpoints/privileged.t
 import { SessionJournal } from "../sessions/sessionJournal.ts";
 import { SessionManager } from "../sessions/sessionManager.ts";
 import { KBRIDGE_VERSION } from "./version.ts";
-import { portFromEnv } from "./portFromEnv.ts";
+import { portFromEnv } from "../shared/portFromEnv.ts";
 
 export interface RunningHelper extends HelperServer {
   sessions: SessionManager;

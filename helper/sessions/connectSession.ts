@@ -18,7 +18,7 @@ import { readLocalProcessConfig, type LocalProcessConfig } from "../environment/
 import { checkIsolation, routeIsolation, startIsolatedAgent } from "../k8s/isolation.ts";
 import { restoreSession } from "../k8s/sessionRestore.ts";
 import { checkRouting } from "./routeCheck.ts";
-import { defaultRoutingKey } from "../routing/routingKey.ts";
+import { defaultRoutingKey } from "../shared/routingKey.ts";
 import { agentTunnels } from "./agentTunnels.ts";
 import { prepareWorkstation } from "./workstationEnvironment.ts";
 import { DEFAULT_AGENT_IMAGE, newPlan, restoreSummary, routeTable, stepper, workloadOf, type ConnectedSession, type ConnectOptions, type ResumeOptions, type SessionCallbacks, type SessionPlan } from "./sessionPlan.ts";

@@ -18,7 +18,7 @@ import { freePort } from "../../test/support/ports.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { writeHostsBlock } from "../endpoints/privileged.ts";
-import { homeId, kbridgeHome } from "../home/kbridgeHome.ts";
+import { homeId, kbridgeHome } from "../shared/kbridgeHome.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { runHelper } from "../server/runHelper.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";

@@ -2,8 +2,8 @@
  * What goes into a session's log besides kbridge's own steps: each agent pod's log lines,
  * the requests the workstation answered, and pods of the namespace the user asked to follow.
  */
-import { clusterCall, openCluster } from "../k8s/clusterConnection.ts";
-import { followPodLog } from "../k8s/podLogs.ts";
+import { openCluster } from "../k8s/clusterConnection.ts";
+import { followPodLog, podContainers } from "../k8s/podLogs.ts";
 import { KbridgeError, type LogLineView } from "../protocol/index.ts";
 import type { HttpExchange } from "../tunnel/httpObserver.ts";
 import type { Entry, SessionManagerDeps } from "./sessionEntry.ts";
@@ -45,9 +45,8 @@ export async function followPod(deps: SessionManagerDeps, entry: Entry, pod: str
   if (entry.podLogs.has(pod)) return following();
   const { namespace, context } = entry.view.target;
   const connection = openCluster(deps.kubeconfig(), context);
-  const found = await clusterCall(connection, `read pod ${namespace}/${pod}`, () => connection.core.readNamespacedPod({ name: pod, namespace }), { notFound: "null" });
-  if (!found) throw new KbridgeError({ code: "pod-not-found", category: "user", message: `There is no pod ${pod} in namespace ${namespace}.`, hint: "Pick one from the list: pods come and go with rollouts." });
-  const containers = found.spec?.containers.map((c) => c.name) ?? [];
+  const containers = await podContainers(connection, namespace, pod);
+  if (!containers) throw new KbridgeError({ code: "pod-not-found", category: "user", message: `There is no pod ${pod} in namespace ${namespace}.`, hint: "Pick one from the list: pods come and go with rollouts." });
   const chosen = container ?? containers[0] ?? "";
   if (!containers.includes(chosen)) throw new KbridgeError({ code: "container-not-found", category: "user", message: `Pod ${pod} has no container ${chosen}; it has ${containers.join(", ")}.` });
   const abort = new AbortController();

@@ -11,9 +11,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import next from "next";
 import { BIND_ADDRESS, isAllowedOrigin, isLoopbackHost } from "../../../helper/protocol/index.ts";
-import { ensureHome, kbridgeHome, readOrCreateToken } from "../../../helper/home/kbridgeHome.ts";
-import { listenError } from "../../../helper/server/listenError.ts";
-import { helperUrl } from "../../../helper/server/portFromEnv.ts";
+import { ensureHome, kbridgeHome, readOrCreateToken } from "../../../helper/shared/kbridgeHome.ts";
+import { listenError } from "../../../helper/shared/listenError.ts";
+import { helperUrl } from "../../../helper/shared/portFromEnv.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { startSessionRecorder } from "./sessionRecorder.ts";
 

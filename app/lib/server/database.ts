@@ -1,6 +1,6 @@
 import { PrismaBetterSqlite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaClient } from "../../../generated/prisma/client.ts";
-import { kbridgeHome } from "../../../helper/home/kbridgeHome.ts";
+import { kbridgeHome } from "../../../helper/shared/kbridgeHome.ts";
 
 /**
  * The Prisma client, once per process (cached on globalThis, so dev reloads and the custom

@@ -1,6 +1,6 @@
 import "server-only";
-import { kbridgeHome, readOrCreateToken } from "../../../helper/home/kbridgeHome.ts";
-import { helperUrl } from "../../../helper/server/portFromEnv.ts";
+import { kbridgeHome, readOrCreateToken } from "../../../helper/shared/kbridgeHome.ts";
+import { helperUrl } from "../../../helper/shared/portFromEnv.ts";
 
 export interface HelperAccess {
   url: string;

@@ -1,6 +1,6 @@
 /** Entry of the dashboard process (`npm start` runs it beside the helper). */
 import { DEFAULT_DASHBOARD_PORT, errorText } from "../../../helper/protocol/index.ts";
-import { portFromEnv } from "../../../helper/server/portFromEnv.ts";
+import { portFromEnv } from "../../../helper/shared/portFromEnv.ts";
 import { startDashboard } from "./dashboardServer.ts";
 
 try {

@@ -2,7 +2,7 @@ import "server-only";
 import os from "node:os";
 import { z } from "zod";
 import { ok, portMappingSchema, type ProfileSettings, type Result } from "../../../helper/protocol/index.ts";
-import { defaultRoutingKey } from "../../../helper/routing/routingKey.ts";
+import { defaultRoutingKey } from "../../../helper/shared/routingKey.ts";
 import type { ProfileDto } from "../dto.ts";
 import { db } from "./db.ts";
 import { duplicateName, isUniqueViolation, notFound } from "./storeErrors.ts";

@@ -7,7 +7,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { kbridgeHome, readToken } from "../../../helper/home/kbridgeHome.ts";
+import { kbridgeHome, readToken } from "../../../helper/shared/kbridgeHome.ts";
 import { profileInputSchema, type SessionStart, sessionStartSchema } from "../../../helper/protocol/index.ts";
 import { runHelper, type RunningHelper } from "../../../helper/server/runHelper.ts";
 import { startTestCluster, type TestCluster } from "../../../test/cluster/cluster.ts";

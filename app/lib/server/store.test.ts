@@ -1,7 +1,7 @@
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "../../../test/support/tempDir.ts";
-import { kbridgeHome } from "../../../helper/home/kbridgeHome.ts";
+import { kbridgeHome } from "../../../helper/shared/kbridgeHome.ts";
 import { profileInputSchema } from "../../../helper/protocol/index.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { createProfile, deleteProfile, getProfile, listProfiles, updateProfile } from "./profiles.ts";

@@ -1,5 +1,5 @@
 import { BIND_ADDRESS, DEFAULT_HELPER_PORT, KbridgeError } from "../protocol/index.ts";
-import type { Env } from "../home/kbridgeHome.ts";
+import type { Env } from "./kbridgeHome.ts";
 
 /** A port from an environment variable, or the default; a clear error for anything else. */
 export function portFromEnv(env: Env, name: string, fallback: number): number {

@@ -1,4 +1,4 @@
-import { describePortOwner } from "../endpoints/portOwner.ts";
+import { describePortOwner } from "./portOwner.ts";
 import { KbridgeError } from "../protocol/index.ts";
 
 /** Turns a listen() failure into an error that names the port, who holds it, and the way out. */
