@@ -8,9 +8,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { CONFIG_FILE_NAME } from "../environment/localProcessConfig.ts";
 import { fileURLToPath } from "node:url";
-import { KbridgeError, type SessionProblem, type SessionStart, type SessionView } from "../protocol/index.ts";
+import { KbridgeError, type SessionStart, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper, type CliConnection } from "./connect.ts";
+import { sessionPrinter } from "./sessionPrinter.ts";
 
 export interface ConnectArgs {
   context?: string;
@@ -108,65 +109,22 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
   // Known once the helper answers session:start; updates for other sessions are ignored.
   const ours: { id?: string } = {};
   let stopping = false;
-  let printed = 0;
-  let shownProcess = "";
-  let connectedShown = false;
   let settle: (code: number) => void = () => undefined;
   const finished = new Promise<number>((resolve) => (settle = resolve));
 
+  const printer = sessionPrinter(input, out, err);
   const show = (view: SessionView) => {
-    for (const step of view.steps.slice(printed)) {
-      if (step.status === "running") break;
-      out(`${step.status === "done" ? "✓" : "✗"} ${step.name}${step.ms !== undefined ? ` (${step.ms} ms)` : ""}${step.detail ? `: ${step.detail}` : ""}\n`);
-      printed += 1;
-    }
-    const process = view.process;
-    const processState = process ? `${process.state}:${process.pid ?? ""}:${process.restarts}` : "";
-    if (process && processState !== shownProcess) {
-      shownProcess = processState;
-      if (process.state === "running") out(`Started ${process.command} (pid ${process.pid}) in ${process.cwd} with the pod's environment.\n`);
-      if (process.state === "exited") err(`kbridge: ${process.command} ${process.signal ? `was ended by ${process.signal}` : `exited with code ${process.exitCode}`}; the session stays connected (Ctrl-C to end it).\n`);
-    }
-    if (view.state === "connected" && !connectedShown) {
-      connectedShown = true;
-      const mapping = input.ports.map((p) => `${p.port ?? "port"} → 127.0.0.1:${p.workstationPort}`).join(", ");
-      if (view.isolation) {
-        const { routingKey, urls } = view.isolation;
-        out(`Connected, isolated as ${routingKey}: ${input.targetKind}/${input.targetName}'s requests carrying the header "kubernetes-route-as: ${routingKey}" reach this workstation (${mapping}); everyone else's reach the cluster's pods. Press Ctrl-C to disconnect.\n`);
-        out(urls.length ? `Your personal URL(s), for anyone on the team:\n${urls.map((url) => `  ${url}\n`).join("")}` : "No ingress host in the namespace, so no personal URL: send the header yourself.\n");
-        out(`Try: curl -H 'kubernetes-route-as: ${routingKey}' …  (every service on the way must forward the header)\n`);
-      } else {
-        out(`Connected: ${input.targetKind}/${input.targetName} in ${input.namespace} now reaches this workstation (${mapping}). Press Ctrl-C to disconnect and restore.\n`);
-      }
-    }
-    showProblems(view);
-    if (view.state === "ended" && !stopping) {
+    const end = printer.show(view);
+    // While stopping, the stop's own answer says how it went.
+    if (!end || stopping) return;
+    if (end === "ended") {
       out(
         view.outcome === "restored-by-cluster"
           ? `The session's objects left the cluster (${view.note ?? "its restorer ran, or someone cleaned the namespace"}); the cluster is restored.\n`
           : "The session was ended elsewhere (kbridge disconnect or the dashboard); the cluster is restored.\n",
       );
-      settle(0);
-    }
-    // While stopping, the stop's own answer says how it went.
-    if (view.state === "failed" && !stopping) {
-      err(`kbridge: ${view.error?.message ?? "the connect failed"}\n${view.error?.hint ? `  ${view.error.hint}\n` : ""}`);
-      settle(1);
-    }
-  };
-  // A problem is said once as it starts, and once as it ends.
-  const shownProblems = new Map<SessionProblem["code"], { message: string; since: string }>();
-  const showProblems = (view: SessionView) => {
-    const now = new Map((view.problems ?? []).map((p) => [p.code, p]));
-    for (const [code, problem] of now) if (shownProblems.get(code)?.message !== problem.message) err(`kbridge: ${problem.message}\n`);
-    for (const [code, problem] of shownProblems) {
-      if (now.has(code)) continue;
-      const seconds = Math.round((Date.now() - Date.parse(problem.since)) / 1000);
-      if (code === "cluster-unreachable") out(`The cluster answers again after ${seconds} s; the session held.\n`);
-      if (code === "workstation-refused") out(`Cluster traffic reaches this workstation again.\n`);
-    }
-    shownProblems.clear();
-    for (const [code, problem] of now) shownProblems.set(code, problem);
+    } else err(`kbridge: ${view.error?.message ?? "the connect failed"}\n${view.error?.hint ? `  ${view.error.hint}\n` : ""}`);
+    settle(end === "ended" ? 0 : 1);
   };
   socket.on("session:updated", (view) => {
     if (view.id === ours.id) show(view);

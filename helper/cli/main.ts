@@ -56,37 +56,37 @@ Environment:
 
 type Print = (text: string) => void;
 
+const OPTIONS = {
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  context: { type: "string" },
+  namespace: { type: "string", short: "n" },
+  service: { type: "string" },
+  deployment: { type: "string" },
+  pod: { type: "string" },
+  container: { type: "string" },
+  "local-port": { type: "string", multiple: true },
+  "agent-image": { type: "string" },
+  "keep-probes": { type: "boolean" },
+  "keep-lifecycle-hooks": { type: "boolean" },
+  format: { type: "string" },
+  "no-hosts": { type: "boolean" },
+  config: { type: "string" },
+  isolate: { type: "boolean" },
+  "routing-key": { type: "string" },
+  output: { type: "string", short: "o" },
+  session: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
 export async function main(argv: string[], out: Print = (t) => process.stdout.write(t), err: Print = (t) => process.stderr.write(t)): Promise<number> {
   // `kbridge connect … -- npm run dev`: what follows `--` is the workstation process.
   const split = argv.indexOf("--");
   const launchArgs = split >= 0 ? argv.slice(split + 1) : [];
   let parsed;
   try {
-    parsed = parseArgs({
-      args: split >= 0 ? argv.slice(0, split) : argv,
-      allowPositionals: true,
-      options: {
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        context: { type: "string" },
-        namespace: { type: "string", short: "n" },
-        service: { type: "string" },
-        deployment: { type: "string" },
-        pod: { type: "string" },
-        container: { type: "string" },
-        "local-port": { type: "string", multiple: true },
-        "agent-image": { type: "string" },
-        "keep-probes": { type: "boolean" },
-        "keep-lifecycle-hooks": { type: "boolean" },
-        format: { type: "string" },
-        "no-hosts": { type: "boolean" },
-        config: { type: "string" },
-        isolate: { type: "boolean" },
-        "routing-key": { type: "string" },
-        output: { type: "string", short: "o" },
-        session: { type: "string" },
-      },
-    });
+    parsed = parseArgs({ args: split >= 0 ? argv.slice(0, split) : argv, allowPositionals: true, options: OPTIONS });
   } catch (error) {
     err(`kbridge: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
@@ -102,52 +102,58 @@ export async function main(argv: string[], out: Print = (t) => process.stdout.wr
     return 2;
   }
   try {
-    switch (command) {
-      case "status":
-        return await status(json, out);
-      case "contexts":
-        return await contexts(json, out, err);
-      case "helper":
-        return await helper(out);
-      case "disconnect":
-        return await disconnect(parsed.values.session, json, out, err);
-      case "env":
-        return await environment(parsed.values.session, parsed.values.format ?? "dotenv", parsed.values.output, out, err);
-      case "restart":
-        return await restartProcess(parsed.values.session, out, err);
-      case "resume":
-        return await resumeSessions(parsed.values.session, json, out, err);
-      case "clean":
-        return await clean(parsed.values.context, parsed.values.namespace, json, out, err);
-      case "connect":
-        return await connectCommand(
-          {
-            context: parsed.values.context,
-            namespace: parsed.values.namespace,
-            service: parsed.values.service,
-            deployment: parsed.values.deployment,
-            pod: parsed.values.pod,
-            container: parsed.values.container,
-            localPorts: parsed.values["local-port"] ?? [],
-            agentImage: parsed.values["agent-image"],
-            keepProbes: parsed.values["keep-probes"],
-            keepLifecycleHooks: parsed.values["keep-lifecycle-hooks"],
-            launch: launchArgs,
-            noHosts: parsed.values["no-hosts"],
-            config: parsed.values.config,
-            isolate: parsed.values.isolate,
-            routingKey: parsed.values["routing-key"],
-          },
-          out,
-          err,
-        );
-      default:
-        err(`kbridge: unknown command '${command}'\n\n${USAGE}`);
-        return 2;
-    }
+    return await run(command, parsed.values, launchArgs, out, err);
   } catch (error) {
     if (error instanceof KbridgeError) return report(error.info, json, out, err);
     throw error;
+  }
+}
+
+/** Runs one command with its options; its exit code. */
+async function run(command: string, values: Values, launchArgs: string[], out: Print, err: Print): Promise<number> {
+  const json = values.json === true;
+  switch (command) {
+    case "status":
+      return status(json, out);
+    case "contexts":
+      return contexts(json, out, err);
+    case "helper":
+      return helper(out);
+    case "disconnect":
+      return disconnect(values.session, json, out, err);
+    case "env":
+      return environment(values.session, values.format ?? "dotenv", values.output, out, err);
+    case "restart":
+      return restartProcess(values.session, out, err);
+    case "resume":
+      return resumeSessions(values.session, json, out, err);
+    case "clean":
+      return clean(values.context, values.namespace, json, out, err);
+    case "connect":
+      return connectCommand(
+        {
+          context: values.context,
+          namespace: values.namespace,
+          service: values.service,
+          deployment: values.deployment,
+          pod: values.pod,
+          container: values.container,
+          localPorts: values["local-port"] ?? [],
+          agentImage: values["agent-image"],
+          keepProbes: values["keep-probes"],
+          keepLifecycleHooks: values["keep-lifecycle-hooks"],
+          launch: launchArgs,
+          noHosts: values["no-hosts"],
+          config: values.config,
+          isolate: values.isolate,
+          routingKey: values["routing-key"],
+        },
+        out,
+        err,
+      );
+    default:
+      err(`kbridge: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
   }
 }
 
