@@ -9,7 +9,8 @@
 // browser extension. HTTP/1.x with keep-alive (each request routed on its own) and WebSocket
 // upgrades are routed; anything else on the port (TLS, h2c, a database protocol) passes
 // through to the Service's own pods untouched.
-// One file, no npm dependencies, run by the stock node image as a non-root user.
+// No npm dependencies (HTTP framing in httpFraming.mjs and the pod watch in podMirror.mjs are
+// shipped beside it), run by the stock node image as a non-root user.
 //
 // Environment:
 //   KBRIDGE_SERVICE            the Service routed (its agents carry kbridge.dev/route-from=<it>)
@@ -17,16 +18,15 @@
 //   KBRIDGE_ORIGINAL_SELECTOR  JSON: the Service's selector before kbridge changed it
 //   KBRIDGE_ROUTER_PORTS       JSON: [{"port": 8080, "targetPort": "http"}] — listen on `port`,
 //                              forward to the pod's `targetPort` (a number or a port name)
-import fs from "node:fs";
-import https from "node:https";
 import net from "node:net";
+import { bodyFraming, framer } from "./httpFraming.mjs";
+import { mirrorPods } from "./podMirror.mjs";
 
 const service = process.env.KBRIDGE_SERVICE ?? "";
 const namespace = process.env.KBRIDGE_NAMESPACE ?? "";
 const HEADER = "kubernetes-route-as";
 const KEY_LABEL = "kbridge.dev/routing-key";
 const ROUTE_FROM_LABEL = "kbridge.dev/route-from";
-const SA = "/var/run/secrets/kubernetes.io/serviceaccount";
 const log = (message, fields = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), service, message, ...fields }));
 
 let originalSelector;
@@ -41,96 +41,6 @@ try {
 if (!service || !namespace || !originalSelector || Object.keys(originalSelector).length === 0 || !Array.isArray(routerPorts) || routerPorts.length === 0) {
   console.error("kbridge router: KBRIDGE_SERVICE, KBRIDGE_NAMESPACE, KBRIDGE_ORIGINAL_SELECTOR (non-empty) and KBRIDGE_ROUTER_PORTS are required");
   process.exit(2);
-}
-
-// ---- The pods, as the API server tells them (list, then watch from its resourceVersion). ----
-
-/** A GET on the API server with the pod's service-account token; the response stream. */
-function apiGet(path) {
-  return new Promise((resolve, reject) => {
-    const request = https.get(
-      {
-        host: process.env.KUBERNETES_SERVICE_HOST,
-        port: process.env.KUBERNETES_SERVICE_PORT ?? 443,
-        path,
-        ca: fs.readFileSync(`${SA}/ca.crt`),
-        headers: { authorization: `Bearer ${fs.readFileSync(`${SA}/token`, "utf8").trim()}`, accept: "application/json" },
-      },
-      resolve,
-    );
-    request.setTimeout(30_000, () => request.destroy(new Error(`GET ${path} timed out`)));
-    request.on("error", reject);
-  });
-}
-
-async function apiJson(path) {
-  const response = await apiGet(path);
-  let text = "";
-  for await (const chunk of response) text += chunk;
-  if (response.statusCode !== 200) throw new Error(`GET ${path}: HTTP ${response.statusCode} ${text.slice(0, 200)}`);
-  return JSON.parse(text);
-}
-
-/**
- * Keeps `pods` (name → pod) equal to the pods the selector matches: a list, then a watch from
- * its resourceVersion; a closed watch resumes, a 410 (too old) lists again; failures back off
- * up to 5 s. Resolves once the first list is in.
- */
-function mirrorPods(labelSelector, pods, onChange) {
-  const base = `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(labelSelector)}`;
-  let resourceVersion = "";
-  let backoff = 250;
-  let first;
-  const listed = new Promise((resolve) => (first = resolve));
-  const relist = async () => {
-    const list = await apiJson(base);
-    pods.clear();
-    for (const pod of list.items) pods.set(pod.metadata.name, pod);
-    resourceVersion = list.metadata.resourceVersion;
-    onChange();
-    first();
-  };
-  const watch = async () => {
-    const response = await apiGet(`${base}&watch=1&allowWatchBookmarks=true&resourceVersion=${resourceVersion}`);
-    if (response.statusCode !== 200) {
-      response.resume();
-      throw new Error(`watch pods (${labelSelector}): HTTP ${response.statusCode}`);
-    }
-    let buffered = "";
-    for await (const chunk of response) {
-      buffered += chunk;
-      let newline;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (!line) continue;
-        const event = JSON.parse(line);
-        if (event.type === "ERROR") {
-          if (event.object?.code === 410) resourceVersion = "";
-          return;
-        }
-        resourceVersion = event.object.metadata.resourceVersion;
-        if (event.type === "BOOKMARK") continue;
-        if (event.type === "DELETED") pods.delete(event.object.metadata.name);
-        else pods.set(event.object.metadata.name, event.object);
-        onChange();
-        backoff = 250;
-      }
-    }
-  };
-  void (async () => {
-    for (;;) {
-      try {
-        if (!resourceVersion) await relist();
-        await watch();
-      } catch (error) {
-        log("pod watch failed; retrying", { selector: labelSelector, error: error.message, retryInMs: backoff });
-        await new Promise((resolve) => setTimeout(resolve, backoff));
-        backoff = Math.min(5000, backoff * 2);
-      }
-    }
-  })();
-  return listed;
 }
 
 const originals = new Map();
@@ -194,98 +104,6 @@ function hostKey(host) {
   return dot > 0 && activeKeys.has(name.slice(0, dot)) ? name.slice(0, dot) : undefined;
 }
 
-// ---- HTTP/1 framing: where each message's head and body end, so every request on a kept-alive
-// connection is routed on its own while the bytes themselves pass through unparsed. ----
-
-const MAX_HEAD = 64 * 1024;
-const CRLF2 = Buffer.from("\r\n\r\n");
-
-/** A message head: its start line and headers (names lower-cased; repeated ones joined with ", "). */
-function parseHead(head) {
-  const lines = head.toString("latin1").split("\r\n");
-  const headers = {};
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-  }
-  return { startLine: lines[0], headers };
-}
-
-/** How a message's body is delimited. */
-function bodyFraming(headers) {
-  if (/chunked/i.test(headers["transfer-encoding"] ?? "")) return { kind: "chunked" };
-  if (headers["content-length"] !== undefined) {
-    const length = Number(headers["content-length"]);
-    return length > 0 ? { kind: "length", left: length } : { kind: "none" };
-  }
-  return { kind: "none" };
-}
-
-/**
- * Splits a byte stream into messages. `onHead(head, parsed)` returns the body's framing
- * ({kind: none|length|chunked|close|raw}), or null to hold the head until feed() is called
- * again; `onBody(bytes)` gets the body's bytes as they come (chunk framing included);
- * `onEnd()` marks a message's end. Throws on a head larger than 64 KiB.
- */
-function framer(onHead, onBody, onEnd) {
-  let buffer = Buffer.alloc(0);
-  let mode = { kind: "head" };
-  const finish = () => {
-    mode = { kind: "head" };
-    onEnd();
-  };
-  return function feed(chunk) {
-    if (chunk.length) buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
-    while (buffer.length > 0) {
-      if (mode.kind === "head") {
-        const end = buffer.indexOf(CRLF2);
-        if (end < 0) {
-          if (buffer.length > MAX_HEAD) throw new Error("message head larger than 64 KiB");
-          return;
-        }
-        const head = buffer.subarray(0, end + 4);
-        const framing = onHead(head, parseHead(head));
-        if (framing === null) return;
-        buffer = buffer.subarray(end + 4);
-        mode = framing.kind === "chunked" ? { kind: "chunk-size" } : framing;
-        if (mode.kind === "none") finish();
-      } else if (mode.kind === "length") {
-        const take = Math.min(mode.left, buffer.length);
-        onBody(buffer.subarray(0, take));
-        buffer = buffer.subarray(take);
-        mode.left -= take;
-        if (mode.left === 0) finish();
-      } else if (mode.kind === "chunk-size" || mode.kind === "trailer") {
-        const eol = buffer.indexOf("\r\n");
-        if (eol < 0) return;
-        const line = buffer.subarray(0, eol + 2);
-        onBody(line);
-        buffer = buffer.subarray(eol + 2);
-        if (mode.kind === "trailer") {
-          if (line.length === 2) finish();
-        } else {
-          const size = parseInt(line.toString("latin1"), 16);
-          if (Number.isNaN(size)) throw new Error("bad chunk size");
-          mode = size === 0 ? { kind: "trailer" } : { kind: "chunk-data", left: size + 2 };
-        }
-      } else if (mode.kind === "chunk-data") {
-        const take = Math.min(mode.left, buffer.length);
-        onBody(buffer.subarray(0, take));
-        buffer = buffer.subarray(take);
-        mode.left -= take;
-        if (mode.left === 0) mode = { kind: "chunk-size" };
-      } else {
-        // close (a response read until the server closes) or raw (after an upgrade): everything passes.
-        onBody(buffer);
-        buffer = Buffer.alloc(0);
-      }
-    }
-  };
-}
-
 /** Replaces (or adds) the routing header in a raw request head. */
 function withRoutingHeader(head, key) {
   const lines = head.toString("latin1").split("\r\n").slice(0, -2);
@@ -308,134 +126,146 @@ function plainAnswer(status, reason, message) {
  * upgrade (WebSocket) turns the connection into a plain pipe after its head.
  */
 function serveHttp(client, targetPort) {
-  const upstreams = new Map();
-  let current = null;
-  let held = false;
-  let clientEnded = false;
-  const pendingTotal = () => [...upstreams.values()].reduce((sum, u) => sum + u.pending.length, 0);
-  const fail = (status, reason, message) => {
-    if (client.writable) client.end(plainAnswer(status, reason, message));
-    for (const upstream of upstreams.values()) upstream.socket.destroy();
-  };
-
-  function upstreamSocket(target) {
-    const id = `${target.host}:${target.port}`;
-    const known = upstreams.get(id);
-    if (known && !known.socket.destroyed) return known;
-    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
-    socket.setNoDelay(true);
-    const entry = { id, target, socket, pending: [], closeDelimited: false, raw: false };
-    const responses = framer(
-      (head, parsed) => {
-        const status = Number(parsed.startLine.split(" ")[1]);
-        if (status === 101) return { kind: "raw" };
-        if (status >= 100 && status < 200) {
-          entry.interim = true; // 100 Continue and the like: the final response follows
-          return { kind: "none" };
-        }
-        const method = entry.pending[0];
-        if (method === "HEAD" || status === 204 || status === 304) return { kind: "none" };
-        const framing = bodyFraming(parsed.headers);
-        if (framing.kind === "none" && parsed.headers["content-length"] === undefined) {
-          entry.closeDelimited = true;
-          return { kind: "close" };
-        }
-        return framing;
-      },
-      () => {},
-      () => {
-        if (entry.interim) return void (entry.interim = false);
-        entry.pending.shift();
-        if (held && pendingTotal() === 0) release();
-      },
-    );
-    socket.on("data", (chunk) => {
-      if (!client.write(chunk)) {
-        socket.pause();
-        client.once("drain", () => socket.resume());
-      }
-      try {
-        if (!entry.raw) responses(chunk);
-      } catch (error) {
-        log("bad response from upstream", { upstream: id, error: error.message });
-        client.destroy();
-      }
-    });
-    socket.on("error", (error) => {
-      if (entry.pending.length > 0 && !entry.answered) fail(502, "Bad Gateway", `${target.key ? `developer ${target.key}'s agent ${target.pod}` : `pod ${target.pod}`} did not answer: ${error.message}`);
-      else client.destroy();
-    });
-    socket.on("end", () => {
-      if (upstreams.get(id) === entry) upstreams.delete(id);
-      // A response read until close, an upgrade's end, an unanswered request, or the client already done: the client's side ends too.
-      // (An idle kept-alive upstream closing is no reason: the next request opens another.)
-      if (entry.closeDelimited || entry.raw || entry.pending.length > 0 || (clientEnded && upstreams.size === 0)) client.end();
-    });
-    socket.on("close", () => {
-      if (upstreams.get(id) === entry) upstreams.delete(id);
-    });
-    socket.once("data", () => (entry.answered = true));
-    upstreams.set(id, entry);
-    return entry;
-  }
-
-  const requests = framer(
-    (head, parsed) => {
-      const marked = hostKey(parsed.headers.host);
-      const key = marked ?? requestKey(parsed.headers);
-      const target = upstreamFor(key, targetPort);
-      if (!target) {
-        fail(503, "Service Unavailable", `no ready pod of service ${service} serves port ${targetPort}`);
-        return null;
-      }
-      const id = `${target.host}:${target.port}`;
-      // Another upstream while earlier requests are unanswered: hold this one (responses stay in order).
-      if (current && current.id !== id && pendingTotal() > 0) {
-        held = true;
-        client.pause();
-        return null;
-      }
-      current = upstreamSocket(target);
-      current.pending.push(parsed.startLine.split(" ")[0]);
-      current.socket.write(marked ? withRoutingHeader(head, marked) : head);
-      if (/upgrade/i.test(parsed.headers.connection ?? "") && parsed.headers.upgrade) {
-        current.raw = true;
-        return { kind: "raw" };
-      }
-      return bodyFraming(parsed.headers);
+  const conn = {
+    client,
+    upstreams: new Map(),
+    current: null,
+    held: false,
+    clientEnded: false,
+    pendingTotal: () => [...conn.upstreams.values()].reduce((sum, u) => sum + u.pending.length, 0),
+    fail(status, reason, message) {
+      if (client.writable) client.end(plainAnswer(status, reason, message));
+      for (const upstream of conn.upstreams.values()) upstream.socket.destroy();
     },
+    release() {
+      conn.held = false;
+      try {
+        requests(Buffer.alloc(0));
+      } catch (error) {
+        return conn.fail(400, "Bad Request", error.message);
+      }
+      if (!conn.held) client.resume();
+    },
+  };
+  const requests = framer(
+    (head, parsed) => routeRequest(conn, head, parsed, targetPort),
     (body) => {
-      if (!current.socket.write(body)) {
+      if (!conn.current.socket.write(body)) {
         client.pause();
-        current.socket.once("drain", () => client.resume());
+        conn.current.socket.once("drain", () => client.resume());
       }
     },
     () => {},
   );
-  function release() {
-    held = false;
-    try {
-      requests(Buffer.alloc(0));
-    } catch (error) {
-      return fail(400, "Bad Request", error.message);
-    }
-    if (!held) client.resume();
-  }
   client.on("data", (chunk) => {
     try {
       requests(chunk);
     } catch (error) {
-      fail(400, "Bad Request", error.message);
+      conn.fail(400, "Bad Request", error.message);
     }
   });
   client.on("end", () => {
-    clientEnded = true;
-    for (const upstream of upstreams.values()) upstream.socket.end();
-    if (upstreams.size === 0) client.end();
+    conn.clientEnded = true;
+    for (const upstream of conn.upstreams.values()) upstream.socket.end();
+    if (conn.upstreams.size === 0) client.end();
   });
   client.on("close", () => {
-    for (const upstream of upstreams.values()) upstream.socket.destroy();
+    for (const upstream of conn.upstreams.values()) upstream.socket.destroy();
   });
+}
+
+/** A request's head: sent to its upstream (held while another upstream owes answers); how its body is framed. */
+function routeRequest(conn, head, parsed, targetPort) {
+  const marked = hostKey(parsed.headers.host);
+  const key = marked ?? requestKey(parsed.headers);
+  const target = upstreamFor(key, targetPort);
+  if (!target) {
+    conn.fail(503, "Service Unavailable", `no ready pod of service ${service} serves port ${targetPort}`);
+    return null;
+  }
+  const id = `${target.host}:${target.port}`;
+  // Another upstream while earlier requests are unanswered: hold this one (responses stay in order).
+  if (conn.current && conn.current.id !== id && conn.pendingTotal() > 0) {
+    conn.held = true;
+    conn.client.pause();
+    return null;
+  }
+  conn.current = upstreamSocket(conn, target);
+  conn.current.pending.push(parsed.startLine.split(" ")[0]);
+  conn.current.socket.write(marked ? withRoutingHeader(head, marked) : head);
+  if (/upgrade/i.test(parsed.headers.connection ?? "") && parsed.headers.upgrade) {
+    conn.current.raw = true;
+    return { kind: "raw" };
+  }
+  return bodyFraming(parsed.headers);
+}
+
+/** The connection's socket to an upstream (one per upstream, kept alive): responses pass back to the client as bytes. */
+function upstreamSocket(conn, target) {
+  const { client, upstreams } = conn;
+  const id = `${target.host}:${target.port}`;
+  const known = upstreams.get(id);
+  if (known && !known.socket.destroyed) return known;
+  const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+  socket.setNoDelay(true);
+  const entry = { id, target, socket, pending: [], closeDelimited: false, raw: false };
+  const responses = responseFramer(conn, entry);
+  socket.on("data", (chunk) => {
+    if (!client.write(chunk)) {
+      socket.pause();
+      client.once("drain", () => socket.resume());
+    }
+    try {
+      if (!entry.raw) responses(chunk);
+    } catch (error) {
+      log("bad response from upstream", { upstream: id, error: error.message });
+      client.destroy();
+    }
+  });
+  socket.on("error", (error) => {
+    if (entry.pending.length > 0 && !entry.answered) conn.fail(502, "Bad Gateway", `${target.key ? `developer ${target.key}'s agent ${target.pod}` : `pod ${target.pod}`} did not answer: ${error.message}`);
+    else client.destroy();
+  });
+  socket.on("end", () => {
+    if (upstreams.get(id) === entry) upstreams.delete(id);
+    // A response read until close, an upgrade's end, an unanswered request, or the client already done: the client's side ends too.
+    // (An idle kept-alive upstream closing is no reason: the next request opens another.)
+    if (entry.closeDelimited || entry.raw || entry.pending.length > 0 || (conn.clientEnded && upstreams.size === 0)) client.end();
+  });
+  socket.on("close", () => {
+    if (upstreams.get(id) === entry) upstreams.delete(id);
+  });
+  socket.once("data", () => (entry.answered = true));
+  upstreams.set(id, entry);
+  return entry;
+}
+
+/** Tracks where each response of an upstream ends, so a held request goes once every earlier one is answered. */
+function responseFramer(conn, entry) {
+  return framer(
+    (head, parsed) => {
+      const status = Number(parsed.startLine.split(" ")[1]);
+      if (status === 101) return { kind: "raw" };
+      if (status >= 100 && status < 200) {
+        entry.interim = true; // 100 Continue and the like: the final response follows
+        return { kind: "none" };
+      }
+      const method = entry.pending[0];
+      if (method === "HEAD" || status === 204 || status === 304) return { kind: "none" };
+      const framing = bodyFraming(parsed.headers);
+      if (framing.kind === "none" && parsed.headers["content-length"] === undefined) {
+        entry.closeDelimited = true;
+        return { kind: "close" };
+      }
+      return framing;
+    },
+    () => {},
+    () => {
+      if (entry.interim) return void (entry.interim = false);
+      entry.pending.shift();
+      if (conn.held && conn.pendingTotal() === 0) conn.release();
+    },
+  );
 }
 
 /** An HTTP/1.x request line starts with a method token and a space; HTTP/2's preface is "PRI * HTTP/2.0". */
@@ -487,8 +317,8 @@ function listen({ port, targetPort }) {
 
 // Ready (listening) only once both sets of pods are known, so no request meets an empty table.
 await Promise.all([
-  mirrorPods(Object.entries(originalSelector).map(([key, value]) => `${key}=${value}`).join(","), originals, routesChanged),
-  mirrorPods(KEY_LABEL, agents, routesChanged),
+  mirrorPods({ namespace, labelSelector: Object.entries(originalSelector).map(([key, value]) => `${key}=${value}`).join(","), pods: originals, onChange: routesChanged, log }),
+  mirrorPods({ namespace, labelSelector: KEY_LABEL, pods: agents, onChange: routesChanged, log }),
 ]);
 await Promise.all(routerPorts.map(listen));
 process.on("SIGTERM", () => {

@@ -7,6 +7,7 @@
  * removes them, selectors first (helper/agent/restore.mjs unrouteIfIdle).
  */
 import fs from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import type { V1Deployment, V1Ingress, V1Service } from "@kubernetes/client-node";
 import { KbridgeError } from "../protocol/index.ts";
 import type { Logger } from "../logging/logger.ts";
@@ -15,7 +16,8 @@ import { MANAGED_BY, ROLE_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
 export { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTING_KEY_LABEL };
-const ROUTER_SCRIPT = new URL("../agent/router.mjs", import.meta.url);
+/** The router and the module it imports, as the routers' ConfigMap carries them. */
+const ROUTER_SCRIPTS = ["router.mjs", "httpFraming.mjs", "podMirror.mjs"];
 const ROUTER_MOUNT = "/opt/kbridge";
 const READY_TIMEOUT_MS = 60_000;
 
@@ -158,11 +160,11 @@ async function ensureRouter(connection: ClusterConnection, namespace: string, se
 
 async function ensureShared(connection: ClusterConnection, namespace: string): Promise<void> {
   const metadata = { name: SHARED, labels: routerLabels };
-  const script = fs.readFileSync(ROUTER_SCRIPT, "utf8");
+  const data = Object.fromEntries(ROUTER_SCRIPTS.map((file) => [file, fs.readFileSync(new URL(`../agent/${file}`, import.meta.url), "utf8")]));
   const current = await clusterCall(connection, "read the router script", () => connection.core.readNamespacedConfigMap({ name: SHARED, namespace }), { notFound: "null" });
-  if (!current) await clusterCall(connection, "deliver the router script", () => connection.core.createNamespacedConfigMap({ namespace, body: { metadata, data: { "router.mjs": script } } }), { conflict: "null" });
-  // Another kbridge version's script: new routers get this one (running ones keep theirs until they restart).
-  else if (current.data?.["router.mjs"] !== script) await clusterCall(connection, "update the router script", () => connection.core.replaceNamespacedConfigMap({ name: SHARED, namespace, body: { ...current, data: { "router.mjs": script } } }), { conflict: "null" });
+  if (!current) await clusterCall(connection, "deliver the router script", () => connection.core.createNamespacedConfigMap({ namespace, body: { metadata, data } }), { conflict: "null" });
+  // Another kbridge version's scripts: new routers get these (running ones keep theirs until they restart).
+  else if (!isDeepStrictEqual(current.data ?? {}, data)) await clusterCall(connection, "update the router script", () => connection.core.replaceNamespacedConfigMap({ name: SHARED, namespace, body: { ...current, data } }), { conflict: "null" });
   await clusterCall(connection, "create the routers' service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }), { conflict: "null" });
   // Routers only watch pods: the Service's own and the isolated agents.
   await clusterCall(connection, "create the routers' role", () => connection.rbac.createNamespacedRole({ namespace, body: { metadata, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] } }), { conflict: "null" });
