@@ -11,7 +11,7 @@ import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, labelsFor, OWNER_ANNOTATION, ROLE_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
 
 /** What the session's ConfigMap carries: the agent, and the restorer with the modules it shares with the helper. */
-const SCRIPTS = ["agent.mjs", "mux.mjs", "restorer.mjs", "restore.mjs", "deadman.mjs", "names.mjs"];
+const SCRIPTS = ["agent.mjs", "mux.mjs", "muxWire.mjs", "muxStream.mjs", "readInto.mjs", "restorer.mjs", "restore.mjs", "deadman.mjs", "names.mjs"];
 
 /** The workload a session replaced, as the restorer is told it ("Deployment/api"). */
 export type WorkloadRef = { kind: ResolvedTarget["workload"]["kind"]; name: string };
