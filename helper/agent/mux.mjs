@@ -5,13 +5,7 @@
 // connection its workload's ports accept) both run on it. The wire format is in muxWire.mjs,
 // one stream in muxStream.mjs, and how the agent reads a connection it made into a stream in
 // readInto.mjs; this module exports them all.
-//
-// Why not HTTP/2 (the first version): per request, the cost that counts on a workstation is
-// system calls and the layers between them. Here a frame is 9 bytes of header and the
-// payload as it came; what all connections write during one turn of the event loop leaves
-// as one write (one WebSocket message, one TLS record, one message for the API server to
-// relay); a connection's bytes are delivered as they arrive, never reassembled.
-//
+// Why frames of its own rather than HTTP/2: docs/tunnel.md.
 import { FLUSH_BYTES, FRAME, HEADER } from "./muxWire.mjs";
 import { MuxStream } from "./muxStream.mjs";
 

@@ -104,15 +104,8 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
  * How much the helper's old generation may grow past what the last full collection kept
  * before the next one starts, in percent (V8 chooses 10 to 300 by itself otherwise).
  *
- * A relay's heap holds modules (about 56 MB here, mostly client-node) and little else long,
- * while every MiB a connection carries brings a MiB of external memory (its reads' buffers).
- * V8 collects the young generation for that external memory every few dozen MiB, and judges
- * from the old generation's slow growth that it may keep the limit close: 10 to 20 % above
- * what it kept, less than the young generation's size. Then each of those collections starts
- * a full one, every 100 ms or so during a transfer (measured: 94 to 102 full collections in
- * a run of `npm run bench outbound`, 3.3 to 3.5 ms of the helper's CPU per MiB uploaded). At
- * 100 % they are 8 to 10, and 1.3 to 1.5 ms per MiB; the heap may grow to twice what is live
- * before it is collected, within what V8's own choices allow.
+ * With V8's own choice, a relay's uploads made it run a full collection every 100 ms or so;
+ * why, and what 100 % measured: docs/tunnel.md.
  */
 const HEAP_GROWING_PERCENT = 100;
 
