@@ -19,7 +19,7 @@ import { checkIsolation, routeIsolation, startIsolatedAgent } from "../k8s/isola
 import { restoreSession } from "../k8s/sessionRestore.ts";
 import { checkRouting } from "./routeCheck.ts";
 import { defaultRoutingKey } from "../shared/routingKey.ts";
-import { agentTunnels } from "./agentTunnels.ts";
+import { AgentTunnels } from "./agentTunnels.ts";
 import { prepareWorkstation } from "./workstationEnvironment.ts";
 import { DEFAULT_AGENT_IMAGE, newPlan, restoreSummary, routeTable, stepper, workloadOf, type ConnectedSession, type ConnectOptions, type ResumeOptions, type SessionCallbacks, type SessionPlan } from "./sessionPlan.ts";
 
@@ -145,7 +145,7 @@ export async function resume(options: ResumeOptions): Promise<ConnectedSession> 
  */
 async function attach(connection: ClusterConnection, plan: SessionPlan, pods: string[], heartbeat: Heartbeat, callbacks: SessionCallbacks, config?: LocalProcessConfig): Promise<ConnectedSession> {
   const step = stepper(callbacks.onStep);
-  const tunnels = agentTunnels(connection, plan, callbacks);
+  const tunnels = new AgentTunnels(connection, plan, callbacks);
   let active = true;
   let workstation: Awaited<ReturnType<typeof prepareWorkstation>> | undefined;
   const shutDown = async () => {
