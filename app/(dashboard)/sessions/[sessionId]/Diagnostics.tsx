@@ -1,13 +1,12 @@
 "use client";
 
-import { useCallback, useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useState } from "react";
 import type { EnvVarView, ErrorInfo, SessionDiagnostics, SessionView } from "../../../../helper/protocol/index.ts";
 import { Card } from "../../../components/ui/Card.tsx";
 import { ErrorNotice } from "../../../components/ui/ErrorNotice.tsx";
 import { buttonClass } from "../../../components/ui/buttons.ts";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
-
-const MASK = "••••••••";
+import { EnvironmentSection, HostsSection, LogsSection, MASK, NamesSection, TcpSection } from "./DiagnosticsSections.tsx";
 
 /** The text report "Copy diagnostics" produces: everything on this card, secrets masked. */
 export function diagnosticsReport(view: SessionView, diagnostics: SessionDiagnostics, env: EnvVarView[]): string {
@@ -36,10 +35,6 @@ export function diagnosticsReport(view: SessionView, diagnostics: SessionDiagnos
   return `${lines.join("\n")}\n`;
 }
 
-function Badge({ ok, children }: { ok: boolean; children: ReactNode }) {
-  return <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${ok ? "bg-emerald-100 text-emerald-800" : "bg-rose-100 text-rose-800"}`}>{children}</span>;
-}
-
 /**
  * A connected session checked from the workstation: the hosts block as written, each name's
  * resolution, a TCP check of each endpoint, the environment (secrets masked until revealed),
@@ -49,7 +44,6 @@ export function Diagnostics({ view }: { view: SessionView }) {
   const { send } = useHelper();
   const [diagnostics, setDiagnostics] = useState<SessionDiagnostics | null>(null);
   const [env, setEnv] = useState<EnvVarView[]>([]);
-  const [revealed, setRevealed] = useState<Set<string>>(new Set());
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [checking, setChecking] = useState(false);
   const [copied, setCopied] = useState<"copied" | "manual" | null>(null);
@@ -112,106 +106,11 @@ export function Diagnostics({ view }: { view: SessionView }) {
       {copied === "manual" && <textarea aria-label="Diagnostics report" readOnly value={report} rows={10} className="mb-4 w-full rounded-md border border-slate-300 p-2 font-mono text-xs" />}
       {diagnostics && (
         <div className="flex flex-col gap-5 text-sm">
-          <section aria-label="Hosts block">
-            <h3 className="mb-1 font-medium text-slate-800">Hosts file</h3>
-            {diagnostics.hostsBlock ? (
-              <>
-                <p className="mb-1 text-slate-600">
-                  kbridge&apos;s block in <code className="font-mono">{diagnostics.hostsFile}</code>, as written:
-                </p>
-                <pre className="overflow-x-auto rounded-md bg-slate-900 p-3 font-mono text-xs text-slate-100">{diagnostics.hostsBlock}</pre>
-              </>
-            ) : (
-              <p className="text-slate-600">No hosts block: services are on 127.0.0.1 ports, reached through the service variables{diagnostics.reason ? ` (${diagnostics.reason})` : ""}.</p>
-            )}
-          </section>
-          {diagnostics.names.length > 0 && (
-            <section>
-              <h3 className="mb-1 font-medium text-slate-800">Name resolution from this workstation</h3>
-              <div className="max-h-72 overflow-auto">
-                <table className="w-full text-left" aria-label="Name resolution">
-                  <thead className="text-xs uppercase tracking-wide text-slate-500">
-                    <tr>
-                      <th className="py-1.5 pr-4 font-medium">Name</th>
-                      <th className="py-1.5 pr-4 font-medium">Resolves to</th>
-                      <th className="py-1.5 font-medium">Result</th>
-                    </tr>
-                  </thead>
-                  <tbody className="divide-y divide-slate-100">
-                    {diagnostics.names.map((n) => (
-                      <tr key={n.name} data-name={n.name} data-ok={n.ok}>
-                        <td className="py-1 pr-4 font-mono text-slate-800">{n.name}</td>
-                        <td className="py-1 pr-4 font-mono text-slate-600">
-                          {n.hostsFile ?? "—"}
-                          {n.system !== undefined && n.system !== n.hostsFile && <span className="ml-2 font-sans text-rose-700">system resolver: {n.system ?? "nothing"}</span>}
-                        </td>
-                        <td className="py-1">
-                          <Badge ok={n.ok}>{n.ok ? "resolves" : `expected ${n.expected}`}</Badge>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            </section>
-          )}
-          <section>
-            <h3 className="mb-1 font-medium text-slate-800">TCP check of each endpoint (through the agent)</h3>
-            <table className="w-full text-left" aria-label="TCP checks">
-              <tbody className="divide-y divide-slate-100">
-                {diagnostics.ports.map((p) => (
-                  <tr key={`${p.endpoint}:${p.port}`} data-ok={p.ok}>
-                    <td className="py-1 pr-4 font-medium text-slate-800">
-                      {p.endpoint}:{p.port}
-                    </td>
-                    <td className="py-1 pr-4 font-mono text-slate-600">
-                      {p.address}:{p.listenPort}
-                    </td>
-                    <td className="py-1">
-                      <Badge ok={p.ok}>{p.ok ? `${p.ms} ms` : "fails"}</Badge>
-                      {p.error && <span className="ml-2 text-rose-700">{p.error}</span>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
-          <section>
-            <h3 className="mb-1 font-medium text-slate-800">Environment of the workstation process ({env.length} variables)</h3>
-            <div className="max-h-72 overflow-auto">
-              <table className="w-full text-left" aria-label="Environment">
-                <tbody className="divide-y divide-slate-100">
-                  {env.map((v) => {
-                    const shown = !v.secret || revealed.has(v.name);
-                    return (
-                      <tr key={v.name} data-name={v.name}>
-                        <td className="py-1 pr-4 font-mono text-slate-800">{v.name}</td>
-                        <td className="max-w-md truncate py-1 pr-4 font-mono text-slate-600" title={shown ? v.value : undefined}>
-                          {shown ? v.value : MASK}
-                        </td>
-                        <td className="py-1 pr-4 text-xs text-slate-500">{v.source}</td>
-                        <td className="py-1 text-right">
-                          {v.secret && (
-                            <button type="button" className={buttonClass.quiet} onClick={() => setRevealed((set) => new Set(shown ? [...set].filter((n) => n !== v.name) : [...set, v.name]))}>
-                              {shown ? "Hide" : "Reveal"}
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </div>
-          </section>
-          <section>
-            <h3 className="mb-1 font-medium text-slate-800">Logs</h3>
-            <p className="text-slate-600">
-              This session: <code className="font-mono">{diagnostics.logFile}</code>
-              <br />
-              All sessions: <code className="font-mono">{diagnostics.logFolder}</code>
-            </p>
-          </section>
+          <HostsSection diagnostics={diagnostics} />
+          {diagnostics.names.length > 0 && <NamesSection names={diagnostics.names} />}
+          <TcpSection ports={diagnostics.ports} />
+          <EnvironmentSection env={env} />
+          <LogsSection diagnostics={diagnostics} />
         </div>
       )}
     </Card>
