@@ -1,33 +1,19 @@
 "use client";
 
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, useSyncExternalStore } from "react";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { LogLineView } from "../../../../helper/protocol/index.ts";
 import { Card } from "../../../components/ui/Card.tsx";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
 import { useHelperQuery } from "../../../lib/client/useHelperQuery.ts";
-import { parseAnsi } from "../../../lib/client/ansi.ts";
-import { FilteredLines, LogStore, type LevelFilter } from "../../../lib/client/logStore.ts";
+import { FilteredLines } from "../../../lib/client/logStore.ts";
+import { FollowedPods, LineText, LogToolbar, SOURCES, type LogFilters } from "./LogPaneParts.tsx";
+import { useSessionLog } from "./useSessionLog.ts";
 
-const SOURCES: LogLineView["source"][] = ["helper", "process", "agent", "traffic", "pod"];
 const LEVEL_TONE: Record<LogLineView["level"], string> = { info: "text-slate-200", warn: "text-amber-300", error: "text-rose-300" };
 /** Every row is one line of this height: only the rows in view (and OVERSCAN either side) are in the DOM. */
 const ROW_PX = 20;
 const OVERSCAN = 100;
 const PANE_PX = 384;
-
-function LineText({ text }: { text: string }) {
-  const segments = parseAnsi(text);
-  if (!segments) return <>{text}</>;
-  return (
-    <>
-      {segments.map((segment, i) => (
-        <span key={i} className={segment.className || undefined}>
-          {segment.text}
-        </span>
-      ))}
-    </>
-  );
-}
 
 /**
  * The session's log: kbridge's steps, the process's output, the agents' logs and the
@@ -41,43 +27,18 @@ export function LogPane({ sessionId, target, live }: { sessionId: string; target
   const [following, setFollowing] = useState<string[]>([]);
   const [followError, setFollowError] = useState<string | null>(null);
   const pods = useHelperQuery("kube:listPods", live ? { kubeContext: target.context, namespace: target.namespace } : null);
-  const followPod = async (pod: string, follow: boolean) => {
-    const result = await helper.send("session:followPod", { sessionId, pod, follow });
-    if (result.ok) setFollowing(result.data.following);
-    setFollowError(result.ok ? null : `${result.error.message}${result.error.hint ? ` ${result.error.hint}` : ""}`);
-  };
-  const store = useMemo(() => new LogStore(), []);
-  const version = useSyncExternalStore(
-    (listener) => store.subscribe(listener),
-    () => store.version,
-    () => 0,
-  );
-  const [sources, setSources] = useState<Set<LogLineView["source"]>>(new Set(SOURCES));
-  const [level, setLevel] = useState<LevelFilter>("all");
-  const [search, setSearch] = useState("");
+  const followPod = (pod: string, follow: boolean) =>
+    void helper.send("session:followPod", { sessionId, pod, follow }).then((result) => {
+      if (result.ok) setFollowing(result.data.following);
+      setFollowError(result.ok ? null : `${result.error.message}${result.error.hint ? ` ${result.error.hint}` : ""}`);
+    });
+  const { store, version } = useSessionLog(sessionId);
+  const [filters, setFilters] = useState<LogFilters>({ sources: new Set(SOURCES), level: "all", search: "" });
+  const { sources, level, search } = filters;
   const [follow, setFollow] = useState(true);
   const [scrollTop, setScrollTop] = useState(0);
   const box = useRef<HTMLDivElement>(null);
   const filtered = useMemo(() => new FilteredLines(store), [store]);
-
-  useEffect(() => helper.subscribe("session:log", (batch) => batch.sessionId === sessionId && store.add(batch.lines)), [helper, sessionId, store]);
-  // On every (re)connect: what was missed since the last line held.
-  useEffect(() => {
-    if (helper.state !== "connected") return;
-    let cancelled = false;
-    const catchUp = async () => {
-      for (;;) {
-        const result = await helper.send("session:logs", { sessionId, after: store.lastSeq });
-        if (cancelled || !result.ok) return;
-        store.add(result.data.lines);
-        if (result.data.lines.length === 0) return;
-      }
-    };
-    void catchUp();
-    return () => {
-      cancelled = true;
-    };
-  }, [helper, helper.state, helper.status?.bootId, sessionId, store]);
 
   const needle = search.trim().toLowerCase();
   // The filtered list grows in place; a render (each store version) reads its length and the rows in view.
@@ -109,67 +70,9 @@ export function LogPane({ sessionId, target, live }: { sessionId: string; target
     <Card
       title="Log"
       labelledBy="log-title"
-      actions={
-        <div className="flex flex-wrap items-center gap-3 text-sm">
-          {SOURCES.map((source) => (
-            <label key={source} className="flex items-center gap-1 text-slate-700">
-              <input
-                type="checkbox"
-                checked={sources.has(source)}
-                onChange={(e) => {
-                  const next = new Set(sources);
-                  if (e.target.checked) next.add(source);
-                  else next.delete(source);
-                  setSources(next);
-                }}
-              />
-              {source}
-            </label>
-          ))}
-          <select aria-label="Level" value={level} onChange={(e) => setLevel(e.target.value as LevelFilter)} className="rounded-md border border-slate-300 px-2 py-1 text-sm">
-            <option value="all">All levels</option>
-            <option value="warn">Warnings and errors</option>
-            <option value="error">Errors</option>
-          </select>
-          {live && (
-            <select
-              aria-label="Follow a pod's log"
-              value=""
-              onChange={(e) => {
-                if (e.target.value) void followPod(e.target.value, true);
-              }}
-              className="rounded-md border border-slate-300 px-2 py-1 text-sm"
-            >
-              <option value="">Follow a pod…</option>
-              {(pods.kind === "loaded" ? pods.data : [])
-                .filter((pod) => !following.includes(pod.name))
-                .map((pod) => (
-                  <option key={pod.name} value={pod.name}>
-                    {pod.name} ({pod.ready ? "ready" : pod.phase.toLowerCase()})
-                  </option>
-                ))}
-            </select>
-          )}
-          <input type="search" aria-label="Search the log" placeholder="Search" value={search} onChange={(e) => setSearch(e.target.value)} className="rounded-md border border-slate-300 px-2 py-1 text-sm" />
-          <button type="button" className="text-sky-700 hover:underline" onClick={download}>
-            Download
-          </button>
-        </div>
-      }
+      actions={<LogToolbar filters={filters} onFilters={setFilters} pods={live ? (pods.kind === "loaded" ? pods.data : []) : null} following={following} followPod={followPod} download={download} />}
     >
-      {(following.length > 0 || followError) && (
-        <div className="mb-2 flex flex-wrap items-center gap-2 text-xs">
-          {following.map((pod) => (
-            <span key={pod} className="inline-flex items-center gap-1 rounded-full bg-violet-100 px-2 py-0.5 font-medium text-violet-800">
-              {pod}
-              <button type="button" aria-label={`Stop following ${pod}`} onClick={() => void followPod(pod, false)} className="hover:text-violet-950">
-                ✕
-              </button>
-            </span>
-          ))}
-          {followError && <span className="text-rose-700">{followError}</span>}
-        </div>
-      )}
+      <FollowedPods following={following} followError={followError} followPod={followPod} />
       <div
         ref={box}
         role="log"
