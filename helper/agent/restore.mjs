@@ -10,6 +10,7 @@
 //
 // One file past 400 lines, on purpose: the whole restore, shipped to the cluster as it is run
 // by the helper, so that there is one to read and to test.
+/* eslint-disable max-lines -- the whole restore in one file, as said above */
 //
 // `api(method, path, body?, options?)` sends one request to the API server and resolves
 // { status, body } (body parsed from JSON when it is JSON); it rejects on a transport failure

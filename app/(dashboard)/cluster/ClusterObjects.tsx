@@ -70,78 +70,97 @@ export function ClusterObjects() {
       {notice && <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-900">{notice}</p>}
       {objects.kind === "failed" && <ErrorNotice error={objects.error} />}
       {objects.kind === "loaded" && sessions.length === 0 && <p className="text-sm text-slate-600">No kbridge objects in {namespace}: the namespace is as its owners left it.</p>}
-      {sessions.map((session) => {
-        const group = list.filter((o) => o.session === session);
-        const state = described.get(session);
-        const badge = state && state.state !== "live" ? SESSION_STATE[state.state] : { label: mine.has(session) ? "this workstation" : "live", tone: SESSION_STATE.live.tone };
-        const shared = session === "";
-        return (
-          <Card key={session || "shared"} title={shared ? "Routers (isolation mode)" : `Session ${session}`} labelledBy={`session-${session || "shared"}-title`}>
-            {shared ? (
-              <p className="mb-3 text-sm text-slate-600">
-                Shared by every developer isolating in {namespace}: the routed Services select these routers, their own selectors saved on them. The last isolation session to end (or its restorer) puts the selectors back and removes the routers.
-              </p>
-            ) : (
-              <div className="mb-3 flex flex-col gap-2 text-sm">
-                <div className="flex flex-wrap items-center gap-3">
-                  <span className="text-slate-600">Owner {state?.owner || group[0]?.owner || "unknown"}</span>
-                  {state?.workload && <span className="font-mono text-xs text-slate-600">{state.workload}</span>}
-                  <span data-testid={`session-state-${session}`} data-state={state?.state ?? "live"} className={`rounded-full px-2 py-0.5 text-xs font-medium ${badge.tone}`}>
-                    {badge.label}
-                  </span>
-                  {state?.state !== "orphaned" && (
-                    <button type="button" className={`${buttonClass.danger} ml-auto`} disabled={busy !== null} onClick={() => void remove(session, { sessionId: session })}>
-                      {busy === session ? "Removing…" : "Remove session (restore its workload)"}
+      {sessions.map((session) => (
+        <SessionObjects key={session || "shared"} session={session} group={list.filter((o) => o.session === session)} state={described.get(session)} mine={mine.has(session)} namespace={namespace} busy={busy} now={now} remove={(key, what) => void remove(key, what)} />
+      ))}
+    </div>
+  );
+}
+
+type Remove = (key: string, what: { sessionId: string } | { object: { kind: string; name: string } }) => void;
+
+interface SessionObjectsProps {
+  /** The session's id; "" for the routers isolation shares. */
+  session: string;
+  group: KbridgeObjectView[];
+  state: ClusterSessionView | undefined;
+  /** The session is one of this workstation's helper. */
+  mine: boolean;
+  namespace: string;
+  /** What is being removed (a session id or kind/name), if anything. */
+  busy: string | null;
+  now: number;
+  remove: Remove;
+}
+
+/** One session's objects (or the shared routers): its owner, state and what its restorer says, each object removable. */
+function SessionObjects({ session, group, state, mine, namespace, busy, now, remove }: SessionObjectsProps) {
+  const badge = state && state.state !== "live" ? SESSION_STATE[state.state] : { label: mine ? "this workstation" : "live", tone: SESSION_STATE.live.tone };
+  const shared = session === "";
+  return (
+    <Card title={shared ? "Routers (isolation mode)" : `Session ${session}`} labelledBy={`session-${session || "shared"}-title`}>
+      {shared ? (
+        <p className="mb-3 text-sm text-slate-600">
+          Shared by every developer isolating in {namespace}: the routed Services select these routers, their own selectors saved on them. The last isolation session to end (or its restorer) puts the selectors back and removes the routers.
+        </p>
+      ) : (
+        <div className="mb-3 flex flex-col gap-2 text-sm">
+          <div className="flex flex-wrap items-center gap-3">
+            <span className="text-slate-600">Owner {state?.owner || group[0]?.owner || "unknown"}</span>
+            {state?.workload && <span className="font-mono text-xs text-slate-600">{state.workload}</span>}
+            <span data-testid={`session-state-${session}`} data-state={state?.state ?? "live"} className={`rounded-full px-2 py-0.5 text-xs font-medium ${badge.tone}`}>
+              {badge.label}
+            </span>
+            {state?.state !== "orphaned" && (
+              <button type="button" className={`${buttonClass.danger} ml-auto`} disabled={busy !== null} onClick={() => remove(session, { sessionId: session })}>
+                {busy === session ? "Removing…" : "Remove session (restore its workload)"}
+              </button>
+            )}
+          </div>
+          {state?.message && (
+            <p role="alert" className={`rounded-md border px-3 py-2 ${state.state === "restoring" ? "border-amber-200 bg-amber-50 text-amber-900" : "border-rose-200 bg-rose-50 text-rose-900"}`}>
+              {state.message}
+              {state.hint && <span className="block text-xs">{state.hint}</span>}
+            </p>
+          )}
+        </div>
+      )}
+      <table className="w-full text-left text-sm" aria-label={`Objects of session ${session}`}>
+        <thead className="text-xs uppercase tracking-wide text-slate-500">
+          <tr>
+            <th className="py-2 pr-4 font-medium">Kind</th>
+            <th className="py-2 pr-4 font-medium">Name</th>
+            <th className="py-2 pr-4 font-medium">Role</th>
+            <th className="py-2 pr-4 font-medium">Age</th>
+            <th className="py-2 pr-4 font-medium">Expires</th>
+            <th className="py-2 font-medium" />
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {group.map((object: KbridgeObjectView) => {
+            const key = `${object.kind}/${object.name}`;
+            return (
+              <tr key={key} data-object={key} data-stale={object.stale}>
+                <td className="py-1.5 pr-4 text-slate-600">{object.kind}</td>
+                <td className="py-1.5 pr-4 font-mono text-slate-800">
+                  {object.name}
+                  {object.stale && <span className="ml-2 rounded-full bg-amber-100 px-2 py-0.5 font-sans text-xs font-medium text-amber-800">stale</span>}
+                </td>
+                <td className="py-1.5 pr-4 text-slate-600">{object.role ?? "—"}</td>
+                <td className="py-1.5 pr-4 text-slate-600">{age(object.createdAt, now)}</td>
+                <td className="py-1.5 pr-4 text-slate-600">{object.expiresAt ? new Date(object.expiresAt).toLocaleString() : "—"}</td>
+                <td className="py-1.5 text-right">
+                  {!shared && (
+                    <button type="button" className={buttonClass.quiet} disabled={busy !== null} onClick={() => remove(key, { object: { kind: object.kind, name: object.name } })} aria-label={`Remove ${key}`}>
+                      {busy === key ? "Removing…" : "Remove"}
                     </button>
                   )}
-                </div>
-                {state?.message && (
-                  <p role="alert" className={`rounded-md border px-3 py-2 ${state.state === "restoring" ? "border-amber-200 bg-amber-50 text-amber-900" : "border-rose-200 bg-rose-50 text-rose-900"}`}>
-                    {state.message}
-                    {state.hint && <span className="block text-xs">{state.hint}</span>}
-                  </p>
-                )}
-              </div>
-            )}
-            <table className="w-full text-left text-sm" aria-label={`Objects of session ${session}`}>
-              <thead className="text-xs uppercase tracking-wide text-slate-500">
-                <tr>
-                  <th className="py-2 pr-4 font-medium">Kind</th>
-                  <th className="py-2 pr-4 font-medium">Name</th>
-                  <th className="py-2 pr-4 font-medium">Role</th>
-                  <th className="py-2 pr-4 font-medium">Age</th>
-                  <th className="py-2 pr-4 font-medium">Expires</th>
-                  <th className="py-2 font-medium" />
-                </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {group.map((object: KbridgeObjectView) => {
-                  const key = `${object.kind}/${object.name}`;
-                  return (
-                    <tr key={key} data-object={key} data-stale={object.stale}>
-                      <td className="py-1.5 pr-4 text-slate-600">{object.kind}</td>
-                      <td className="py-1.5 pr-4 font-mono text-slate-800">
-                        {object.name}
-                        {object.stale && <span className="ml-2 rounded-full bg-amber-100 px-2 py-0.5 font-sans text-xs font-medium text-amber-800">stale</span>}
-                      </td>
-                      <td className="py-1.5 pr-4 text-slate-600">{object.role ?? "—"}</td>
-                      <td className="py-1.5 pr-4 text-slate-600">{age(object.createdAt, now)}</td>
-                      <td className="py-1.5 pr-4 text-slate-600">{object.expiresAt ? new Date(object.expiresAt).toLocaleString() : "—"}</td>
-                      <td className="py-1.5 text-right">
-                        {!shared && (
-                          <button type="button" className={buttonClass.quiet} disabled={busy !== null} onClick={() => void remove(key, { object: { kind: object.kind, name: object.name } })} aria-label={`Remove ${key}`}>
-                            {busy === key ? "Removing…" : "Remove"}
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </Card>
-        );
-      })}
-    </div>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </Card>
   );
 }
