@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sendCommand } from "../helper/client/helperSocket.ts";
-import { connectToHelper } from "../helper/cli/connect.ts";
+import { connectToHelper } from "../helper/cli/helperConnection.ts";
 import { launchChromium } from "../test/support/browser.ts";
 import { envFor, startEntry, waitForOutput } from "../test/support/kbridgeProcess.ts";
 import { freePort } from "../test/support/ports.ts";

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { sendCommand } from "../helper/client/helperSocket.ts";
-import { connectToHelper, type CliConnection } from "../helper/cli/connect.ts";
+import { connectToHelper, type CliConnection } from "../helper/cli/helperConnection.ts";
 import type { SessionView } from "../helper/protocol/index.ts";
 import { startTestCluster } from "../test/cluster/cluster.ts";
 import { kind } from "../test/cluster/controllers/objects.ts";

@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import fs from "node:fs";
-import { silentLogger } from "../helper/logging/logger.ts";
+import { silentLogger } from "../helper/logs/logger.ts";
 import { connect } from "../helper/sessions/connectSession.ts";
 import { startTestCluster } from "../test/cluster/cluster.ts";
 import { kind } from "../test/cluster/controllers/objects.ts";

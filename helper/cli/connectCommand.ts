@@ -10,7 +10,7 @@ import { CONFIG_FILE_NAME } from "../environment/localProcessConfig.ts";
 import { fileURLToPath } from "node:url";
 import { KbridgeError, type SessionStart, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
-import { connectToHelper, type CliConnection } from "./connect.ts";
+import { connectToHelper, type CliConnection } from "./helperConnection.ts";
 import { sessionPrinter } from "./sessionPrinter.ts";
 
 export interface ConnectArgs {

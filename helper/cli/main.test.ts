@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { freePort } from "../../test/support/ports.ts";
 import { tempDir, writeKubeconfig } from "../../test/support/tempDir.ts";
 import { runHelper } from "../server/runHelper.ts";
-import type { HelperServer } from "../server/createHelperServer.ts";
+import type { HelperServer } from "../server/startHelperServer.ts";
 import { main } from "./main.ts";
 
 const dir = tempDir("cli");

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { envFormats, formatEnvironment, type EnvFormat } from "../environment/formatEnv.ts";
 import { KbridgeError, type ErrorInfo, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
-import { connectToHelper } from "./connect.ts";
+import { connectToHelper } from "./helperConnection.ts";
 import { connectCommand } from "./connectCommand.ts";
 import { runHelper, stopOnSignalsAndParentExit, tuneHeapForRelaying } from "../server/runHelper.ts";
 

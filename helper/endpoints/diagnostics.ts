@@ -9,7 +9,7 @@ import net from "node:net";
 import path from "node:path";
 import type { Duplex } from "node:stream";
 import type { NameCheck, PortCheck, SessionView } from "../protocol/index.ts";
-import { HOSTS_FILE_DEFAULT } from "./privileged.ts";
+import { HOSTS_FILE_DEFAULT } from "./hostsFile.ts";
 
 const CHECK_TIMEOUT_MS = 3_000;
 const PARALLEL = 16;

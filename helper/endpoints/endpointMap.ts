@@ -6,10 +6,10 @@
  */
 import net from "node:net";
 import { pipeline, type Duplex } from "node:stream";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import type { ClusterEndpoint } from "../k8s/serviceCatalog.ts";
 import type { EndpointView } from "../protocol/index.ts";
-import { writeHostsBlock } from "./privileged.ts";
+import { writeHostsBlock } from "./hostsFile.ts";
 
 export type EndpointMode = "hosts" | "unprivileged";
 

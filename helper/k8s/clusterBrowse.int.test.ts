@@ -11,7 +11,7 @@ import { freePort } from "../../test/support/ports.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
-import { connectToHelper, type CliConnection } from "../cli/connect.ts";
+import { connectToHelper, type CliConnection } from "../cli/helperConnection.ts";
 import { runHelper, type RunningHelper } from "../server/runHelper.ts";
 
 const dir = tempDir("cluster-browse");

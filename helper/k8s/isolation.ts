@@ -7,7 +7,7 @@
  */
 import type { V1Ingress, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { KbridgeError, type IsolationView, type ResolvedTarget } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
 import { EXPIRES_ANNOTATION, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_ANNOTATION, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
 import { prepareSession } from "./sessionObjects.ts";

@@ -10,7 +10,7 @@ import fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { V1Deployment, V1Ingress, V1Service } from "@kubernetes/client-node";
 import { KbridgeError } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTER_SHARED as SHARED, ROUTING_KEY_LABEL } from "../agent/names.mjs";
 import { MANAGED_BY, ROLE_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";

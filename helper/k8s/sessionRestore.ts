@@ -5,7 +5,7 @@
  */
 import { restoreSession as runRestore, RestoreError, unrouteIfIdle as runUnroute, type RestoreResult } from "../agent/restore.mjs";
 import { KbridgeError } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import type { ClusterConnection } from "./clusterConnection.ts";
 
 export interface RestoreOptions {

@@ -8,7 +8,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { ExtendedError, Socket } from "socket.io";
 import { isAllowedOrigin, isLoopbackHost, TOKEN_AUTH_FIELD } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 
 export interface AccessPolicy {
   token: string;

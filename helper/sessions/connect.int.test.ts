@@ -10,7 +10,7 @@ import { hostnameImage, OTHER_WORKLOADS } from "../../test/cluster/support/hostn
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
-import { silentLogger } from "../logging/logger.ts";
+import { silentLogger } from "../logs/logger.ts";
 import { KbridgeError } from "../protocol/index.ts";
 import { connect } from "./connectSession.ts";
 import type { ConnectOptions } from "./sessionPlan.ts";

@@ -17,9 +17,9 @@ import { startCommand, waitForOutput, type Started } from "../../test/support/kb
 import { freePort } from "../../test/support/ports.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
-import { writeHostsBlock } from "../endpoints/privileged.ts";
+import { writeHostsBlock } from "../endpoints/hostsFile.ts";
 import { homeId, kbridgeHome } from "../shared/kbridgeHome.ts";
-import { silentLogger } from "../logging/logger.ts";
+import { silentLogger } from "../logs/logger.ts";
 import { runHelper } from "../server/runHelper.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
 import { connect } from "./connectSession.ts";

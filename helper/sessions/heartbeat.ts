@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { renewHeartbeat } from "../k8s/sessionObjects.ts";
 import type { ClusterConnection } from "../k8s/clusterConnection.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import type { SessionCallbacks, SessionPlan } from "./sessionPlan.ts";
 
 export interface Heartbeat {

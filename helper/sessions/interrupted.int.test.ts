@@ -17,7 +17,7 @@ import { freePort } from "../../test/support/ports.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
-import type { CliConnection } from "../cli/connect.ts";
+import type { CliConnection } from "../cli/helperConnection.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { restoreSession } from "../k8s/sessionRestore.ts";
 import type { SessionView } from "../protocol/index.ts";

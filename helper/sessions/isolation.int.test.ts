@@ -15,7 +15,7 @@ import { kind } from "../../test/cluster/controllers/objects.ts";
 import { DEMO_HOST, demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
-import { silentLogger } from "../logging/logger.ts";
+import { silentLogger } from "../logs/logger.ts";
 import type { KbridgeError } from "../protocol/index.ts";
 import { connect } from "./connectSession.ts";
 import type { ConnectedSession } from "./sessionPlan.ts";

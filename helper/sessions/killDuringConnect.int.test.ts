@@ -17,7 +17,7 @@ import { deploymentReady, kbridgeObjects } from "../../test/support/restoreCheck
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
-import type { CliConnection } from "../cli/connect.ts";
+import type { CliConnection } from "../cli/helperConnection.ts";
 import type { SessionView } from "../protocol/index.ts";
 
 const dir = tempDir("kill-during-connect");

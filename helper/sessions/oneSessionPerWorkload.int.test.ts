@@ -21,7 +21,7 @@ import { deploymentReady, kbridgeObjects as objectsOf, workstationServer } from 
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { sendCommand } from "../client/helperSocket.ts";
-import { connectToHelper, type CliConnection } from "../cli/connect.ts";
+import { connectToHelper, type CliConnection } from "../cli/helperConnection.ts";
 import type { SessionStart, SessionView } from "../protocol/index.ts";
 import { runHelper, type RunningHelper } from "../server/runHelper.ts";
 

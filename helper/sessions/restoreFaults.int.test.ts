@@ -25,7 +25,7 @@ import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { restoreSession } from "../k8s/sessionRestore.ts";
-import { silentLogger } from "../logging/logger.ts";
+import { silentLogger } from "../logs/logger.ts";
 import { KbridgeError } from "../protocol/index.ts";
 import { connect } from "./connectSession.ts";
 

@@ -4,7 +4,7 @@
  * left (sessionRecovery.ts), and the workstation process (sessionProcess.ts).
  */
 import type { LogLineView, SessionOutcome, SessionProblem, SessionStep, SessionView } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import type { SessionLog } from "../logs/sessionLog.ts";
 import type { WorkstationProcess } from "../process/workstationProcess.ts";
 import type { ConnectedSession } from "./sessionPlan.ts";

@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { SessionStartInput, SessionView } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import type { SessionPlan } from "./sessionPlan.ts";
 
 export interface JournalEntry {

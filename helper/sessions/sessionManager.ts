@@ -28,7 +28,7 @@ import type { ConnectedSession, SessionCallbacks } from "./sessionPlan.ts";
 import type { JournalEntry } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
-import { HOSTS_FILE_DEFAULT, readHostsBlock } from "../endpoints/privileged.ts";
+import { HOSTS_FILE_DEFAULT, readHostsBlock } from "../endpoints/hostsFile.ts";
 import { checkLaunch } from "../process/workstationProcess.ts";
 import type { Entry, SessionHost, SessionManagerDeps } from "./sessionEntry.ts";
 import { cleanNamespace, removeObjects, type Cleaner } from "./namespaceCleaning.ts";

@@ -10,11 +10,11 @@ import type { RestoreResult } from "../agent/restore.mjs";
 import type { EnvVar } from "../environment/containerEnv.ts";
 import type { LocalProcessConfig } from "../environment/localProcessConfig.ts";
 import type { KeepOptions } from "../k8s/agentTemplate.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import { KbridgeError, type ResolvedTarget, type SessionStep, type SessionStepName, type SessionView, type TargetRef } from "../protocol/index.ts";
 import type { HttpExchange } from "../tunnel/httpObserver.ts";
-import { configEndpoints } from "./configFile.ts";
-import type { EndpointSettings } from "./serviceEndpoints.ts";
+import { configEndpoints } from "../environment/configFile.ts";
+import type { EndpointSettings } from "../endpoints/serviceEndpoints.ts";
 
 export interface PortMapping {
   /** Service port (Service targets) or container port (Deployment and Pod targets); absent: the target's ports in order. */

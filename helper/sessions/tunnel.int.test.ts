@@ -19,7 +19,7 @@ import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { openPortForward } from "../k8s/portForward.ts";
-import { silentLogger } from "../logging/logger.ts";
+import { silentLogger } from "../logs/logger.ts";
 import { STREAM_WINDOW } from "../agent/mux.mjs";
 import { connect } from "./connectSession.ts";
 import type { ConnectedSession } from "./sessionPlan.ts";

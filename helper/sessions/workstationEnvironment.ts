@@ -11,9 +11,9 @@ import { readLocalProcessConfig, type LocalProcessConfig } from "../environment/
 import type { ClusterConnection } from "../k8s/clusterConnection.ts";
 import { readEnvironmentSources, type EnvironmentSources } from "../k8s/podEnvironment.ts";
 import type { ConnectedSession, SessionCallbacks, SessionPlan, stepper } from "./sessionPlan.ts";
-import { applyConfig, type AppliedConfig } from "./configFile.ts";
+import { applyConfig, type AppliedConfig } from "../environment/configFile.ts";
 import type { AgentTunnels } from "./agentTunnels.ts";
-import { startServiceEndpoints, type ServiceEndpoints } from "./serviceEndpoints.ts";
+import { startServiceEndpoints, type ServiceEndpoints } from "../endpoints/serviceEndpoints.ts";
 
 export interface WorkstationEnvironment {
   environment(): EnvVar[];

@@ -5,7 +5,7 @@
 import net from "node:net";
 import { pipeline } from "node:stream";
 import type { PortForwardHandlers, PortForwardSocket } from "../k8s/portForward.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import { HttpObserver, type HttpExchange } from "./httpObserver.ts";
 import { openMuxTunnel } from "./muxTunnel.ts";
 

@@ -9,7 +9,7 @@
  */
 import { FRAME, Mux, MUX_MAGIC, TRANSPORT_HIGH_WATER, type MuxStream } from "../agent/mux.mjs";
 import type { PortForwardHandlers, PortForwardSocket } from "../k8s/portForward.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 
 const PING_MS = 10_000;
 /** Nothing from the agent for this long (pings unanswered): the tunnel is dead. */

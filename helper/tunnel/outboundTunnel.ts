@@ -6,7 +6,7 @@
 import type { Duplex } from "node:stream";
 import type { MuxStream } from "../agent/mux.mjs";
 import type { PortForwardHandlers, PortForwardSocket } from "../k8s/portForward.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import { KbridgeError } from "../protocol/index.ts";
 import { openMuxTunnel } from "./muxTunnel.ts";
 

@@ -3,7 +3,7 @@
  * test opens one to an agent on loopback, or as another pod in the cluster could.
  */
 import net from "node:net";
-import { silentLogger } from "../../helper/logging/logger.ts";
+import { silentLogger } from "../../helper/logs/logger.ts";
 import { openMuxTunnel, type MuxTunnel } from "../../helper/tunnel/muxTunnel.ts";
 
 export function tunnelOverTcp(host: string, port: number, token: string, onOpen?: Parameters<typeof openMuxTunnel>[3]): Promise<MuxTunnel> {

@@ -7,7 +7,7 @@
  * TARGET_NAME, SERVICE_PORT (the service's port, or the container's for other kinds), WORKSTATION_PORT, DEADMAN_SECONDS,
  * ROUTING_KEY (isolate with this key).
  */
-import { silentLogger } from "../../helper/logging/logger.ts";
+import { silentLogger } from "../../helper/logs/logger.ts";
 import { targetKinds, type TargetKind } from "../../helper/protocol/index.ts";
 import { connect } from "../../helper/sessions/connectSession.ts";
 

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { connectToHelper, type CliConnection } from "../../helper/cli/connect.ts";
+import { connectToHelper, type CliConnection } from "../../helper/cli/helperConnection.ts";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { commandSchemas, fail, invalidInput, KbridgeError, ok, type CommandArgs, type CommandName, type CommandOutputs, type Result } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 
 export type CommandHandler<C extends CommandName> = (input: CommandArgs<C>) => Promise<CommandOutputs[C]> | CommandOutputs[C];
 

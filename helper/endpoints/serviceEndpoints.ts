@@ -6,11 +6,11 @@
  */
 import type { Duplex } from "node:stream";
 import { KbridgeError, type EndpointView, type PrivilegeMode } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import type { ClusterConnection } from "../k8s/clusterConnection.ts";
 import { listClusterEndpoints, type CatalogScope, type ClusterEndpoint } from "../k8s/serviceCatalog.ts";
-import { EndpointMap, type EndpointMode } from "../endpoints/endpointMap.ts";
-import { canBind, hostsFileWritable } from "../endpoints/privileged.ts";
+import { EndpointMap, type EndpointMode } from "./endpointMap.ts";
+import { canBind, hostsFileWritable } from "./hostsFile.ts";
 
 export interface EndpointSettings {
   mode: PrivilegeMode;

@@ -15,10 +15,10 @@ import {
   type ServerToClientEvents,
   type SocketData,
 } from "../protocol/index.ts";
-import type { Logger } from "../logging/logger.ts";
+import type { Logger } from "../logs/logger.ts";
 import { allowRequest, requireToken } from "./accessControl.ts";
 import { listenError } from "../shared/listenError.ts";
-import { runCommand, splitAck, type CommandHandlers } from "./defineHandler.ts";
+import { runCommand, splitAck, type CommandHandlers } from "./runCommand.ts";
 
 export type HelperIo = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type HelperSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;

@@ -2,9 +2,9 @@ import http from "node:http";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { io as rawIo } from "socket.io-client";
 import { createHelperSocket, sendCommand, type HelperSocket } from "../client/helperSocket.ts";
-import { silentLogger } from "../logging/logger.ts";
+import { silentLogger } from "../logs/logger.ts";
 import { HELPER_NAMESPACE, KbridgeError, PROTOCOL_VERSION, type HelperStatus } from "../protocol/index.ts";
-import { startHelperServer, type HelperServer } from "./createHelperServer.ts";
+import { startHelperServer, type HelperServer } from "./startHelperServer.ts";
 
 const TOKEN = "t".repeat(43);
 const DASHBOARD_PORT = 4300;

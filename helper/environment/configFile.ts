@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { KbridgeError, type EndpointView } from "../protocol/index.ts";
 import type { ClusterEndpoint } from "../k8s/serviceCatalog.ts";
-import { matchesVolumeName, type LocalProcessConfig } from "../environment/localProcessConfig.ts";
+import { matchesVolumeName, type LocalProcessConfig } from "./localProcessConfig.ts";
 
 export interface AppliedConfig {
   env: Record<string, string>;

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
 import { tempDir } from "../../test/support/tempDir.ts";
-import { hostsBlockIds, removeHostsBlocks, writeHostsBlock } from "./privileged.ts";
+import { hostsBlockIds, removeHostsBlocks, writeHostsBlock } from "./hostsFile.ts";
 
 // Everything a real hosts file may hold: comments, tabs, blank lines, IPv6, no newline at the end.
 const ORIGINAL = "127.0.0.1\tlocalhost\n# my comment\n\n::1     localhost ip6-localhost\n10.0.0.5 db.internal   # trailing\n192.168.1.2 printer";
