@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { CONFIG_FILE_NAME } from "../environment/localProcessConfig.ts";
 import { fileURLToPath } from "node:url";
-import { KbridgeError, type SessionStart, type SessionView } from "../protocol/index.ts";
+import { KbridgeError, type LogLineView, type SessionStart, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper, type CliConnection } from "./helperConnection.ts";
 import { sessionPrinter } from "./sessionPrinter.ts";
@@ -129,10 +129,17 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
   socket.on("session:updated", (view) => {
     if (view.id === ours.id) show(view);
   });
-  // The workstation process's output, as if it ran here directly.
-  socket.on("session:log", ({ sessionId, lines }) => {
-    if (sessionId !== ours.id) return;
-    for (const line of lines) if (line.source === "process") (line.level === "warn" ? err : out)(`${line.text}\n`);
+  // The workstation process's output, as if it ran here directly (each line once, by seq).
+  let printedSeq = 0;
+  const printProcessLines = (lines: LogLineView[]) => {
+    for (const line of lines) {
+      if (line.seq <= printedSeq) continue;
+      printedSeq = line.seq;
+      if (line.source === "process") (line.level === "warn" ? err : out)(`${line.text}\n`);
+    }
+  };
+  socket.on("session:logged", ({ sessionId, lines }) => {
+    if (sessionId === ours.id) printProcessLines(lines);
   });
   socket.on("disconnect", () => err("kbridge: lost the helper; the cluster restores itself if it does not come back.\n"));
 
@@ -144,6 +151,9 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
   const sessionId = started.data.id;
   ours.id = sessionId;
   out(`Session ${sessionId}: connecting ${input.targetKind}/${input.targetName} in ${input.namespace} (context ${input.kubeContext})…\n`);
+  // Asking for its log joins the session's room: its new lines come from now on.
+  const logged = await sendCommand(socket, "session:logs", { sessionId, after: 0 });
+  if (logged.ok) printProcessLines(logged.data.lines);
   // Updates sent before the answer above were not ours yet: catch up once.
   const now = await sendCommand(socket, "session:list", {});
   const current = now.ok ? now.data.find((view) => view.id === sessionId) : undefined;

@@ -97,9 +97,15 @@ export interface ServerToClientEvents {
   "helper:status": (status: HelperStatus) => void;
   /** Every change of a session (state, a step), to every client. */
   "session:updated": (session: SessionView) => void;
-  /** New log lines of a session, in batches (a client that missed some asks `session:logs`). */
-  "session:log": (batch: { sessionId: string; lines: LogLineView[] }) => void;
+  /**
+   * New log lines of a session, in batches, to the clients in its room (sessionRoom): a client
+   * joins by asking `session:logs`, which also gives it what it missed.
+   */
+  "session:logged": (batch: { sessionId: string; lines: LogLineView[] }) => void;
 }
+
+/** The Socket.IO room of a session's log: the clients that asked for its lines. */
+export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 
 /** Per-connection data the helper keeps on each socket. */
 export interface SocketData {

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import v8 from "node:v8";
-import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL_VERSION, type HelperStatus, type LogLineView, type SessionView } from "../protocol/index.ts";
+import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL_VERSION, sessionRoom, type HelperStatus, type LogLineView, type SessionView } from "../protocol/index.ts";
 import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "../shared/kbridgeHome.ts";
 import { createProcessLogger } from "../logs/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
@@ -86,7 +86,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
     },
   });
   broadcast = (view) => void server.io.of(HELPER_NAMESPACE).emit("session:updated", view);
-  publishLog = (sessionId, lines) => void server.io.of(HELPER_NAMESPACE).emit("session:log", { sessionId, lines });
+  publishLog = (sessionId, lines) => void server.io.of(HELPER_NAMESPACE).to(sessionRoom(sessionId)).emit("session:logged", { sessionId, lines });
   log.info({ port: server.port, bootId, version: KBRIDGE_VERSION }, "helper listening");
   // Only now, as the one helper of this home (a second one fails to listen above): a crashed run's hosts-file blocks go.
   try {

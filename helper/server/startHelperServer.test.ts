@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { io as rawIo } from "socket.io-client";
 import { createHelperSocket, sendCommand, type HelperSocket } from "../client/helperSocket.ts";
 import { silentLogger } from "../logs/logger.ts";
-import { HELPER_NAMESPACE, KbridgeError, PROTOCOL_VERSION, type HelperStatus } from "../protocol/index.ts";
+import { HELPER_NAMESPACE, KbridgeError, PROTOCOL_VERSION, sessionRoom, type HelperStatus, type LogLineView } from "../protocol/index.ts";
 import { startHelperServer, type HelperServer } from "./startHelperServer.ts";
 
 const TOKEN = "t".repeat(43);
@@ -18,6 +18,10 @@ const status: HelperStatus = {
 };
 
 let server: HelperServer;
+/** A command this file does not exercise: tested where its feature is. */
+const testedElsewhere = (where: string) => () => {
+  throw new KbridgeError({ code: "not-in-this-test", category: "user", message: `Tested in ${where}.` });
+};
 let contextsCalls = 0;
 let failNext: "user" | "crash" | null = null;
 const sockets: HelperSocket[] = [];
@@ -39,25 +43,13 @@ beforeAll(async () => {
         if (mode === "crash") throw new TypeError("cannot read properties of undefined (secret detail)");
         return { kubeconfig: ["/tmp/kubeconfig"], currentContext: "dev", contexts: [] };
       },
-      "session:start": () => {
-        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
-      },
-      "session:stop": () => {
-        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
-      },
-      "session:resume": () => {
-        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
-      },
-      "session:env": () => {
-        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
-      },
+      "session:start": testedElsewhere("helper/sessions/"),
+      "session:stop": testedElsewhere("helper/sessions/"),
+      "session:resume": testedElsewhere("helper/sessions/"),
+      "session:env": testedElsewhere("helper/sessions/"),
       "session:logs": () => ({ lines: [], next: 0 }),
-      "session:diagnostics": () => {
-        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
-      },
-      "session:restartProcess": () => {
-        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Sessions are tested in helper/sessions/." });
-      },
+      "session:diagnostics": testedElsewhere("helper/sessions/"),
+      "session:restartProcess": testedElsewhere("helper/sessions/"),
       "kube:listNamespaces": () => [],
       "kube:listServices": () => [],
       "cluster:listObjects": () => ({ objects: [], sessions: [] }),
@@ -67,9 +59,7 @@ beforeAll(async () => {
       "kube:listPods": () => [],
       "session:followPod": () => ({ following: [] }),
       "session:list": () => [],
-      "cluster:clean": () => {
-        throw new KbridgeError({ code: "not-in-this-test", category: "user", message: "Cleaning is tested in helper/cli/." });
-      },
+      "cluster:clean": testedElsewhere("helper/cli/"),
     },
   });
 });
@@ -191,5 +181,21 @@ describe("commands", () => {
       expect(crashed.error.hint).toContain(`id=${crashed.error.logId}`);
     }
     expect((await sendCommand(socket, "kube:listContexts", {})).ok).toBe(true);
+  });
+});
+
+describe("session rooms", () => {
+  test("a session's log lines reach only the clients that asked for its log", async () => {
+    const [asked, other, another] = [client(), client(), client()];
+    await Promise.all([asked, other, another].map(handshake));
+    expect((await sendCommand(asked, "session:logs", { sessionId: "s1" })).ok).toBe(true);
+    expect((await sendCommand(another, "session:logs", { sessionId: "s2" })).ok).toBe(true);
+    const heard = new Map<HelperSocket, string[]>([asked, other, another].map((socket) => [socket, []]));
+    for (const [socket, batches] of heard) socket.on("session:logged", (batch) => batches.push(batch.sessionId));
+    const line: LogLineView = { seq: 1, time: new Date(0).toISOString(), source: "helper", level: "info", text: "hello" };
+    server.io.of(HELPER_NAMESPACE).to(sessionRoom("s1")).emit("session:logged", { sessionId: "s1", lines: [line] });
+    // A round trip after the emit: whatever was sent to a client has arrived by then.
+    await Promise.all([asked, other, another].map((socket) => sendCommand(socket, "helper:getStatus", {})));
+    expect([heard.get(asked), heard.get(other), heard.get(another)]).toEqual([["s1"], [], []]);
   });
 });

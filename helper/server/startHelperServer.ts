@@ -9,6 +9,7 @@ import {
   BIND_ADDRESS,
   commandSchemas,
   HELPER_NAMESPACE,
+  sessionRoom,
   type ClientToServerEvents,
   type CommandName,
   type HelperStatus,
@@ -64,6 +65,9 @@ export async function startHelperServer(options: HelperServerOptions): Promise<H
       // Listeners take raw arguments: the payload is untrusted until runCommand parses it.
       (socket as unknown as { on(event: string, listener: (...args: unknown[]) => void): void }).on(command, (...args) => {
         const { payload, ack } = splitAck(args);
+        // Asking a session's log puts this client in its room, before the lines so far are read: no line falls between.
+        const sessionId = command === "session:logs" ? (payload as { sessionId?: unknown } | undefined)?.sessionId : undefined;
+        if (typeof sessionId === "string") void socket.join(sessionRoom(sessionId));
         void runCommand(command, options.handlers[command], payload, log).then((result) => {
           if (ack) ack(result);
           else log.info({ command }, "command sent without an acknowledgement callback; result dropped");

@@ -1,6 +1,6 @@
 "use client";
 
-/** A session's log lines in a store outside React: each batch as it is sent, and what was missed on every (re)connect. */
+/** A session's log lines in a store outside React: what was missed on every (re)connect (which joins the session's room), then each batch as it is sent. */
 import { useEffect, useMemo, useSyncExternalStore } from "react";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
 import { LogStore } from "../../../lib/client/logStore.ts";
@@ -13,7 +13,7 @@ export function useSessionLog(sessionId: string): { store: LogStore; version: nu
     () => store.version,
     () => 0,
   );
-  useEffect(() => helper.subscribe("session:log", (batch) => batch.sessionId === sessionId && store.add(batch.lines)), [helper, sessionId, store]);
+  useEffect(() => helper.subscribe("session:logged", (batch) => batch.sessionId === sessionId && store.add(batch.lines)), [helper, sessionId, store]);
   // On every (re)connect: what was missed since the last line held.
   useEffect(() => {
     if (helper.state !== "connected") return;
