@@ -21,6 +21,7 @@ import { kubectlFor } from "../test/cluster/support/kubectl.ts";
 import { startEntry, waitForOutput, type Started } from "../test/support/kbridgeProcess.ts";
 import { freePort } from "../test/support/ports.ts";
 import { cpuMeter, download as downloadBytes, kubectlPortForward, load as loadFor, median, MIB, upload as uploadBytes } from "./transfer.ts";
+import { deployment, manifests, service } from "../test/support/manifests.ts";
 
 const download = (port: number) => downloadBytes(port, SIZE);
 const load = (target: { host: string; port: number }) => loadFor(target, { seconds: LOAD_SECONDS, concurrency: CONCURRENCY, path: "/items" });
@@ -46,59 +47,21 @@ const body = JSON.stringify({ items: ["kettle", "teapot", "mug"] });
 http.createServer((q, r) => { r.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }); r.end(body); }).listen(7003);
 `;
 
-const manifests = (namespace: string, extraServices: number) => `apiVersion: v1
-kind: Namespace
-metadata: {name: ${namespace}}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: blast, namespace: ${namespace}, labels: {app: blast}}
-spec:
-  containers:
-  - name: blast
-    image: node:22
-    command: ["node", "-e", ${JSON.stringify(BLAST)}]
-    readinessProbe: {tcpSocket: {port: 7003}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: blast, namespace: ${namespace}}
-spec:
-  selector: {app: blast}
-  ports: [{name: down, port: 7001}, {name: up, port: 7002}, {name: http, port: 80, targetPort: 7003}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: blast-direct, namespace: ${namespace}}
-spec:
-  clusterIP: None
-  selector: {app: blast}
-  ports: [{name: down, port: 7001}, {name: up, port: 7002}, {name: http, port: 7003}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: front, namespace: ${namespace}}
-spec:
-  selector: {matchLabels: {app: front}}
-  template:
-    metadata: {labels: {app: front}}
-    spec:
-      containers: [{name: front, image: echo:1, ports: [{containerPort: 8080}]}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: front, namespace: ${namespace}}
-spec:
-  selector: {app: front}
-  ports: [{port: 80, targetPort: 8080}]
-${Array.from({ length: extraServices }, (_, i) => `---
-apiVersion: v1
-kind: Service
-metadata: {name: svc-${i}, namespace: ${namespace}}
-spec:
-  selector: {app: svc-${i}}
-  ports: [{port: 80, targetPort: 8080}]
-`).join("")}`;
+const benchManifests = (namespace: string, extraServices: number) =>
+  manifests(
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } },
+    {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "blast", namespace, labels: { app: "blast" } },
+      spec: { containers: [{ name: "blast", image: "node:22", command: ["node", "-e", BLAST], readinessProbe: { tcpSocket: { port: 7003 }, periodSeconds: 1 } }] },
+    },
+    service({ name: "blast", namespace, ports: [{ name: "down", port: 7001 }, { name: "up", port: 7002 }, { name: "http", port: 80, targetPort: 7003 }] }),
+    service({ name: "blast-direct", namespace, clusterIP: "None", selector: { app: "blast" }, ports: [{ name: "down", port: 7001 }, { name: "up", port: 7002 }, { name: "http", port: 7003 }] }),
+    deployment({ name: "front", namespace, image: "echo:1", ports: [{ containerPort: 8080 }] }),
+    service({ name: "front", namespace, ports: [{ port: 80, targetPort: 8080 }] }),
+    ...Array.from({ length: extraServices }, (_, i) => service({ name: `svc-${i}`, namespace, ports: [{ port: 80, targetPort: 8080 }] })),
+  );
 
 /** session:start for `front` in `namespace`; resolves with the connected view and the ms it took. */
 async function connectFront(helper: CliConnection, namespace: string, mode: "auto" | "unprivileged"): Promise<{ view: SessionView; ms: number }> {
@@ -126,7 +89,7 @@ export async function benchOutbound(): Promise<void> {
     const kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
     const kubectl = kubectlFor(kubeconfig);
     for (const [namespace, extra] of [["few", 2], ["many", 197]] as const) {
-      const applied = await kubectl(["apply", "-f", "-"], { stdin: manifests(namespace, extra), timeoutMs: 60_000 });
+      const applied = await kubectl(["apply", "-f", "-"], { stdin: benchManifests(namespace, extra), timeoutMs: 60_000 });
       if (applied.code !== 0) throw new Error(applied.stderr);
     }
     for (;;) {

@@ -17,6 +17,7 @@ import { startTestCluster } from "../test/cluster/cluster.ts";
 import { kind } from "../test/cluster/controllers/objects.ts";
 import { kubectlFor } from "../test/cluster/support/kubectl.ts";
 import { load, median } from "./transfer.ts";
+import { deployment, manifests, service } from "../test/support/manifests.ts";
 
 const SECONDS = 3;
 const TURNS = 3;
@@ -28,39 +29,19 @@ const body = JSON.stringify({ items: ["kettle", "teapot", "mug"] });
 require("http").createServer((q, r) => { r.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }); r.end(body); }).listen(8080);
 `;
 
-const MANIFESTS = `apiVersion: v1
-kind: Namespace
-metadata: {name: routerbench}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: fast, namespace: routerbench}
-spec:
-  selector: {matchLabels: {app: fast}}
-  template:
-    metadata: {labels: {app: fast}}
-    spec:
-      containers:
-      - name: fast
-        image: node:22
-        command: ["node", "-e", ${JSON.stringify(APP)}]
-        ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: fast, namespace: routerbench}
-spec:
-  selector: {app: fast}
-  ports: [{name: http, port: 80, targetPort: http}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: fast-direct, namespace: routerbench}
-spec:
-  selector: {app: fast}
-  ports: [{name: http, port: 80, targetPort: http}]
-`;
+const MANIFESTS = manifests(
+  { apiVersion: "v1", kind: "Namespace", metadata: { name: "routerbench" } },
+  deployment({
+    name: "fast",
+    namespace: "routerbench",
+    image: "node:22",
+    command: ["node", "-e", APP],
+    ports: [{ name: "http", containerPort: 8080 }],
+    container: { readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } },
+  }),
+  service({ name: "fast", namespace: "routerbench", ports: [{ name: "http", port: 80, targetPort: "http" }] }),
+  service({ name: "fast-direct", namespace: "routerbench", selector: { app: "fast" }, ports: [{ name: "http", port: 80, targetPort: "http" }] }),
+);
 
 export async function benchRouter(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-bench-router-"));

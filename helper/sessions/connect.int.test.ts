@@ -14,6 +14,7 @@ import { silentLogger } from "../logs/logger.ts";
 import { KbridgeError } from "../protocol/index.ts";
 import { connect } from "./connectSession.ts";
 import type { ConnectOptions } from "./sessionPlan.ts";
+import { deployment, manifests, service } from "../../test/support/manifests.ts";
 
 const dir = tempDir("connect");
 let cluster: TestCluster;
@@ -287,29 +288,18 @@ describe("connect", () => {
 
   test("kept probes are answered by the agent: the pod stays live while the workstation fails them, and other requests still reach it", async () => {
     const kubectl = kubectlFor(kubeconfig);
-    const manifests = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: probed, namespace: shop}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: probed}}
-  template:
-    metadata: {labels: {app: probed}}
-    spec:
-      containers:
-      - name: probed
-        image: echo:1
-        ports: [{name: http, containerPort: 8080}]
-        livenessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1, failureThreshold: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: probed, namespace: shop}
-spec:
-  selector: {app: probed}
-  ports: [{port: 80, targetPort: http}]
-`;
-    expect((await kubectl(["apply", "-f", "-"], { stdin: manifests })).code).toBe(0);
+    const probed = manifests(
+      deployment({
+        name: "probed",
+        namespace: "shop",
+        image: "echo:1",
+        replicas: 1,
+        ports: [{ name: "http", containerPort: 8080 }],
+        container: { livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 1, failureThreshold: 1 } },
+      }),
+      service({ name: "probed", namespace: "shop", ports: [{ port: 80, targetPort: "http" }] }),
+    );
+    expect((await kubectl(["apply", "-f", "-"], { stdin: probed })).code).toBe(0);
     expect((await kubectl(["rollout", "status", "deploy/probed", "-n", "shop", "--timeout=30s"], { timeoutMs: 35_000 })).code).toBe(0);
     // A workstation process that fails every health check, and records who asked.
     const seen: string[] = [];
@@ -333,6 +323,6 @@ spec:
       await session.disconnect();
       failing.close();
     }
-    expect((await kubectl(["delete", "-f", "-"], { stdin: manifests })).code).toBe(0);
+    expect((await kubectl(["delete", "-f", "-"], { stdin: probed })).code).toBe(0);
   });
 });

@@ -23,6 +23,7 @@ import { silentLogger } from "../logs/logger.ts";
 import { STREAM_WINDOW } from "../agent/mux.mjs";
 import { connect } from "./connectSession.ts";
 import type { ConnectedSession } from "./sessionPlan.ts";
+import { deployment, manifests, service } from "../../test/support/manifests.ts";
 
 const dir = tempDir("tunnel");
 let cluster: TestCluster;
@@ -49,28 +50,10 @@ beforeAll(async () => {
   cluster = await startTestCluster({ backoffBaseMs: 500 });
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
   const applied = await kubectlFor(kubeconfig)(["apply", "-f", "-"], {
-    stdin: `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: greeter}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: greeter}}
-  template:
-    metadata: {labels: {app: greeter}}
-    spec:
-      containers:
-      - name: greeter
-        image: node:22
-        command: ["node", "-e", ${JSON.stringify(GREETER)}]
-        ports: [{name: tcp, containerPort: 7000}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: greeter}
-spec:
-  selector: {app: greeter}
-  ports: [{port: 7000, targetPort: tcp}]
----
+    stdin: `${manifests(
+      deployment({ name: "greeter", image: "node:22", replicas: 1, command: ["node", "-e", GREETER], ports: [{ name: "tcp", containerPort: 7000 }] }),
+      service({ name: "greeter", ports: [{ port: 7000, targetPort: "tcp" }] }),
+    )}---
 apiVersion: v1
 kind: Pod
 metadata: {name: upper, labels: {app: upper}}
