@@ -1,7 +1,7 @@
 // kbridge agent: runs in the cluster in place of a workload's container, on the stock
 // node image, with no npm dependencies. It listens on the workload's ports and on two
 // ports of its own that the helper reaches through the API server's port-forward, each
-// with one multiplexed connection (./mux.mjs, shipped next to this file): on the control
+// with one multiplexed connection (./mux.mjs, shipped next to this file): on the inbound
 // port, every connection the workload's ports accept travels to the workstation as a
 // stream; on the outbound port, each stream the helper opens is connected from here,
 // inside the cluster — cluster DNS and the pod's network identity — for the workstation's
@@ -9,7 +9,7 @@
 //
 // Environment:
 //   KBRIDGE_PORTS          comma-separated ports to take over (the container's)
-//   KBRIDGE_CONTROL_PORT   where the helper connects for inbound traffic (default 47000)
+//   KBRIDGE_INBOUND_PORT   where the helper connects for inbound traffic (default 47000)
 //   KBRIDGE_OUTBOUND_PORT  where the helper connects for outbound traffic (default 47001)
 //   KBRIDGE_SESSION        the session id (for logs)
 //   KBRIDGE_TOKEN          the session's secret (from its Secret): the helper proves itself
@@ -29,7 +29,7 @@ import { pipeline } from "node:stream";
 import { FRAME, Mux, MUX_MAGIC, readInto, TRANSPORT_HIGH_WATER } from "./mux.mjs";
 
 const ports = (process.env.KBRIDGE_PORTS ?? "").split(",").filter(Boolean).map(Number);
-const controlPort = Number(process.env.KBRIDGE_CONTROL_PORT ?? 47000);
+const inboundPort = Number(process.env.KBRIDGE_INBOUND_PORT ?? 47000);
 const outboundPort = Number(process.env.KBRIDGE_OUTBOUND_PORT ?? 47001);
 const session = process.env.KBRIDGE_SESSION ?? "unknown";
 const token = process.env.KBRIDGE_TOKEN ?? "";
@@ -60,7 +60,7 @@ try {
 const PROBE_REQUEST = /^(?:GET|HEAD) (\S+) HTTP\/1\.[01]\r\n/;
 const routeProbe = process.env.KBRIDGE_ROUTE_PROBES === "1" ? `GET /.kbridge/route-probe/${session} ` : undefined;
 
-/** The helper's tunnel on the control port (a Mux), or null. */
+/** The helper's tunnel on the inbound port (a Mux), or null. */
 let tunnel = null;
 let waiters = [];
 
@@ -179,10 +179,10 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
   return server;
 }
 
-// The control port: one helper tunnel at a time; a newer one replaces the old (the helper
+// The inbound port: one helper tunnel at a time; a newer one replaces the old (the helper
 // reconnecting). Each connection the workload's ports accept becomes a stream of it.
 acceptHelper(net.createServer({ allowHalfOpen: true }), {
-  name: "control",
+  name: "inbound",
   onTrusted(mux) {
     const previous = tunnel;
     setTunnel(mux);
@@ -191,7 +191,7 @@ acceptHelper(net.createServer({ allowHalfOpen: true }), {
   onClosed(mux) {
     if (tunnel === mux) setTunnel(null);
   },
-}).listen(controlPort, () => log("control port listening", { port: controlPort }));
+}).listen(inboundPort, () => log("inbound port listening", { port: inboundPort }));
 
 // Outbound: each stream the helper opens on its own port is connected from here, inside the
 // cluster — cluster DNS and the pod's network identity — for the workstation's process; a

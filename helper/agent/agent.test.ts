@@ -13,16 +13,16 @@ const only = (vars: Record<string, string>) => ({ PATH: process.env.PATH ?? "", 
 afterEach(() => stops.splice(0).forEach((stop) => stop()));
 
 async function startAgent(token: string) {
-  const [controlPort, outboundPort, appPort] = [await freePort(), await freePort(), await freePort()];
+  const [inboundPort, outboundPort, appPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, [path.join(import.meta.dirname, "agent.mjs")], {
-    env: only({ KBRIDGE_PORTS: String(appPort), KBRIDGE_CONTROL_PORT: String(controlPort), KBRIDGE_OUTBOUND_PORT: String(outboundPort), KBRIDGE_TOKEN: token, KBRIDGE_SESSION: "test" }),
+    env: only({ KBRIDGE_PORTS: String(appPort), KBRIDGE_INBOUND_PORT: String(inboundPort), KBRIDGE_OUTBOUND_PORT: String(outboundPort), KBRIDGE_TOKEN: token, KBRIDGE_SESSION: "test" }),
     stdio: ["ignore", "pipe", "inherit"],
   });
   stops.push(() => child.kill());
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  await until(() => output.includes("outbound port listening") && output.includes("control port listening"), "the agent to listen");
-  return { controlPort, outboundPort, output: () => output };
+  await until(() => output.includes("outbound port listening") && output.includes("inbound port listening"), "the agent to listen");
+  return { inboundPort, outboundPort, output: () => output };
 }
 
 /** A tunnel to the agent's `port` that says hello with `token`; resolves with why it closed (undefined: still open after 500 ms). */
@@ -46,7 +46,7 @@ test("an agent started without its token (or a short one) refuses to run, and sa
 test("an agent with its token takes the helper that says it, and refuses one that does not", async () => {
   const agent = await startAgent("s3cret-token-long-enough");
   expect(await helloWith(agent.outboundPort, "s3cret-token-long-enough")).toBeUndefined();
-  expect(await helloWith(agent.controlPort, "wrong")).toBe("the agent refused the tunnel: not this session's helper");
+  expect(await helloWith(agent.inboundPort, "wrong")).toBe("the agent refused the tunnel: not this session's helper");
   // The token is never in the agent's log.
   expect(agent.output()).not.toContain("s3cret-token-long-enough");
 });

@@ -25,7 +25,7 @@ const template: V1PodTemplateSpec = {
     ],
   },
 };
-const options = (keep: AgentOptions["keep"]): AgentOptions => ({ image: "node:22-alpine", controlPort: 47000, outboundPort: 47001, token: "t".repeat(32), deadmanSeconds: 30, keep });
+const options = (keep: AgentOptions["keep"]): AgentOptions => ({ image: "node:22-alpine", inboundPort: 47000, outboundPort: 47001, token: "t".repeat(32), deadmanSeconds: 30, keep });
 const agentOf = (spec: V1PodTemplateSpec) => spec.spec?.containers.find((c) => c.name === "orders");
 
 describe("agentTemplate", () => {
@@ -37,7 +37,7 @@ describe("agentTemplate", () => {
     expect(agent?.env).toEqual([
       { name: "MODE", value: "prod" },
       { name: "KBRIDGE_PORTS", value: "8080" },
-      { name: "KBRIDGE_CONTROL_PORT", value: "47000" },
+      { name: "KBRIDGE_INBOUND_PORT", value: "47000" },
       { name: "KBRIDGE_OUTBOUND_PORT", value: "47001" },
       { name: "KBRIDGE_SESSION", value: "a1b2c3d4" },
       { name: "KBRIDGE_TOKEN", valueFrom: { secretKeyRef: { name: "kbridge-a1b2c3d4-original", key: "agent-token" } } },

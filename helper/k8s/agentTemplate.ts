@@ -15,7 +15,7 @@ export interface AgentOptions {
   image: string;
   /** The restorer puts the workload back when the helper's heartbeat is older than this. */
   deadmanSeconds: number;
-  controlPort: number;
+  inboundPort: number;
   /** The agent's port for outbound traffic (the helper's multiplexed tunnel, helper/agent/mux.mjs). */
   outboundPort: number;
   /** The session's secret: the agent reads it from the session's Secret and checks the helper has it. */
@@ -47,19 +47,19 @@ export function agentTemplate(template: V1PodTemplateSpec, containerName: string
       env: [
         ...(container.env ?? []),
         { name: "KBRIDGE_PORTS", value: ports.join(",") },
-        { name: "KBRIDGE_CONTROL_PORT", value: String(options.controlPort) },
+        { name: "KBRIDGE_INBOUND_PORT", value: String(options.inboundPort) },
         { name: "KBRIDGE_OUTBOUND_PORT", value: String(options.outboundPort) },
         { name: "KBRIDGE_SESSION", value: session.id },
         { name: "KBRIDGE_TOKEN", valueFrom: { secretKeyRef: { name: savedOriginalName(session.id), key: TOKEN_KEY } } },
       ],
       ports: [
         ...(container.ports ?? []),
-        { name: "kbridge-control", containerPort: options.controlPort, protocol: "TCP" },
+        { name: "kbridge-inbound", containerPort: options.inboundPort, protocol: "TCP" },
         { name: "kbridge-outbound", containerPort: options.outboundPort, protocol: "TCP" },
       ],
       volumeMounts: [...(container.volumeMounts ?? []), { name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
       // Ready once the agent listens, whatever the application's own probe checked.
-      readinessProbe: { tcpSocket: { port: options.controlPort }, periodSeconds: 1 },
+      readinessProbe: { tcpSocket: { port: options.inboundPort }, periodSeconds: 1 },
       securityContext: { ...container.securityContext, runAsNonRoot: true, runAsUser: container.securityContext?.runAsUser ?? 1000, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
     };
     delete agent.workingDir;

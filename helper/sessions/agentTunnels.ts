@@ -92,7 +92,7 @@ export class AgentTunnels {
     const { callbacks, plan } = this;
     const onExchange = callbacks.onTraffic ? (port: number, exchange: HttpExchange) => callbacks.onTraffic?.(pod, { ...exchange, port }) : undefined;
     const tunnel = await serveInboundTunnel(
-      (handlers) => openPortForward(this.connection, this.namespace, pod, plan.controlPort, handlers),
+      (handlers) => openPortForward(this.connection, this.namespace, pod, plan.inboundPort, handlers),
       { workstationPort: (containerPort) => this.routes.get(containerPort), ...(onExchange ? { onExchange } : {}) },
       plan.token,
       callbacks.log,

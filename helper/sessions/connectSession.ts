@@ -46,7 +46,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
   try {
     const agent: AgentOptions = {
       image: plan.agentImage ?? DEFAULT_AGENT_IMAGE,
-      controlPort: plan.controlPort,
+      inboundPort: plan.inboundPort,
       outboundPort: plan.outboundPort,
       token: plan.token,
       keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) },

@@ -108,7 +108,7 @@ test("a session left by a killed helper is reported as interrupted and resumed b
   const log = await until(async () => {
     const result = await sendCommand(first.socket, "session:logs", { sessionId: id });
     if (!result.ok) return undefined;
-    const agents = result.data.lines.filter((l) => l.source === "agent" && /control tunnel up/.test(l.text)).length;
+    const agents = result.data.lines.filter((l) => l.source === "agent" && /inbound tunnel up/.test(l.text)).length;
     return agents >= 2 && result.data.lines.some((l) => l.source === "traffic") ? result.data : undefined;
   }, "both agents' 'tunnel up' and the request in the session log");
   expect(log.lines.find((l) => l.source === "traffic")?.text).toMatch(/^GET \/api\/items\S* → 200 \(\d+ ms\)$/);

@@ -166,7 +166,7 @@ test("a helper gone after saving the original but before putting the agent in: t
   const connection = openCluster([kubeconfig], "kbridge-demo");
   const before = cluster.store.get(kind("Deployment"), "shop", "api");
   const session = { id: "c0ffee01", owner: "test-crash", expiresAt: new Date(Date.now() + 3_600_000) };
-  const options = { image: "node:22-alpine", deadmanSeconds: 5, controlPort: 47000, outboundPort: 47001, token: "t", keep: { probes: false, lifecycleHooks: false } };
+  const options = { image: "node:22-alpine", deadmanSeconds: 5, inboundPort: 47000, outboundPort: 47001, token: "t", keep: { probes: false, lifecycleHooks: false } };
   await prepareSession(connection, "shop", session, options, { "workload.json": JSON.stringify({ kind: "Deployment", name: "api", spec: before.spec }) }, [
     { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["api"], verbs: ["get", "update", "patch"] },
   ]);

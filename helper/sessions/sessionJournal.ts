@@ -98,7 +98,7 @@ export class SessionJournal {
     const entries: JournalEntry[] = [];
     for (const name of names) {
       try {
-        entries.push(JSON.parse(fs.readFileSync(path.join(this.dir, name), "utf8")) as JournalEntry);
+        entries.push(fromEarlierVersions(JSON.parse(fs.readFileSync(path.join(this.dir, name), "utf8")) as JournalEntry));
       } catch (error) {
         this.log.warn({ err: (error as Error).message, file: name }, "skipped an unreadable session journal file");
       }
@@ -110,4 +110,12 @@ export class SessionJournal {
     if (!/^[a-z0-9-]+$/.test(id)) throw new Error(`not a session id: ${id}`);
     return path.join(this.dir, `${id}.json`);
   }
+}
+
+/** A plan journalled before the inbound port had its name (`controlPort`), so a session it left can still be resumed. */
+function fromEarlierVersions(entry: JournalEntry): JournalEntry {
+  const plan = entry.plan as (SessionPlan & { controlPort?: number }) | undefined;
+  if (!plan || plan.inboundPort !== undefined || plan.controlPort === undefined) return entry;
+  const { controlPort, ...rest } = plan;
+  return { ...entry, plan: { ...rest, inboundPort: controlPort } };
 }

@@ -30,7 +30,7 @@ export interface ConnectOptions {
   target: TargetRef;
   ports: PortMapping[];
   agentImage?: string;
-  controlPort?: number;
+  inboundPort?: number;
   /** What of the container the agent keeps (default: neither). */
   keep?: KeepOptions;
   /** Map the cluster's services onto the workstation (absent: inbound only). */
@@ -79,7 +79,7 @@ export interface SessionPlan {
   target: ResolvedTarget;
   /** [container port, workstation port] */
   routes: [number, number][];
-  controlPort: number;
+  inboundPort: number;
   outboundPort: number;
   /** The session's secret, shared with the agent through the session's Secret. */
   token: string;
@@ -129,8 +129,8 @@ export function newPlan(options: ConnectOptions, target: ResolvedTarget, routes:
     owner: `${os.userInfo().username}@${os.hostname()}`,
     target,
     routes: [...routes],
-    controlPort: options.controlPort ?? 47000,
-    outboundPort: (options.controlPort ?? 47000) + 1,
+    inboundPort: options.inboundPort ?? 47000,
+    outboundPort: (options.inboundPort ?? 47000) + 1,
     token: randomBytes(24).toString("base64url"),
     deadmanSeconds: options.deadmanSeconds ?? 30,
     ...(options.endpoints ? { endpoints: { ...options.endpoints, ...(fromConfig ? { otherNamespaces: fromConfig.otherNamespaces, extra: fromConfig.external } : {}) } } : {}),

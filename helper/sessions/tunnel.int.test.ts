@@ -270,7 +270,7 @@ test("a connection the cluster side resets fails on the workstation too", async 
 });
 
 
-test("nothing else in the cluster can use the agent: a tunnel to its control or outbound port without the session's token is refused", async () => {
+test("nothing else in the cluster can use the agent: a tunnel to its inbound or outbound port without the session's token is refused", async () => {
   const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
   const agentIp = String((agent?.status as { podIP: string }).podIP);
   for (const port of [47000, 47001]) {

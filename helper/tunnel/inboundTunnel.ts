@@ -24,7 +24,7 @@ export interface InboundRoute {
 }
 
 /**
- * Serves the agent's inbound streams on a tunnel to its control port (muxTunnel.ts): each
+ * Serves the agent's inbound streams on a tunnel to its inbound port (muxTunnel.ts): each
  * stream is a connection the workload's port accepted in the cluster ({ port }), dialled at
  * once on 127.0.0.1:<workstation port>. Its first bytes may arrive before that connect
  * finishes; they wait in the stream. A port without a mapping, or a workstation that refuses,
