@@ -1,7 +1,7 @@
 /**
  * What the API server fills in on create, as a real one does: defaults for pods, services,
- * deployments and namespaces, ClusterIP allocation, and scheduling (one node, so every pod
- * is bound to it at once).
+ * deployments and namespaces (a workload's spec on every write), ClusterIP allocation, and
+ * scheduling (one node, so every pod is bound to it at once).
  */
 import { AddressPool, NODE_NAME } from "../addresses.ts";
 import { ApiError } from "./status.ts";
@@ -18,8 +18,13 @@ export class Admission {
     this.clusterIps = new AddressPool(servicePrefix);
   }
 
-  /** Every write: what the API server normalises (a Secret's stringData becomes base64 data). */
+  /**
+   * Every write: what the API server normalises (a Secret's stringData becomes base64 data),
+   * and the defaults of a workload's spec, filled in on an update as on a create.
+   */
   onWrite(type: ResourceType, object: KubeObject): void {
+    if (type.kind === "Deployment") defaultDeploymentSpec(object);
+    if (type.kind === "StatefulSet") defaultStatefulSetSpec(object);
     if (type.kind === "Secret" && object.stringData) {
       const data = { ...obj(object.data) } as Record<string, string>;
       for (const [key, value] of Object.entries(obj(object.stringData))) data[key] = Buffer.from(String(value)).toString("base64");
@@ -153,6 +158,11 @@ function defaultPod(pod: KubeObject): void {
 }
 
 function defaultStatefulSet(set: KubeObject): void {
+  defaultStatefulSetSpec(set);
+  set.status = {};
+}
+
+function defaultStatefulSetSpec(set: KubeObject): void {
   const spec = obj(set.spec);
   spec.replicas ??= 1;
   spec.revisionHistoryLimit ??= 10;
@@ -162,10 +172,14 @@ function defaultStatefulSet(set: KubeObject): void {
   template.spec = defaultPodSpec(obj(template.spec));
   spec.template = template;
   set.spec = spec;
-  set.status = {};
 }
 
 function defaultDeployment(deployment: KubeObject): void {
+  defaultDeploymentSpec(deployment);
+  deployment.status = {};
+}
+
+function defaultDeploymentSpec(deployment: KubeObject): void {
   const spec = obj(deployment.spec);
   spec.replicas ??= 1;
   spec.revisionHistoryLimit ??= 10;
@@ -175,5 +189,4 @@ function defaultDeployment(deployment: KubeObject): void {
   template.spec = defaultPodSpec(obj(template.spec));
   spec.template = template;
   deployment.spec = spec;
-  deployment.status = {};
 }

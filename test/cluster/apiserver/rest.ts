@@ -12,6 +12,7 @@ import { fieldMatcher, labelMatcher } from "./selectors.ts";
 import { toTable, wantsTable } from "./table.ts";
 import { ApiError, badRequest, notFound } from "./status.ts";
 import type { KubeObject, ObjectStore, StoredEvent } from "./store.ts";
+import { queryFlag } from "./queryFlag.ts";
 
 const MAX_BODY = 3 * 1024 * 1024;
 
@@ -77,7 +78,7 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
     throw new ApiError(405, "MethodNotAllowed", `${type.plural}/${target.subresource} is not served by this emulator yet`);
   }
   if (name === undefined) {
-    if (method === "GET") return query.get("watch") === "true" || query.get("watch") === "1" ? serveWatch(ctx, target, req, res, query) : serveList(store, target, req, res, query);
+    if (method === "GET") return queryFlag(query, "watch") ? serveWatch(ctx, target, req, res, query) : serveList(store, target, req, res, query);
     if (method === "POST") {
       const object = withNamespace((await readBody(req)) as KubeObject, target);
       requireNamespace(store, type, object.metadata.namespace);
@@ -136,11 +137,11 @@ async function servePodLog(ctx: RestContext, target: Target, req: IncomingMessag
   }
   if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`);
   if (!ctx.podLogs) throw badRequest(`container "${container}" in pod "${pod.metadata.name}" is waiting to start: no kubelet runs in this test cluster`);
-  const source = ctx.podLogs(target.namespace ?? "", pod.metadata.name ?? "", container, query.get("previous") === "true");
+  const source = ctx.podLogs(target.namespace ?? "", pod.metadata.name ?? "", container, queryFlag(query, "previous"));
   if ("error" in source) throw badRequest(source.error);
   const sinceSeconds = query.get("sinceSeconds");
   const since = sinceSeconds ? Date.now() - Number(sinceSeconds) * 1000 : query.get("sinceTime") ? Date.parse(query.get("sinceTime") as string) : 0;
-  const timestamps = query.get("timestamps") === "true";
+  const timestamps = queryFlag(query, "timestamps");
   let remaining = query.get("limitBytes") ? Number(query.get("limitBytes")) : Infinity;
   const render = (line: string): string | null => {
     const match = /^(\S+) (stdout|stderr) [FP] (.*)$/.exec(line);
@@ -178,7 +179,7 @@ async function servePodLog(ctx: RestContext, target: Target, req: IncomingMessag
   const tail = query.get("tailLines");
   if (tail !== null) lines = lines.slice(Math.max(0, lines.length - Number(tail)));
   lines.forEach(write);
-  if (query.get("follow") !== "true" || !source.active()) {
+  if (!queryFlag(query, "follow") || !source.active()) {
     fs.closeSync(fd);
     return void res.end();
   }
@@ -353,7 +354,7 @@ function serveWatch(ctx: RestContext, target: Target, req: IncomingMessage, res:
     return void res.end();
   }
   const timers: NodeJS.Timeout[] = [];
-  if (query.get("allowWatchBookmarks") === "true") {
+  if (queryFlag(query, "allowWatchBookmarks")) {
     timers.push(
       setInterval(() => send("BOOKMARK", { kind: target.type.kind, apiVersion: target.type.group ? `${target.type.group}/${target.type.version}` : target.type.version, metadata: { resourceVersion: store.resourceVersion } }), 5000),
     );

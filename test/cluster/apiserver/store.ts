@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { apiVersionOf, type ResourceType } from "./resources.ts";
 import { ApiError, alreadyExists, conflict, notFound } from "./status.ts";
+import { canonicalJson } from "./canonicalJson.ts";
 
 export type KubeObject = {
   apiVersion?: string;
@@ -124,9 +125,9 @@ export class ObjectStore {
     const before = current.object.metadata;
     Object.assign(object.metadata, { uid: before.uid, creationTimestamp: before.creationTimestamp, generation: before.generation });
     if (before.deletionTimestamp) object.metadata.deletionTimestamp = before.deletionTimestamp;
-    if (object.spec !== undefined && JSON.stringify(object.spec) !== JSON.stringify(current.object.spec)) object.metadata.generation = (before.generation ?? 0) + 1;
+    if (object.spec !== undefined && canonicalJson(object.spec) !== canonicalJson(current.object.spec)) object.metadata.generation = (before.generation ?? 0) + 1;
     if (options.dryRun) return object;
-    if (JSON.stringify({ ...object, metadata: { ...object.metadata, resourceVersion: undefined } }) === JSON.stringify({ ...current.object, metadata: { ...before, resourceVersion: undefined } })) {
+    if (canonicalJson({ ...object, metadata: { ...object.metadata, resourceVersion: undefined } }) === canonicalJson({ ...current.object, metadata: { ...before, resourceVersion: undefined } })) {
       return clone(current.object);
     }
     return this.commit("MODIFIED", type, object);

@@ -142,6 +142,24 @@ spec:
     await until(() => cluster.store.list(kind("Pod"), "default").every((p) => p.metadata.labels?.app !== "db"), "the StatefulSet's pods collected");
   });
 
+  test("the same template written with its keys in another order is the same template: its ReplicaSet is kept, no rollout", async () => {
+    const steady = (order: "one" | "other") =>
+      order === "one"
+        ? `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: steady}\nspec:\n  replicas: 1\n  selector: {matchLabels: {app: steady}}\n  template:\n    metadata: {labels: {app: steady, tier: back}}\n    spec:\n      containers:\n      - {name: steady, image: "web:1", ports: [{name: http, containerPort: 8080}]}\n`
+        : `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: steady}\nspec:\n  template:\n    spec:\n      containers:\n      - {ports: [{containerPort: 8080, name: http}], image: "web:1", name: steady}\n    metadata: {labels: {tier: back, app: steady}}\n  selector: {matchLabels: {app: steady}}\n  replicas: 1\n`;
+    expect((await kubectl(["apply", "-f", "-"], { stdin: steady("one") })).code).toBe(0);
+    expect((await kubectl(["rollout", "status", "deploy/steady", "--timeout=20s"], { timeoutMs: 25_000 })).code).toBe(0);
+    const before = replicaSets("steady").map((rs) => rs.metadata.name);
+    const pod = pods("steady").map((p) => p.metadata.name);
+    expect(before).toHaveLength(1);
+    expect((await kubectl(["replace", "-f", "-"], { stdin: steady("other") })).code).toBe(0);
+    cluster.controllers.reconcile();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(replicaSets("steady").map((rs) => rs.metadata.name)).toEqual(before);
+    expect(pods("steady").map((p) => p.metadata.name)).toEqual(pod);
+    expect((await kubectl(["delete", "deployment", "steady"])).code).toBe(0);
+  });
+
   test("every namespace gets a default ServiceAccount", async () => {
     expect((await kubectl(["create", "-f", "-"], { stdin: "apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n" })).code).toBe(0);
     await until(() => cluster.store.find(kind("ServiceAccount"), "team-a", "default"), "the default ServiceAccount");

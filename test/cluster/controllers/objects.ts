@@ -1,5 +1,6 @@
 /** Small helpers the controllers share: typed access to the store, selectors, owner references, events. */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../apiserver/canonicalJson.ts";
 import { RESOURCE_TYPES, type ResourceType } from "../apiserver/resources.ts";
 import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
 
@@ -53,9 +54,12 @@ export function isControlledBy(object: KubeObject, owner: KubeObject): boolean {
 
 const SAFE = "bcdfghjklmnpqrstvwxz2456789";
 
-/** A short, stable, DNS-safe hash (the pod-template-hash alphabet). */
+/**
+ * A short, stable, DNS-safe hash (the pod-template-hash alphabet) of a value's content: key
+ * order does not count, as the real controller hashes the template with its map keys sorted.
+ */
 export function safeHash(value: unknown, length = 10): string {
-  const digest = createHash("sha256").update(JSON.stringify(value)).digest();
+  const digest = createHash("sha256").update(canonicalJson(value)).digest();
   let out = "";
   for (let i = 0; i < length; i++) out += SAFE[(digest[i] as number) % SAFE.length];
   return out;

@@ -11,6 +11,7 @@ import { ApiError, badRequest } from "../apiserver/status.ts";
 import { kind } from "../controllers/objects.ts";
 import { runExec, type ExecTarget } from "./exec.ts";
 import { acceptPlainSpdy, acceptTunnelledSpdy, forwardOverChannels } from "./portForward.ts";
+import { queryFlag } from "../apiserver/queryFlag.ts";
 
 const TUNNEL = "SPDY/3.1+portforward.k8s.io";
 // `ws` rejects "/" in subprotocols: the tunnel's name travels as this alias inside the server.
@@ -74,7 +75,7 @@ export function createUpgradeHandler(backend: StreamingBackend) {
       }
       if (action === "attach") throw badRequest("attach is not supported by the kbridge test cluster");
       if (upgrade !== "websocket") throw badRequest("exec over SPDY is not supported by the kbridge test cluster; use the WebSocket protocol (kubectl's default)");
-      const flags = { stdin: query.get("stdin") === "true", stdout: query.get("stdout") === "true", stderr: query.get("stderr") === "true" };
+      const flags = { stdin: queryFlag(query, "stdin"), stdout: queryFlag(query, "stdout"), stderr: queryFlag(query, "stderr") };
       if (!flags.stdin && !flags.stdout && !flags.stderr) throw badRequest("you must specify at least 1 of stdin, stdout, stderr");
       const names = spec.containers.map((c) => c.name);
       const container = query.get("container") ?? (names.length === 1 ? names[0] : undefined);
