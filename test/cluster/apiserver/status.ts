@@ -21,7 +21,7 @@ export class ApiError extends Error {
     readonly code: number,
     readonly reason: StatusReason,
     message: string,
-    readonly details?: { name?: string; kind?: string; group?: string; retryAfterSeconds?: number },
+    readonly details?: { name?: string; kind?: string; group?: string; retryAfterSeconds?: number; causes?: { reason: string; message: string; field: string }[] },
   ) {
     super(message);
   }

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { apiVersionOf, type ResourceType } from "./resources.ts";
 import { ApiError, alreadyExists, conflict, notFound } from "./status.ts";
 import { canonicalJson } from "./canonicalJson.ts";
+import { validate } from "./validation.ts";
 
 export type KubeObject = {
   apiVersion?: string;
@@ -100,6 +101,13 @@ export class ObjectStore {
     if (!meta.name) throw new ApiError(422, "Invalid", `${type.kind} "" is invalid: metadata.name: Required value: name or generateName is required`);
     if (this.objects.has(keyOf(type, meta.namespace, meta.name))) throw alreadyExists(type.plural, meta.name, type.group);
     this.admission?.onCreate(type, object);
+    try {
+      validate(type, object);
+    } catch (error) {
+      // Refused: nothing admission allocated (a ClusterIP) is kept.
+      this.admission?.onDelete(type, object);
+      throw error;
+    }
     meta.uid = randomUUID();
     meta.creationTimestamp = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
     if (object.spec !== undefined) meta.generation = 1;
@@ -122,6 +130,7 @@ export class ObjectStore {
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
     this.admission?.onWrite(type, object);
+    validate(type, object, current.object);
     const before = current.object.metadata;
     Object.assign(object.metadata, { uid: before.uid, creationTimestamp: before.creationTimestamp, generation: before.generation });
     if (before.deletionTimestamp) object.metadata.deletionTimestamp = before.deletionTimestamp;
