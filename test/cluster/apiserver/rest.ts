@@ -100,12 +100,16 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
     case "PATCH":
       return servePatch(ctx, target, name, req, res, query, dryRun);
     case "DELETE": {
+      const options = (await readBody(req)) as DeleteOptions;
       if (type.kind === "Pod" && !dryRun) {
-        const grace = await gracePeriod(req, query, store.get(type, namespace, name));
+        const grace = gracePeriod(options, query, store.get(type, namespace, name));
         if (grace > 0) return sendJson(res, 200, store.beginDeletion(type, namespace, name, grace));
       }
       if (type.kind === "Namespace" && !dryRun) deleteNamespaceContents(store, name);
       for (const key of [...ctx.applied.keys()]) if (key.startsWith(intentPrefix(target, name))) ctx.applied.delete(key);
+      const policy = propagationPolicy(options, query);
+      if (policy === "Foreground" && !dryRun) return sendJson(res, 200, store.deleteForeground(type, namespace, name, (pod) => gracePeriod({}, new URLSearchParams(), pod)));
+      if (policy === "Orphan" && !dryRun) return sendJson(res, 200, store.deleteOrphaning(type, namespace, name));
       return sendJson(res, 200, store.delete(type, namespace, name, { dryRun }));
     }
     default:
@@ -113,14 +117,28 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
   }
 }
 
+interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: string;
+  orphanDependents?: boolean;
+}
+
 /** DeleteOptions.gracePeriodSeconds (query or body), else the pod's terminationGracePeriodSeconds; unbound pods go at once. */
-async function gracePeriod(req: IncomingMessage, query: URLSearchParams, pod: KubeObject): Promise<number> {
+function gracePeriod(options: DeleteOptions, query: URLSearchParams, pod: KubeObject): number {
   if (!(pod.spec as { nodeName?: string } | undefined)?.nodeName) return 0;
   const fromQuery = query.get("gracePeriodSeconds");
   if (fromQuery !== null) return Number(fromQuery);
-  const body = (await readBody(req)) as { gracePeriodSeconds?: number };
-  if (typeof body.gracePeriodSeconds === "number") return body.gracePeriodSeconds;
+  if (typeof options.gracePeriodSeconds === "number") return options.gracePeriodSeconds;
   return Number((pod.spec as { terminationGracePeriodSeconds?: number }).terminationGracePeriodSeconds ?? 30);
+}
+
+/** How a delete reaches the object's dependents (query or DeleteOptions; the deprecated orphanDependents too); Background by default. */
+function propagationPolicy(options: DeleteOptions, query: URLSearchParams): "Foreground" | "Background" | "Orphan" {
+  const policy = query.get("propagationPolicy") ?? options.propagationPolicy ?? (options.orphanDependents === true || query.get("orphanDependents") === "true" ? "Orphan" : "Background");
+  if (policy !== "Foreground" && policy !== "Background" && policy !== "Orphan") {
+    throw new ApiError(422, "Invalid", `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`, { kind: "DeleteOptions", group: "meta.k8s.io" });
+  }
+  return policy;
 }
 
 /**

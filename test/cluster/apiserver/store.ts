@@ -21,6 +21,7 @@ export type KubeObject = {
     generation?: number;
     creationTimestamp?: string;
     deletionTimestamp?: string;
+    finalizers?: string[];
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
@@ -156,6 +157,57 @@ export class ObjectStore {
   }
 
   /**
+   * Foreground deletion: the object stays, with a deletionTimestamp and the
+   * `foregroundDeletion` finalizer, while its dependents go (pods gracefully, after
+   * `podGrace(pod)` seconds, by the kubelet; anything else in foreground too); it goes once
+   * nothing it owns is left.
+   */
+  deleteForeground(type: ResourceType, namespace: string | undefined, name: string, podGrace: (pod: KubeObject) => number): KubeObject {
+    const entry = this.objects.get(keyOf(type, namespace, name));
+    if (!entry) throw notFound(type.plural, name, type.group);
+    const marked = this.markForeground(entry.resource, entry.object);
+    this.deleteDependents(marked.metadata.uid ?? "", podGrace);
+    this.collectGarbage();
+    return clone(this.objects.get(keyOf(type, namespace, name))?.object ?? marked);
+  }
+
+  /** Orphan deletion: the dependents lose their owner reference to the object and stay; the object goes. */
+  deleteOrphaning(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const entry = this.objects.get(keyOf(type, namespace, name));
+    if (!entry) throw notFound(type.plural, name, type.group);
+    const uid = entry.object.metadata.uid;
+    for (const dependent of [...this.objects.values()].filter(({ object }) => object.metadata.ownerReferences?.some((owner) => owner.uid === uid))) {
+      const object = clone(dependent.object);
+      object.metadata.ownerReferences = object.metadata.ownerReferences?.filter((owner) => owner.uid !== uid);
+      if (object.metadata.ownerReferences?.length === 0) delete object.metadata.ownerReferences;
+      this.commit("MODIFIED", dependent.resource, object);
+    }
+    return this.delete(type, namespace, name);
+  }
+
+  private markForeground(resource: ResourceType, object: KubeObject): KubeObject {
+    if (object.metadata.finalizers?.includes(FOREGROUND)) return clone(object);
+    const marked = clone(object);
+    marked.metadata.deletionTimestamp ??= new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    marked.metadata.finalizers = [...(marked.metadata.finalizers ?? []), FOREGROUND];
+    return this.commit("MODIFIED", resource, marked);
+  }
+
+  private deleteDependents(uid: string, podGrace: (pod: KubeObject) => number): void {
+    for (const { resource, object } of [...this.objects.values()].filter((entry) => entry.object.metadata.ownerReferences?.some((owner) => owner.uid === uid))) {
+      const { namespace, name = "" } = object.metadata;
+      if (resource.kind === "Pod") {
+        const grace = podGrace(object);
+        if (grace > 0) this.beginDeletion(resource, namespace, name, grace);
+        else this.delete(resource, namespace, name);
+        continue;
+      }
+      this.markForeground(resource, object);
+      this.deleteDependents(object.metadata.uid ?? "", podGrace);
+    }
+  }
+
+  /**
    * Graceful deletion (pods): stamps deletionTimestamp and the grace period; the kubelet
    * deletes the object once the processes are gone. Already terminating: unchanged.
    */
@@ -211,9 +263,20 @@ export class ObjectStore {
     for (const listener of this.listeners) listener(event);
   }
 
-  /** Background propagation: an object whose owners are all gone is deleted, transitively. */
+  /**
+   * Background propagation: an object whose owners are all gone is deleted, transitively;
+   * and an object in foreground deletion goes once nothing it owns is left.
+   */
   private collectGarbage(): void {
     for (;;) {
+      const owners = new Set([...this.objects.values()].flatMap((entry) => (entry.object.metadata.ownerReferences ?? []).map((owner) => owner.uid)));
+      const finished = [...this.objects.entries()].find(([, { object }]) => object.metadata.finalizers?.includes(FOREGROUND) && !owners.has(object.metadata.uid ?? ""));
+      if (finished) {
+        this.objects.delete(finished[0]);
+        this.admission?.onDelete(finished[1].resource, finished[1].object);
+        this.record("DELETED", finished[1].resource, { ...finished[1].object, metadata: { ...finished[1].object.metadata, finalizers: finished[1].object.metadata.finalizers?.filter((f) => f !== FOREGROUND) } });
+        continue;
+      }
       const uids = new Set([...this.objects.values()].map((entry) => entry.object.metadata.uid));
       const orphan = [...this.objects.entries()].find(([, { object }]) => {
         const owners = object.metadata.ownerReferences ?? [];
@@ -226,6 +289,9 @@ export class ObjectStore {
     }
   }
 }
+
+/** The finalizer of an object whose dependents go first. */
+const FOREGROUND = "foregroundDeletion";
 
 function randomSuffix(): string {
   let suffix = "";

@@ -12,6 +12,8 @@ const REVISION = "deployment.kubernetes.io/revision";
 
 export function reconcileDeployments(store: ObjectStore): void {
   for (const deployment of store.list(kind("Deployment"))) {
+    // Being deleted (its dependents first, in foreground): it makes nothing new, as the real controllers do.
+    if (deployment.metadata.deletionTimestamp) continue;
     const spec = obj(deployment.spec);
     if (spec.paused === true) continue;
     const desired = Number(spec.replicas ?? 1);

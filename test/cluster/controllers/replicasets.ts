@@ -5,6 +5,8 @@ import { controllerRef, isControlledBy, isTerminating, kind, obj, podReady, reco
 export function reconcileReplicaSets(store: ObjectStore): void {
   const pods = store.list(kind("Pod"));
   for (const rs of store.list(kind("ReplicaSet"))) {
+    // Being deleted (its dependents first, in foreground): it makes nothing new, as the real controllers do.
+    if (rs.metadata.deletionTimestamp) continue;
     const spec = obj(rs.spec);
     const desired = Number(spec.replicas ?? 1);
     const owned = pods.filter((pod) => pod.metadata.namespace === rs.metadata.namespace && isControlledBy(pod, rs));

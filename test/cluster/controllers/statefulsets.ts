@@ -12,6 +12,8 @@ const REVISION_LABEL = "controller-revision-hash";
 
 export function reconcileStatefulSets(store: ObjectStore): void {
   for (const set of store.list(kind("StatefulSet"))) {
+    // Being deleted (its dependents first, in foreground): it makes nothing new, as the real controllers do.
+    if (set.metadata.deletionTimestamp) continue;
     const namespace = set.metadata.namespace ?? "default";
     const name = set.metadata.name ?? "";
     const spec = obj(set.spec);
