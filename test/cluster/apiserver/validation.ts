@@ -4,6 +4,7 @@
  * selector changed after creation. The messages are apimachinery's (validation.go and
  * apps/validation); each error also goes into the Status's `details.causes`.
  */
+import { canonicalJson } from "./canonicalJson.ts";
 import { ApiError } from "./status.ts";
 import type { KubeObject } from "./store.ts";
 import type { ResourceType } from "./resources.ts";
@@ -89,7 +90,7 @@ function workloadErrors(object: KubeObject, old: KubeObject | undefined): FieldE
     errors.push({ field: "spec.template.metadata.labels", value: goMap(labels), detail: "`selector` does not match template `labels`" });
   }
   const before = old && obj(obj(old.spec).selector);
-  if (before && JSON.stringify(obj(before.matchLabels)) !== JSON.stringify(matchLabels)) {
+  if (before && canonicalJson(obj(before.matchLabels)) !== canonicalJson(matchLabels)) {
     errors.push({ field: "spec.selector", value: `v1.LabelSelector{MatchLabels:${goMap(matchLabels)}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}`, detail: "field is immutable" });
   }
   return errors;
