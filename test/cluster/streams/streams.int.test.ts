@@ -2,10 +2,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
+import type https from "node:https";
 import net from "node:net";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { Exec, KubeConfig, Log, PortForward, type V1Status } from "@kubernetes/client-node";
+import { WebSocket } from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "../../support/tempDir.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
@@ -167,6 +169,28 @@ describe("exec", () => {
     expect(failed.stderr).toContain("command terminated with exit code 3");
     // The command sees the container's environment and files.
     expect((await kubectl(["exec", "echo", "--", "sh", "-c", "echo $HOSTNAME; cat /var/run/secrets/kubernetes.io/serviceaccount/namespace"])).stdout).toBe("echo\ndefault");
+  });
+
+  test("exec reads its stdout and stderr flags as the real server does: True and 1 are true, False is false", async () => {
+    const config = new KubeConfig();
+    config.loadFromFile(kubeconfig);
+    const options: https.RequestOptions = {};
+    await config.applyToHTTPSOptions(options);
+    // A raw exec WebSocket (v4 channels: the first byte of each message names the stream), so the flags are sent as written.
+    const run = (flags: string) =>
+      new Promise<{ out: string; err: string }>((resolve, reject) => {
+        const url = `${config.getCurrentCluster()?.server.replace(/^http/, "ws")}/api/v1/namespaces/default/pods/echo/exec?command=sh&command=-c&command=${encodeURIComponent("echo out; echo err >&2")}&${flags}`;
+        const socket = new WebSocket(url, ["v4.channel.k8s.io"], { ca: options.ca, cert: options.cert, key: options.key, headers: options.headers as Record<string, string> });
+        const seen = { out: "", err: "" };
+        socket.on("message", (data: Buffer) => {
+          if (data[0] === 1) seen.out += data.subarray(1).toString();
+          if (data[0] === 2) seen.err += data.subarray(1).toString();
+        });
+        socket.on("close", () => resolve(seen));
+        socket.on("error", reject);
+      });
+    expect(await run("stdout=True&stderr=1")).toEqual({ out: "out\n", err: "err\n" });
+    expect(await run("stdout=TRUE&stderr=False")).toEqual({ out: "out\n", err: "" });
   });
 
   test("client-node Exec reports stdout and the status", async () => {
