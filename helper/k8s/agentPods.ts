@@ -7,11 +7,12 @@ import { STUCK_REASONS } from "../agent/restore.mjs";
 import { KbridgeError } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { agentPods, SESSION_LABEL } from "./sessionLabels.ts";
+import { isPodReady } from "./podStatus.ts";
 
 /** The session's agent pods that are ready and not on their way out. */
 export async function readyAgentPods(connection: ClusterConnection, namespace: string, sessionId: string): Promise<string[]> {
   const pods = await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(sessionId) }));
-  return pods.items.filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).map((p) => p.metadata?.name ?? "");
+  return pods.items.filter((p) => !p.metadata?.deletionTimestamp && isPodReady(p)).map((p) => p.metadata?.name ?? "");
 }
 
 /**
@@ -23,7 +24,7 @@ export async function waitForAgentPods(connection: ClusterConnection, namespace:
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pods: V1Pod[] = (await clusterCall(connection, "list the agent pods", () => connection.core.listNamespacedPod({ namespace, labelSelector: agentPods(sessionId) }))).items.filter((p) => !p.metadata?.deletionTimestamp);
-    const ready = pods.filter((p) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+    const ready = pods.filter(isPodReady);
     if (ready.length >= replicas) return ready.map((p) => p.metadata?.name ?? "");
     for (const pod of pods) {
       for (const status of pod.status?.containerStatuses ?? []) {

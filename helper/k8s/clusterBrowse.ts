@@ -9,6 +9,7 @@ import { kbridgeKinds, kbridgeObjects } from "./kbridgeInventory.ts";
 import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { describeSessions } from "./clusterSessions.ts";
+import { isPodReady } from "./podStatus.ts";
 
 export async function listNamespaces(connection: ClusterConnection): Promise<NamespaceView[]> {
   const list = await clusterCall(connection, "list namespaces", () => connection.core.listNamespace());
@@ -22,7 +23,7 @@ export async function listPods(connection: ClusterConnection, namespace: string)
     .map((pod) => ({
       name: pod.metadata?.name ?? "",
       phase: pod.status?.phase ?? "Unknown",
-      ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+      ready: isPodReady(pod),
       containers: pod.spec?.containers.map((c) => c.name) ?? [],
     }))
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -60,7 +61,7 @@ export async function listServices(connection: ClusterConnection, namespace: str
         }),
         ...(workload ? { workload } : {}),
         pods: selected.length,
-        ready: selected.filter((pod) => pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")).length,
+        ready: selected.filter(isPodReady).length,
         headless: service.spec?.clusterIP === "None",
       };
     })

@@ -15,6 +15,7 @@ import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { checkRoutingKey } from "../shared/routingKey.ts";
 import { ingressBackends, ROUTE_FROM_LABEL, routeServices, ROUTING_KEY_LABEL } from "./routers.ts";
 import { claimOf, refuseClaimed } from "./workloadClaim.ts";
+import { isPodReady } from "./podStatus.ts";
 
 /** The header (and W3C baggage member) that carries a routing key. */
 export const ROUTING_HEADER = "kubernetes-route-as";
@@ -181,7 +182,7 @@ export async function listIsolations(connection: ClusterConnection, namespace: s
         service: labels[ROUTE_FROM_LABEL] ?? "",
         routingKey: labels[ROUTING_KEY_LABEL] ?? "",
         urls: personal.filter((i) => i.metadata?.labels?.[SESSION_LABEL] === session).flatMap((i) => personalUrls(i, published.get(i.metadata?.annotations?.["kbridge.dev/personal-for"] ?? "") ?? i)),
-        ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+        ready: isPodReady(pod),
         startedAt: created instanceof Date ? created.toISOString() : String(created ?? ""),
         ...(expiresAt ? { expiresAt } : {}),
       };

@@ -14,6 +14,7 @@ import type { Logger } from "../logs/logger.ts";
 import { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTER_SHARED as SHARED, ROUTING_KEY_LABEL } from "../agent/names.mjs";
 import { MANAGED_BY, ROLE_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
+import { isPodReady } from "./podStatus.ts";
 
 export { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTING_KEY_LABEL };
 /** The router and the module it imports, as the routers' ConfigMap carries them. */
@@ -180,7 +181,7 @@ async function waitForRouter(connection: ClusterConnection, namespace: string, s
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     const pods = await clusterCall(connection, `list the router pods of ${service}`, () => connection.core.listNamespacedPod({ namespace, labelSelector: `${ROUTER_LABEL}=${service}` }));
-    if (pods.items.some((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))) return;
+    if (pods.items.some((p) => !p.metadata?.deletionTimestamp && isPodReady(p))) return;
     if (Date.now() > deadline) {
       throw new KbridgeError({
         code: "router-timeout",

@@ -66,3 +66,11 @@ test("Orphan: the ReplicaSet goes, its pods stay, without an owner", async () =>
   expect(pods[0]?.metadata.ownerReferences).toBeUndefined();
   expect(pods[0]?.metadata.deletionTimestamp).toBeUndefined();
 });
+
+test("an unknown propagationPolicy is refused in the real server's words, and nothing is deleted", async () => {
+  await apps.createNamespacedDeployment({ namespace: "default", body: deployment({ name: "sideways", namespace: "default", image: "web:1", replicas: 1 }) as V1Deployment });
+  const error = (await apps.deleteNamespacedDeployment({ name: "sideways", namespace: "default", propagationPolicy: "Sideways" }).then(() => undefined, (e: unknown) => e)) as { code?: number; body?: string } | undefined;
+  expect(error?.code).toBe(422);
+  expect(JSON.parse(error?.body ?? "{}").message).toBe('DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "Sideways": supported values: "Foreground", "Background", "Orphan"');
+  expect(cluster.store.find(kind("Deployment"), "default", "sideways")?.metadata.deletionTimestamp).toBeUndefined();
+});

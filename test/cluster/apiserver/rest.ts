@@ -101,13 +101,14 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
       return servePatch(ctx, target, name, req, res, query, dryRun);
     case "DELETE": {
       const options = (await readBody(req)) as DeleteOptions;
+      // Checked before anything goes: a refused delete deletes nothing.
+      const policy = propagationPolicy(options, query);
       if (type.kind === "Pod" && !dryRun) {
         const grace = gracePeriod(options, query, store.get(type, namespace, name));
         if (grace > 0) return sendJson(res, 200, store.beginDeletion(type, namespace, name, grace));
       }
       if (type.kind === "Namespace" && !dryRun) deleteNamespaceContents(store, name);
       for (const key of [...ctx.applied.keys()]) if (key.startsWith(intentPrefix(target, name))) ctx.applied.delete(key);
-      const policy = propagationPolicy(options, query);
       if (policy === "Foreground" && !dryRun) return sendJson(res, 200, store.deleteForeground(type, namespace, name, (pod) => gracePeriod({}, new URLSearchParams(), pod)));
       if (policy === "Orphan" && !dryRun) return sendJson(res, 200, store.deleteOrphaning(type, namespace, name));
       return sendJson(res, 200, store.delete(type, namespace, name, { dryRun }));
