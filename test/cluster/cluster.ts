@@ -1,12 +1,17 @@
 /**
- * The test cluster: an object store seeded like a fresh cluster (default namespaces), the
- * API server in front of it, and a kubeconfig pointing at it (context `kbridge-demo`).
+ * The test cluster: an object store seeded like a fresh cluster (default namespaces, the
+ * built-in RBAC roles), the API server in front of it, and a kubeconfig pointing at it with
+ * two users: the administrator (context `kbridge-demo`) and a developer (context
+ * `kbridge-demo-developer`: user `developer`, group `developers`, who holds only what
+ * RoleBindings give that group — the demo binds `edit` in its namespace).
  */
 import fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import { makeCertificates, type ClusterCertificates } from "./apiserver/certificates.ts";
 import { Admission } from "./apiserver/admission.ts";
-import { Faults, type Caller } from "./apiserver/faults.ts";
+import { Faults } from "./apiserver/faults.ts";
+import { builtinClusterRoleBindings, builtinClusterRoles } from "./auth/builtinRoles.ts";
+import { MASTERS, serviceAccountCaller, userCaller, type Caller } from "./auth/identity.ts";
 import { startFreezableFront, type FreezableFront } from "./apiserver/freezableFront.ts";
 import { startApiServer, type ApiServer } from "./apiserver/server.ts";
 import { startControllers, type Controllers } from "./controllers/manager.ts";
@@ -23,6 +28,8 @@ import { findType } from "./apiserver/resources.ts";
 import { ObjectStore } from "./apiserver/store.ts";
 
 export const CONTEXT_NAME = "kbridge-demo";
+export const DEVELOPER_CONTEXT = "kbridge-demo-developer";
+export const DEVELOPER = { user: "developer", groups: ["developers"] };
 
 export interface TestCluster {
   addresses: ClusterAddresses;
@@ -36,15 +43,24 @@ export interface TestCluster {
   api: ApiServer;
   /** Present when the API server speaks HTTPS (the default). */
   certificates?: ClusterCertificates;
+  /** The administrator's token (`system:masters`). */
   token: string;
+  /** The developer's token (user `developer`, group `developers`). */
+  developerToken: string;
+  /** A token for another user of this cluster (RBAC decides what it may do). */
+  addUser(user: string, groups?: string[]): string;
   /** Faults a test injects into the API server (403, 429, 500, 503, hangs). */
   faults: Faults;
   /** With `freezable`: the API server's front, which a test freezes to make it stop answering everyone. */
   front?: FreezableFront;
   /** The WebSocket port-forwards open now (kbridge's tunnels among them). */
   portForwards(): ActivePortForward[];
-  /** Writes a kubeconfig for this cluster (mode 0600) and returns its path; HTTPS clusters authenticate with the token or, with `auth: "certificate"`, the client certificate. */
-  writeKubeconfig(file: string, options?: { auth?: "token" | "certificate" }): string;
+  /**
+   * Writes a kubeconfig for this cluster (mode 0600) and returns its path: the administrator's
+   * context (current; token or, with `auth: "certificate"`, the client certificate) and the
+   * developer's (namespace `developerNamespace`, default "default"); `context` picks the current one.
+   */
+  writeKubeconfig(file: string, options?: { auth?: "token" | "certificate"; developerNamespace?: string; context?: string }): string;
   stop(): Promise<void>;
 }
 
@@ -70,6 +86,8 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   const addresses = await claimAddresses();
   const store = new ObjectStore(options.ringSize, new Admission(addresses.servicePrefix));
   for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) store.create(findType("", "v1", "namespaces")!, { metadata: { name } });
+  for (const role of builtinClusterRoles()) store.create(findType("rbac.authorization.k8s.io", "v1", "clusterroles")!, role);
+  for (const binding of builtinClusterRoleBindings()) store.create(findType("rbac.authorization.k8s.io", "v1", "clusterrolebindings")!, binding);
   store.create(findType("", "v1", "nodes")!, {
     metadata: { name: NODE_NAME, labels: { "kubernetes.io/hostname": NODE_NAME, "kubernetes.io/os": "linux" } },
     spec: {},
@@ -81,14 +99,19 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
   });
   const certificates = options.scheme === "http" ? undefined : makeCertificates(addresses.apiServiceIp);
   const controllers = startControllers(store, { rootCa: certificates?.caCert, onError: (error) => console.error("kbridge test cluster: controller error:", error) });
-  const token = randomBytes(24).toString("base64url");
-  // The administrator's token, and each pod's service-account token once the kubelet mints it.
-  const tokens = new Map<string, Caller>([[token, { user: "kbridge-user", from: "kubeconfig" }]]);
+  const newToken = () => randomBytes(24).toString("base64url");
+  const token = newToken();
+  const developerToken = newToken();
+  // The users' tokens, and each pod's service-account token once the kubelet mints it.
+  const tokens = new Map<string, Caller>([
+    [token, userCaller("kbridge-user", [MASTERS])],
+    [developerToken, userCaller(DEVELOPER.user, DEVELOPER.groups)],
+  ]);
   const kubelet = startKubelet({
     store,
     images: resolveImages(nodeImage, ...(options.images ?? [])),
     registerToken: (podToken, pod) =>
-      tokens.set(podToken, { user: `system:serviceaccount:${pod.metadata.namespace}:${(pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? "default"}`, from: "pods" }),
+      tokens.set(podToken, serviceAccountCaller(pod.metadata.namespace ?? "default", (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? "default")),
     backoffBaseMs: options.backoffBaseMs,
     podPrefix: addresses.podPrefix,
     podMounts: (...args) => podNetworkFiles(addresses.dns, ...args),
@@ -126,11 +149,17 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     dns,
     api,
     token,
+    developerToken,
+    addUser(user, groups = []) {
+      const minted = newToken();
+      tokens.set(minted, userCaller(user, groups));
+      return minted;
+    },
     faults,
     front,
     portForwards: () => upgrades.portForwards(),
     certificates,
-    writeKubeconfig(file, { auth = "token" } = {}) {
+    writeKubeconfig(file, { auth = "token", developerNamespace = "default", context = CONTEXT_NAME } = {}) {
       const user = !certificates
         ? {}
         : auth === "certificate"
@@ -139,10 +168,16 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
       const config = {
         apiVersion: "v1",
         kind: "Config",
-        "current-context": CONTEXT_NAME,
+        "current-context": context,
         clusters: [{ name: CONTEXT_NAME, cluster: { server: apiUrl, ...(certificates ? { "certificate-authority-data": base64(certificates.caCert) } : {}) } }],
-        users: [{ name: `${CONTEXT_NAME}-user`, user }],
-        contexts: [{ name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: `${CONTEXT_NAME}-user`, namespace: "default" } }],
+        users: [
+          { name: `${CONTEXT_NAME}-user`, user },
+          { name: DEVELOPER_CONTEXT, user: certificates ? { token: developerToken } : {} },
+        ],
+        contexts: [
+          { name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: `${CONTEXT_NAME}-user`, namespace: "default" } },
+          { name: DEVELOPER_CONTEXT, context: { cluster: CONTEXT_NAME, user: DEVELOPER_CONTEXT, namespace: developerNamespace } },
+        ],
       };
       // JSON is YAML: kubectl and client-node read it as a kubeconfig.
       fs.writeFileSync(file, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });

@@ -1,13 +1,14 @@
 /**
  * `npm run cluster -- --kubeconfig FILE [--demo] [--port N]`: runs a test cluster until
- * SIGTERM/SIGINT (then stops every pod process), writes FILE (context `kbridge-demo`), and
+ * SIGTERM/SIGINT (then stops every pod process), writes FILE (contexts `kbridge-demo`, the
+ * administrator, and `kbridge-demo-developer`, a user with `edit` in the demo's namespace), and
  * prints one line containing `ready` and the ingress address once it serves (with --demo,
  * once the demo shop answers through the ingress).
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startTestCluster } from "./cluster.ts";
-import { DEMO_HOST, demoImages, installDemo, waitForDemo } from "./demo/demoApp.ts";
+import { DEMO_HOST, DEMO_NAMESPACE, demoImages, installDemo, waitForDemo } from "./demo/demoApp.ts";
 
 const USAGE = "usage: npm run cluster -- --kubeconfig FILE [--demo] [--port N]";
 let args;
@@ -33,7 +34,7 @@ const stop = (code: number) => {
 process.on("SIGTERM", () => stop(0));
 process.on("SIGINT", () => stop(0));
 
-const file = cluster.writeKubeconfig(path.resolve(args.kubeconfig));
+const file = cluster.writeKubeconfig(path.resolve(args.kubeconfig), { developerNamespace: args.demo ? DEMO_NAMESPACE : "default" });
 try {
   if (args.demo) {
     installDemo(cluster);
@@ -45,5 +46,5 @@ try {
 }
 const demo = args.demo ? `; demo shop: curl -H 'Host: ${DEMO_HOST}' ${cluster.ingress.url}/` : "";
 console.log(
-  `kbridge test cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API server ${cluster.api.url}, ingress ${cluster.ingress.url}, kubeconfig ${file} (context kbridge-demo)${demo}`,
+  `kbridge test cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API server ${cluster.api.url}, ingress ${cluster.ingress.url}, kubeconfig ${file} (contexts kbridge-demo, kbridge-demo-developer)${demo}`,
 );

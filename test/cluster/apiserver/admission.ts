@@ -22,8 +22,9 @@ export class Admission {
    * Every write: what the API server normalises (a Secret's stringData becomes base64 data),
    * and the defaults of a workload's spec, filled in on an update as on a create.
    */
-  onWrite(type: ResourceType, object: KubeObject): void {
+  onWrite(type: ResourceType, object: KubeObject, old?: KubeObject): void {
     if (type.kind === "Deployment") defaultDeploymentSpec(object);
+    if (type.kind === "Service" && old) keepAllocatedClusterIp(object, old);
     if (type.kind === "StatefulSet") defaultStatefulSetSpec(object);
     if (type.kind === "Secret" && object.stringData) {
       const data = { ...obj(object.data) } as Record<string, string>;
@@ -189,4 +190,15 @@ function defaultDeploymentSpec(deployment: KubeObject): void {
   template.spec = defaultPodSpec(obj(template.spec));
   spec.template = template;
   deployment.spec = spec;
+}
+
+/** An update that leaves out clusterIP keeps the allocated one, as the Service registry's patchAllocatedValues does. */
+function keepAllocatedClusterIp(service: KubeObject, old: KubeObject): void {
+  const spec = obj(service.spec);
+  const before = obj(old.spec);
+  if ((spec.clusterIP === undefined || spec.clusterIP === "") && before.clusterIP !== undefined) {
+    spec.clusterIP = before.clusterIP;
+    if (spec.clusterIPs === undefined) spec.clusterIPs = before.clusterIPs;
+    service.spec = spec;
+  }
 }

@@ -6,7 +6,7 @@
  * `kubectl apply` validation checks for.
  */
 import { createHash } from "node:crypto";
-import { apiVersionOf, groupVersions, RESOURCE_TYPES, resourceVerbs, type ResourceType } from "./resources.ts";
+import { apiVersionOf, groupVersions, RESOURCE_TYPES, type ResourceType } from "./resources.ts";
 
 export const KUBERNETES_VERSION = { major: "1", minor: "32", gitVersion: "v1.32.4", platform: "linux/amd64" };
 
@@ -56,7 +56,7 @@ export function apiResourceList(group: string, version: string): unknown | null 
       singularName: t.singular,
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: resourceVerbs,
+      verbs: t.verbs,
       ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
       ...(t.categories.length ? { categories: t.categories } : {}),
     },

@@ -6,13 +6,9 @@
  * them). The whole server can be frozen too: see freezableFront.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Caller } from "../auth/identity.ts";
+import { forbidden } from "../auth/requests.ts";
 import { ApiError } from "./status.ts";
-
-/** Who sent a request: the kubeconfig's user, or a pod's service account. */
-export interface Caller {
-  user: string;
-  from: "kubeconfig" | "pods";
-}
 
 export interface FaultRule {
   /** GET, PUT, POST, PATCH, DELETE; any method when absent. */
@@ -115,9 +111,7 @@ export class Faults {
 function faultError(status: NonNullable<FaultRule["status"]>, method: string, url: string, caller: Caller): ApiError {
   if (status === 403) {
     const { group, plural, name, namespace, verb } = describe(method, url);
-    const subject = name ? `${plural}${group ? `.${group}` : ""} "${name}"` : `${plural}${group ? `.${group}` : ""}`;
-    const where = namespace ? ` in the namespace "${namespace}"` : " at the cluster scope";
-    return new ApiError(403, "Forbidden", `${subject} is forbidden: User "${caller.user}" cannot ${verb} resource "${plural}" in API group "${group}"${where}`, { ...(name ? { name } : {}), kind: plural, ...(group ? { group } : {}) });
+    return forbidden(caller.user, { kind: "resource", verb, group, resource: plural, ...(name ? { name } : {}), ...(namespace ? { namespace } : {}) });
   }
   if (status === 429) return new ApiError(429, "TooManyRequests", "Too many requests, please try again later.", { retryAfterSeconds: 1 });
   if (status === 503) return new ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request");

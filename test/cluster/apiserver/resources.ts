@@ -14,10 +14,11 @@ export interface ResourceType {
   subresources: string[];
   /** In `kubectl get all`. */
   categories: string[];
+  /** What discovery says may be done (the reviews are create-only). */
+  verbs: string[];
 }
 
 const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
-export const resourceVerbs = VERBS;
 
 function type(
   group: string,
@@ -25,7 +26,7 @@ function type(
   plural: string,
   kind: string,
   namespaced: boolean,
-  extra: { shortNames?: string[]; subresources?: string[]; all?: boolean } = {},
+  extra: { shortNames?: string[]; subresources?: string[]; all?: boolean; verbs?: string[] } = {},
 ): ResourceType {
   return {
     group,
@@ -37,6 +38,7 @@ function type(
     shortNames: extra.shortNames ?? [],
     subresources: extra.subresources ?? [],
     categories: extra.all ? ["all"] : [],
+    verbs: extra.verbs ?? VERBS,
   };
 }
 
@@ -55,9 +57,17 @@ export const RESOURCE_TYPES: ResourceType[] = [
   type("apps", "v1", "statefulsets", "StatefulSet", true, { shortNames: ["sts"], subresources: ["status", "scale"], all: true }),
   type("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true),
   type("networking.k8s.io", "v1", "ingresses", "Ingress", true, { shortNames: ["ing"], subresources: ["status"] }),
-  // Stored and served; the test cluster does not enforce RBAC (every authenticated client may do everything).
+  type("", "v1", "resourcequotas", "ResourceQuota", true, { shortNames: ["quota"], subresources: ["status"] }),
+  type("", "v1", "limitranges", "LimitRange", true, { shortNames: ["limits"] }),
+  type("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", true, { shortNames: ["netpol"] }),
   type("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
   type("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
+  type("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
+  type("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false),
+  // Answered, never stored (auth/reviews.ts).
+  type("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", false, { verbs: ["create"] }),
+  type("authorization.k8s.io", "v1", "selfsubjectrulesreviews", "SelfSubjectRulesReview", false, { verbs: ["create"] }),
+  type("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", false, { verbs: ["create"] }),
 ];
 
 export function apiVersionOf(type: ResourceType): string {

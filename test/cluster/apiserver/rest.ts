@@ -13,6 +13,7 @@ import { toTable, wantsTable } from "./table.ts";
 import { ApiError, badRequest, notFound } from "./status.ts";
 import type { KubeObject, ObjectStore, StoredEvent } from "./store.ts";
 import { queryFlag } from "./queryFlag.ts";
+import { decodeProtobuf } from "./protobuf.ts";
 
 const MAX_BODY = 3 * 1024 * 1024;
 
@@ -43,13 +44,13 @@ export interface RestContext {
   applied: Map<string, unknown>;
   /** An injected lag: this watch's events are written this much later (in order), as a loaded API server's watch cache does. */
   watchDelayMs?: number;
+  /** Refuses a write the caller may not make whatever its verb allows (RBAC's escalation check); runs before every create and update. */
+  guard?(type: ResourceType, object: KubeObject): void;
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+/** The request's JSON (or apply YAML) body; an empty body is `{}`. */
+export async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   const contentType = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim() ?? "";
-  if (contentType === "application/vnd.kubernetes.protobuf") {
-    throw new ApiError(415, "UnsupportedMediaType", "the kbridge test cluster does not decode protobuf request bodies; send JSON (kubectl apply -f / create -f do)");
-  }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -57,6 +58,7 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
     if (size > MAX_BODY) throw new ApiError(413, "BadRequest", "request entity too large");
     chunks.push(chunk);
   }
+  if (contentType === "application/vnd.kubernetes.protobuf") return decodeProtobuf(Buffer.concat(chunks));
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim() === "") return {};
   try {
@@ -80,8 +82,9 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
   if (name === undefined) {
     if (method === "GET") return queryFlag(query, "watch") ? serveWatch(ctx, target, req, res, query) : serveList(store, target, req, res, query);
     if (method === "POST") {
-      const object = withNamespace((await readBody(req)) as KubeObject, target);
+      const object = withNamespace((await readJsonBody(req)) as KubeObject, target);
       requireNamespace(store, type, object.metadata.namespace);
+      ctx.guard?.(type, object);
       return sendJson(res, 201, store.create(type, object, { dryRun }));
     }
     throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed on a collection`);
@@ -92,15 +95,16 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
       return sendJson(res, 200, wantsTable(req.headers.accept) ? toTable(type.kind, [object], object.metadata.resourceVersion, query.get("includeObject")) : object);
     }
     case "PUT": {
-      const body = withNamespace((await readBody(req)) as KubeObject, target);
+      const body = withNamespace((await readJsonBody(req)) as KubeObject, target);
       if (body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
       const current = store.get(type, namespace, name);
+      ctx.guard?.(type, body);
       return sendJson(res, 200, store.update(type, onlyTheSubresource(target, current, body, body.metadata.resourceVersion), { dryRun }));
     }
     case "PATCH":
       return servePatch(ctx, target, name, req, res, query, dryRun);
     case "DELETE": {
-      const options = (await readBody(req)) as DeleteOptions;
+      const options = (await readJsonBody(req)) as DeleteOptions;
       // Checked before anything goes: a refused delete deletes nothing.
       const policy = propagationPolicy(options, query);
       if (type.kind === "Pod" && !dryRun) {
@@ -233,7 +237,7 @@ async function servePatch(ctx: RestContext, target: Target, name: string, req: I
   const { store } = ctx;
   const { type, namespace } = target;
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
-  const body = await readBody(req);
+  const body = await readJsonBody(req);
   if (contentType === "application/apply-patch+yaml") {
     const manager = query.get("fieldManager");
     if (!manager) throw new ApiError(422, "Invalid", `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`);
@@ -243,10 +247,13 @@ async function servePatch(ctx: RestContext, target: Target, name: string, req: I
     let result: KubeObject;
     if (!current) {
       requireNamespace(store, type, namespace);
-      result = store.create(type, { ...intent, metadata: { ...intent.metadata, name } }, { dryRun });
+      const created = { ...intent, metadata: { ...intent.metadata, name } };
+      ctx.guard?.(type, created);
+      result = store.create(type, created, { dryRun });
     } else {
       const previous = ctx.applied.get(key);
       const merged = strategicMergePatch(previous ? pruneUnapplied(current, previous, intent) : current, intent) as KubeObject;
+      ctx.guard?.(type, merged);
       result = store.update(type, onlyTheSubresource(target, current, merged, undefined), { dryRun });
     }
     if (!dryRun) ctx.applied.set(key, intent);
@@ -258,6 +265,7 @@ async function servePatch(ctx: RestContext, target: Target, name: string, req: I
   const requested = patched.metadata?.resourceVersion;
   const resourceVersion = requested && requested !== current.metadata.resourceVersion ? requested : undefined;
   const next = { ...patched, metadata: { ...patched.metadata, name, namespace } } as KubeObject;
+  ctx.guard?.(type, next);
   return sendJson(res, 200, store.update(type, onlyTheSubresource(target, current, next, resourceVersion), { dryRun }));
 }
 
@@ -296,7 +304,7 @@ async function serveScale(store: ObjectStore, target: Target, req: IncomingMessa
   };
   if (req.method === "GET") return sendJson(res, 200, scale);
   if (req.method !== "PUT" && req.method !== "PATCH") throw new ApiError(405, "MethodNotAllowed", `${req.method} is not allowed on scale`);
-  const body = await readBody(req);
+  const body = await readJsonBody(req);
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
   const next = (req.method === "PUT" ? body : applyPatch(scale as unknown as KubeObject, body, contentType)) as { spec?: { replicas?: unknown }; metadata?: { resourceVersion?: string } };
   const replicas = next.spec?.replicas;

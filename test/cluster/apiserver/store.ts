@@ -63,7 +63,7 @@ export class ObjectStore {
     private readonly ringSize = RING_SIZE,
     private readonly admission?: {
       onCreate(type: ResourceType, object: KubeObject): void;
-      onWrite(type: ResourceType, object: KubeObject): void;
+      onWrite(type: ResourceType, object: KubeObject, old?: KubeObject): void;
       onDelete(type: ResourceType, object: KubeObject): void;
     },
   ) {}
@@ -130,7 +130,7 @@ export class ObjectStore {
     const object = clone(input);
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
-    this.admission?.onWrite(type, object);
+    this.admission?.onWrite(type, object, current.object);
     validate(type, object, current.object);
     const before = current.object.metadata;
     Object.assign(object.metadata, { uid: before.uid, creationTimestamp: before.creationTimestamp, generation: before.generation });

@@ -71,3 +71,25 @@ test("a Deployment whose selector does not match its template, or whose selector
   expect(immutable.code).toBe(422);
   expect(immutable.status.message).toContain("spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"fixed\", \"tier\":\"a\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
 });
+
+test("a Service's clusterIP and a Pod's spec (but for images) cannot change once set", async () => {
+  const created = await core.createNamespacedService({ namespace: "default", body: { metadata: { name: "fixed-ip" }, spec: { ports: [{ port: 80 }] } } });
+  const ip = created.spec?.clusterIP ?? "";
+  const moved = await refusal(core.replaceNamespacedService({ name: "fixed-ip", namespace: "default", body: { ...created, spec: { ...created.spec, clusterIP: "10.0.0.99", clusterIPs: ["10.0.0.99"] } } }));
+  expect(moved.code).toBe(422);
+  expect(moved.status.message).toBe('Service "fixed-ip" is invalid: spec.clusterIPs[0]: Invalid value: []string{"10.0.0.99"}: may not change once set');
+  // Leaving clusterIP out of an update keeps the allocated one.
+  const kept = await core.replaceNamespacedService({ name: "fixed-ip", namespace: "default", body: { ...created, spec: { ...created.spec, clusterIP: undefined, clusterIPs: undefined } } });
+  expect(kept.spec?.clusterIP).toBe(ip);
+
+  await core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "still" }, spec: { containers: [{ name: "c", image: "node:22", command: ["node", "-e", "1"] }] } } });
+  // Without resourceVersion: the kubelet writes the pod's status meanwhile.
+  const pod = { ...(await core.readNamespacedPod({ name: "still", namespace: "default" })), metadata: { name: "still", namespace: "default" } };
+  const recommanded = { ...pod, spec: { ...pod.spec, containers: [{ ...pod.spec?.containers[0], name: "c", command: ["node", "-e", "2"] }] } } as typeof pod;
+  const refused = await refusal(core.replaceNamespacedPod({ name: "still", namespace: "default", body: recommanded }));
+  expect(refused.code).toBe(422);
+  expect(refused.status.message).toContain('Pod "still" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`');
+  expect(refused.status.details?.causes?.[0]).toMatchObject({ field: "spec", reason: "FieldValueForbidden" });
+  const reimaged = { ...pod, spec: { ...pod.spec, containers: [{ ...pod.spec?.containers[0], name: "c", image: "node:24" }] } } as typeof pod;
+  expect((await core.replaceNamespacedPod({ name: "still", namespace: "default", body: reimaged })).spec?.containers[0]?.image).toBe("node:24");
+});

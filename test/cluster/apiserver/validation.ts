@@ -1,7 +1,8 @@
 /**
  * What the real API server refuses as 422 Invalid, with its words and field paths: names,
- * label keys and values, ports, a Deployment's selector against its template, and its
- * selector changed after creation. The messages are apimachinery's (validation.go and
+ * label keys and values, ports, a Deployment's selector against its template, and the
+ * immutable fields (a workload's selector, a Service's clusterIP, a Pod's spec but for
+ * images and a few others). The messages are apimachinery's (validation.go and
  * apps/validation); each error also goes into the Status's `details.causes`.
  */
 import { canonicalJson } from "./canonicalJson.ts";
@@ -15,8 +16,8 @@ const arr = (value: unknown): Any[] => (Array.isArray(value) ? (value as Any[]) 
 
 interface FieldError {
   field: string;
-  /** Go's rendering of the value, as the message shows it. */
-  value: string;
+  /** Go's rendering of the value, as the message shows it (absent for a Forbidden error). */
+  value?: string;
   detail: string;
 }
 
@@ -40,8 +41,16 @@ const PORT_TEXT = "must be between 1 and 65535, inclusive";
 
 const quoted = (value: string) => JSON.stringify(value);
 
-/** The name's rule by kind: a Service's is a DNS-1035 label, a Namespace's an RFC 1123 label, the rest subdomains. */
-function nameErrors(kind: string, name: string): FieldError[] {
+/** RBAC objects' names need only be path segments (`system:discovery` is valid). */
+function pathSegmentErrors(name: string): FieldError[] {
+  const detail = name === "." || name === ".." ? `may not be '${name}'` : name.includes("/") ? "may not contain '/'" : name.includes("%") ? "may not contain '%'" : undefined;
+  return detail ? [{ field: "metadata.name", value: quoted(name), detail }] : [];
+}
+
+/** The name's rule by kind: a Service's is a DNS-1035 label, a Namespace's an RFC 1123 label, RBAC's path segments, the rest subdomains. */
+function nameErrors(type: ResourceType, name: string): FieldError[] {
+  const { kind } = type;
+  if (type.group === "rbac.authorization.k8s.io") return pathSegmentErrors(name);
   const [pattern, text, max] = kind === "Service" ? [LABEL_1035, LABEL_1035_TEXT, 63] : kind === "Namespace" ? [LABEL_1123, LABEL_1123_TEXT, 63] : [SUBDOMAIN, SUBDOMAIN_TEXT, 253];
   const errors: FieldError[] = [];
   if (name.length > max) errors.push({ field: "metadata.name", value: quoted(name), detail: `must be no more than ${max} characters` });
@@ -96,13 +105,38 @@ function workloadErrors(object: KubeObject, old: KubeObject | undefined): FieldE
   return errors;
 }
 
+const POD_UPDATE =
+  "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)";
+
+/** A pod's spec is fixed once created, but for the few fields the real server lets change. */
+function podUpdateErrors(spec: Any, old: KubeObject): FieldError[] {
+  const mutable = (value: Any) => {
+    const copy = structuredClone(value);
+    for (const list of ["containers", "initContainers"]) for (const container of arr(copy[list])) delete container.image;
+    delete copy.activeDeadlineSeconds;
+    delete copy.tolerations;
+    delete copy.terminationGracePeriodSeconds;
+    return canonicalJson(copy);
+  };
+  return mutable(spec) === mutable(obj(old.spec)) ? [] : [{ field: "spec", detail: POD_UPDATE }];
+}
+
+function serviceErrors(spec: Any, old: KubeObject | undefined): FieldError[] {
+  const errors = arr(spec.ports).flatMap((port, i) => [...portError(`spec.ports[${i}].port`, port.port), ...portError(`spec.ports[${i}].targetPort`, port.targetPort), ...portError(`spec.ports[${i}].nodePort`, port.nodePort)]);
+  const before = old && obj(old.spec).clusterIP;
+  if (typeof before === "string" && before !== "" && spec.clusterIP !== before && obj(old?.spec).type !== "ExternalName" && spec.type !== "ExternalName") {
+    errors.push({ field: "spec.clusterIPs[0]", value: `[]string{${arr(spec.clusterIPs).map((ip) => quoted(String(ip))).join(", ") || quoted(String(spec.clusterIP))}}`, detail: "may not change once set" });
+  }
+  return errors;
+}
+
 function kindErrors(type: ResourceType, object: KubeObject, old: KubeObject | undefined): FieldError[] {
   const spec = obj(object.spec);
   switch (type.kind) {
     case "Service":
-      return arr(spec.ports).flatMap((port, i) => [...portError(`spec.ports[${i}].port`, port.port), ...portError(`spec.ports[${i}].targetPort`, port.targetPort), ...portError(`spec.ports[${i}].nodePort`, port.nodePort)]);
+      return serviceErrors(spec, old);
     case "Pod":
-      return podSpecErrors("spec", spec);
+      return [...podSpecErrors("spec", spec), ...(old ? podUpdateErrors(spec, old) : [])];
     case "Deployment":
     case "StatefulSet":
       return workloadErrors(object, old);
@@ -115,18 +149,19 @@ function kindErrors(type: ResourceType, object: KubeObject, old: KubeObject | un
 export function validate(type: ResourceType, object: KubeObject, old?: KubeObject): void {
   const name = object.metadata.name ?? "";
   const errors = [
-    ...(old ? [] : nameErrors(type.kind, name)),
+    ...(old ? [] : nameErrors(type, name)),
     ...labelErrors("metadata.labels", object.metadata.labels),
     ...Object.keys(obj(object.metadata.annotations)).flatMap((key) => qualifiedNameErrors("metadata.annotations", key)),
     ...kindErrors(type, object, old),
   ];
   if (errors.length === 0) return;
-  const texts = errors.map((e) => `${e.field}: Invalid value: ${e.value}: ${e.detail}`);
+  const message = (e: FieldError) => (e.value === undefined ? `Forbidden: ${e.detail}` : `Invalid value: ${e.value}: ${e.detail}`);
+  const texts = errors.map((e) => `${e.field}: ${message(e)}`);
   const kind = type.group ? `${type.kind}.${type.group}` : type.kind;
   throw new ApiError(422, "Invalid", `${kind} ${quoted(name)} is invalid: ${texts.length === 1 ? texts[0] : `[${texts.join(", ")}]`}`, {
     name,
     kind: type.kind,
     ...(type.group ? { group: type.group } : {}),
-    causes: errors.map((e) => ({ reason: "FieldValueInvalid", message: `Invalid value: ${e.value}: ${e.detail}`, field: e.field })),
+    causes: errors.map((e) => ({ reason: e.value === undefined ? "FieldValueForbidden" : "FieldValueInvalid", message: message(e), field: e.field })),
   });
 }

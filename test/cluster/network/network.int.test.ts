@@ -113,11 +113,19 @@ describe("networking inside the test cluster", () => {
     expect(env).not.toHaveProperty("WEB_HEADLESS_SERVICE_HOST");
   });
 
-  test("the pod reaches the API server through the kubernetes Service with its service-account token", async () => {
-    const reply = await ask<{ status: number; body: { kind: string; items: unknown[] }; namespace: string }>("/api?path=/api/v1/namespaces/default/services");
+  test("the pod reaches the API server through the kubernetes Service with its service-account token, which may do only what RBAC grants", async () => {
+    type Reply = { status: number; body: { kind: string; message?: string }; namespace: string };
+    const unbound = await ask<Reply>("/api?path=/api/v1/namespaces/default/pods");
+    expect(unbound.status).toBe(403);
+    expect(unbound.body.message).toBe('pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods" in API group "" in the namespace "default"');
+    expect((await ask<Reply>("/api?path=/api/v1/namespaces/kube-system/secrets")).status).toBe(403);
+    const bound = await kubectl(["create", "rolebinding", "probe-view", "--clusterrole=view", "--serviceaccount=default:default", "-n", "default"]);
+    expect(bound.stderr).toBe("");
+    const reply = await ask<Reply>("/api?path=/api/v1/namespaces/default/services");
     expect(reply.status).toBe(200);
     expect(reply.body.kind).toBe("ServiceList");
     expect(reply.namespace).toBe("default");
+    expect((await ask<Reply>("/api?path=/api/v1/namespaces/default/secrets")).status).toBe(403);
   });
 
   test("a service without ready pods resets connections", async () => {
