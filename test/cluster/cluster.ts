@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { makeCertificates, type ClusterCertificates } from "./apiserver/certificates.ts";
 import { Admission } from "./apiserver/admission.ts";
 import { Faults } from "./apiserver/faults.ts";
+import type { AuditEntry } from "./admission/policies.ts";
 import { builtinClusterRoleBindings, builtinClusterRoles } from "./auth/builtinRoles.ts";
 import { MASTERS, serviceAccountCaller, userCaller, type Caller } from "./auth/identity.ts";
 import { startFreezableFront, type FreezableFront } from "./apiserver/freezableFront.ts";
@@ -53,6 +54,8 @@ export interface TestCluster {
   faults: Faults;
   /** With `freezable`: the API server's front, which a test freezes to make it stop answering everyone. */
   front?: FreezableFront;
+  /** What Pod Security's audit mode recorded (the audit log's annotations). */
+  audit(): AuditEntry[];
   /** The WebSocket port-forwards open now (kbridge's tunnels among them). */
   portForwards(): ActivePortForward[];
   /**
@@ -84,7 +87,8 @@ export interface TestClusterOptions {
 
 export async function startTestCluster(options: TestClusterOptions = {}): Promise<TestCluster> {
   const addresses = await claimAddresses();
-  const store = new ObjectStore(options.ringSize, new Admission(addresses.servicePrefix));
+  const admission = new Admission(addresses.servicePrefix);
+  const store = new ObjectStore(options.ringSize, admission);
   for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) store.create(findType("", "v1", "namespaces")!, { metadata: { name } });
   for (const role of builtinClusterRoles()) store.create(findType("rbac.authorization.k8s.io", "v1", "clusterroles")!, role);
   for (const binding of builtinClusterRoleBindings()) store.create(findType("rbac.authorization.k8s.io", "v1", "clusterrolebindings")!, binding);
@@ -158,6 +162,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     faults,
     front,
     portForwards: () => upgrades.portForwards(),
+    audit: () => [...admission.policies.audit],
     certificates,
     writeKubeconfig(file, { auth = "token", developerNamespace = "default", context = CONTEXT_NAME } = {}) {
       const user = !certificates

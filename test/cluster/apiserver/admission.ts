@@ -1,11 +1,13 @@
 /**
  * What the API server fills in on create, as a real one does: defaults for pods, services,
  * deployments and namespaces (a workload's spec on every write), ClusterIP allocation, and
- * scheduling (one node, so every pod is bound to it at once).
+ * scheduling (one node, so every pod is bound to it at once); then the validating admission
+ * of admission/policies.ts.
  */
 import { AddressPool, NODE_NAME } from "../addresses.ts";
 import { ApiError } from "./status.ts";
-import type { KubeObject } from "./store.ts";
+import type { KubeObject, ObjectStore } from "./store.ts";
+import { PolicyAdmission } from "../admission/policies.ts";
 import type { ResourceType } from "./resources.ts";
 
 type Any = Record<string, unknown>;
@@ -13,6 +15,7 @@ const obj = (value: unknown): Any => (value && typeof value === "object" && !Arr
 
 export class Admission {
   readonly clusterIps: AddressPool;
+  readonly policies = new PolicyAdmission();
 
   constructor(servicePrefix: string) {
     this.clusterIps = new AddressPool(servicePrefix);
@@ -56,6 +59,10 @@ export class Admission {
         object.metadata.labels = { ...object.metadata.labels, "kubernetes.io/metadata.name": object.metadata.name ?? "" };
         break;
     }
+  }
+
+  admit(store: ObjectStore, type: ResourceType, object: KubeObject, operation: "create" | "update"): string[] {
+    return this.policies.admit(store, type, object, operation);
   }
 
   onDelete(type: ResourceType, object: KubeObject): void {

@@ -17,9 +17,12 @@ import { decodeProtobuf } from "./protobuf.ts";
 
 const MAX_BODY = 3 * 1024 * 1024;
 
-export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+/** Writes `body`; admission's `warnings` go out as `Warning: 299 - "…"` headers, which kubectl prints. */
+export function sendJson(res: ServerResponse, code: number, body: unknown, warnings: string[] = []): void {
   if (res.headersSent) return void res.end();
-  res.writeHead(code, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+  const headers: Record<string, string | string[]> = { "Content-Type": "application/json" };
+  if (warnings.length) headers.Warning = warnings.map((warning) => `299 - ${JSON.stringify(warning)}`);
+  res.writeHead(code, headers).end(JSON.stringify(body));
 }
 
 export interface Target {
@@ -85,7 +88,8 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
       const object = withNamespace((await readJsonBody(req)) as KubeObject, target);
       requireNamespace(store, type, object.metadata.namespace);
       ctx.guard?.(type, object);
-      return sendJson(res, 201, store.create(type, object, { dryRun }));
+      const warnings: string[] = [];
+      return sendJson(res, 201, store.create(type, object, { dryRun, warnings }), warnings);
     }
     throw new ApiError(405, "MethodNotAllowed", `${method} is not allowed on a collection`);
   }
@@ -99,7 +103,8 @@ export async function serveResource(ctx: RestContext, target: Target, req: Incom
       if (body.metadata.name !== name) throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
       const current = store.get(type, namespace, name);
       ctx.guard?.(type, body);
-      return sendJson(res, 200, store.update(type, onlyTheSubresource(target, current, body, body.metadata.resourceVersion), { dryRun }));
+      const warnings: string[] = [];
+      return sendJson(res, 200, store.update(type, onlyTheSubresource(target, current, body, body.metadata.resourceVersion), { dryRun, warnings }), warnings);
     }
     case "PATCH":
       return servePatch(ctx, target, name, req, res, query, dryRun);
@@ -238,6 +243,7 @@ async function servePatch(ctx: RestContext, target: Target, name: string, req: I
   const { type, namespace } = target;
   const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim() ?? "";
   const body = await readJsonBody(req);
+  const warnings: string[] = [];
   if (contentType === "application/apply-patch+yaml") {
     const manager = query.get("fieldManager");
     if (!manager) throw new ApiError(422, "Invalid", `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`);
@@ -249,15 +255,15 @@ async function servePatch(ctx: RestContext, target: Target, name: string, req: I
       requireNamespace(store, type, namespace);
       const created = { ...intent, metadata: { ...intent.metadata, name } };
       ctx.guard?.(type, created);
-      result = store.create(type, created, { dryRun });
+      result = store.create(type, created, { dryRun, warnings });
     } else {
       const previous = ctx.applied.get(key);
       const merged = strategicMergePatch(previous ? pruneUnapplied(current, previous, intent) : current, intent) as KubeObject;
       ctx.guard?.(type, merged);
-      result = store.update(type, onlyTheSubresource(target, current, merged, undefined), { dryRun });
+      result = store.update(type, onlyTheSubresource(target, current, merged, undefined), { dryRun, warnings });
     }
     if (!dryRun) ctx.applied.set(key, intent);
-    return sendJson(res, current ? 200 : 201, result);
+    return sendJson(res, current ? 200 : 201, result, warnings);
   }
   const current = store.get(type, namespace, name);
   const patched = applyPatch(current, body, contentType);
@@ -266,7 +272,7 @@ async function servePatch(ctx: RestContext, target: Target, name: string, req: I
   const resourceVersion = requested && requested !== current.metadata.resourceVersion ? requested : undefined;
   const next = { ...patched, metadata: { ...patched.metadata, name, namespace } } as KubeObject;
   ctx.guard?.(type, next);
-  return sendJson(res, 200, store.update(type, onlyTheSubresource(target, current, next, resourceVersion), { dryRun }));
+  return sendJson(res, 200, store.update(type, onlyTheSubresource(target, current, next, resourceVersion), { dryRun, warnings }), warnings);
 }
 
 function applyPatch(current: KubeObject, patch: unknown, contentType: string): KubeObject {

@@ -65,6 +65,8 @@ export class ObjectStore {
       onCreate(type: ResourceType, object: KubeObject): void;
       onWrite(type: ResourceType, object: KubeObject, old?: KubeObject): void;
       onDelete(type: ResourceType, object: KubeObject): void;
+      /** Validating admission (LimitRange, Pod Security, quota): throws to refuse; returns warnings. */
+      admit?(store: ObjectStore, type: ResourceType, object: KubeObject, operation: "create" | "update"): string[];
     },
   ) {}
 
@@ -92,8 +94,11 @@ export class ObjectStore {
     return entry ? clone(entry.object) : undefined;
   }
 
-  /** Stores a new object: name from generateName, uid, timestamps, generation. `dryRun` returns it unstored. */
-  create(type: ResourceType, input: KubeObject, options: { dryRun?: boolean } = {}): KubeObject {
+  /**
+   * Stores a new object: name from generateName, uid, timestamps, generation. `dryRun` returns
+   * it unstored (admitted all the same); admission's warnings go into `warnings`.
+   */
+  create(type: ResourceType, input: KubeObject, options: { dryRun?: boolean; warnings?: string[] } = {}): KubeObject {
     const object = clone(input);
     object.apiVersion = apiVersionOf(type);
     object.kind = type.kind;
@@ -104,6 +109,8 @@ export class ObjectStore {
     this.admission?.onCreate(type, object);
     try {
       validate(type, object);
+      const warnings = this.admission?.admit?.(this, type, object, "create") ?? [];
+      options.warnings?.push(...warnings);
     } catch (error) {
       // Refused: nothing admission allocated (a ClusterIP) is kept.
       this.admission?.onDelete(type, object);
@@ -121,7 +128,7 @@ export class ObjectStore {
   }
 
   /** Replaces an object; a stale `metadata.resourceVersion` is a 409 Conflict. Spec changes bump the generation. */
-  update(type: ResourceType, input: KubeObject, options: { dryRun?: boolean } = {}): KubeObject {
+  update(type: ResourceType, input: KubeObject, options: { dryRun?: boolean; warnings?: string[] } = {}): KubeObject {
     const name = input.metadata.name ?? "";
     const current = this.objects.get(keyOf(type, input.metadata.namespace, name));
     if (!current) throw notFound(type.plural, name, type.group);
@@ -132,6 +139,8 @@ export class ObjectStore {
     object.kind = type.kind;
     this.admission?.onWrite(type, object, current.object);
     validate(type, object, current.object);
+    const warnings = this.admission?.admit?.(this, type, object, "update") ?? [];
+    options.warnings?.push(...warnings);
     const before = current.object.metadata;
     Object.assign(object.metadata, { uid: before.uid, creationTimestamp: before.creationTimestamp, generation: before.generation });
     if (before.deletionTimestamp) object.metadata.deletionTimestamp = before.deletionTimestamp;

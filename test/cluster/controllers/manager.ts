@@ -7,6 +7,7 @@ import type { ObjectStore } from "../apiserver/store.ts";
 import { reconcileDeployments } from "./deployments.ts";
 import { reconcileEndpoints } from "./endpoints.ts";
 import { kind } from "./objects.ts";
+import { reconcileQuotas } from "./quotas.ts";
 import { reconcileReplicaSets } from "./replicasets.ts";
 import { reconcileStatefulSets } from "./statefulsets.ts";
 
@@ -29,6 +30,7 @@ export function startControllers(store: ObjectStore, options: { resyncMs?: numbe
       reconcileReplicaSets(store);
       reconcileStatefulSets(store);
       reconcileEndpoints(store);
+      reconcileQuotas(store);
     } catch (error) {
       options.onError?.(error);
     } finally {

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../apiserver/canonicalJson.ts";
 import { RESOURCE_TYPES, type ResourceType } from "../apiserver/resources.ts";
+import { ApiError } from "../apiserver/status.ts";
 import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
 
 export type Any = Record<string, unknown>;
@@ -98,4 +99,28 @@ export function podReady(pod: KubeObject): boolean {
 
 export function isTerminating(object: KubeObject): boolean {
   return object.metadata.deletionTimestamp !== undefined;
+}
+
+const backoff = new Map<string, { until: number; delayMs: number }>();
+
+/**
+ * Creates what `make` makes for `owner`, as a controller does under admission: a refusal
+ * (Pod Security, quota, LimitRange) is a Warning `FailedCreate` event on the owner, and the
+ * owner's next try waits a doubling back-off (0.5 s to 10 s) instead of spinning.
+ */
+export function createForOwner(store: ObjectStore, owner: KubeObject, component: string, make: () => KubeObject, failure: (message: string) => string): KubeObject | undefined {
+  const key = owner.metadata.uid ?? "";
+  const wait = backoff.get(key);
+  if (wait && Date.now() < wait.until) return undefined;
+  try {
+    const made = make();
+    backoff.delete(key);
+    return made;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const delayMs = Math.min(10_000, (wait?.delayMs ?? 250) * 2);
+    backoff.set(key, { until: Date.now() + delayMs, delayMs });
+    recordEvent(store, owner, "Warning", "FailedCreate", failure(error.message), component);
+    return undefined;
+  }
 }

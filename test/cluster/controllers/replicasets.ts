@@ -1,6 +1,6 @@
 /** ReplicaSet controller: keeps `spec.replicas` pods from the template, and reports status. */
 import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
-import { controllerRef, isControlledBy, isTerminating, kind, obj, podReady, recordEvent, save, type Any } from "./objects.ts";
+import { controllerRef, createForOwner, isControlledBy, isTerminating, kind, obj, podReady, recordEvent, save, type Any } from "./objects.ts";
 
 export function reconcileReplicaSets(store: ObjectStore): void {
   const pods = store.list(kind("Pod"));
@@ -12,7 +12,7 @@ export function reconcileReplicaSets(store: ObjectStore): void {
     const owned = pods.filter((pod) => pod.metadata.namespace === rs.metadata.namespace && isControlledBy(pod, rs));
     const active = owned.filter((pod) => !isTerminating(pod));
     if (active.length < desired) {
-      for (let i = active.length; i < desired; i++) createPod(store, rs);
+      for (let i = active.length; i < desired; i++) if (!createPod(store, rs)) break;
     } else if (active.length > desired) {
       // Not-ready pods go first, then the newest.
       const victims = [...active].sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)));
@@ -30,20 +30,24 @@ export function reconcileReplicaSets(store: ObjectStore): void {
   }
 }
 
-function createPod(store: ObjectStore, rs: KubeObject): void {
+/** One pod from the template; undefined when admission refused it (a FailedCreate event says why). */
+function createPod(store: ObjectStore, rs: KubeObject): KubeObject | undefined {
   const template = obj(obj(rs.spec).template);
   const metadata = obj(template.metadata);
-  const pod = store.create(kind("Pod"), {
-    metadata: {
-      generateName: `${rs.metadata.name}-`,
-      namespace: rs.metadata.namespace,
-      labels: { ...(metadata.labels as Record<string, string> | undefined) },
-      ...(metadata.annotations ? { annotations: { ...(metadata.annotations as Record<string, string>) } } : {}),
-      ownerReferences: [controllerRef(rs)],
-    },
-    spec: structuredClone(template.spec ?? {}) as Any,
-  });
-  recordEvent(store, rs, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name}`, "replicaset-controller");
+  const make = () =>
+    store.create(kind("Pod"), {
+      metadata: {
+        generateName: `${rs.metadata.name}-`,
+        namespace: rs.metadata.namespace,
+        labels: { ...(metadata.labels as Record<string, string> | undefined) },
+        ...(metadata.annotations ? { annotations: { ...(metadata.annotations as Record<string, string>) } } : {}),
+        ownerReferences: [controllerRef(rs)],
+      },
+      spec: structuredClone(template.spec ?? {}) as Any,
+    });
+  const pod = createForOwner(store, rs, "replicaset-controller", make, (message) => `Error creating: ${message}`);
+  if (pod) recordEvent(store, rs, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name}`, "replicaset-controller");
+  return pod;
 }
 
 export function replicaSetCounts(rs: KubeObject): { replicas: number; ready: number; available: number } {

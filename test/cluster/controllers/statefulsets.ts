@@ -6,7 +6,7 @@
  * deletes). Status carries the current and update revisions `kubectl rollout status` reads.
  */
 import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
-import { controllerRef, isControlledBy, isTerminating, kind, obj, podReady, recordEvent, safeHash, save, type Any } from "./objects.ts";
+import { controllerRef, createForOwner, isControlledBy, isTerminating, kind, obj, podReady, recordEvent, safeHash, save, type Any } from "./objects.ts";
 
 const REVISION_LABEL = "controller-revision-hash";
 
@@ -30,7 +30,9 @@ export function reconcileStatefulSets(store: ObjectStore): void {
     for (let ordinal = 0; ordinal < desired; ordinal++) {
       if (byOrdinal.has(ordinal)) continue;
       if (ordered && !settled()) break;
-      byOrdinal.set(ordinal, createPod(store, set, ordinal, updateRevision));
+      const pod = createPod(store, set, ordinal, updateRevision);
+      if (!pod) break;
+      byOrdinal.set(ordinal, pod);
     }
     // Scale down: the highest ordinals first (one at a time when ordered).
     for (const ordinal of [...byOrdinal.keys()].filter((o) => o >= desired).sort((a, b) => b - a)) {
@@ -56,12 +58,13 @@ function ordinalOf(set: string, pod: KubeObject): number {
   return match ? Number(match[1]) : -1;
 }
 
-function createPod(store: ObjectStore, set: KubeObject, ordinal: number, revision: string): KubeObject {
+/** The pod of `ordinal`; undefined when admission refused it (a FailedCreate event says why). */
+function createPod(store: ObjectStore, set: KubeObject, ordinal: number, revision: string): KubeObject | undefined {
   const spec = obj(set.spec);
   const template = obj(spec.template);
   const metadata = obj(template.metadata);
   const name = `${set.metadata.name}-${ordinal}`;
-  const pod = store.create(kind("Pod"), {
+  const make = () => store.create(kind("Pod"), {
     metadata: {
       name,
       namespace: set.metadata.namespace,
@@ -71,7 +74,8 @@ function createPod(store: ObjectStore, set: KubeObject, ordinal: number, revisio
     },
     spec: { ...(structuredClone(template.spec ?? {}) as Any), hostname: name, ...(spec.serviceName ? { subdomain: spec.serviceName } : {}) },
   });
-  recordEvent(store, set, "Normal", "SuccessfulCreate", `create Pod ${name} in StatefulSet ${set.metadata.name} successful`, "statefulset-controller");
+  const pod = createForOwner(store, set, "statefulset-controller", make, (message) => `create Pod ${name} in StatefulSet ${set.metadata.name} failed error: ${message}`);
+  if (pod) recordEvent(store, set, "Normal", "SuccessfulCreate", `create Pod ${name} in StatefulSet ${set.metadata.name} successful`, "statefulset-controller");
   return pod;
 }
 
