@@ -1,13 +1,14 @@
 /**
  * One container of a pod as a process: started through a mount namespace that places the
- * pod's volumes at their mount paths (when running as root), with its ports on the pod IP
- * (bind shim), output kept as CRI-format log files (one per restart, for `--previous`),
+ * pod's volumes at their mount paths (when running as root), as the user its security
+ * context names, with its ports on the pod IP (bind shim), output kept as CRI-format log files (one per restart, for `--previous`),
  * restarts by policy with exponential back-off, and a graceful stop.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { Program } from "./images.ts";
+import { asIdentity, type ProcessIdentity } from "./securityContext.ts";
 
 export interface Mount {
   source: string;
@@ -19,6 +20,10 @@ export interface ContainerSpec {
   name: string;
   program: Program;
   env: Record<string, string>;
+  /** Who the process runs as (securityContext.ts); root when absent. */
+  identity?: ProcessIdentity;
+  /** securityContext.readOnlyRootFilesystem: everything but the volumes is read-only. */
+  readOnlyRoot?: boolean;
   workingDir?: string;
   mounts: Mount[];
   logDir: string;
@@ -61,8 +66,9 @@ export class ContainerRunner {
     if (this.stopped) return;
     const { program, env, mounts } = this.spec;
     const startedAt = now();
-    const useNamespace = this.options.useMountNamespace && mounts.length > 0;
-    const [command, args] = useNamespace ? ["unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(mounts), "kbridge-mounts", program.command, ...program.args]] : [program.command, program.args];
+    const useNamespace = this.options.useMountNamespace && (mounts.length > 0 || this.spec.readOnlyRoot === true);
+    const [run, runArgs] = this.spec.identity ? asIdentity(this.spec.identity, program.command, program.args) : [program.command, program.args];
+    const [command, args] = useNamespace ? ["unshare", ["--mount", "--propagation", "private", "--", "/bin/sh", "-c", mountScript(mounts, this.spec.readOnlyRoot === true), "kbridge-mounts", run, ...runArgs]] : [run, runArgs];
     const log = fs.createWriteStream(this.logFile(), { flags: "a" });
     const child: ChildProcess = spawn(command as string, args as string[], {
       cwd: this.spec.workingDir && fs.existsSync(this.spec.workingDir) ? this.spec.workingDir : "/",
@@ -150,8 +156,8 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** A shell script (run inside the new mount namespace) that bind-mounts each volume, then execs the program. */
-function mountScript(mounts: Mount[]): string {
+/** A shell script (run inside the new mount namespace) that bind-mounts each volume (then makes `/` read-only if asked), then execs the program. */
+function mountScript(mounts: Mount[], readOnlyRoot: boolean): string {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const lines = ["set -e"];
   for (const mount of mounts) {
@@ -159,6 +165,8 @@ function mountScript(mounts: Mount[]): string {
     lines.push(`mount --bind ${quote(mount.source)} ${quote(mount.target)}`);
     if (mount.readOnly) lines.push(`mount -o remount,bind,ro ${quote(mount.target)}`);
   }
+  // The volumes are mounts of their own: they stay writable under a read-only root.
+  if (readOnlyRoot) lines.push("mount -o remount,bind,ro /");
   lines.push('exec "$@"');
   return lines.join("\n");
 }

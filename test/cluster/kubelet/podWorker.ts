@@ -8,6 +8,7 @@ import path from "node:path";
 import { kind, now, obj, recordEvent, type Any } from "../controllers/objects.ts";
 import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
 import { ContainerRunner, type Mount } from "./containerRunner.ts";
+import { processIdentity, RunAsRootError, type ProcessIdentity } from "./securityContext.ts";
 import { buildEnvironment, ContainerConfigError, expand } from "./environment.ts";
 import type { ImageResolver } from "./images.ts";
 import type { MountPointRegistry } from "./mountPoints.ts";
@@ -110,7 +111,23 @@ export class PodWorker {
         missing = true;
         continue;
       }
-      const fullEnv = { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOSTNAME: String(this.pod.metadata.name), HOME: "/root", ...env, KBRIDGE_POD_IP: this.deps.podIp };
+      let identity: ProcessIdentity;
+      try {
+        identity = processIdentity(this.pod, container);
+      } catch (error) {
+        if (!(error instanceof RunAsRootError)) throw error;
+        this.waiting.set(name, { reason: "CreateContainerConfigError", message: error.message });
+        missing = true;
+        continue;
+      }
+      const fullEnv: Record<string, string> = {
+        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+        HOSTNAME: String(this.pod.metadata.name),
+        HOME: identity.uid === 0 ? "/root" : "/",
+        ...env,
+        KBRIDGE_POD_IP: this.deps.podIp,
+        ...(identity.netBindService ? {} : { KBRIDGE_DENY_LOW_PORTS: "1" }),
+      };
       const lookup = (key: string) => fullEnv[key as keyof typeof fullEnv];
       const mounts: Mount[] = [
         ...this.deps.podMounts(this.pod, this.deps.podIp, this.deps.podDir),
@@ -131,6 +148,8 @@ export class PodWorker {
           name,
           program: { command: program.command, args: program.args.map((arg) => expand(arg, lookup)) },
           env: fullEnv,
+          identity,
+          readOnlyRoot: (container.securityContext as Any | undefined)?.readOnlyRootFilesystem === true,
           workingDir: container.workingDir as string | undefined,
           mounts,
           logDir: path.join(podDir, "logs", name),

@@ -41,16 +41,46 @@ export function materializeVolumes(root: string, sources: VolumeSources): Map<st
     else if (volume.projected) {
       const projected = volume.projected as Any;
       for (const source of (projected.sources as Any[] | undefined) ?? []) {
-        if (source.serviceAccountToken) writeFile(folder, String((source.serviceAccountToken as Any).path), sources.serviceAccountToken(sources.pod), 0o600);
+        if (source.serviceAccountToken) writeToken(folder, String((source.serviceAccountToken as Any).path), sources, Number(projected.defaultMode ?? 0o644));
         if (source.configMap) writeObject(folder, { ...(source.configMap as Any), defaultMode: projected.defaultMode }, "configmap", sources);
         if (source.secret) writeObject(folder, { ...(source.secret as Any), secretName: (source.secret as Any).name, defaultMode: projected.defaultMode }, "secret", sources);
         if (source.downwardAPI) writeDownward(folder, (source.downwardAPI as Any).items as Any[], sources.pod);
       }
     } else if (volume.downwardAPI) writeDownward(folder, (volume.downwardAPI as Any).items as Any[], sources.pod);
     else if (!volume.emptyDir) throw new ContainerConfigError(`volume "${name}": only configMap, secret, projected, downwardAPI, emptyDir and hostPath volumes are supported by the test cluster`);
+    // emptyDir is world-writable, as the kubelet makes it; fsGroup owns the volume's files.
+    if (volume.emptyDir) fs.chmodSync(folder, 0o777);
+    const fsGroup = (obj(obj(sources.pod.spec).securityContext).fsGroup as number | undefined) ?? undefined;
+    if (fsGroup !== undefined) shareWithGroup(folder, fsGroup);
     folders.set(name, folder);
   }
   return folders;
+}
+
+const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
+
+/**
+ * The projected token: owned by the pod's user with mode 0600 when every container runs as
+ * the same non-root user and no fsGroup is set (kubelet's rule), else the volume's mode.
+ */
+function writeToken(folder: string, relative: string, sources: VolumeSources, mode: number): void {
+  const spec = obj(sources.pod.spec);
+  const podUser = obj(spec.securityContext).runAsUser;
+  const users = new Set([...((spec.containers as Any[] | undefined) ?? []), ...((spec.initContainers as Any[] | undefined) ?? [])].map((c) => obj(c.securityContext).runAsUser ?? podUser));
+  const [user] = [...users];
+  const owner = users.size === 1 && typeof user === "number" && user !== 0 && obj(spec.securityContext).fsGroup === undefined ? user : undefined;
+  writeFile(folder, relative, sources.serviceAccountToken(sources.pod), owner === undefined ? mode : 0o600);
+  if (owner !== undefined) fs.chownSync(path.join(folder, relative), owner, -1);
+}
+
+/** fsGroup: every file group-owned and group-readable (and folders group-writable, setgid), as the kubelet's volume ownership does. */
+function shareWithGroup(folder: string, gid: number): void {
+  for (const entry of [folder, ...fs.readdirSync(folder, { recursive: true }).map((relative) => path.join(folder, String(relative)))]) {
+    const stat = fs.lstatSync(entry);
+    if (stat.isSymbolicLink()) continue;
+    fs.chownSync(entry, -1, gid);
+    fs.chmodSync(entry, stat.isDirectory() ? (stat.mode & 0o7777) | 0o2070 : (stat.mode & 0o7777) | 0o040);
+  }
 }
 
 function writeObject(folder: string, ref: Any, kind: "configmap" | "secret", sources: VolumeSources): void {
