@@ -17,6 +17,7 @@ import type { PodLogSource } from "../apiserver/rest.ts";
 import type { ExecTarget } from "../streams/exec.ts";
 import { MountPointRegistry } from "./mountPoints.ts";
 import { PodWorker } from "./podWorker.ts";
+import { startPolicyServer } from "../network/networkPolicy.ts";
 
 export interface KubeletOptions {
   store: ObjectStore;
@@ -43,6 +44,9 @@ export interface Kubelet {
 export function startKubelet(options: KubeletOptions): Kubelet {
   const { store } = options;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-node-"));
+  // Traversable by the pods' users (they reach the policy socket), not listable.
+  fs.chmodSync(root, 0o711);
+  const policies = startPolicyServer(store, path.join(root, "network-policy.sock"));
   const bindShim = bindShimLibrary();
   const useMountNamespace = process.getuid?.() === 0;
   const podIps = new AddressPool(options.podPrefix);
@@ -59,6 +63,7 @@ export function startKubelet(options: KubeletOptions): Kubelet {
       images: options.images,
       podDir: path.join(root, String(pod.metadata.uid)),
       podIp: ip,
+      network: { podPrefix: options.podPrefix, policySocket: policies.socket },
       bindShim,
       useMountNamespace,
       mountPoints,
@@ -120,6 +125,7 @@ export function startKubelet(options: KubeletOptions): Kubelet {
       await Promise.all([...workers.values()].map(({ worker }) => worker.terminate(2)));
       workers.clear();
       mountPoints.close();
+      await policies.close();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };

@@ -20,6 +20,8 @@ export interface PodWorkerDeps {
   /** Folder for this pod's volumes and logs. */
   podDir: string;
   podIp: string;
+  /** The pod range and the NetworkPolicy socket, for the bind shim (the node's CNI). */
+  network: { podPrefix: string; policySocket: string };
   bindShim: string;
   useMountNamespace: boolean;
   /** Node-wide count of the mount points pods created on the node. */
@@ -126,6 +128,8 @@ export class PodWorker {
         HOME: identity.uid === 0 ? "/root" : "/",
         ...env,
         KBRIDGE_POD_IP: this.deps.podIp,
+        KBRIDGE_POD_PREFIX: this.deps.network.podPrefix,
+        KBRIDGE_POLICY_SOCKET: this.deps.network.policySocket,
         ...(identity.netBindService ? {} : { KBRIDGE_DENY_LOW_PORTS: "1" }),
       };
       const lookup = (key: string) => fullEnv[key as keyof typeof fullEnv];

@@ -87,7 +87,8 @@ export async function startIngressController(store: ObjectStore, address: string
     const backend = routeIngress(store, req.headers.host, path);
     if (!backend) return void res.writeHead(404, { "content-type": "text/plain" }).end("default backend - 404\n");
     const forwarded = { ...req.headers, "x-forwarded-for": req.socket.remoteAddress ?? "", "x-forwarded-host": req.headers.host ?? "", "x-forwarded-proto": "http" };
-    const upstream = http.request({ host: backend.host, port: backend.port, method: req.method, path: req.url, headers: forwarded, agent }, (response) => {
+    // From the ingress address: the backends' NetworkPolicies see the controller there.
+    const upstream = http.request({ host: backend.host, port: backend.port, localAddress: address, method: req.method, path: req.url, headers: forwarded, agent }, (response) => {
       res.writeHead(response.statusCode ?? 502, response.headers);
       response.pipe(res);
     });
@@ -100,7 +101,7 @@ export async function startIngressController(store: ObjectStore, address: string
   server.on("upgrade", (req: IncomingMessage, client: Duplex, head: Buffer) => {
     const backend = routeIngress(store, req.headers.host, (req.url ?? "/").split("?")[0] ?? "/");
     if (!backend) return void client.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
-    const upstream = net.connect(backend, () => {
+    const upstream = net.connect({ ...backend, localAddress: address }, () => {
       const lines = [`${req.method} ${req.url} HTTP/1.1`, ...Object.entries(req.headers).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(", ") : v}`)];
       upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
       if (head.length) upstream.write(head);

@@ -4,6 +4,7 @@
  * as a rejected connection is on a real node. Follows services and endpoints live.
  */
 import net from "node:net";
+import { admits } from "./networkPolicy.ts";
 import type { ObjectStore } from "../apiserver/store.ts";
 import { arr, kind, obj } from "../controllers/objects.ts";
 
@@ -58,7 +59,11 @@ export function startServiceProxy(store: ObjectStore, onError: (error: Error) =>
         turn.set(key, index + 1);
         // kube-proxy forwards in the kernel: no Nagle delay is added on the way.
         client.setNoDelay(true);
-        const upstream = net.connect({ ...(choices[index] as { host: string; port: number }), noDelay: true, allowHalfOpen: true });
+        const choice = choices[index] as { host: string; port: number };
+        // kube-proxy keeps the client's address: its NetworkPolicies decide (refused: reset).
+        if (!admits(store, (client.remoteAddress ?? "").replace(/^::ffff:/, ""), choice.host, choice.port)) return client.resetAndDestroy();
+        // From the ClusterIP, so the pod tells forwarded traffic from its own loopback's.
+        const upstream = net.connect({ ...choice, localAddress: target.ip, noDelay: true, allowHalfOpen: true });
         client.pipe(upstream).pipe(client);
         const end = () => {
           client.destroy();

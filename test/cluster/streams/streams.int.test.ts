@@ -1,7 +1,6 @@
 /** exec and port-forward as kubectl and client-node use them, byte-exact. */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import fs from "node:fs";
 import type https from "node:https";
 import net from "node:net";
 import path from "node:path";
@@ -12,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { tempDir } from "../../support/tempDir.ts";
 import { startTestCluster, type TestCluster } from "../cluster.ts";
 import { kind } from "../controllers/objects.ts";
-import { kubectlFor } from "../support/kubectl.ts";
+import { kubectlFor, startPortForward } from "../support/kubectl.ts";
 import { until } from "../../support/until.ts";
 
 const dir = tempDir("streams");
@@ -83,26 +82,9 @@ async function roundTrip(port: number, size: number, halfClose = true): Promise<
 
 /** Starts `kubectl port-forward` and resolves with the local port it chose. */
 async function portForward(args: string[], env: Record<string, string> = {}): Promise<number> {
-  const child = spawn("kubectl", ["port-forward", "--address", "127.0.0.1", ...args], {
-    env: { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: fs.mkdtempSync(path.join(dir, "cache-")), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const { port, child } = await startPortForward(kubeconfig, args, env);
   children.push(child);
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kubectl port-forward did not start:\n${output}`)), 15_000);
-    const read = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout.on("data", read);
-    child.stderr.on("data", read);
-    child.on("exit", (code) => reject(new Error(`kubectl port-forward exited ${code}:\n${output}`)));
-  });
+  return port;
 }
 
 describe("port-forward", () => {
