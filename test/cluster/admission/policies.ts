@@ -5,6 +5,7 @@
  * ResourceQuota, in the API server's order. Refusals are 403 Forbidden in the plugins' words.
  */
 import { findType, type ResourceType } from "../apiserver/resources.ts";
+import { canonicalJson } from "../apiserver/canonicalJson.ts";
 import { ApiError } from "../apiserver/status.ts";
 import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
 import { applyLimitRangeDefaults, limitRangeViolations } from "./limitRanges.ts";
@@ -29,7 +30,7 @@ export class PolicyAdmission {
   readonly audit: AuditEntry[] = [];
 
   /** Admits `object` (mutating it: LimitRange defaults) or throws 403; returns the warnings to send back. */
-  admit(store: ObjectStore, type: ResourceType, object: KubeObject, operation: "create" | "update"): string[] {
+  admit(store: ObjectStore, type: ResourceType, object: KubeObject, operation: "create" | "update", old?: KubeObject): string[] {
     const namespace = object.metadata.namespace;
     if (!type.namespaced || !namespace) return [];
     const labels = store.find(findType("", "v1", "namespaces")!, undefined, namespace)?.metadata.labels;
@@ -41,7 +42,7 @@ export class PolicyAdmission {
       const bounds = limitRangeViolations(object, ranges);
       if (bounds.length) throw refuse(bounds.length === 1 ? (bounds[0] as string) : `[${bounds.join(", ")}]`);
     }
-    const warnings = this.podSecurity(type, object, labels, operation, refuse);
+    const warnings = this.podSecurity(type, object, old, labels, refuse);
     if (operation === "create") {
       const quotas = store.list(findType("", "v1", "resourcequotas")!, namespace);
       if (quotas.length) {
@@ -53,9 +54,11 @@ export class PolicyAdmission {
     return warnings;
   }
 
-  private podSecurity(type: ResourceType, object: KubeObject, labels: Record<string, string> | undefined, operation: string, refuse: (message: string) => ApiError): string[] {
-    const spec = type.kind === "Pod" ? object.spec : TEMPLATED.has(type.kind) ? obj(obj(object.spec).template).spec : undefined;
-    if (spec === undefined || (type.kind === "Pod" && operation !== "create")) return [];
+  /** Evaluated on create, and on an update only when the pod template changes (a controller's status writes are not). */
+  private podSecurity(type: ResourceType, object: KubeObject, old: KubeObject | undefined, labels: Record<string, string> | undefined, refuse: (message: string) => ApiError): string[] {
+    const podSpec = (o: KubeObject) => (type.kind === "Pod" ? o.spec : TEMPLATED.has(type.kind) ? obj(obj(o.spec).template).spec : undefined);
+    const spec = podSpec(object);
+    if (spec === undefined || (type.kind === "Pod" && old) || (old && canonicalJson(podSpec(old)) === canonicalJson(spec))) return [];
     const enforce = policyOf(labels, "enforce");
     const warn = policyOf(labels, "warn");
     const audit = policyOf(labels, "audit");

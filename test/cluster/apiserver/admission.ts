@@ -61,8 +61,8 @@ export class Admission {
     }
   }
 
-  admit(store: ObjectStore, type: ResourceType, object: KubeObject, operation: "create" | "update"): string[] {
-    return this.policies.admit(store, type, object, operation);
+  admit(store: ObjectStore, type: ResourceType, object: KubeObject, operation: "create" | "update", old?: KubeObject): string[] {
+    return this.policies.admit(store, type, object, operation, old);
   }
 
   onDelete(type: ResourceType, object: KubeObject): void {

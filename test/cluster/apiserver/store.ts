@@ -66,7 +66,7 @@ export class ObjectStore {
       onWrite(type: ResourceType, object: KubeObject, old?: KubeObject): void;
       onDelete(type: ResourceType, object: KubeObject): void;
       /** Validating admission (LimitRange, Pod Security, quota): throws to refuse; returns warnings. */
-      admit?(store: ObjectStore, type: ResourceType, object: KubeObject, operation: "create" | "update"): string[];
+      admit?(store: ObjectStore, type: ResourceType, object: KubeObject, operation: "create" | "update", old?: KubeObject): string[];
     },
   ) {}
 
@@ -139,7 +139,7 @@ export class ObjectStore {
     object.kind = type.kind;
     this.admission?.onWrite(type, object, current.object);
     validate(type, object, current.object);
-    const warnings = this.admission?.admit?.(this, type, object, "update") ?? [];
+    const warnings = this.admission?.admit?.(this, type, object, "update", current.object) ?? [];
     options.warnings?.push(...warnings);
     const before = current.object.metadata;
     Object.assign(object.metadata, { uid: before.uid, creationTimestamp: before.creationTimestamp, generation: before.generation });

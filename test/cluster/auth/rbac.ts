@@ -41,13 +41,15 @@ export class Rbac {
 
   authorize(caller: Caller, attributes: Attributes): Decision {
     const namespace = attributes.kind === "resource" ? attributes.namespace : undefined;
-    const held = this.held(caller, namespace).find(({ rule }) => ruleAllows(rule, attributes));
-    return held ? { allowed: true, reason: `RBAC: allowed by ${held.source}` } : { allowed: false, reason: "" };
+    for (const held of this.held(caller, namespace)) {
+      if (ruleAllows(held.rule, attributes)) return { allowed: true, reason: `RBAC: allowed by ${held.source}` };
+    }
+    return { allowed: false, reason: "" };
   }
 
   /** The rules `caller` holds in `namespace` (cluster-wide ones only when absent). */
   rules(caller: Caller, namespace?: string): PolicyRule[] {
-    return this.held(caller, namespace).map(({ rule }) => rule);
+    return [...this.held(caller, namespace)].map(({ rule }) => rule);
   }
 
   /** The rules a binding's roleRef names; undefined when that role does not exist. */
@@ -56,10 +58,10 @@ export class Rbac {
     return role ? ((role.rules as PolicyRule[] | undefined) ?? []) : undefined;
   }
 
-  private held(caller: Caller, namespace: string | undefined): HeldRule[] {
+  /** Lazily, binding by binding: most requests are allowed by the first (an administrator's cluster-admin). */
+  private *held(caller: Caller, namespace: string | undefined): Generator<HeldRule> {
     const bindings: { binding: KubeObject; kind: string }[] = this.store.list(type("clusterrolebindings")).map((binding) => ({ binding, kind: "ClusterRoleBinding" }));
     if (namespace) bindings.push(...this.store.list(type("rolebindings"), namespace).map((binding) => ({ binding, kind: "RoleBinding" })));
-    const held: HeldRule[] = [];
     for (const { binding, kind } of bindings) {
       const bindingNamespace = binding.metadata.namespace;
       const subject = ((binding.subjects as Subject[] | undefined) ?? []).find((s) => appliesTo(s, caller, bindingNamespace));
@@ -69,9 +71,8 @@ export class Rbac {
       const bindingName = bindingNamespace ? `${binding.metadata.name}/${bindingNamespace}` : binding.metadata.name;
       const subjectName = subject.kind === "ServiceAccount" ? `${subject.name}/${subject.namespace ?? bindingNamespace}` : subject.name;
       const source = `${kind} "${bindingName}" of ${roleRef.kind} "${roleRef.name}" to ${subject.kind} "${subjectName}"`;
-      held.push(...rules.map((rule) => ({ rule, source })));
+      for (const rule of rules) yield { rule, source };
     }
-    return held;
   }
 }
 
