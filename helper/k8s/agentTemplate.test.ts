@@ -42,7 +42,7 @@ describe("agentTemplate", () => {
       { name: "KBRIDGE_SESSION", value: "a1b2c3d4" },
       { name: "KBRIDGE_TOKEN", valueFrom: { secretKeyRef: { name: "kbridge-a1b2c3d4-original", key: "agent-token" } } },
     ]);
-    expect(agent?.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 4242, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    expect(agent?.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 4242, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } });
     expect(result.spec?.containers[1]).toEqual(template.spec?.containers[1]);
     expect(result.spec?.volumes).toEqual([{ name: "kbridge-agent", configMap: { name: "kbridge-a1b2c3d4-agent", defaultMode: 0o444 } }]);
     expect(result.metadata?.labels).toEqual({ app: "orders", "kbridge.dev/session": "a1b2c3d4", "kbridge.dev/role": "agent" });

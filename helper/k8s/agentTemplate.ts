@@ -4,6 +4,7 @@
  * profile keeps.
  */
 import type { V1Container, V1PodTemplateSpec } from "@kubernetes/client-node";
+import { agentSecurity } from "./podSecurity.ts";
 import { ROLE_LABEL, savedOriginalName, SESSION_LABEL, type SessionIdentity } from "./sessionLabels.ts";
 
 /** Where the session's ConfigMap (the agent and restorer scripts) is mounted. */
@@ -21,6 +22,8 @@ export interface AgentOptions {
   /** The session's secret: the agent reads it from the session's Secret and checks the helper has it. */
   token: string;
   keep: KeepOptions;
+  /** The namespace assigns user IDs (OpenShift): the agent names none of its own. */
+  assignsUsers?: boolean;
 }
 
 /**
@@ -60,7 +63,7 @@ export function agentTemplate(template: V1PodTemplateSpec, containerName: string
       volumeMounts: [...(container.volumeMounts ?? []), { name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
       // Ready once the agent listens, whatever the application's own probe checked.
       readinessProbe: { tcpSocket: { port: options.inboundPort }, periodSeconds: 1 },
-      securityContext: { ...container.securityContext, runAsNonRoot: true, runAsUser: container.securityContext?.runAsUser ?? 1000, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+      securityContext: agentSecurity(container, spec.securityContext, ports, options.assignsUsers === true),
     };
     delete agent.workingDir;
     // Kept liveness and startup probes are answered by the agent itself (KBRIDGE_PROBES), so

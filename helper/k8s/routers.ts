@@ -15,6 +15,7 @@ import { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTER_SH
 import { MANAGED_BY, ROLE_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { isPodReady } from "./podStatus.ts";
+import { namespaceAssignsUsers, OWN_CONTAINER_SECURITY, ownPodSecurity, ROUTER_RESOURCES } from "./podSecurity.ts";
 
 export { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTING_KEY_LABEL };
 /** The router and the module it imports, as the routers' ConfigMap carries them. */
@@ -121,6 +122,7 @@ async function ensureRouter(connection: ClusterConnection, namespace: string, se
   const existing = await clusterCall(connection, `read the router of ${service}`, () => connection.apps.readNamespacedDeployment({ name: routerDeploymentName(service), namespace }), { notFound: "null" });
   if (existing && !existing.metadata?.deletionTimestamp) return;
   const ports = await resolvePorts();
+  const assignsUsers = await namespaceAssignsUsers(connection, namespace);
   await ensureShared(connection, namespace);
   const podLabels = { ...routerLabels, [ROUTER_LABEL]: service };
   const body: V1Deployment = {
@@ -132,7 +134,7 @@ async function ensureRouter(connection: ClusterConnection, namespace: string, se
         metadata: { labels: podLabels },
         spec: {
           serviceAccountName: SHARED,
-          securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+          securityContext: ownPodSecurity(assignsUsers),
           containers: [
             {
               name: "router",
@@ -146,8 +148,8 @@ async function ensureRouter(connection: ClusterConnection, namespace: string, se
               ],
               ports: ports.map((p) => ({ containerPort: p.port, protocol: "TCP", ...(p.name ? { name: p.name } : {}) })),
               readinessProbe: { tcpSocket: { port: ports[0]!.port }, periodSeconds: 1 },
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-              resources: { requests: { cpu: "20m", memory: "48Mi" }, limits: { memory: "192Mi" } },
+              securityContext: { ...OWN_CONTAINER_SECURITY, ...(ports.some((p) => p.port < 1024) ? { capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } } : {}) },
+              resources: ROUTER_RESOURCES,
               volumeMounts: [{ name: "kbridge-router", mountPath: ROUTER_MOUNT, readOnly: true }],
             },
           ],

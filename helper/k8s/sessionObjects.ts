@@ -8,6 +8,7 @@ import type { V1OwnerReference, V1PolicyRule } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { AGENT_MOUNT, TOKEN_KEY, type AgentOptions } from "./agentTemplate.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
+import { OWN_CONTAINER_SECURITY, ownPodSecurity, RESTORER_RESOURCES } from "./podSecurity.ts";
 import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, labelsFor, OWNER_ANNOTATION, ROLE_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
 
 /** What the session's ConfigMap carries: the agent, and the restorer with the modules it shares with the helper. */
@@ -86,7 +87,7 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
         spec: {
           serviceAccountName: restorer,
           restartPolicy: "OnFailure",
-          securityContext: { runAsNonRoot: true, runAsUser: 1000 },
+          securityContext: ownPodSecurity(options.assignsUsers === true),
           containers: [
             {
               name: "restorer",
@@ -99,8 +100,8 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
                 ...(workload ? [{ name: "KBRIDGE_WORKLOAD", value: `${workload.kind}/${workload.name}` }] : []),
               ],
               volumeMounts: [{ name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
-              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-              resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { memory: "96Mi" } },
+              securityContext: OWN_CONTAINER_SECURITY,
+              resources: RESTORER_RESOURCES,
             },
           ],
           volumes: [{ name: "kbridge-agent", configMap: { name: agent, defaultMode: 0o444 } }],

@@ -11,6 +11,7 @@ import { findTarget } from "../k8s/findTarget.ts";
 import { waitForAgentPods, waitForOriginalsRetired } from "../k8s/agentPods.ts";
 import type { AgentOptions } from "../k8s/agentTemplate.ts";
 import { replaceWithAgent } from "../k8s/agentWorkload.ts";
+import { namespaceAssignsUsers } from "../k8s/podSecurity.ts";
 import type { SessionIdentity } from "../k8s/sessionLabels.ts";
 import { renewHeartbeat } from "../k8s/sessionObjects.ts";
 import { startHeartbeat, type Heartbeat } from "./heartbeat.ts";
@@ -51,6 +52,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
       token: plan.token,
       keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) },
       deadmanSeconds: plan.deadmanSeconds,
+      assignsUsers: await namespaceAssignsUsers(connection, target.namespace),
     };
     const pods = await deployAgent(connection, plan, session, agent, { ...options, log }, options.timeoutMs ?? 60_000);
     return await attach(connection, plan, pods, heartbeat, { ...options, log }, config);
