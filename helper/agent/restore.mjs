@@ -418,12 +418,16 @@ async function unroute(ctx) {
   // Nothing of isolation's here (the common case for a plain session): done.
   if (restored.length === 0 && routers.length === 0 && shared.status === 404) return restored;
   for (const router of routers) await call(ctx, `delete the router ${router.metadata.name}`, "DELETE", `${GROUPS.apps}/namespaces/${ctx.namespace}/deployments/${router.metadata.name}`, undefined, { tolerate: [404] });
-  for (const [group, plural] of [
+  // An administrator's `kbridge setup` made the routers' identity: it stays (only the script goes).
+  const account = await call(ctx, "read the routers' service account", "GET", `${GROUPS.core}/namespaces/${ctx.namespace}/serviceaccounts/${ROUTER_SHARED}`, undefined, { tolerate: [404] });
+  const fromSetup = account.status !== 404 && account.body?.metadata?.labels?.[ROLE_LABEL] === "setup";
+  const owned = [
     ["rbac", "rolebindings"],
     ["rbac", "roles"],
     ["core", "serviceaccounts"],
     ["core", "configmaps"],
-  ]) {
+  ];
+  for (const [group, plural] of fromSetup ? owned.slice(3) : owned) {
     await call(ctx, `delete the routers' ${plural}`, "DELETE", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}/${ROUTER_SHARED}`, undefined, { tolerate: [404] });
   }
   ctx.log("routers removed (the last isolation session ended)", { services: restored });

@@ -6,6 +6,7 @@ import { KbridgeError, type ErrorInfo, type SessionView } from "../protocol/inde
 import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper } from "./helperConnection.ts";
 import { connectCommand } from "./connectCommand.ts";
+import { checkCommand, setupCommand } from "./clusterCommands.ts";
 import { runHelper, stopOnSignalsAndParentExit, tuneHeapForRelaying } from "../server/runHelper.ts";
 
 const USAGE = `kbridge — connect a workstation process to a Kubernetes cluster
@@ -41,6 +42,16 @@ Usage:
   kbridge resume [--session ID]
                               Take over the sessions a stopped helper left in the cluster
                               (state "interrupted" in kbridge status): tunnels open again.
+  kbridge check --context C --namespace N (--service S | --deployment D | --pod P)
+                  [--container X] [--isolate] [--agent-image IMAGE] [--json]
+                              Connect's preflight, changing nothing: the rights each step
+                              needs, the restorer's identity, dry runs of the pods kbridge
+                              would create and of the workload's own (Pod Security, quotas,
+                              LimitRanges, webhooks), GitOps self-heal. Exit 1 if one fails.
+  kbridge setup --context C --namespace N [--remove] | --namespace N --print
+                              Once per namespace, by someone who may create Roles: the
+                              restorer's and routers' identities, so that developers with only
+                              the edit role can connect. --print writes it as YAML instead.
   kbridge clean --context C --namespace N
                               Restore and remove everything kbridge left in a namespace
                               (sessions of a helper that crashed).
@@ -76,6 +87,8 @@ const OPTIONS = {
   "routing-key": { type: "string" },
   output: { type: "string", short: "o" },
   session: { type: "string" },
+  remove: { type: "boolean" },
+  print: { type: "boolean" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -129,6 +142,10 @@ async function run(command: string, values: Values, launchArgs: string[], out: P
       return resumeSessions(values.session, json, out, err);
     case "clean":
       return clean(values.context, values.namespace, json, out, err);
+    case "check":
+      return checkCommand({ ...values, agentImage: values["agent-image"], json }, out, err, (error) => report(error, json, out, err));
+    case "setup":
+      return setupCommand(values, out, err);
     case "connect":
       return connectCommand(
         {

@@ -24,6 +24,8 @@ export interface AgentOptions {
   keep: KeepOptions;
   /** The namespace assigns user IDs (OpenShift): the agent names none of its own. */
   assignsUsers?: boolean;
+  /** The restorer runs as this ServiceAccount of `kbridge setup`; absent: the session makes its own (which needs the right to create Roles). */
+  restorerAccount?: string;
 }
 
 /**

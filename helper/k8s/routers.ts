@@ -15,6 +15,7 @@ import { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTER_SH
 import { MANAGED_BY, ROLE_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { isPodReady } from "./podStatus.ts";
+import { setupPresent } from "./setup.ts";
 import { namespaceAssignsUsers, OWN_CONTAINER_SECURITY, ownPodSecurity, ROUTER_RESOURCES } from "./podSecurity.ts";
 
 export { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTING_KEY_LABEL };
@@ -168,6 +169,8 @@ async function ensureShared(connection: ClusterConnection, namespace: string): P
   if (!current) await clusterCall(connection, "deliver the router script", () => connection.core.createNamespacedConfigMap({ namespace, body: { metadata, data } }), { conflict: "null" });
   // Another kbridge version's scripts: new routers get these (running ones keep theirs until they restart).
   else if (!isDeepStrictEqual(current.data ?? {}, data)) await clusterCall(connection, "update the router script", () => connection.core.replaceNamespacedConfigMap({ name: SHARED, namespace, body: { ...current, data } }), { conflict: "null" });
+  // An administrator's `kbridge setup` made the routers' identity already (which an `edit` user could not).
+  if (await setupPresent(connection, namespace)) return;
   await clusterCall(connection, "create the routers' service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }), { conflict: "null" });
   // Routers only watch pods: the Service's own and the isolated agents.
   await clusterCall(connection, "create the routers' role", () => connection.rbac.createNamespacedRole({ namespace, body: { metadata, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] } }), { conflict: "null" });

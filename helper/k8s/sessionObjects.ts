@@ -4,7 +4,7 @@
  * restorer with the rights a restore needs; and the heartbeat on that Secret.
  */
 import fs from "node:fs";
-import type { V1OwnerReference, V1PolicyRule } from "@kubernetes/client-node";
+import type { V1ObjectMeta, V1OwnerReference, V1PolicyRule } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { AGENT_MOUNT, TOKEN_KEY, type AgentOptions } from "./agentTemplate.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
@@ -48,44 +48,23 @@ export async function prepareSession(connection: ClusterConnection, namespace: s
 }
 
 /**
- * The restorer: its own ServiceAccount with a Role limited to a restore (the rules given,
- * and the session's own objects), and a pod that watches the helper's heartbeat.
+ * The restorer: a pod that watches the helper's heartbeat, running as the namespace's
+ * `kbridge setup` account, or else as its own ServiceAccount with a Role limited to a restore
+ * (the rules given, and the session's own objects).
  */
 async function startRestorer(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], session: SessionIdentity, options: AgentOptions, owner: V1OwnerReference[], workload?: WorkloadRef): Promise<void> {
   const labels = labelsFor(session);
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
   const { restorer, agent, original } = sessionObjectNames(session);
   const metadata = { name: restorer, labels: { ...labels, [ROLE_LABEL]: "restorer" }, annotations, ownerReferences: owner };
-  await clusterCall(connection, "create the restorer's service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }));
-  await clusterCall(connection, "create the restorer's role", () =>
-    connection.rbac.createNamespacedRole({
-      namespace,
-      body: {
-        metadata,
-        rules: [
-          ...restoreRules,
-          { apiGroups: [""], resources: ["secrets", "configmaps", "pods", "serviceaccounts"], verbs: ["get", "list", "delete"] },
-          // What it saw and did, for the helper and the Cluster page.
-          { apiGroups: [""], resources: ["secrets"], resourceNames: [original], verbs: ["patch"] },
-          { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list", "delete"] },
-          { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["list", "delete"] },
-        ],
-      },
-    }),
-  );
-  await clusterCall(connection, "bind the restorer's role", () =>
-    connection.rbac.createNamespacedRoleBinding({
-      namespace,
-      body: { metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: restorer }, subjects: [{ kind: "ServiceAccount", name: restorer, namespace }] },
-    }),
-  );
+  if (!options.restorerAccount) await createRestorerIdentity(connection, namespace, restoreRules, metadata, original);
   await clusterCall(connection, "start the restorer", () =>
     connection.core.createNamespacedPod({
       namespace,
       body: {
         metadata,
         spec: {
-          serviceAccountName: restorer,
+          serviceAccountName: options.restorerAccount ?? restorer,
           restartPolicy: "OnFailure",
           securityContext: ownPodSecurity(options.assignsUsers === true),
           containers: [
@@ -107,6 +86,33 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
           volumes: [{ name: "kbridge-agent", configMap: { name: agent, defaultMode: 0o444 } }],
         },
       },
+    }),
+  );
+}
+
+/** The session's own restorer identity: a ServiceAccount, a Role limited to this restore, and the binding. */
+async function createRestorerIdentity(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], metadata: V1ObjectMeta & { name: string }, original: string): Promise<void> {
+  await clusterCall(connection, "create the restorer's service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }));
+  await clusterCall(connection, "create the restorer's role", () =>
+    connection.rbac.createNamespacedRole({
+      namespace,
+      body: {
+        metadata,
+        rules: [
+          ...restoreRules,
+          { apiGroups: [""], resources: ["secrets", "configmaps", "pods", "serviceaccounts"], verbs: ["get", "list", "delete"] },
+          // What it saw and did, for the helper and the Cluster page.
+          { apiGroups: [""], resources: ["secrets"], resourceNames: [original], verbs: ["patch"] },
+          { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: ["list", "delete"] },
+          { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["list", "delete"] },
+        ],
+      },
+    }),
+  );
+  await clusterCall(connection, "bind the restorer's role", () =>
+    connection.rbac.createNamespacedRoleBinding({
+      namespace,
+      body: { metadata, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: metadata.name }, subjects: [{ kind: "ServiceAccount", name: metadata.name, namespace }] },
     }),
   );
 }

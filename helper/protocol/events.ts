@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
 import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type ClusterInventory, type IsolationView, type NamespaceView, type PodView, type ServiceView } from "./cluster.ts";
-import { clusterCleanSchema, configPreviewSchema, followPodSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type ConfigPreviewView, type EnvVarView, type LogLineView, type SessionDiagnostics, type SessionView } from "./session.ts";
+import { clusterCheckSchema, clusterCleanSchema, configPreviewSchema, followPodSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type ConfigPreviewView, type EnvVarView, type LogLineView, type PreflightView, type SessionDiagnostics, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
   "helper:getStatus": z.object({}).strict(),
@@ -22,6 +22,7 @@ export const commandSchemas = {
   "session:restartProcess": sessionIdSchema,
   "session:list": z.object({}).strict(),
   "cluster:clean": clusterCleanSchema,
+  "cluster:check": clusterCheckSchema,
   "kube:listNamespaces": contextRefSchema,
   "kube:listServices": namespaceRefSchema,
   "cluster:listObjects": namespaceRefSchema,
@@ -69,6 +70,8 @@ export interface CommandOutputs {
   "session:list": SessionView[];
   /** Restores and removes everything kbridge left in a namespace (sessions of crashed helpers). */
   "cluster:clean": CleanReport;
+  /** Connect's preflight for a target: each check passed or failed with the reason and the fix; nothing changes. */
+  "cluster:check": PreflightView;
   "kube:listNamespaces": NamespaceView[];
   /** The namespace's services with their ports, workload and ready pods (the connect wizard's list). */
   "kube:listServices": ServiceView[];

@@ -1,5 +1,6 @@
 /** Sessions as the helper runs them: what starts one, and what clients are told about it. */
 import { z } from "zod";
+import { targetRefSchema } from "./target.ts";
 import { agentImageSchema, portSchema, privilegeModes, targetKinds } from "./profile.ts";
 
 export const sessionStartSchema = z
@@ -69,6 +70,7 @@ export const SESSION_STEPS = [
   "read config file",
   "resolve target",
   "check isolation",
+  "preflight",
   "deploy agent",
   "reclaim session",
   "wait for agent pods",
@@ -226,6 +228,26 @@ export const followPodSchema = z
 export const sessionIdSchema = z.object({ sessionId: z.string().min(1) }).strict();
 
 export const clusterCleanSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required"), namespace: z.string().min(1, "Namespace is required") }).strict();
+
+/** `kbridge check`: connect's preflight for a target, changing nothing. */
+export const clusterCheckSchema = z
+  .object({ kubeContext: z.string().min(1, "Kube context is required"), target: targetRefSchema, isolate: z.boolean().default(false), agentImage: z.string().min(1).optional() })
+  .strict();
+
+/** One preflight check: passed, or why not and what to do (helper/k8s/preflight.ts). */
+export interface PreflightCheckView {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export interface PreflightView {
+  checks: PreflightCheckView[];
+  /** The `kbridge setup` ServiceAccount the restorer would run as. */
+  restorerAccount?: string;
+  ms: number;
+}
 
 export interface CleanReport {
   namespace: string;

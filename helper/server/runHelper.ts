@@ -8,6 +8,7 @@ import { DEFAULT_DASHBOARD_PORT, DEFAULT_HELPER_PORT, HELPER_NAMESPACE, PROTOCOL
 import { ensureHome, homeId, kbridgeHome, readOrCreateToken, type Env } from "../shared/kbridgeHome.ts";
 import { createProcessLogger } from "../logs/logger.ts";
 import { kubeconfigPaths, listContexts } from "../k8s/kubeconfig.ts";
+import { checkCluster } from "../sessions/clusterCheck.ts";
 import { listKbridgeObjects, listNamespaces, listPods, listServices } from "../k8s/clusterBrowse.ts";
 import { listIsolations } from "../k8s/isolation.ts";
 import { previewLocalProcessConfig } from "../environment/localProcessConfig.ts";
@@ -75,6 +76,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "session:restartProcess": ({ sessionId }) => sessions.restartProcess(sessionId),
       "session:list": () => sessions.list(),
       "cluster:clean": ({ kubeContext, namespace }) => sessions.clean(kubeContext, namespace),
+      "cluster:check": (args) => checkCluster(openCluster(kubeconfigPaths(env), args.kubeContext), args),
       "kube:listNamespaces": ({ kubeContext }) => listNamespaces(openCluster(kubeconfigPaths(env), kubeContext)),
       "kube:listServices": ({ kubeContext, namespace }) => listServices(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "cluster:listObjects": ({ kubeContext, namespace }) => listKbridgeObjects(openCluster(kubeconfigPaths(env), kubeContext), namespace),

@@ -60,6 +60,7 @@ beforeAll(async () => {
       "session:followPod": () => ({ following: [] }),
       "session:list": () => [],
       "cluster:clean": testedElsewhere("helper/cli/"),
+      "cluster:check": testedElsewhere("helper/cli/"),
     },
   });
 });

@@ -72,7 +72,7 @@ describe("connect", () => {
     const steps: string[] = [];
     const session = await connect(options({ onStep: (s) => s.status === "done" && steps.push(s.name) }));
     try {
-      expect(steps).toEqual(["resolve target", "deploy agent", "wait for agent pods", "open tunnels", "read environment", "connected"]);
+      expect(steps).toEqual(["resolve target", "preflight", "deploy agent", "wait for agent pods", "open tunnels", "read environment", "connected"]);
       expect(session.tunnels()).toHaveLength(2);
       expect(kbridgeObjects().sort()).toEqual(
         [

@@ -12,6 +12,7 @@ import { waitForAgentPods, waitForOriginalsRetired } from "../k8s/agentPods.ts";
 import type { AgentOptions } from "../k8s/agentTemplate.ts";
 import { replaceWithAgent } from "../k8s/agentWorkload.ts";
 import { namespaceAssignsUsers } from "../k8s/podSecurity.ts";
+import { preflight, preflightError } from "../k8s/preflight.ts";
 import type { SessionIdentity } from "../k8s/sessionLabels.ts";
 import { renewHeartbeat } from "../k8s/sessionObjects.ts";
 import { startHeartbeat, type Heartbeat } from "./heartbeat.ts";
@@ -41,19 +42,31 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
   if (routingKey) await step("check isolation", () => checkIsolation(connection, target, routingKey), () => `routing key ${routingKey}`);
   const plan = newPlan(options, target, routes, routingKey, config);
   options.onPlan?.(plan);
+  const agent: AgentOptions = {
+    image: plan.agentImage ?? DEFAULT_AGENT_IMAGE,
+    inboundPort: plan.inboundPort,
+    outboundPort: plan.outboundPort,
+    token: plan.token,
+    keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) },
+    deadmanSeconds: plan.deadmanSeconds,
+    assignsUsers: await namespaceAssignsUsers(connection, target.namespace),
+  };
+  // Nothing has changed yet: a failed check fails here, naming what to do.
+  const report = await step(
+    "preflight",
+    async () => {
+      const result = await preflight(connection, target, agent, routingKey !== undefined);
+      const failure = preflightError(result);
+      if (failure) throw failure;
+      return result;
+    },
+    (r) => `${r.checks.length} checks passed in ${r.ms} ms${r.restorerAccount ? `; the restorer runs as ${r.restorerAccount}` : ""}`,
+  );
+  if (report.restorerAccount) agent.restorerAccount = report.restorerAccount;
   const session: SessionIdentity = { id: plan.id, owner: plan.owner, expiresAt: new Date(Date.now() + 8 * 3600_000) };
   const log = options.log.child({ session: session.id });
   const heartbeat = startHeartbeat(connection, plan, log, options.onClusterUnreachable);
   try {
-    const agent: AgentOptions = {
-      image: plan.agentImage ?? DEFAULT_AGENT_IMAGE,
-      inboundPort: plan.inboundPort,
-      outboundPort: plan.outboundPort,
-      token: plan.token,
-      keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) },
-      deadmanSeconds: plan.deadmanSeconds,
-      assignsUsers: await namespaceAssignsUsers(connection, target.namespace),
-    };
     const pods = await deployAgent(connection, plan, session, agent, { ...options, log }, options.timeoutMs ?? 60_000);
     return await attach(connection, plan, pods, heartbeat, { ...options, log }, config);
   } catch (error) {

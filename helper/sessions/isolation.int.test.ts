@@ -149,7 +149,7 @@ test("two developers isolate api at once; SIGKILL of one removes only their rout
   });
   let disconnected = false;
   try {
-    expect(steps).toEqual(["resolve target", "check isolation", "deploy agent", "wait for agent pods", "route requests", "open tunnels", "check routing", "read environment", "connected"]);
+    expect(steps).toEqual(["resolve target", "check isolation", "preflight", "deploy agent", "wait for agent pods", "route requests", "open tunnels", "check routing", "read environment", "connected"]);
     expect(sessionB.isolation?.routingKey).toBe(KEY_B);
     // B came second, when api already selected its router: the agent is still a clone of api's pod, with its environment.
     expect(sessionB.target.workload).toEqual({ kind: "Deployment", name: "api", replicas: 2 });

@@ -41,7 +41,7 @@ async function startHelper(): Promise<CliConnection> {
   return client;
 }
 
-const STEPS = ["resolve target", "deploy agent", "wait for agent pods", "open tunnels", "map services", "read environment", "connected"];
+const STEPS = ["resolve target", "preflight", "deploy agent", "wait for agent pods", "open tunnels", "map services", "read environment", "connected"];
 const DELAYS_MS = [0, 2, 5, 15, 40];
 
 /** What must be as it was: the Deployment's spec, the Services, and no object of kbridge's. */

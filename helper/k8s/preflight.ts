@@ -1,0 +1,132 @@
+/**
+ * Preflight: before connect changes anything, what it will need, asked of the cluster itself —
+ * access reviews for every verb the mode uses, the restorer's identity (`kbridge setup`, or
+ * the right to make its own), server-side dry runs of the pods it will create and of the
+ * workload's own pods (the restore must be admitted too: Pod Security, quotas, LimitRanges,
+ * webhooks decide as they will), and GitOps controllers that would undo kbridge's change.
+ * Each check passes or fails with the reason and the fix. Nothing is written.
+ */
+import type { V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
+import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
+import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
+import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
+import { accessChecks, requiredRights } from "./preflightRights.ts";
+import { OWN_CONTAINER_SECURITY, ownPodSecurity, RESTORER_RESOURCES } from "./podSecurity.ts";
+import { SETUP_RESTORER, setupPresent } from "./setup.ts";
+
+export interface PreflightCheck {
+  name: "rights" | "restorer identity" | "agent pods" | "restore" | "restorer pod" | "gitops";
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export interface PreflightReport {
+  checks: PreflightCheck[];
+  /** The setup's restorer account, when the namespace has it. */
+  restorerAccount?: string;
+  ms: number;
+}
+
+const GITOPS_MARKERS: [kind: "annotation" | "label", key: string, tool: string, fix: string][] = [
+  ["annotation", "argocd.argoproj.io/tracking-id", "Argo CD", "turn off the Application's self-heal (argocd app set APP --self-heal=false) while you connect"],
+  ["label", "argocd.argoproj.io/instance", "Argo CD", "turn off the Application's self-heal (argocd app set APP --self-heal=false) while you connect"],
+  ["label", "kustomize.toolkit.fluxcd.io/name", "Flux", "suspend the Kustomization (flux suspend kustomization NAME) while you connect"],
+  ["label", "helm.toolkit.fluxcd.io/name", "Flux", "suspend the HelmRelease (flux suspend helmrelease NAME) while you connect"],
+];
+
+export async function preflight(connection: ClusterConnection, target: ResolvedTarget, agent: AgentOptions, isolate: boolean): Promise<PreflightReport> {
+  const started = Date.now();
+  const { namespace } = target;
+  const checks: PreflightCheck[] = [];
+  const hasSetup = await setupPresent(connection, namespace);
+  const access = await accessChecks(connection, namespace, requiredRights(target, isolate, hasSetup));
+  const userMissing = access.missing.filter((m) => !m.forRestorer);
+  checks.push(
+    userMissing.length === 0
+      ? { name: "rights", ok: true, detail: `${access.checked - access.missing.length} of ${access.checked} access reviews allowed; the rest concern the restorer's identity` }
+      : { name: "rights", ok: false, detail: `you may not ${userMissing.map((m) => m.text).join(", ")} in namespace ${namespace}`, fix: `Ask for the built-in edit role in namespace ${namespace} (kubectl create rolebinding … --clusterrole=edit).` },
+  );
+  const restorerMissing = access.missing.filter((m) => m.forRestorer);
+  checks.push(
+    hasSetup
+      ? { name: "restorer identity", ok: true, detail: `the restorer runs as ServiceAccount ${SETUP_RESTORER} (kbridge setup)` }
+      : restorerMissing.length === 0
+        ? { name: "restorer identity", ok: true, detail: "each session makes its own restorer ServiceAccount and Role (you may create Roles and RoleBindings)" }
+        : {
+            name: "restorer identity",
+            ok: false,
+            detail: `kbridge's restorer needs an identity in namespace ${namespace}, and you may not ${restorerMissing.map((m) => m.text).join(", ")}`,
+            fix: `Ask someone who may create Roles there to run once: kbridge setup --context ${connection.context} --namespace ${namespace} (or apply the YAML of kbridge setup --print); or connect with an account that may create Roles and RoleBindings.`,
+          },
+  );
+  const template = await podTemplate(connection, target);
+  const ports = [...new Set(target.ports.map((p) => p.containerPort))];
+  const identity = { id: "preflight", owner: "preflight", expiresAt: new Date() };
+  const agentPod = agentTemplate(template, target.container, ports, identity, "kbridge-preflight", { ...agent, ...(hasSetup ? { restorerAccount: SETUP_RESTORER } : {}) });
+  checks.push(await dryRun(connection, namespace, "agent pods", agentPod, "the agent's pods", "Fix what the namespace refuses (the message names it), or connect in another namespace."));
+  checks.push(await dryRun(connection, namespace, "restore", template, `${target.workload.kind.toLowerCase()} ${target.workload.name}'s own pods (a restore re-creates them)`, "The namespace refuses this workload's own pods today, so kbridge could not put them back: fix the workload (or the namespace's policy) first."));
+  checks.push(await dryRun(connection, namespace, "restorer pod", restorerTemplate(agent, hasSetup ? SETUP_RESTORER : "default"), "the restorer's pod", "Fix what the namespace refuses (the message names it)."));
+  checks.push(await gitops(connection, target));
+  return { checks, ...(hasSetup ? { restorerAccount: SETUP_RESTORER } : {}), ms: Date.now() - started };
+}
+
+/** The failed checks as one error (connect's first step). */
+export function preflightError(report: PreflightReport): KbridgeError | undefined {
+  const failed = report.checks.filter((c) => !c.ok);
+  if (failed.length === 0) return undefined;
+  return new KbridgeError({
+    code: "preflight-failed",
+    category: "cluster",
+    message: `Preflight found what would stop this connect, so nothing was changed: ${failed.map((c) => `${c.name}: ${c.detail}`).join("; ")}.`,
+    hint: failed.map((c) => c.fix).filter(Boolean).join(" "),
+  });
+}
+
+async function podTemplate(connection: ClusterConnection, target: ResolvedTarget): Promise<V1PodTemplateSpec> {
+  const { namespace, workload } = target;
+  if (workload.kind === "Pod") {
+    const pod = await clusterCall(connection, `read pod ${workload.name}`, () => connection.core.readNamespacedPod({ name: workload.name, namespace }));
+    return { metadata: { labels: pod.metadata?.labels, annotations: pod.metadata?.annotations }, spec: { ...pod.spec!, nodeName: undefined } };
+  }
+  const read = workload.kind === "Deployment" ? () => connection.apps.readNamespacedDeployment({ name: workload.name, namespace }) : () => connection.apps.readNamespacedStatefulSet({ name: workload.name, namespace });
+  const object = await clusterCall(connection, `read ${workload.kind.toLowerCase()} ${workload.name}`, read);
+  return object.spec!.template;
+}
+
+function restorerTemplate(agent: AgentOptions, account: string): V1PodTemplateSpec {
+  return {
+    spec: {
+      serviceAccountName: account,
+      restartPolicy: "OnFailure",
+      securityContext: ownPodSecurity(agent.assignsUsers === true),
+      containers: [{ name: "restorer", image: agent.image, command: ["node", "--version"], securityContext: OWN_CONTAINER_SECURITY, resources: RESTORER_RESOURCES }],
+    },
+  };
+}
+
+/** A server-side dry run of a pod from `template`: admitted, or the cluster's own words why not. */
+async function dryRun(connection: ClusterConnection, namespace: string, name: PreflightCheck["name"], template: V1PodTemplateSpec, what: string, fix: string): Promise<PreflightCheck> {
+  const body: V1Pod = { metadata: { generateName: "kbridge-preflight-", labels: template.metadata?.labels, annotations: template.metadata?.annotations }, spec: template.spec };
+  const response = await connection.request("POST", `/api/v1/namespaces/${namespace}/pods?dryRun=All`, body);
+  if (response.status < 300) return { name, ok: true, detail: `the namespace admits ${what}` };
+  const message = (response.body as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`;
+  return { name, ok: false, detail: `the namespace refuses ${what}: ${message}`, fix };
+}
+
+async function gitops(connection: ClusterConnection, target: ResolvedTarget): Promise<PreflightCheck> {
+  const { namespace, workload, service } = target;
+  const objects: { what: string; metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }[] = [];
+  if (workload.kind === "Deployment") objects.push({ what: `deployment ${workload.name}`, metadata: (await clusterCall(connection, "read the workload", () => connection.apps.readNamespacedDeployment({ name: workload.name, namespace }))).metadata });
+  if (workload.kind === "StatefulSet") objects.push({ what: `statefulset ${workload.name}`, metadata: (await clusterCall(connection, "read the workload", () => connection.apps.readNamespacedStatefulSet({ name: workload.name, namespace }))).metadata });
+  if (service) objects.push({ what: `service ${service}`, metadata: (await clusterCall(connection, "read the service", () => connection.core.readNamespacedService({ name: service, namespace }))).metadata });
+  for (const { what, metadata } of objects) {
+    for (const [where, key, tool, fix] of GITOPS_MARKERS) {
+      const value = where === "annotation" ? metadata?.annotations?.[key] : metadata?.labels?.[key];
+      if (value !== undefined) {
+        return { name: "gitops", ok: false, detail: `${tool} manages ${what} (${where} ${key}: ${value}); its self-heal would undo kbridge's change within seconds`, fix: `Pause it first: ${fix}.` };
+      }
+    }
+  }
+  return { name: "gitops", ok: true, detail: "no Argo CD or Flux marks on the workload or its service" };
+}
