@@ -37,6 +37,21 @@ const waitMs = Number(process.env.KBRIDGE_WAIT_MS ?? 10000);
 
 const log = (message, fields = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), session, message, ...fields }));
 
+/**
+ * A port the agent cannot listen on ends it at once, saying why (in its log, which the helper
+ * reads, and in the termination message), instead of serving half the ports.
+ */
+const cannotListen = (port) => (error) => {
+  const why = error.code === "EACCES" && port < 1024 ? "the node does not let this non-root process bind a port below 1024" : error.message;
+  log("cannot listen", { port, code: error.code, reason: why });
+  try {
+    fs.writeFileSync("/dev/termination-log", `cannot listen on port ${port}: ${error.code ?? "error"}: ${why}`);
+  } catch {
+    // Not every runtime gives a termination log.
+  }
+  process.exit(78);
+};
+
 if (token.length < 16) {
   console.error("kbridge agent: KBRIDGE_TOKEN (the session's secret) is missing");
   process.exit(2);
@@ -191,7 +206,9 @@ acceptHelper(net.createServer({ allowHalfOpen: true }), {
   onClosed(mux) {
     if (tunnel === mux) setTunnel(null);
   },
-}).listen(inboundPort, () => log("inbound port listening", { port: inboundPort }));
+})
+  .on("error", cannotListen(inboundPort))
+  .listen(inboundPort, () => log("inbound port listening", { port: inboundPort }));
 
 // Outbound: each stream the helper opens on its own port is connected from here, inside the
 // cluster — cluster DNS and the pod's network identity — for the workstation's process; a
@@ -219,7 +236,9 @@ acceptHelper(net.createServer({ allowHalfOpen: true }), {
       if (!connected) stream.refuse(`${error.code ?? "error"}: ${error.message}`);
     });
   },
-}).listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
+})
+  .on("error", cannotListen(outboundPort))
+  .listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
 
 // A volume's files, for the workstation (KubernetesLocalProcessConfig.yaml volumeMounts):
 // JSON { files: [{ path, mode, data (base64) }] }, symlinks followed, the kubelet's own
@@ -323,6 +342,7 @@ for (const port of new Set([...ports, ...probes.keys()])) {
       if (ports.includes(port)) return void forward(socket, port);
       socket.end(); // a TCP probe's port that is not the workload's: accepting is the answer
     })
+    .on("error", cannotListen(port))
     .listen(port, () => log("listening", { port, ...(paths ? { probes: [...paths] } : {}) }));
 }
 

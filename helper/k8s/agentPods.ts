@@ -2,7 +2,7 @@
  * A session's agent pods: the ready ones, the wait for them (failing fast on a pod that cannot
  * start), and the wait for the workload's own pods to make way.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
 import { STUCK_REASONS } from "../agent/restore.mjs";
 import { KbridgeError } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
@@ -28,6 +28,18 @@ export async function waitForAgentPods(connection: ClusterConnection, namespace:
     if (ready.length >= replicas) return ready.map((p) => p.metadata?.name ?? "");
     for (const pod of pods) {
       for (const status of pod.status?.containerStatuses ?? []) {
+        const refused = await portRefused(connection, namespace, pod, status);
+        if (refused) {
+          throw new KbridgeError({
+            code: "agent-port-refused",
+            category: "cluster",
+            message: `The agent in pod ${pod.metadata?.name} cannot listen on port ${refused.port}: ${refused.reason}.`,
+            hint:
+              refused.port < 1024
+                ? "Serve the workload on a port of 1024 or above (its containerPort and the Service's targetPort), or ask your cluster's administrator to let pods open low ports (containerd: enable_unprivileged_ports)."
+                : "Another process in the pod uses that port: stop it, or choose other agent ports.",
+          });
+        }
         const reason = status.state?.waiting?.reason;
         if (reason && STUCK_REASONS.has(reason)) {
           throw new KbridgeError({
@@ -50,6 +62,25 @@ export async function waitForAgentPods(connection: ClusterConnection, namespace:
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** Why an agent that exited could not listen (its log's "cannot listen" line), if that is why it exited. */
+async function portRefused(connection: ClusterConnection, namespace: string, pod: V1Pod, status: V1ContainerStatus): Promise<{ port: number; reason: string } | undefined> {
+  const current = status.state?.terminated;
+  const ended = current ?? status.lastState?.terminated;
+  if (!ended || ended.exitCode !== 78) return undefined;
+  const log = await clusterCall(connection, `read the agent's log in pod ${pod.metadata?.name}`, () =>
+    connection.core.readNamespacedPodLog({ name: pod.metadata?.name ?? "", namespace, container: status.name, previous: current === undefined, tailLines: 20 }),
+  ).catch(() => "");
+  for (const line of String(log).split("\n").reverse()) {
+    try {
+      const entry = JSON.parse(line) as { message?: string; port?: number; reason?: string; code?: string };
+      if (entry.message === "cannot listen" && typeof entry.port === "number") return { port: entry.port, reason: `${entry.code ?? "error"} (${entry.reason})` };
+    } catch {
+      // not one of the agent's lines
+    }
+  }
+  return ended.message ? { port: Number(/port (\d+)/.exec(ended.message)?.[1] ?? 0), reason: ended.message } : undefined;
 }
 
 /**

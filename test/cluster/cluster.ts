@@ -79,6 +79,12 @@ export interface TestClusterOptions {
   backoffBaseMs?: number;
   ringSize?: number;
   /**
+   * Whether a capability a container adds (NET_BIND_SERVICE) works for a non-root user, as on
+   * runtimes that grant it (default); false: a node whose runtime does not (containerd 1.x
+   * without unprivileged ports), where such a process still cannot bind below 1024.
+   */
+  nonRootCapabilities?: boolean;
+  /**
    * Clients and pods reach the API server through a front that `front.freeze()` stops dead
    * (an outage); off by default, as the extra hop costs the benchmarks.
    */
@@ -117,6 +123,7 @@ export async function startTestCluster(options: TestClusterOptions = {}): Promis
     registerToken: (podToken, pod) =>
       tokens.set(podToken, serviceAccountCaller(pod.metadata.namespace ?? "default", (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? "default")),
     backoffBaseMs: options.backoffBaseMs,
+    nonRootCapabilities: options.nonRootCapabilities ?? true,
     podPrefix: addresses.podPrefix,
     podMounts: (...args) => podNetworkFiles(addresses.dns, ...args),
   });

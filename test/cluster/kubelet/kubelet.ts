@@ -28,6 +28,8 @@ export interface KubeletOptions {
   podPrefix: string;
   /** Base of the restart and image-pull back-off (kubelet's is 10 s). */
   backoffBaseMs?: number;
+  /** Added capabilities work for non-root users (TestClusterOptions.nonRootCapabilities). */
+  nonRootCapabilities?: boolean;
   /** Pod-level files (resolv.conf, hosts) written into `podDir` and mounted into every container. */
   podMounts?(pod: KubeObject, podIp: string, podDir: string): Mount[];
 }
@@ -64,6 +66,7 @@ export function startKubelet(options: KubeletOptions): Kubelet {
       podDir: path.join(root, String(pod.metadata.uid)),
       podIp: ip,
       network: { podPrefix: options.podPrefix, policySocket: policies.socket },
+      nonRootCapabilities: options.nonRootCapabilities ?? true,
       bindShim,
       useMountNamespace,
       mountPoints,

@@ -22,6 +22,8 @@ export interface PodWorkerDeps {
   podIp: string;
   /** The pod range and the NetworkPolicy socket, for the bind shim (the node's CNI). */
   network: { podPrefix: string; policySocket: string };
+  /** Added capabilities work for non-root users; false: the runtime drops them. */
+  nonRootCapabilities: boolean;
   bindShim: string;
   useMountNamespace: boolean;
   /** Node-wide count of the mount points pods created on the node. */
@@ -116,6 +118,7 @@ export class PodWorker {
       let identity: ProcessIdentity;
       try {
         identity = processIdentity(this.pod, container);
+        if (!this.deps.nonRootCapabilities && identity.uid !== 0) identity = { ...identity, netBindService: false };
       } catch (error) {
         if (!(error instanceof RunAsRootError)) throw error;
         this.waiting.set(name, { reason: "CreateContainerConfigError", message: error.message });
