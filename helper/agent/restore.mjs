@@ -418,6 +418,8 @@ async function unroute(ctx) {
   // Nothing of isolation's here (the common case for a plain session): done.
   if (restored.length === 0 && routers.length === 0 && shared.status === 404) return restored;
   for (const router of routers) await call(ctx, `delete the router ${router.metadata.name}`, "DELETE", `${GROUPS.apps}/namespaces/${ctx.namespace}/deployments/${router.metadata.name}`, undefined, { tolerate: [404] });
+  const policies = (await call(ctx, "list the routers' network policies", "GET", `${GROUPS.networking}/namespaces/${ctx.namespace}/networkpolicies?labelSelector=${routerSelector}`)).body?.items ?? [];
+  for (const policy of policies) await call(ctx, `delete the network policy ${policy.metadata.name}`, "DELETE", `${GROUPS.networking}/namespaces/${ctx.namespace}/networkpolicies/${policy.metadata.name}`, undefined, { tolerate: [404] });
   // An administrator's `kbridge setup` made the routers' identity: it stays (only the script goes).
   const account = await call(ctx, "read the routers' service account", "GET", `${GROUPS.core}/namespaces/${ctx.namespace}/serviceaccounts/${ROUTER_SHARED}`, undefined, { tolerate: [404] });
   const fromSetup = account.status !== 404 && account.body?.metadata?.labels?.[ROLE_LABEL] === "setup";

@@ -16,6 +16,7 @@ import { MANAGED_BY, ROLE_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { isPodReady } from "./podStatus.ts";
 import { setupPresent } from "./setup.ts";
+import { ensureRouterPolicies } from "./routerPolicies.ts";
 import { namespaceAssignsUsers, OWN_CONTAINER_SECURITY, ownPodSecurity, ROUTER_RESOURCES } from "./podSecurity.ts";
 
 export { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTING_KEY_LABEL };
@@ -72,6 +73,7 @@ async function routeService(connection: ClusterConnection, namespace: string, na
     if (Object.keys(selector).length === 0) throw cannot("it has no selector");
     if (service.spec?.clusterIP === "None") throw cannot("it is headless (clients reach its pods by their own addresses, so no router can stand in front)");
     await ensureRouter(connection, namespace, name, selector, () => routerPorts(connection, namespace, service, selector, cannot), image);
+    await ensureRouterPolicies(connection, namespace, name, selector);
     // Routed already — unless someone put a selector back meanwhile (a `kubectl apply` of the Service): then it is pointed again.
     const pointed = JSON.stringify(service.spec?.selector ?? {}) === JSON.stringify({ [ROUTER_LABEL]: name });
     if (saved && pointed) return;
