@@ -11,6 +11,7 @@ import type { ImageResolver } from "../kubelet/images.ts";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const DEMO_MANIFESTS = path.join(HERE, "manifests.yaml");
+export const DEMO_STRICT = path.join(HERE, "strict.yaml");
 export const DEMO_HOST = "shop.kbridge.test";
 export const DEMO_NAMESPACE = "shop";
 
@@ -20,10 +21,18 @@ export const demoImages: ImageResolver = (image) => {
   return match ? { command: process.execPath, args: [path.join(HERE, `${match[1]}.mjs`)] } : undefined;
 };
 
-/** Creates the demo's objects in the store, as `kubectl apply -f manifests.yaml` would. */
-export function installDemo(cluster: TestCluster): void {
-  for (const document of parseAllDocuments(fs.readFileSync(DEMO_MANIFESTS, "utf8"))) {
-    const object = document.toJS() as KubeObject | null;
+/**
+ * Creates the demo's objects in the store, as `kubectl apply -f manifests.yaml` would; with
+ * `strict`, in a namespace locked down by strict.yaml (Pod Security restricted, a quota,
+ * default-deny NetworkPolicies admitting each app by its labels).
+ */
+export function installDemo(cluster: TestCluster, options: { strict?: boolean } = {}): void {
+  const documents = (file: string) => parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => o !== null);
+  const demo = documents(DEMO_MANIFESTS);
+  const strict = options.strict ? documents(DEMO_STRICT) : [];
+  const namespace = strict.find((o) => o.kind === "Namespace") ?? demo.find((o) => o.kind === "Namespace");
+  const objects = [namespace, ...strict.filter((o) => o.kind !== "Namespace"), ...demo.filter((o) => o.kind !== "Namespace")];
+  for (const object of objects) {
     if (!object) continue;
     const type = typeOfKind(String(object.apiVersion), String(object.kind));
     if (!type) throw new Error(`the demo manifests name an unknown kind ${object.apiVersion}/${object.kind}`);
