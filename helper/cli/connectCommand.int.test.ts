@@ -51,7 +51,7 @@ test("connect prints each step, redirects the service until Ctrl-C, then restore
   const port = (workstation.address() as AddressInfo).port;
   const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(port)]);
   await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
-  expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 inbound, 1 outbound\n/);
+  expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ preflight \(\d+ ms\): 6 checks passed in \d+ ms\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 inbound, 1 outbound\n/);
   expect(JSON.parse((await viaIngress(cluster, "/status")).body).api).toBe("workstation");
   expect(run.output.stdout).toMatch(/✓ map services \(\d+ ms\): \d+ cluster service\(s\) on 127\.1\.x addresses, named in .*\n✓ read environment \(\d+ ms\): \d+ variables, 1 from secrets\n/);
 
@@ -177,4 +177,26 @@ test("--routing-key without --isolate is refused with what to do", async () => {
   const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", "1", "--routing-key", "x-0000"]);
   expect(await run.exited).not.toBe(0);
   expect(run.output.stderr).toContain("--routing-key goes with --isolate");
+});
+
+test("kbridge check reports each check, and as the developer names the missing setup; kbridge setup adds it", async () => {
+  const passed = cli(["check", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api"]);
+  expect(await passed.exited).toBe(0);
+  expect(passed.output.stdout).toMatch(/^✓ rights: [\s\S]*✓ restorer identity: each session makes its own restorer[\s\S]*✓ agent image: node:22-alpine was pulled and runs node\n7 of 7 checks passed in \d+ ms; nothing was changed\.\n$/);
+  const developer = cli(["check", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api"]);
+  expect(await developer.exited).toBe(1);
+  expect(developer.output.stdout).toContain("✗ restorer identity: kbridge's restorer needs an identity in namespace shop");
+  expect(developer.output.stdout).toContain("    fix: Ask someone who may create Roles there to run once: kbridge setup --context kbridge-demo-developer --namespace shop");
+  const setup = cli(["setup", "--context", "kbridge-demo", "--namespace", "shop"]);
+  expect(await setup.exited).toBe(0);
+  expect(setup.output.stdout).toBe("Set up shop: ServiceAccount/kbridge-restorer, Role/kbridge-restorer, RoleBinding/kbridge-restorer, ServiceAccount/kbridge-router, Role/kbridge-router, RoleBinding/kbridge-router. Developers with edit there can now connect.\n");
+  const after = cli(["check", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api"]);
+  expect(await after.exited).toBe(0);
+  expect(after.output.stdout).toContain("✓ restorer identity: the restorer runs as ServiceAccount kbridge-restorer (kbridge setup)");
+  const removed = cli(["setup", "--context", "kbridge-demo", "--namespace", "shop", "--remove"]);
+  expect(await removed.exited).toBe(0);
+  const printed = cli(["setup", "--namespace", "shop", "--print"]);
+  expect(await printed.exited).toBe(0);
+  expect(printed.output.stdout).toContain("kind: RoleBinding");
+  expect(printed.output.stdout).not.toContain("rbac.authorization.k8s.io\n    resources:\n      - roles");
 });

@@ -15,7 +15,7 @@ import { OWN_CONTAINER_SECURITY, ownPodSecurity, RESTORER_RESOURCES } from "./po
 import { SETUP_RESTORER, setupPresent } from "./setup.ts";
 
 export interface PreflightCheck {
-  name: "rights" | "restorer identity" | "agent pods" | "restore" | "restorer pod" | "gitops";
+  name: "rights" | "restorer identity" | "agent pods" | "restore" | "restorer pod" | "gitops" | "agent image";
   ok: boolean;
   detail: string;
   fix?: string;
@@ -35,7 +35,11 @@ const GITOPS_MARKERS: [kind: "annotation" | "label", key: string, tool: string, 
   ["label", "helm.toolkit.fluxcd.io/name", "Flux", "suspend the HelmRelease (flux suspend helmrelease NAME) while you connect"],
 ];
 
-export async function preflight(connection: ClusterConnection, target: ResolvedTarget, agent: AgentOptions, isolate: boolean): Promise<PreflightReport> {
+/**
+ * `probeImage` (kbridge check) also runs the agent image once in a short-lived pod, deleted
+ * after; connect leaves that to the agent's own start, which fails at once on a pull error.
+ */
+export async function preflight(connection: ClusterConnection, target: ResolvedTarget, agent: AgentOptions, isolate: boolean, probeImage = false): Promise<PreflightReport> {
   const started = Date.now();
   const { namespace } = target;
   const checks: PreflightCheck[] = [];
@@ -68,6 +72,7 @@ export async function preflight(connection: ClusterConnection, target: ResolvedT
   checks.push(await dryRun(connection, namespace, "restore", template, `${target.workload.kind.toLowerCase()} ${target.workload.name}'s own pods (a restore re-creates them)`, "The namespace refuses this workload's own pods today, so kbridge could not put them back: fix the workload (or the namespace's policy) first."));
   checks.push(await dryRun(connection, namespace, "restorer pod", restorerTemplate(agent, hasSetup ? SETUP_RESTORER : "default"), "the restorer's pod", "Fix what the namespace refuses (the message names it)."));
   checks.push(await gitops(connection, target));
+  if (probeImage) checks.push(await imageCheck(connection, namespace, agent));
   return { checks, ...(hasSetup ? { restorerAccount: SETUP_RESTORER } : {}), ms: Date.now() - started };
 }
 
@@ -129,4 +134,36 @@ async function gitops(connection: ClusterConnection, target: ResolvedTarget): Pr
     }
   }
   return { name: "gitops", ok: true, detail: "no Argo CD or Flux marks on the workload or its service" };
+}
+
+const PULL_FAILURES = new Set(["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"]);
+
+/** Runs `node --version` in the agent image once: pulled and working, or the kubelet's words why not. The pod is deleted either way. */
+async function imageCheck(connection: ClusterConnection, namespace: string, agent: AgentOptions, timeoutMs = 30_000): Promise<PreflightCheck> {
+  const fix = "Name an image your cluster can pull that has Node.js 18 or newer: the profile's Agent image, or --agent-image.";
+  const created = await clusterCall(connection, "start the agent image probe", () =>
+    connection.core.createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { generateName: "kbridge-preflight-", labels: { "app.kubernetes.io/part-of": "kbridge", "kbridge.dev/role": "preflight" } },
+        spec: { ...restorerTemplate(agent, "default").spec!, restartPolicy: "Never", activeDeadlineSeconds: 120, automountServiceAccountToken: false },
+      },
+    }),
+  ).catch((error: unknown) => (error instanceof KbridgeError ? error : Promise.reject(error)));
+  if (created instanceof KbridgeError) return { name: "agent image", ok: false, detail: `not checked: ${created.info.message}`, fix: created.info.hint ?? "" };
+  const name = created.metadata?.name ?? "";
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const pod = await clusterCall(connection, "read the agent image probe", () => connection.core.readNamespacedPod({ name, namespace }));
+      const state = pod.status?.containerStatuses?.[0]?.state;
+      if (pod.status?.phase === "Succeeded") return { name: "agent image", ok: true, detail: `${agent.image} was pulled and runs node` };
+      if (state?.waiting?.reason && PULL_FAILURES.has(state.waiting.reason)) return { name: "agent image", ok: false, detail: `the cluster cannot pull ${agent.image}: ${state.waiting.reason}${state.waiting.message ? ` (${state.waiting.message})` : ""}`, fix };
+      if (pod.status?.phase === "Failed") return { name: "agent image", ok: false, detail: `${agent.image} was pulled but node --version failed (exit ${state?.terminated?.exitCode ?? "?"})`, fix };
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return { name: "agent image", ok: false, detail: `a pod of ${agent.image} did not start within ${timeoutMs / 1000} s`, fix: "See kubectl get events in the namespace; a slow registry may need the check again." };
+  } finally {
+    await clusterCall(connection, "delete the agent image probe", () => connection.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }), { notFound: "null" }).catch(() => null);
+  }
 }

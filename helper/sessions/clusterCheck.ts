@@ -18,6 +18,6 @@ export async function checkCluster(connection: ClusterConnection, args: CommandA
     deadmanSeconds: 30,
     assignsUsers: await namespaceAssignsUsers(connection, target.namespace),
   };
-  const report = await preflight(connection, target, agent, args.isolate);
+  const report = await preflight(connection, target, agent, args.isolate, true);
   return { checks: report.checks, ...(report.restorerAccount ? { restorerAccount: report.restorerAccount } : {}), ms: report.ms };
 }

@@ -103,10 +103,16 @@ describe("what the namespace refuses, named", () => {
   test("Pod Security on the workload's own pods, an exhausted quota, and GitOps self-heal", async () => {
     const admin = asAdmin();
     await applySetup(admin, "shop");
+    // A workload from before the namespace was locked down: its pods run as root, unconfined.
+    const legacy = { kind: "service" as const, name: "legacy", namespace: "shop", container: "" };
+    cluster.store.create(kind("Deployment"), { metadata: { name: "legacy", namespace: "shop" }, spec: { selector: { matchLabels: { app: "legacy" } }, template: { metadata: { labels: { app: "legacy" } }, spec: { containers: [{ name: "legacy", image: "node:22", command: ["node", "-e", "require('http').createServer((q, s) => s.end()).listen(8080)"], ports: [{ containerPort: 8080 }] }] } } } });
+    cluster.store.create(kind("Service"), { metadata: { name: "legacy", namespace: "shop" }, spec: { selector: { app: "legacy" }, ports: [{ port: 80, targetPort: 8080 }] } });
+    await until(() => cluster.store.list(kind("Pod"), "shop").some((p) => p.metadata.labels?.app === "legacy"), "legacy's pod");
     const enforce = (level: string) => admin.core.patchNamespace({ name: "shop", body: [{ op: "add", path: "/metadata/labels/pod-security.kubernetes.io~1enforce", value: level }] });
     await enforce("restricted");
-    let view = await check("kbridge-demo");
-    expect(failed(view).restore).toMatch(/^the namespace refuses deployment api's own pods \(a restore re-creates them\): pods "kbridge-preflight-\w+" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+    let view = await checkCluster(admin, { kubeContext: "kbridge-demo", target: legacy, isolate: false });
+    expect(failed(view).restore).toMatch(/^the namespace refuses deployment legacy's own pods \(a restore re-creates them\): pods "kbridge-preflight-\w+" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+    // The agent itself would be admitted: kbridge's pods are compliant.
     expect(failed(view)["agent pods"]).toBeUndefined();
     await enforce("privileged");
 
@@ -120,5 +126,14 @@ describe("what the namespace refuses, named", () => {
     view = await check("kbridge-demo");
     expect(failed(view)).toEqual({ gitops: "Argo CD manages deployment api (annotation argocd.argoproj.io/tracking-id: shop:apps/Deployment:shop/api); its self-heal would undo kbridge's change within seconds" });
     expect(view.checks.find((c) => c.name === "gitops")?.fix).toContain("self-heal");
+  });
+
+  test("an agent image the cluster cannot pull, and nothing left of the probe", async () => {
+    const view = await checkCluster(openCluster([kubeconfig], "kbridge-demo"), { kubeContext: "kbridge-demo", target: { ...target, container: "" }, isolate: false, agentImage: "registry.example/kbridge-agent:missing" });
+    const image = view.checks.find((c) => c.name === "agent image");
+    expect(image?.ok).toBe(false);
+    expect(image?.detail).toMatch(/^the cluster cannot pull registry\.example\/kbridge-agent:missing: (ErrImagePull|ImagePullBackOff)/);
+    expect(image?.fix).toContain("--agent-image");
+    await until(() => !cluster.store.list(kind("Pod"), "shop").some((p) => p.metadata.name?.startsWith("kbridge-preflight-")), "the probe pod gone");
   });
 });
