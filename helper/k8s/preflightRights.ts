@@ -2,7 +2,7 @@
  * The rights each connect mode uses, as access reviews the cluster answers for the user:
  * what a plain session needs (its Secret, scripts and restorer pod, the workload's update,
  * port-forward to the agent, reading its pods, events and environment), what isolation adds
- * (routers, Services, personal Ingresses), and — without `kbridge setup` — what a session needs
+ * (routers, Services, personal Ingresses, NetworkPolicies for the routers), and — without `kbridge setup` — what a session needs
  * to make its own restorer identity.
  */
 import type { ResolvedTarget } from "../protocol/index.ts";
@@ -36,6 +36,7 @@ export function requiredRights(target: ResolvedTarget, isolate: boolean, hasSetu
     rights.push(...["create", "get", "list", "delete"].map((verb) => ({ verb, group: "apps", resource: "deployments" })));
     rights.push(...core("services", ["update"]));
     rights.push(...["create", "list", "delete"].map((verb) => ({ verb, group: "networking.k8s.io", resource: "ingresses" })));
+    rights.push(...["create", "list"].map((verb) => ({ verb, group: "networking.k8s.io", resource: "networkpolicies" })));
   }
   if (!hasSetup) {
     rights.push(...core("serviceaccounts", ["create"], { forRestorer: true }));
