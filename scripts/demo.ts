@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { kbridgeHome } from "../helper/shared/kbridgeHome.ts";
-import { startTestCluster } from "../test/cluster/cluster.ts";
+import { DEVELOPER_CONTEXT, startTestCluster } from "../test/cluster/cluster.ts";
 import { DEMO_HOST, DEMO_NAMESPACE, demoImages, installDemo, waitForDemo } from "../test/cluster/demo/demoApp.ts";
 import { ensureBuilt } from "./lib/ensureBuilt.ts";
 import { PROJECT_ROOT } from "./lib/projectRoot.ts";
@@ -22,7 +22,8 @@ const started = Date.now();
 const cluster = await startTestCluster({ images: [demoImages] });
 const demoDir = path.join(kbridgeHome().root, "demo");
 fs.mkdirSync(demoDir, { recursive: true, mode: 0o700 });
-const kubeconfig = cluster.writeKubeconfig(path.join(demoDir, "kubeconfig"));
+// The developer (edit only, the demo's kbridge setup in place) is the current context, as on a shared cluster.
+const kubeconfig = cluster.writeKubeconfig(path.join(demoDir, "kubeconfig"), { context: DEVELOPER_CONTEXT, developerNamespace: DEMO_NAMESPACE });
 installDemo(cluster);
 try {
   await waitForDemo(cluster);
@@ -50,7 +51,7 @@ supervisor.ready.then(
   (urls) =>
     console.log(`
 kbridge demo is running.
-  Dashboard:   open ${urls.dashboard}  (context kbridge-demo, namespace ${DEMO_NAMESPACE})
+  Dashboard:   open ${urls.dashboard}  (context ${DEVELOPER_CONTEXT}, namespace ${DEMO_NAMESPACE}; kbridge-demo is the administrator)
   Demo shop:   curl -H 'Host: ${DEMO_HOST}' ${cluster.ingress.url}/
   kubectl:     KUBECONFIG=${kubeconfig} kubectl get pods -n ${DEMO_NAMESPACE}
   Processes:   pids ${JSON.stringify(supervisor.pids)}

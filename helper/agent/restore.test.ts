@@ -228,6 +228,7 @@ describe("isolation", () => {
     api.put(service, { metadata: { name: "api", annotations: { "kbridge.dev/original-selector": JSON.stringify({ app: "api" }) } }, spec: { selector: { "kbridge.dev/router": "api" } } });
     api.put(`/apis/apps/v1/namespaces/${NS}/deployments/kbridge-router-api`, { metadata: { name: "kbridge-router-api", labels: { "app.kubernetes.io/managed-by": "kbridge", "kbridge.dev/role": "router" } } });
     api.put(`/api/v1/namespaces/${NS}/configmaps/kbridge-router`, { metadata: { name: "kbridge-router", labels: { "app.kubernetes.io/managed-by": "kbridge", "kbridge.dev/role": "router" } } });
+    api.put(`/apis/networking.k8s.io/v1/namespaces/${NS}/networkpolicies/kbridge-router-api`, { metadata: { name: "kbridge-router-api", labels: { "app.kubernetes.io/managed-by": "kbridge", "kbridge.dev/role": "router", "kbridge.dev/router": "api" } } });
   });
 
   test("the namespace's last session gives the Services their selectors back, then removes the routers", async () => {
@@ -235,6 +236,7 @@ describe("isolation", () => {
     expect(api.get(service).spec.selector).toEqual({ app: "api" });
     expect(api.get(service).metadata.annotations).toBeUndefined();
     expect(api.get(`/apis/apps/v1/namespaces/${NS}/deployments/kbridge-router-api`)).toBeUndefined();
+    expect(api.get(`/apis/networking.k8s.io/v1/namespaces/${NS}/networkpolicies/kbridge-router-api`)).toBeUndefined();
     expect(api.calls.indexOf(`PUT ${service}`)).toBeLessThan(api.calls.indexOf(`DELETE /apis/apps/v1/namespaces/${NS}/deployments/kbridge-router-api`));
   });
 

@@ -12,6 +12,7 @@ import type { ImageResolver } from "../kubelet/images.ts";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const DEMO_MANIFESTS = path.join(HERE, "manifests.yaml");
 export const DEMO_STRICT = path.join(HERE, "strict.yaml");
+export const DEMO_SETUP = path.join(HERE, "kbridge-setup.yaml");
 export const DEMO_HOST = "shop.kbridge.test";
 export const DEMO_NAMESPACE = "shop";
 
@@ -22,16 +23,18 @@ export const demoImages: ImageResolver = (image) => {
 };
 
 /**
- * Creates the demo's objects in the store, as `kubectl apply -f manifests.yaml` would; with
- * `strict`, in a namespace locked down by strict.yaml (Pod Security restricted, a quota,
- * default-deny NetworkPolicies admitting each app by its labels).
+ * Creates the demo's objects in the store, as `kubectl apply -f manifests.yaml` would, with
+ * kbridge's namespace setup (`setup: false` leaves it out); with `strict`, in a namespace
+ * locked down by strict.yaml (Pod Security restricted, a quota, default-deny NetworkPolicies
+ * admitting each app by its labels).
  */
-export function installDemo(cluster: TestCluster, options: { strict?: boolean } = {}): void {
+export function installDemo(cluster: TestCluster, options: { strict?: boolean; setup?: boolean } = {}): void {
   const documents = (file: string) => parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS() as KubeObject | null).filter((o): o is KubeObject => o !== null);
   const demo = documents(DEMO_MANIFESTS);
   const strict = options.strict ? documents(DEMO_STRICT) : [];
   const namespace = strict.find((o) => o.kind === "Namespace") ?? demo.find((o) => o.kind === "Namespace");
-  const objects = [namespace, ...strict.filter((o) => o.kind !== "Namespace"), ...demo.filter((o) => o.kind !== "Namespace")];
+  const setup = options.setup === false ? [] : documents(DEMO_SETUP);
+  const objects = [namespace, ...strict.filter((o) => o.kind !== "Namespace"), ...setup, ...demo.filter((o) => o.kind !== "Namespace")];
   for (const object of objects) {
     if (!object) continue;
     const type = typeOfKind(String(object.apiVersion), String(object.kind));
