@@ -48,7 +48,7 @@ export async function preflight(connection: ClusterConnection, target: ResolvedT
   const userMissing = access.missing.filter((m) => !m.forRestorer);
   checks.push(
     userMissing.length === 0
-      ? { name: "rights", ok: true, detail: `${access.checked - access.missing.length} of ${access.checked} access reviews allowed; the rest concern the restorer's identity` }
+      ? { name: "rights", ok: true, detail: access.missing.length === 0 ? `${access.checked} access reviews allowed` : `${access.checked - access.missing.length} of ${access.checked} access reviews allowed; the rest concern the restorer's identity` }
       : { name: "rights", ok: false, detail: `you may not ${userMissing.map((m) => m.text).join(", ")} in namespace ${namespace}`, fix: `Ask for the built-in edit role in namespace ${namespace} (kubectl create rolebinding … --clusterrole=edit).` },
   );
   const restorerMissing = access.missing.filter((m) => m.forRestorer);
@@ -67,7 +67,7 @@ export async function preflight(connection: ClusterConnection, target: ResolvedT
   const template = await podTemplate(connection, target);
   const ports = [...new Set(target.ports.map((p) => p.containerPort))];
   const identity = { id: "preflight", owner: "preflight", expiresAt: new Date() };
-  const agentPod = agentTemplate(template, target.container, ports, identity, "kbridge-preflight", { ...agent, ...(hasSetup ? { restorerAccount: SETUP_RESTORER } : {}) });
+  const agentPod = agentTemplate(template, target.container, ports, identity, "kbridge-preflight", agent);
   checks.push(await dryRun(connection, namespace, "agent pods", agentPod, "the agent's pods", "Fix what the namespace refuses (the message names it), or connect in another namespace."));
   checks.push(await dryRun(connection, namespace, "restore", template, `${target.workload.kind.toLowerCase()} ${target.workload.name}'s own pods (a restore re-creates them)`, "The namespace refuses this workload's own pods today, so kbridge could not put them back: fix the workload (or the namespace's policy) first."));
   checks.push(await dryRun(connection, namespace, "restorer pod", restorerTemplate(agent, hasSetup ? SETUP_RESTORER : "default"), "the restorer's pod", "Fix what the namespace refuses (the message names it)."));
