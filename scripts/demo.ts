@@ -22,9 +22,9 @@ const started = Date.now();
 const cluster = await startTestCluster({ images: [demoImages] });
 const demoDir = path.join(kbridgeHome().root, "demo");
 fs.mkdirSync(demoDir, { recursive: true, mode: 0o700 });
-// The developer (edit only, the demo's kbridge setup in place) is the current context, as on a shared cluster.
-const kubeconfig = cluster.writeKubeconfig(path.join(demoDir, "kubeconfig"), { context: DEVELOPER_CONTEXT, developerNamespace: DEMO_NAMESPACE });
-installDemo(cluster);
+// The administrator is current; the developer's context (edit only, kbridge setup in place) is there to switch to.
+const kubeconfig = cluster.writeKubeconfig(path.join(demoDir, "kubeconfig"), { developerNamespace: DEMO_NAMESPACE });
+installDemo(cluster, { setup: true });
 try {
   await waitForDemo(cluster);
 } catch (error) {
@@ -51,7 +51,7 @@ supervisor.ready.then(
   (urls) =>
     console.log(`
 kbridge demo is running.
-  Dashboard:   open ${urls.dashboard}  (context ${DEVELOPER_CONTEXT}, namespace ${DEMO_NAMESPACE}; kbridge-demo is the administrator)
+  Dashboard:   open ${urls.dashboard}  (context kbridge-demo, namespace ${DEMO_NAMESPACE}; ${DEVELOPER_CONTEXT} holds only edit)
   Demo shop:   curl -H 'Host: ${DEMO_HOST}' ${cluster.ingress.url}/
   kubectl:     KUBECONFIG=${kubeconfig} kubectl get pods -n ${DEMO_NAMESPACE}
   Processes:   pids ${JSON.stringify(supervisor.pids)}

@@ -29,8 +29,8 @@ const workstation = http.createServer((req, res) => res.end(JSON.stringify({ pod
 
 beforeAll(async () => {
   cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
-  // Without the demo's kbridge setup: the first test is about its absence.
-  installDemo(cluster, { setup: false });
+  // Without kbridge setup: the first test is about its absence.
+  installDemo(cluster);
   await waitForDemo(cluster);
   kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"), { developerNamespace: "shop" });
   await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));

@@ -7,7 +7,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { DEVELOPER_CONTEXT, startTestCluster } from "./cluster.ts";
+import { startTestCluster } from "./cluster.ts";
 import { DEMO_HOST, DEMO_NAMESPACE, demoImages, installDemo, waitForDemo } from "./demo/demoApp.ts";
 
 const USAGE = "usage: npm run cluster -- --kubeconfig FILE [--demo] [--port N]";
@@ -34,11 +34,11 @@ const stop = (code: number) => {
 process.on("SIGTERM", () => stop(0));
 process.on("SIGINT", () => stop(0));
 
-// With the demo, the developer (edit in its namespace, kbridge's setup there) is the current context.
-const file = cluster.writeKubeconfig(path.resolve(args.kubeconfig), args.demo ? { developerNamespace: DEMO_NAMESPACE, context: DEVELOPER_CONTEXT } : {});
+// With the demo, the developer's context is in its namespace (edit there, kbridge's setup in place).
+const file = cluster.writeKubeconfig(path.resolve(args.kubeconfig), args.demo ? { developerNamespace: DEMO_NAMESPACE } : {});
 try {
   if (args.demo) {
-    installDemo(cluster);
+    installDemo(cluster, { setup: true });
     await waitForDemo(cluster);
   }
 } catch (error) {
@@ -47,5 +47,5 @@ try {
 }
 const demo = args.demo ? `; demo shop: curl -H 'Host: ${DEMO_HOST}' ${cluster.ingress.url}/` : "";
 console.log(
-  `kbridge test cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API server ${cluster.api.url}, ingress ${cluster.ingress.url}, kubeconfig ${file} (contexts kbridge-demo, kbridge-demo-developer${args.demo ? ", the current one" : ""})${demo}`,
+  `kbridge test cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API server ${cluster.api.url}, ingress ${cluster.ingress.url}, kubeconfig ${file} (contexts kbridge-demo, kbridge-demo-developer)${demo}`,
 );

@@ -57,12 +57,12 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   const page = await browsing.newPage();
   await page.goto(dashboardUrl);
   await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor({ timeout: 20_000 });
-  await page.getByRole("table", { name: "Kube contexts" }).getByRole("cell", { name: /^kbridge-demo-developer\s*current$/ }).waitFor();
+  await page.getByRole("table", { name: "Kube contexts" }).getByRole("cell", { name: /^kbridge-demo\s*current$/ }).waitFor();
   await screenshot(page, "demo-overview");
 
   // A profile for the demo's api, a session of it through the helper, and its history on the profile page.
   // The wizard: the context from the kubeconfig, the namespace and the service from the cluster's live lists.
-  const profileForm = await newProfileWizard(page, { project: "shop", folder: dir, context: "kbridge-demo-developer", namespace: "shop" });
+  const profileForm = await newProfileWizard(page, { project: "shop", folder: dir, context: "kbridge-demo", namespace: "shop" });
   const services = profileForm.getByRole("list", { name: "Services in shop" });
   await services.getByRole("button", { name: /^store\s/ }).waitFor();
   expect(await services.getByRole("button", { name: /^api\s/ }).innerText()).toMatch(/api\s+80→8080\/TCP\s+Deployment\/api\s+2\/2 ready/);
@@ -137,7 +137,7 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await page.getByRole("button", { name: "Copy diagnostics" }).click();
   await page.getByText("Copied to the clipboard.").waitFor();
   const report = await page.evaluate(() => navigator.clipboard.readText());
-  expect(report).toMatch(/^kbridge diagnostics — session \w+, service\/api in kbridge-demo-developer \/ shop/);
+  expect(report).toMatch(/^kbridge diagnostics — session \w+, service\/api in kbridge-demo \/ shop/);
   expect(report).toMatch(/ok +api\.shop\.svc\.cluster\.local → 127\.1\./);
   expect(report).toMatch(/\n {2}API_TOKEN=•••••••• +\(env, secret\)\n/);
   expect(report).not.toContain("demo-token-not-secret");

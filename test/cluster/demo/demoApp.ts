@@ -23,8 +23,8 @@ export const demoImages: ImageResolver = (image) => {
 };
 
 /**
- * Creates the demo's objects in the store, as `kubectl apply -f manifests.yaml` would, with
- * kbridge's namespace setup (`setup: false` leaves it out); with `strict`, in a namespace
+ * Creates the demo's objects in the store, as `kubectl apply -f manifests.yaml` would (with
+ * `setup`, kbridge's namespace setup too, as `npm run demo` has it); with `strict`, in a namespace
  * locked down by strict.yaml (Pod Security restricted, a quota, default-deny NetworkPolicies
  * admitting each app by its labels).
  */
@@ -33,7 +33,7 @@ export function installDemo(cluster: TestCluster, options: { strict?: boolean; s
   const demo = documents(DEMO_MANIFESTS);
   const strict = options.strict ? documents(DEMO_STRICT) : [];
   const namespace = strict.find((o) => o.kind === "Namespace") ?? demo.find((o) => o.kind === "Namespace");
-  const setup = options.setup === false ? [] : documents(DEMO_SETUP);
+  const setup = options.setup === true ? documents(DEMO_SETUP) : [];
   const objects = [namespace, ...strict.filter((o) => o.kind !== "Namespace"), ...setup, ...demo.filter((o) => o.kind !== "Namespace")];
   for (const object of objects) {
     if (!object) continue;
