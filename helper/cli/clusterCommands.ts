@@ -8,17 +8,12 @@ import { openCluster } from "../k8s/clusterConnection.ts";
 import { kubeconfigPaths } from "../k8s/kubeconfig.ts";
 import { applySetup, removeSetup, setupYaml } from "../k8s/setup.ts";
 import { KbridgeError, type ErrorInfo, type TargetKind } from "../protocol/index.ts";
+import { targetsOf, type TargetArgs } from "./connectCommand.ts";
 import { connectToHelper } from "./helperConnection.ts";
 
 type Print = (text: string) => void;
 
-export interface CheckArgs {
-  context?: string;
-  namespace?: string;
-  service?: string;
-  deployment?: string;
-  pod?: string;
-  container?: string;
+export interface CheckArgs extends TargetArgs {
   isolate?: boolean;
   agentImage?: string;
   json: boolean;
@@ -26,17 +21,17 @@ export interface CheckArgs {
 
 /** Prints each check (✓ or ✗ with the reason and the fix); exit 1 when one fails. */
 export async function checkCommand(args: CheckArgs, out: Print, err: Print, report: (error: ErrorInfo) => number): Promise<number> {
-  const targets = (["service", "deployment", "pod"] as const).filter((kind) => args[kind]);
+  const targets = targetsOf(args);
   if (!args.context || !args.namespace || targets.length !== 1) {
     err("kbridge check: --context, --namespace and one of --service, --deployment or --pod are required\n");
     return 2;
   }
-  const kind = targets[0] as TargetKind;
+  const [[kind, name]] = targets as [[TargetKind, string]];
   const connection = await connectToHelper();
   try {
     const result = await sendCommand(connection.socket, "cluster:check", {
       kubeContext: args.context,
-      target: { kind, name: args[kind] as string, namespace: args.namespace, container: args.container ?? "" },
+      target: { kind, name, namespace: args.namespace, container: args.container ?? "" },
       isolate: args.isolate === true,
       ...(args.agentImage ? { agentImage: args.agentImage } : {}),
     });

@@ -13,13 +13,22 @@ import { sendCommand } from "../client/helperSocket.ts";
 import { connectToHelper, type CliConnection } from "./helperConnection.ts";
 import { sessionPrinter } from "./sessionPrinter.ts";
 
-export interface ConnectArgs {
+/** What every target-naming command takes: where, and one of --service, --deployment, --pod. */
+export interface TargetArgs {
   context?: string;
   namespace?: string;
   service?: string;
   deployment?: string;
   pod?: string;
   container?: string;
+}
+
+/** The targets named (a valid command names exactly one). */
+export function targetsOf(args: TargetArgs): [SessionStart["targetKind"], string][] {
+  return [["service", args.service], ["deployment", args.deployment], ["pod", args.pod]].filter(([, v]) => v) as [SessionStart["targetKind"], string][];
+}
+
+export interface ConnectArgs extends TargetArgs {
   localPorts: string[];
   agentImage?: string;
   keepProbes?: boolean;
@@ -39,7 +48,7 @@ export interface ConnectArgs {
 type Print = (text: string) => void;
 
 export function parseConnectArgs(args: ConnectArgs): SessionStart {
-  const targets = [["service", args.service], ["deployment", args.deployment], ["pod", args.pod]].filter(([, v]) => v) as [SessionStart["targetKind"], string][];
+  const targets = targetsOf(args);
   const missing = [!args.context && "--context", !args.namespace && "--namespace", targets.length === 0 && "--service, --deployment or --pod", args.localPorts.length === 0 && "--local-port"].filter(Boolean);
   if (missing.length > 0) throw usage(`missing ${missing.join(", ")}`);
   if (targets.length > 1) throw usage("give only one of --service, --deployment, --pod");

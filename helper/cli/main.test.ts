@@ -82,6 +82,19 @@ describe("kbridge CLI", () => {
     expect((await run("status", "--no-such-flag")).code).toBe(2);
   });
 
+  test("check and setup: bad input is a usage error; an unknown context or a cluster that does not answer says so", async () => {
+    const noTarget = await run("check", "--context", "dev", "--namespace", "shop");
+    expect(noTarget).toMatchObject({ code: 2, err: "kbridge check: --context, --namespace and one of --service, --deployment or --pod are required\n" });
+    expect((await run("check", "--context", "dev", "--namespace", "shop", "--service", "a", "--pod", "b")).code).toBe(2);
+    expect(await run("setup", "--context", "dev")).toMatchObject({ code: 2, err: "kbridge setup: --namespace is required, and --context unless --print\n" });
+    const unknown = await run("setup", "--context", "nope", "--namespace", "shop");
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/nope/);
+    const unreachable = await run("setup", "--context", "dev", "--namespace", "shop");
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.err).toMatch(/^kbridge: Cannot reach the cluster of context "dev" \(https:\/\/127\.0\.0\.1:6443\) to create ServiceAccount\/kbridge-restorer: ECONNREFUSED\.\n {2}Check your network/);
+  });
+
   test("a second helper on a busy port names the process holding it", async () => {
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));

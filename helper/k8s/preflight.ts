@@ -6,7 +6,7 @@
  * webhooks decide as they will), and GitOps controllers that would undo kbridge's change.
  * Each check passes or fails with the reason and the fix. Nothing is written.
  */
-import type { V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
+import type { V1ObjectMeta, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
@@ -64,14 +64,14 @@ export async function preflight(connection: ClusterConnection, target: ResolvedT
             fix: `Ask someone who may create Roles there to run once: kbridge setup --context ${connection.context} --namespace ${namespace} (or apply the YAML of kbridge setup --print); or connect with an account that may create Roles and RoleBindings.`,
           },
   );
-  const template = await podTemplate(connection, target);
+  const { template, metadata } = await readWorkload(connection, target);
   const ports = [...new Set(target.ports.map((p) => p.containerPort))];
   const identity = { id: "preflight", owner: "preflight", expiresAt: new Date() };
   const agentPod = agentTemplate(template, target.container, ports, identity, "kbridge-preflight", agent);
   checks.push(await dryRun(connection, namespace, "agent pods", agentPod, "the agent's pods", "Fix what the namespace refuses (the message names it), or connect in another namespace."));
   checks.push(await dryRun(connection, namespace, "restore", template, `${target.workload.kind.toLowerCase()} ${target.workload.name}'s own pods (a restore re-creates them)`, "The namespace refuses this workload's own pods today, so kbridge could not put them back: fix the workload (or the namespace's policy) first."));
   checks.push(await dryRun(connection, namespace, "restorer pod", restorerTemplate(agent, hasSetup ? SETUP_RESTORER : "default"), "the restorer's pod", "Fix what the namespace refuses (the message names it)."));
-  checks.push(await gitops(connection, target));
+  checks.push(await gitops(connection, target, metadata));
   if (probeImage) checks.push(await imageCheck(connection, namespace, agent));
   return { checks, ...(hasSetup ? { restorerAccount: SETUP_RESTORER } : {}), ms: Date.now() - started };
 }
@@ -88,15 +88,16 @@ export function preflightError(report: PreflightReport): KbridgeError | undefine
   });
 }
 
-async function podTemplate(connection: ClusterConnection, target: ResolvedTarget): Promise<V1PodTemplateSpec> {
+/** The workload's pod template and its own metadata, read once. */
+async function readWorkload(connection: ClusterConnection, target: ResolvedTarget): Promise<{ template: V1PodTemplateSpec; metadata?: V1ObjectMeta }> {
   const { namespace, workload } = target;
   if (workload.kind === "Pod") {
     const pod = await clusterCall(connection, `read pod ${workload.name}`, () => connection.core.readNamespacedPod({ name: workload.name, namespace }));
-    return { metadata: { labels: pod.metadata?.labels, annotations: pod.metadata?.annotations }, spec: { ...pod.spec!, nodeName: undefined } };
+    return { template: { metadata: { labels: pod.metadata?.labels, annotations: pod.metadata?.annotations }, spec: { ...pod.spec!, nodeName: undefined } }, metadata: pod.metadata };
   }
   const read = workload.kind === "Deployment" ? () => connection.apps.readNamespacedDeployment({ name: workload.name, namespace }) : () => connection.apps.readNamespacedStatefulSet({ name: workload.name, namespace });
   const object = await clusterCall(connection, `read ${workload.kind.toLowerCase()} ${workload.name}`, read);
-  return object.spec!.template;
+  return { template: object.spec!.template, metadata: object.metadata };
 }
 
 function restorerTemplate(agent: AgentOptions, account: string): V1PodTemplateSpec {
@@ -119,11 +120,9 @@ async function dryRun(connection: ClusterConnection, namespace: string, name: Pr
   return { name, ok: false, detail: `the namespace refuses ${what}: ${message}`, fix };
 }
 
-async function gitops(connection: ClusterConnection, target: ResolvedTarget): Promise<PreflightCheck> {
+async function gitops(connection: ClusterConnection, target: ResolvedTarget, workloadMetadata: V1ObjectMeta | undefined): Promise<PreflightCheck> {
   const { namespace, workload, service } = target;
-  const objects: { what: string; metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> } }[] = [];
-  if (workload.kind === "Deployment") objects.push({ what: `deployment ${workload.name}`, metadata: (await clusterCall(connection, "read the workload", () => connection.apps.readNamespacedDeployment({ name: workload.name, namespace }))).metadata });
-  if (workload.kind === "StatefulSet") objects.push({ what: `statefulset ${workload.name}`, metadata: (await clusterCall(connection, "read the workload", () => connection.apps.readNamespacedStatefulSet({ name: workload.name, namespace }))).metadata });
+  const objects: { what: string; metadata?: V1ObjectMeta }[] = [{ what: `${workload.kind.toLowerCase()} ${workload.name}`, metadata: workloadMetadata }];
   if (service) objects.push({ what: `service ${service}`, metadata: (await clusterCall(connection, "read the service", () => connection.core.readNamespacedService({ name: service, namespace }))).metadata });
   for (const { what, metadata } of objects) {
     for (const [where, key, tool, fix] of GITOPS_MARKERS) {

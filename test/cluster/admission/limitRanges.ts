@@ -6,10 +6,8 @@
  */
 import type { KubeObject } from "../apiserver/store.ts";
 import { formatQuantity, parseQuantity } from "./quantity.ts";
+import { arr, obj } from "../controllers/objects.ts";
 
-type Any = Record<string, unknown>;
-const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
-const arr = (value: unknown): Any[] => (Array.isArray(value) ? (value as Any[]) : []);
 type Resources = Record<string, string>;
 
 const containerLimits = (ranges: KubeObject[]) => ranges.flatMap((range) => arr(obj(range.spec).limits).filter((limit) => (limit.type ?? "Container") === "Container"));

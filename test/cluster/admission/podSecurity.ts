@@ -6,9 +6,7 @@
  * (baseline checks, then restricted ones, which replace the baseline capability, seccomp and
  * volume checks). AppArmor, SELinux, procMount, sysctls and Windows checks are not emulated.
  */
-type Any = Record<string, unknown>;
-const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
-const arr = (value: unknown): Any[] => (Array.isArray(value) ? (value as Any[]) : []);
+import { arr, obj, type Any } from "../controllers/objects.ts";
 
 export type Level = "privileged" | "baseline" | "restricted";
 export interface Policy {

@@ -11,9 +11,7 @@ import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
 import { applyLimitRangeDefaults, limitRangeViolations } from "./limitRanges.ts";
 import { policyName, policyOf, violations } from "./podSecurity.ts";
 import { quotaRefusal } from "./resourceQuota.ts";
-
-type Any = Record<string, unknown>;
-const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
+import { obj } from "../controllers/objects.ts";
 
 const TEMPLATED = new Set(["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController"]);
 

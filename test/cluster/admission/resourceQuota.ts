@@ -7,10 +7,7 @@
 import type { ResourceType } from "../apiserver/resources.ts";
 import type { KubeObject } from "../apiserver/store.ts";
 import { formatQuantity, parseQuantity } from "./quantity.ts";
-
-type Any = Record<string, unknown>;
-const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
-const arr = (value: unknown): Any[] => (Array.isArray(value) ? (value as Any[]) : []);
+import { arr, obj, type Any } from "../controllers/objects.ts";
 
 const COUNTED: Record<string, string> = { Pod: "pods", Service: "services", Secret: "secrets", ConfigMap: "configmaps", PersistentVolumeClaim: "persistentvolumeclaims" };
 const COMPUTE = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory", "cpu", "memory"];

@@ -7,9 +7,8 @@ import { ApiError } from "../apiserver/status.ts";
 import type { ResourceType } from "../apiserver/resources.ts";
 import type { Caller } from "./identity.ts";
 import type { Rbac } from "./rbac.ts";
+import { obj, type Any } from "../controllers/objects.ts";
 
-type Any = Record<string, unknown>;
-const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
 const text = (value: unknown) => (typeof value === "string" ? value : "");
 
 export const REVIEW_KINDS = new Set(["SelfSubjectAccessReview", "SelfSubjectRulesReview", "SelfSubjectReview"]);

@@ -5,8 +5,8 @@
  * it may bind ports below 1024 (NET_BIND_SERVICE: root keeps it unless dropped; a non-root
  * user has it only when added, as on a node that leaves `ip_unprivileged_port_start` at 1024).
  */
-type Any = Record<string, unknown>;
-const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
+import { obj, type Any } from "../controllers/objects.ts";
+
 const caps = (list: unknown) => (Array.isArray(list) ? list.map((c) => String(c).toUpperCase().replace(/^CAP_/, "")) : []);
 
 export interface ProcessIdentity {

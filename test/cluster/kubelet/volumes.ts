@@ -7,8 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { KubeObject } from "../apiserver/store.ts";
 import { ContainerConfigError } from "./environment.ts";
-
-type Any = Record<string, unknown>;
+import { obj, type Any } from "../controllers/objects.ts";
 
 export interface VolumeSources {
   pod: KubeObject;
@@ -56,8 +55,6 @@ export function materializeVolumes(root: string, sources: VolumeSources): Map<st
   }
   return folders;
 }
-
-const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
 
 /**
  * The projected token: owned by the pod's user with mode 0600 when every container runs as

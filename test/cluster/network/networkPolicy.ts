@@ -9,10 +9,8 @@ import fs from "node:fs";
 import net from "node:net";
 import { findType } from "../apiserver/resources.ts";
 import type { KubeObject, ObjectStore } from "../apiserver/store.ts";
+import { arr, obj, type Any } from "../controllers/objects.ts";
 
-type Any = Record<string, unknown>;
-const obj = (value: unknown): Any => (value && typeof value === "object" && !Array.isArray(value) ? (value as Any) : {});
-const arr = (value: unknown): Any[] => (Array.isArray(value) ? (value as Any[]) : []);
 const type = (group: string, plural: string) => findType(group, "v1", plural)!;
 
 /** matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist); an empty selector selects everything. */
