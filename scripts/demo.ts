@@ -22,8 +22,8 @@ const started = Date.now();
 const cluster = await startTestCluster({ images: [demoImages] });
 const demoDir = path.join(kbridgeHome().root, "demo");
 fs.mkdirSync(demoDir, { recursive: true, mode: 0o700 });
-// The administrator is current; the developer's context (edit only, kbridge setup in place) is there to switch to.
-const kubeconfig = cluster.writeKubeconfig(path.join(demoDir, "kubeconfig"), { developerNamespace: DEMO_NAMESPACE });
+// As on a shared dev cluster: the developer's context (edit in the demo's namespace, an admin's kbridge setup in place) is current.
+const kubeconfig = cluster.writeKubeconfig(path.join(demoDir, "kubeconfig"), { developerNamespace: DEMO_NAMESPACE, context: DEVELOPER_CONTEXT });
 installDemo(cluster, { setup: true });
 try {
   await waitForDemo(cluster);
@@ -51,7 +51,7 @@ supervisor.ready.then(
   (urls) =>
     console.log(`
 kbridge demo is running.
-  Dashboard:   open ${urls.dashboard}  (context kbridge-demo, namespace ${DEMO_NAMESPACE}; ${DEVELOPER_CONTEXT} holds only edit)
+  Dashboard:   open ${urls.dashboard}  (context ${DEVELOPER_CONTEXT}: edit in ${DEMO_NAMESPACE} only; kbridge-demo is the administrator)
   Demo shop:   curl -H 'Host: ${DEMO_HOST}' ${cluster.ingress.url}/
   kubectl:     KUBECONFIG=${kubeconfig} kubectl get pods -n ${DEMO_NAMESPACE}
   Processes:   pids ${JSON.stringify(supervisor.pids)}

@@ -325,12 +325,13 @@ async function clean(context: string | undefined, namespace: string | undefined,
   try {
     const result = await sendCommand(connection.socket, "cluster:clean", { kubeContext: context, namespace });
     if (!result.ok) return report(result.error, json, out, err);
-    const { sessions, restored, orphaned } = result.data;
+    const { sessions, restored, orphaned, unlisted } = result.data;
     if (json) out(JSON.stringify(result.data, null, 2) + "\n");
     else if (sessions.length === 0 && orphaned.length === 0) out(`Nothing of kbridge in namespace ${namespace}.\n`);
     else if (sessions.length > 0) out(`Removed ${sessions.length} session(s) from ${namespace}${restored.length ? `; restored ${restored.join(", ")}` : ""}.\n`);
     // What no saved original can put back: said, with what to do, and the command fails.
     for (const orphan of orphaned) err(`kbridge: ${orphan.message}\n${orphan.hint ? `  ${orphan.hint}\n` : ""}`);
+    if (unlisted && !json) out(`Not checked: ${unlisted.join(", ")} objects (you may not list them in ${namespace}); someone who may can run kbridge clean for those.\n`);
     return orphaned.length > 0 ? 1 : 0;
   } finally {
     connection.socket.close();

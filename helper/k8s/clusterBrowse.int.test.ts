@@ -4,7 +4,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import { DEVELOPER_CONTEXT, startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { freePort } from "../../test/support/ports.ts";
@@ -25,7 +25,7 @@ beforeAll(async () => {
   cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
   installDemo(cluster);
   await waitForDemo(cluster);
-  kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"));
+  kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"), { developerNamespace: "shop" });
   const env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
   helper = await runHelper(env);
   client = await connectToHelper(env);
@@ -41,7 +41,21 @@ afterAll(async () => {
 
 test("namespaces and services are listed live, with ports, workload and ready pods", async () => {
   const namespaces = await sendCommand(client.socket, "kube:listNamespaces", { kubeContext: "kbridge-demo" });
-  expect(namespaces.ok && namespaces.data.map((n) => n.name)).toEqual(expect.arrayContaining(["default", "shop"]));
+  if (!namespaces.ok) throw new Error(namespaces.error.message);
+  expect(namespaces.data.listed).toBe(true);
+  expect(namespaces.data.namespaces.map((n) => n.name)).toEqual(expect.arrayContaining(["default", "shop"]));
+  // A developer with edit in shop may not list namespaces (cluster-wide): the context's own is offered, with why.
+  const developers = await sendCommand(client.socket, "kube:listNamespaces", { kubeContext: DEVELOPER_CONTEXT });
+  expect(developers.ok && developers.data).toEqual({
+    namespaces: [{ name: "shop", phase: "Active" }],
+    listed: false,
+    reason: expect.stringMatching(/^The cluster refused to list namespaces: namespaces is forbidden: User "developer" cannot list resource "namespaces" in API group "" at the cluster scope; this context's namespace is shop\.$/),
+  });
+  const developerServices = await sendCommand(client.socket, "kube:listServices", { kubeContext: DEVELOPER_CONTEXT, namespace: "shop" });
+  expect(developerServices.ok && developerServices.data.map((s) => s.name)).toEqual(expect.arrayContaining(["api", "store", "web"]));
+  // Nor read Roles: kbridge's objects are listed without those kinds, which are named.
+  const developerObjects = await sendCommand(client.socket, "cluster:listObjects", { kubeContext: DEVELOPER_CONTEXT, namespace: "shop" });
+  expect(developerObjects.ok && developerObjects.data).toEqual({ objects: [], sessions: [], unlisted: ["RoleBinding", "Role"] });
   const services = await sendCommand(client.socket, "kube:listServices", { kubeContext: "kbridge-demo", namespace: "shop" });
   if (!services.ok) throw new Error(services.error.message);
   expect(services.data.find((s) => s.name === "api")).toEqual({ name: "api", type: "ClusterIP", ports: [{ name: "http", port: 80, targetPort: "http", containerPort: 8080, protocol: "TCP" }], workload: { kind: "Deployment", name: "api" }, pods: 2, ready: 2, headless: false });

@@ -4,16 +4,24 @@
  * with a way to remove them.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { KbridgeError, type ClusterInventory, type KbridgeObjectView, type NamespaceView, type PodView, type ServiceView } from "../protocol/index.ts";
+import { KbridgeError, type ClusterInventory, type KbridgeObjectView, type NamespaceList, type NamespaceView, type PodView, type ServiceView } from "../protocol/index.ts";
 import { kbridgeKinds, kbridgeObjects } from "./kbridgeInventory.ts";
 import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { describeSessions } from "./clusterSessions.ts";
 import { isPodReady } from "./podStatus.ts";
 
-export async function listNamespaces(connection: ClusterConnection): Promise<NamespaceView[]> {
-  const list = await clusterCall(connection, "list namespaces", () => connection.core.listNamespace());
-  return list.items.map((ns) => ({ name: ns.metadata?.name ?? "", phase: ns.status?.phase ?? "Active" })).sort((a, b) => a.name.localeCompare(b.name));
+export async function listNamespaces(connection: ClusterConnection): Promise<NamespaceList> {
+  try {
+    const list = await clusterCall(connection, "list namespaces", () => connection.core.listNamespace());
+    const namespaces = list.items.map((ns): NamespaceView => ({ name: ns.metadata?.name ?? "", phase: ns.status?.phase ?? "Active" })).sort((a, b) => a.name.localeCompare(b.name));
+    return { namespaces, listed: true };
+  } catch (error) {
+    // Listing namespaces is cluster-wide: `edit` in a namespace does not grant it, and kubectl then works in the context's namespace.
+    if (!(error instanceof KbridgeError) || error.info.code !== "cluster-forbidden") throw error;
+    const own = connection.config.getContextObject(connection.context)?.namespace ?? "default";
+    return { namespaces: [{ name: own, phase: "Active" }], listed: false, reason: `${error.info.message.replace(/\.$/, "")}; this context's namespace is ${own}.` };
+  }
 }
 
 export async function listPods(connection: ClusterConnection, namespace: string): Promise<PodView[]> {
@@ -70,7 +78,7 @@ export async function listServices(connection: ClusterConnection, namespace: str
 
 /** Every object labelled as kbridge's in the namespace, and each session's state; objects of a session whose helper is gone (or past expiry) are stale. */
 export async function listKbridgeObjects(connection: ClusterConnection, namespace: string): Promise<ClusterInventory> {
-  const all = await kbridgeObjects(connection, namespace);
+  const { found: all, unlisted } = await kbridgeObjects(connection, namespace);
   const sessions = await describeSessions(connection, namespace, all.map(({ kind, item }) => ({ kind: kind.kind, item })));
   const gone = new Set(sessions.filter((s) => s.state !== "live").map((s) => s.session));
   const now = Date.now();
@@ -93,7 +101,7 @@ export async function listKbridgeObjects(connection: ClusterConnection, namespac
       };
     })
     .sort((a, b) => a.session.localeCompare(b.session) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-  return { objects, sessions };
+  return { objects, sessions, ...(unlisted.length > 0 ? { unlisted } : {}) };
 }
 
 /** Removes one kbridge object (refusing anything kbridge did not create). */

@@ -1,6 +1,7 @@
 /**
  * Every kind of object kbridge creates in a namespace, and every such object, found by label.
  */
+import { KbridgeError } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { MANAGED_SELECTOR, SESSION_LABEL } from "./sessionLabels.ts";
 
@@ -34,9 +35,25 @@ export function kbridgeKinds(connection: ClusterConnection, namespace: string): 
 }
 
 
+export interface KbridgeObjects {
+  found: { kind: KbridgeKind; item: Labelled }[];
+  /** Kinds the user may not list (`edit` cannot read Roles and RoleBindings): their objects, if any, are not in `found`. */
+  unlisted: string[];
+}
+
 /** Every object of kbridge's in the namespace (optionally of one session), with its kind. */
-export async function kbridgeObjects(connection: ClusterConnection, namespace: string, sessionId?: string): Promise<{ kind: KbridgeKind; item: Labelled }[]> {
+export async function kbridgeObjects(connection: ClusterConnection, namespace: string, sessionId?: string): Promise<KbridgeObjects> {
   const labelSelector = sessionId ? `${SESSION_LABEL}=${sessionId},${MANAGED_SELECTOR}` : MANAGED_SELECTOR;
-  const lists = await Promise.all(kbridgeKinds(connection, namespace).map((kind) => clusterCall(connection, `list kbridge's ${kind.kind} objects`, () => kind.list(labelSelector)).then((list) => list.items.map((item) => ({ kind, item })))));
-  return lists.flat();
+  const lists = await Promise.all(
+    kbridgeKinds(connection, namespace).map((kind) =>
+      clusterCall(connection, `list kbridge's ${kind.kind} objects`, () => kind.list(labelSelector)).then(
+        (list) => list.items.map((item) => ({ kind, item })),
+        (error: unknown) => {
+          if (error instanceof KbridgeError && error.info.code === "cluster-forbidden") return kind.kind;
+          throw error;
+        },
+      ),
+    ),
+  );
+  return { found: lists.flatMap((list) => (typeof list === "string" ? [] : list)), unlisted: lists.filter((list) => typeof list === "string") };
 }

@@ -20,6 +20,17 @@ export interface NamespaceView {
   phase: string;
 }
 
+/**
+ * The namespaces a picker offers. A user holding rights in a few namespaces only (`edit`
+ * through a RoleBinding) may not list them: then only the context's own namespace is
+ * offered, `listed` is false and `reason` says why, so the picker lets them type another.
+ */
+export interface NamespaceList {
+  namespaces: NamespaceView[];
+  listed: boolean;
+  reason?: string;
+}
+
 export interface PodView {
   name: string;
   phase: string;
@@ -72,6 +83,8 @@ export interface ClusterSessionView {
 export interface ClusterInventory {
   objects: KbridgeObjectView[];
   sessions: ClusterSessionView[];
+  /** Kinds kbridge creates that this user may not list (a developer with `edit` cannot read Roles): not shown. */
+  unlisted?: string[];
 }
 
 /** An isolation session as the cluster shows it (every teammate's Team page lists it). */

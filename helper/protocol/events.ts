@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Result } from "./result.ts";
 import type { HelperStatus, KubeContextList } from "./status.ts";
-import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type ClusterInventory, type IsolationView, type NamespaceView, type PodView, type ServiceView } from "./cluster.ts";
+import { contextRefSchema, namespaceRefSchema, removeObjectsSchema, type ClusterInventory, type IsolationView, type NamespaceList, type PodView, type ServiceView } from "./cluster.ts";
 import { clusterCheckSchema, clusterCleanSchema, configPreviewSchema, followPodSchema, sessionIdSchema, sessionLogsSchema, sessionStartSchema, type CleanReport, type ConfigPreviewView, type EnvVarView, type LogLineView, type PreflightView, type SessionDiagnostics, type SessionView } from "./session.ts";
 
 export const commandSchemas = {
@@ -72,7 +72,7 @@ export interface CommandOutputs {
   "cluster:clean": CleanReport;
   /** Connect's preflight for a target: each check passed or failed with the reason and the fix; nothing changes. */
   "cluster:check": PreflightView;
-  "kube:listNamespaces": NamespaceView[];
+  "kube:listNamespaces": NamespaceList;
   /** The namespace's services with their ports, workload and ready pods (the connect wizard's list). */
   "kube:listServices": ServiceView[];
   /** Every object kbridge created in the namespace, and the state of each session (the cluster page). */

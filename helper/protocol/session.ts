@@ -257,4 +257,6 @@ export interface CleanReport {
   restored: string[];
   /** Workloads still running the agent of a session whose saved original is gone: a person must put them back. */
   orphaned: { session: string; workload: string; message: string; hint?: string }[];
+  /** Kinds the user may not list, whose kbridge objects (if any) were left: someone with more rights cleans those. */
+  unlisted?: string[];
 }

@@ -50,7 +50,7 @@ beforeAll(async () => {
       "session:logs": () => ({ lines: [], next: 0 }),
       "session:diagnostics": testedElsewhere("helper/sessions/"),
       "session:restartProcess": testedElsewhere("helper/sessions/"),
-      "kube:listNamespaces": () => [],
+      "kube:listNamespaces": () => ({ namespaces: [], listed: true }),
       "kube:listServices": () => [],
       "cluster:listObjects": () => ({ objects: [], sessions: [] }),
       "team:list": () => [],

@@ -29,7 +29,7 @@ export async function cleanNamespace(cleaner: Cleaner, kubeContext: string, name
   // Routers left with no session at all (their sessions' objects gone some other way): selectors back, routers gone.
   if (sessions.length === 0) restored.push(...(await unrouteIfIdle(connection, namespace, cleaner.host.deps.log)).map((service) => `service/${service} (selector)`));
   const orphaned = inventory.sessions.filter((s) => s.state === "orphaned").map((s) => ({ session: s.session, workload: s.workload ?? "", message: s.message ?? "", ...(s.hint ? { hint: s.hint } : {}) }));
-  return { namespace, sessions, restored, orphaned };
+  return { namespace, sessions, restored, orphaned, ...(inventory.unlisted ? { unlisted: inventory.unlisted } : {}) };
 }
 
 /** The Cluster page's remove: all of a session, or one object. */

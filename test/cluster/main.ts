@@ -1,13 +1,14 @@
 /**
  * `npm run cluster -- --kubeconfig FILE [--demo] [--port N]`: runs a test cluster until
  * SIGTERM/SIGINT (then stops every pod process), writes FILE (contexts `kbridge-demo`, the
- * administrator, and `kbridge-demo-developer`, a user with `edit` in the demo's namespace), and
+ * administrator, and `kbridge-demo-developer`, a user with `edit` in the demo's namespace and
+ * with --demo the current context), and
  * prints one line containing `ready` and the ingress address once it serves (with --demo,
  * once the demo shop answers through the ingress).
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { startTestCluster } from "./cluster.ts";
+import { DEVELOPER_CONTEXT, startTestCluster } from "./cluster.ts";
 import { DEMO_HOST, DEMO_NAMESPACE, demoImages, installDemo, waitForDemo } from "./demo/demoApp.ts";
 
 const USAGE = "usage: npm run cluster -- --kubeconfig FILE [--demo] [--port N]";
@@ -34,8 +35,9 @@ const stop = (code: number) => {
 process.on("SIGTERM", () => stop(0));
 process.on("SIGINT", () => stop(0));
 
-// With the demo, the developer's context is in its namespace (edit there, kbridge's setup in place).
-const file = cluster.writeKubeconfig(path.resolve(args.kubeconfig), args.demo ? { developerNamespace: DEMO_NAMESPACE } : {});
+// With the demo, the developer's context is current and in its namespace (edit there, kbridge's setup in place);
+// without it no namespace grants the developer anything, so the administrator is.
+const file = cluster.writeKubeconfig(path.resolve(args.kubeconfig), args.demo ? { developerNamespace: DEMO_NAMESPACE, context: DEVELOPER_CONTEXT } : {});
 try {
   if (args.demo) {
     installDemo(cluster, { setup: true });
@@ -47,5 +49,5 @@ try {
 }
 const demo = args.demo ? `; demo shop: curl -H 'Host: ${DEMO_HOST}' ${cluster.ingress.url}/` : "";
 console.log(
-  `kbridge test cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API server ${cluster.api.url}, ingress ${cluster.ingress.url}, kubeconfig ${file} (contexts kbridge-demo, kbridge-demo-developer)${demo}`,
+  `kbridge test cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: API server ${cluster.api.url}, ingress ${cluster.ingress.url}, kubeconfig ${file} (contexts kbridge-demo, kbridge-demo-developer; current ${args.demo ? DEVELOPER_CONTEXT : "kbridge-demo"})${demo}`,
 );

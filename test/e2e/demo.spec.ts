@@ -1,5 +1,6 @@
 /**
- * `npm run demo` as a newcomer runs it: the dashboard lists the demo cluster's context,
+ * `npm run demo` as a newcomer runs it, as a developer holding `edit` in the demo's namespace
+ * only (the current context, as on a shared dev cluster): the dashboard lists the contexts,
  * the demo shop answers through the printed ingress command; a profile made with the
  * wizard's live lists connects (after a launch command that cannot start was refused
  * inline), its traffic and process output show in the log, the diagnostics show every name
@@ -57,12 +58,13 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   const page = await browsing.newPage();
   await page.goto(dashboardUrl);
   await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor({ timeout: 20_000 });
-  await page.getByRole("table", { name: "Kube contexts" }).getByRole("cell", { name: /^kbridge-demo\s*current$/ }).waitFor();
+  await page.getByRole("table", { name: "Kube contexts" }).getByRole("cell", { name: /^kbridge-demo-developer\s*current$/ }).waitFor();
   await screenshot(page, "demo-overview");
 
   // A profile for the demo's api, a session of it through the helper, and its history on the profile page.
-  // The wizard: the context from the kubeconfig, the namespace and the service from the cluster's live lists.
-  const profileForm = await newProfileWizard(page, { project: "shop", folder: dir, context: "kbridge-demo", namespace: "shop" });
+  // The wizard: the context from the kubeconfig, the service from the cluster's live list; the developer may not
+  // list namespaces, so the field is typed into (the context's own namespace, shop, is already in it).
+  const profileForm = await newProfileWizard(page, { project: "shop", folder: dir, context: "kbridge-demo-developer", namespace: "shop", namespacesListed: false });
   const services = profileForm.getByRole("list", { name: "Services in shop" });
   await services.getByRole("button", { name: /^store\s/ }).waitFor();
   expect(await services.getByRole("button", { name: /^api\s/ }).innerText()).toMatch(/api\s+80→8080\/TCP\s+Deployment\/api\s+2\/2 ready/);
@@ -137,7 +139,7 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await page.getByRole("button", { name: "Copy diagnostics" }).click();
   await page.getByText("Copied to the clipboard.").waitFor();
   const report = await page.evaluate(() => navigator.clipboard.readText());
-  expect(report).toMatch(/^kbridge diagnostics — session \w+, service\/api in kbridge-demo \/ shop/);
+  expect(report).toMatch(/^kbridge diagnostics — session \w+, service\/api in kbridge-demo-developer \/ shop/);
   expect(report).toMatch(/ok +api\.shop\.svc\.cluster\.local → 127\.1\./);
   expect(report).toMatch(/\n {2}API_TOKEN=•••••••• +\(env, secret\)\n/);
   expect(report).not.toContain("demo-token-not-secret");
@@ -202,11 +204,14 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect((await kubectl(["annotate", "--overwrite", "secret", `kbridge-${crashedId}-original`, "-n", "shop", `kbridge.dev/restorer-status=${failed}`])).code).toBe(0);
   await page.getByRole("link", { name: "Cluster" }).click();
   await page.getByRole("heading", { name: "Cluster", level: 1 }).waitFor();
-  await page.getByRole("combobox", { name: "Namespace" }).selectOption("shop");
+  // The developer's context names shop: the page starts there.
+  await until(async () => (await page.getByRole("textbox", { name: "Namespace" }).inputValue()) === "shop", "the cluster page on the context's namespace", 15_000);
   const objects = page.getByRole("table", { name: `Objects of session ${crashedId}` });
   await objects.locator(`tr[data-object="Secret/kbridge-${crashedId}-original"][data-stale="true"]`).waitFor({ timeout: 15_000 });
   // Secret, ConfigMap and restorer pod: the demo's kbridge setup gives the restorer its identity.
   expect(await objects.locator("tbody tr").count()).toBe(3);
+  // The developer may not read RBAC objects: the page says which kinds it could not list.
+  expect(await page.getByTestId("unlisted-kinds").innerText()).toMatch(/^You may not list RoleBinding or Role objects in shop;/);
   await page.getByRole("alert").filter({ hasText: "Its restorer could not finish: could not put deployment web back: HTTP 403: forbidden." }).waitFor();
   expect(await page.getByTestId(`session-state-${crashedId}`).getAttribute("data-state")).toBe("restore-failed");
   await screenshot(page, "cluster");

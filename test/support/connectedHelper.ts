@@ -5,8 +5,9 @@
  * (restores) first, prints `RESTORED` and exits 0, or prints `RESTORE FAILED <why>` and exits 1.
  * Env: KUBECONFIG, TARGET_NAMESPACE, TARGET_KIND (service, deployment or pod; default service),
  * TARGET_NAME, SERVICE_PORT (the service's port, or the container's for other kinds), WORKSTATION_PORT, DEADMAN_SECONDS,
- * ROUTING_KEY (isolate with this key), KUBE_CONTEXT (default kbridge-demo).
+ * ROUTING_KEY (isolate with this key), KUBE_CONTEXT (default: the kubeconfig's current context, as kubectl).
  */
+import { loadKubeConfig } from "../../helper/k8s/kubeconfig.ts";
 import { silentLogger } from "../../helper/logs/logger.ts";
 import { targetKinds, type TargetKind } from "../../helper/protocol/index.ts";
 import { connect } from "../../helper/sessions/connectSession.ts";
@@ -20,7 +21,7 @@ function targetKind(value: string): TargetKind {
 const env = process.env;
 const session = await connect({
   kubeconfig: [String(env.KUBECONFIG)],
-  context: env.KUBE_CONTEXT ?? "kbridge-demo",
+  context: env.KUBE_CONTEXT ?? loadKubeConfig([String(env.KUBECONFIG)]).getCurrentContext(),
   target: { kind: targetKind(env.TARGET_KIND ?? "service"), name: String(env.TARGET_NAME), namespace: String(env.TARGET_NAMESPACE) },
   ports: [{ port: Number(env.SERVICE_PORT), workstationPort: Number(env.WORKSTATION_PORT) }],
   deadmanSeconds: Number(env.DEADMAN_SECONDS ?? 30),

@@ -69,7 +69,12 @@ export function ClusterObjects() {
       {error && <ErrorNotice error={error} />}
       {notice && <p role="status" className="rounded-md border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-900">{notice}</p>}
       {objects.kind === "failed" && <ErrorNotice error={objects.error} />}
-      {objects.kind === "loaded" && sessions.length === 0 && <p className="text-sm text-slate-600">No kbridge objects in {namespace}: the namespace is as its owners left it.</p>}
+      {objects.kind === "loaded" && objects.data.unlisted && (
+        <p className="text-sm text-slate-600" data-testid="unlisted-kinds">
+          You may not list {objects.data.unlisted.join(" or ")} objects in {namespace}; kbridge objects of those kinds, if a teammate with more rights left any, are not shown here.
+        </p>
+      )}
+      {objects.kind === "loaded" && sessions.length === 0 && <p className="text-sm text-slate-600">No kbridge objects in {namespace}{objects.data.unlisted ? " that you may list" : ": the namespace is as its owners left it"}.</p>}
       {sessions.map((session) => (
         <SessionObjects key={session || "shared"} session={session} group={list.filter((o) => o.session === session)} state={described.get(session)} mine={mine.has(session)} namespace={namespace} busy={busy} now={now} remove={(key, what) => void remove(key, what)} />
       ))}

@@ -19,7 +19,12 @@ export function useClusterPlace(): ClusterPlace {
   const [namespace, setNamespace] = useState("default");
   const contexts = useHelperQuery("kube:listContexts", {});
   const current = contexts.kind === "loaded" ? contexts.data.currentContext : null;
-  if (kubeContext === "" && current) setKubeContext(current);
+  if (kubeContext === "" && current) {
+    setKubeContext(current);
+    // Like kubectl: the context's own namespace, if it names one (a developer's may be the only one they can read).
+    const own = contexts.kind === "loaded" ? contexts.data.contexts.find((c) => c.name === current)?.namespace : undefined;
+    if (own) setNamespace(own);
+  }
   const picker = (
     <Card title="Where" labelledBy="where-title">
       <div className="grid gap-4 sm:grid-cols-2">

@@ -121,7 +121,12 @@ describe("npm run cluster -- --demo", () => {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       console.log(`npm run cluster --demo: ${/ready in [\d.]+ s/.exec(output)?.[0]}`);
-      const pods = JSON.parse((await kubectlFor(kubeconfig)(["get", "pods", "-n", "shop", "-o", "json"])).stdout) as { items: { status: { containerStatuses: { containerID: string }[] } }[] };
+      // The developer is current, as on a shared dev cluster: edit in shop, nothing cluster-wide.
+      const asCurrent = kubectlFor(kubeconfig);
+      expect((await asCurrent(["config", "current-context"])).stdout.trim()).toBe("kbridge-demo-developer");
+      expect((await asCurrent(["auth", "can-i", "create", "roles", "-n", "shop"])).stdout.trim()).toBe("no");
+      expect((await asCurrent(["get", "namespaces"])).stderr).toContain('User "developer" cannot list resource "namespaces" in API group "" at the cluster scope');
+      const pods = JSON.parse((await asCurrent(["get", "pods", "-n", "shop", "-o", "json"])).stdout) as { items: { status: { containerStatuses: { containerID: string }[] } }[] };
       const pids = pods.items.map((p) => Number(p.status.containerStatuses[0]?.containerID.replace("kbridge://", "")));
       expect(pids.length).toBe(4);
       child.kill("SIGTERM");
