@@ -163,6 +163,8 @@ export interface SessionView {
     /** Requests that reached the workstation with the routing key, and without it (the traffic log's count). */
     traffic?: { withKey: number; withoutKey: number; lastWithKeyAt?: string };
   };
+  /** Connect's preflight: every check, passed or why not and the fix (a failed one stopped the connect). */
+  preflight?: PreflightView;
   /** Set once the session is ended or failed. */
   outcome?: SessionOutcome;
   /** One line on where the session stands or how it ended ("left by a helper that stopped", …). */

@@ -12,7 +12,7 @@ import { waitForAgentPods, waitForOriginalsRetired } from "../k8s/agentPods.ts";
 import type { AgentOptions } from "../k8s/agentTemplate.ts";
 import { replaceWithAgent } from "../k8s/agentWorkload.ts";
 import { namespaceAssignsUsers } from "../k8s/podSecurity.ts";
-import { preflight, preflightError } from "../k8s/preflight.ts";
+import { preflight, preflightError, type PreflightReport } from "../k8s/preflight.ts";
 import type { SessionIdentity } from "../k8s/sessionLabels.ts";
 import { renewHeartbeat } from "../k8s/sessionObjects.ts";
 import { startHeartbeat, type Heartbeat } from "./heartbeat.ts";
@@ -25,7 +25,7 @@ import { AgentTunnels } from "./agentTunnels.ts";
 import { prepareWorkstation } from "./workstationEnvironment.ts";
 import { DEFAULT_AGENT_IMAGE, newPlan, restoreSummary, routeTable, stepper, workloadOf, type ConnectedSession, type ConnectOptions, type ResumeOptions, type SessionCallbacks, type SessionPlan } from "./sessionPlan.ts";
 
-export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "log"> & { onPlan?(plan: SessionPlan): void }): Promise<ConnectedSession> {
+export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "log"> & { onPlan?(plan: SessionPlan): void; onPreflight?(report: PreflightReport): void }): Promise<ConnectedSession> {
   const step = stepper(options.onStep);
   // A broken config file fails here, before anything in the cluster changes.
   const config = options.configFile
@@ -56,6 +56,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
     "preflight",
     async () => {
       const result = await preflight(connection, target, agent, routingKey !== undefined);
+      options.onPreflight?.(result);
       const failure = preflightError(result);
       if (failure) throw failure;
       return result;

@@ -97,6 +97,10 @@ export class SessionManager {
         ...(input.isolate ? { isolate: input.isolate } : {}),
         deadmanSeconds: input.deadmanSeconds,
         ...this.callbacks(entry),
+        onPreflight: (report) => {
+          entry.view.preflight = structuredClone(report);
+          this.publish(entry);
+        },
         onPlan: (plan) => {
           if (plan.isolation) entry.view.isolation = structuredClone(plan.isolation);
           entry.journal = { ...(entry.journal as JournalEntry), plan };

@@ -3,6 +3,7 @@
 /** The cards of a session's page: its steps, its tunnels and process, its isolation, the cluster services it mapped. */
 import type { SessionView } from "../../../../helper/protocol/index.ts";
 import { Card } from "../../../components/ui/Card.tsx";
+import { PreflightChecks } from "../../../components/cluster/PreflightChecks.tsx";
 
 export function StepsCard({ steps }: { steps: SessionView["steps"] }) {
   return (
@@ -21,6 +22,27 @@ export function StepsCard({ steps }: { steps: SessionView["steps"] }) {
           </li>
         ))}
       </ol>
+    </Card>
+  );
+}
+
+/** What connect checked before changing anything: open when a check failed (that is why the session did), folded otherwise. */
+export function PreflightCard({ report }: { report: NonNullable<SessionView["preflight"]> }) {
+  const failed = report.checks.some((check) => !check.ok);
+  return (
+    <Card title="Preflight" labelledBy="preflight-title">
+      {failed ? (
+        <PreflightChecks report={report} />
+      ) : (
+        <details>
+          <summary className="cursor-pointer text-sm text-emerald-800">
+            All {report.checks.length} checks passed in {report.ms} ms{report.restorerAccount ? `; the restorer runs as ${report.restorerAccount}` : ""}.
+          </summary>
+          <div className="mt-3">
+            <PreflightChecks report={report} />
+          </div>
+        </details>
+      )}
     </Card>
   );
 }

@@ -9,7 +9,7 @@ import { useHelper } from "../../../lib/client/HelperContext.tsx";
 import { Diagnostics } from "./Diagnostics.tsx";
 import { LogPane } from "./LogPane.tsx";
 import { SessionProblems } from "./SessionProblems.tsx";
-import { EndpointsCard, IsolationCard, LinksCard, StepsCard } from "./SessionCards.tsx";
+import { EndpointsCard, IsolationCard, LinksCard, PreflightCard, StepsCard } from "./SessionCards.tsx";
 
 const STATE_TONE: Record<SessionView["state"], string> = {
   resolving: "bg-sky-50 text-sky-800 ring-sky-600/20",
@@ -97,6 +97,7 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
           <StepsCard steps={view.steps} />
           <LinksCard view={view} />
         </div>
+        {view.preflight && <PreflightCard report={view.preflight} />}
         {view.isolation && <IsolationCard isolation={view.isolation} />}
         {view.endpoints && <EndpointsCard endpoints={view.endpoints} />}
         <LogPane sessionId={sessionId} target={view.target} live={live && view.state !== "interrupted"} />

@@ -8,6 +8,7 @@ import { buttonClass } from "../../../../components/ui/buttons.ts";
 import type { ProfileDto, ProjectDto } from "../../../../lib/dto.ts";
 import type { ProfileDraftValues } from "../../../../lib/profileFile.ts";
 import { deleteProfileAction, saveProfileAction } from "../../actions.ts";
+import { ClusterCheckCard } from "./ClusterCheckCard.tsx";
 import { AgentSection, ModeSection, PortsSection, ProcessSection, TargetSection } from "./ProfileFormSections.tsx";
 import { initialValues, profileInput, valueAt, type ProfileFormValues, type SetField } from "./profileFormState.ts";
 
@@ -60,6 +61,7 @@ export function ProfileForm({ project, profile, draft = {} }: { project: Project
       <ProcessSection {...sections} project={project} />
       <ModeSection {...sections} />
       <AgentSection {...sections} />
+      <ClusterCheckCard values={values} />
       <div className="flex items-center gap-2">
         <button type="submit" className={buttonClass.primary} disabled={pending}>
           {pending ? "Saving…" : profile ? "Save profile" : "Create profile"}

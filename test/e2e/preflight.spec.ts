@@ -1,0 +1,104 @@
+/**
+ * Preflight in the dashboard, as a developer holding `edit` in the demo's namespace only:
+ * the wizard's "Check this cluster" names what is missing (no `kbridge setup` there) and how to
+ * get it, before anything is saved; Connect then fails in preflight, its session page lists
+ * every check, and the namespace is as before. Once an administrator runs the setup, the check
+ * passes, Connect works, and the session page keeps its preflight (folded) for reference.
+ */
+import path from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { openCluster } from "../../helper/k8s/clusterConnection.ts";
+import { applySetup } from "../../helper/k8s/setup.ts";
+import { DEVELOPER_CONTEXT, startTestCluster, type TestCluster } from "../cluster/cluster.ts";
+import { kind } from "../cluster/controllers/objects.ts";
+import { demoImages, installDemo, waitForDemo } from "../cluster/demo/demoApp.ts";
+import { launchChromium, screenshot } from "../support/browser.ts";
+import { newProfileWizard } from "../support/dashboardSteps.ts";
+import { startKbridge, type Started } from "../support/kbridgeProcess.ts";
+import { freePort } from "../support/ports.ts";
+import { deploymentReady, kbridgeObjects, workstationServer } from "../support/restoreChecks.ts";
+import { tempDir } from "../support/tempDir.ts";
+import { until } from "../support/until.ts";
+
+const dir = tempDir("e2e-preflight");
+let cluster: TestCluster;
+let browser: Browser;
+let kbridge: Started | undefined;
+let closeWorkstation = () => {};
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
+  installDemo(cluster);
+  await waitForDemo(cluster);
+  browser = await launchChromium();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await kbridge?.stop();
+  closeWorkstation();
+  await cluster?.stop();
+});
+
+test("Check this cluster names the missing setup; connect fails in preflight changing nothing, then works after the setup", async () => {
+  const kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"), { developerNamespace: "shop", context: DEVELOPER_CONTEXT });
+  const started = await startKbridge({ home: path.join(dir, "home"), kubeconfig, dashboardPort: await freePort(), helperPort: await freePort() });
+  kbridge = started.started;
+  const workstation = await workstationServer();
+  closeWorkstation = () => workstation.server.close();
+  const spec = () => structuredClone(cluster.store.get(kind("Deployment"), "shop", "api").spec);
+  const before = spec();
+
+  const page = await (await browser.newContext()).newPage();
+  page.setDefaultTimeout(20_000);
+  await page.goto(started.url);
+  await page.locator('[role="status"][aria-label="Helper connection"][data-state="connected"]').waitFor();
+  const form = await newProfileWizard(page, { project: "shop", folder: dir, context: DEVELOPER_CONTEXT, namespace: "shop", namespacesListed: false });
+  await form.getByRole("list", { name: "Services in shop" }).getByRole("button", { name: /^api\s/ }).click();
+  await form.getByLabel("Workstation port 1").fill(String(workstation.port));
+
+  // Before saving: the check says what would stop Connect, and what to do.
+  const check = page.getByRole("region", { name: "Check this cluster" });
+  await check.getByRole("button", { name: "Check this cluster" }).click();
+  const checks = check.getByRole("list", { name: "Cluster checks" });
+  await checks.waitFor();
+  expect(await check.getByTestId("preflight-summary").getAttribute("data-ok")).toBe("false");
+  const identity = checks.locator('li[data-check="restorer identity"]');
+  expect(await identity.getAttribute("data-ok")).toBe("false");
+  expect(await identity.innerText()).toContain(`kbridge setup --context ${DEVELOPER_CONTEXT} --namespace shop`);
+  expect(await checks.locator('li[data-check="agent pods"]').getAttribute("data-ok")).toBe("true");
+  await screenshot(page, "wizard-check");
+  await form.getByRole("button", { name: "Create profile" }).click();
+  await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+  await page.getByText("No sessions yet.").waitFor();
+  const profileUrl = page.url();
+
+  // Connect anyway: it fails in preflight; the session page lists the checks; nothing changed in the cluster.
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.waitForURL(/\/sessions\/\w+$/);
+  await page.locator('[data-testid="session-state"][data-state="failed"]').waitFor({ timeout: 30_000 });
+  const preflight = page.getByRole("region", { name: "Preflight" });
+  expect(await preflight.getByTestId("preflight-summary").innerText()).toMatch(/^1 of \d+ checks failed: nothing was changed in the cluster/);
+  expect(await preflight.locator('li[data-check="restorer identity"][data-ok="false"]').innerText()).toContain("kbridge setup");
+  expect(await page.getByRole("list", { name: "Steps" }).locator('li[data-step="preflight"]').getAttribute("data-status")).toBe("failed");
+  await screenshot(page, "session-preflight-failed");
+  expect(kbridgeObjects(cluster)).toEqual([]);
+  expect(spec()).toEqual(before);
+
+  // An administrator runs the setup once: the same check passes, and Connect works.
+  await applySetup(openCluster([kubeconfig], "kbridge-demo"), "shop");
+  await page.goto(profileUrl);
+  const recheck = page.getByRole("region", { name: "Check this cluster" });
+  await recheck.getByRole("button", { name: "Check this cluster" }).click();
+  await until(async () => (await recheck.getByTestId("preflight-summary").count()) === 1 && (await recheck.getByTestId("preflight-summary").getAttribute("data-ok")) === "true", "the check to pass", 20_000);
+  expect(await recheck.getByTestId("preflight-summary").innerText()).toMatch(/^All \d+ checks passed \(\d+ ms\); the restorer runs as kbridge-restorer\.$/);
+  await page.getByRole("button", { name: "Connect" }).click();
+  await page.waitForURL(/\/sessions\/\w+$/);
+  await page.locator('[data-testid="session-state"][data-state="connected"]').waitFor({ timeout: 45_000 });
+  const folded = page.getByRole("region", { name: "Preflight" });
+  expect(await folded.locator("summary").innerText()).toMatch(/^All \d+ checks passed in \d+ ms; the restorer runs as kbridge-restorer\.$/);
+  await page.getByRole("button", { name: "Disconnect" }).click();
+  await page.locator('[data-testid="session-state"][data-state="ended"]').waitFor({ timeout: 60_000 });
+  await until(() => isDeepStrictEqual(spec(), before) && deploymentReady(cluster, "api") && kbridgeObjects(cluster).length === 0, "api as before, nothing of kbridge's left", 30_000);
+});
