@@ -75,8 +75,10 @@ test("an exported profile imports back to the same settings", () => {
     keepProbes: true,
     isolated: true,
     routingKey: "alice-3f9c",
+    podResources: { cpuRequest: "50m", memoryLimit: "256Mi" },
   });
   const file = exportProfile(profile);
+  expect(file).toContain("podResources:\n  cpuRequest: 50m\n  memoryLimit: 256Mi\n");
   expect(file).toMatch(/^# kbridge profile[^\n]*\napiVersion: kbridge.dev\/v1\nkind: Profile\nname: api\n/);
   const result = importProfileFile("api.kbridge.yaml", file);
   if (!result.ok) throw new Error(result.error);

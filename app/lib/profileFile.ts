@@ -32,6 +32,7 @@ export const profileDraftSchema = z
     agentImage: z.string(),
     keepProbes: z.boolean(),
     keepLifecycleHooks: z.boolean(),
+    podResources: z.object({ cpuRequest: z.string(), cpuLimit: z.string(), memoryRequest: z.string(), memoryLimit: z.string() }),
   })
   .partial();
 export type ProfileDraftValues = z.infer<typeof profileDraftSchema>;
@@ -59,6 +60,7 @@ export function exportProfile(profile: ProfileSettings): string {
     ...(profile.configFilePath ? { configFile: profile.configFilePath } : {}),
     privilegeMode: profile.privilegeMode,
     ...(profile.agentImage || profile.keepProbes || profile.keepLifecycleHooks ? { agent: { ...(profile.agentImage ? { image: profile.agentImage } : {}), keepProbes: profile.keepProbes, keepLifecycleHooks: profile.keepLifecycleHooks } } : {}),
+    ...(Object.values(profile.podResources).some(Boolean) ? { podResources: Object.fromEntries(Object.entries(profile.podResources).filter(([, value]) => value !== "")) } : {}),
     ...(profile.isolated ? { isolation: { enabled: true, ...(profile.routingKey ? { routingKey: profile.routingKey } : {}) } } : {}),
   };
   return `# kbridge profile: import it on a project's page (Import profile).\n${stringify(document)}`;
@@ -76,6 +78,9 @@ const kbridgeFileSchema = z.object({
   privilegeMode: z.enum(privilegeModes).default("auto"),
   agent: z.object({ image: z.string().default(""), keepProbes: z.boolean().default(false), keepLifecycleHooks: z.boolean().default(false) }).default({ image: "", keepProbes: false, keepLifecycleHooks: false }),
   isolation: z.object({ enabled: z.boolean().default(false), routingKey: z.string().default("") }).default({ enabled: false, routingKey: "" }),
+  podResources: z
+    .object({ cpuRequest: z.string().default(""), cpuLimit: z.string().default(""), memoryRequest: z.string().default(""), memoryLimit: z.string().default("") })
+    .default({ cpuRequest: "", cpuLimit: "", memoryRequest: "", memoryLimit: "" }),
 });
 
 /** Bridge to Kubernetes' task (`bridge-to-kubernetes.resource`, and the older `.service` type). */
@@ -215,6 +220,7 @@ function fromKbridgeFile(base: string, document: unknown): ImportResult {
           agentImage: file.agent.image,
           keepProbes: file.agent.keepProbes,
           keepLifecycleHooks: file.agent.keepLifecycleHooks,
+          podResources: file.podResources,
           isolated: file.isolation.enabled,
           routingKey: file.isolation.routingKey,
         },

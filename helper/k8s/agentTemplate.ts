@@ -4,6 +4,7 @@
  * profile keeps.
  */
 import type { V1Container, V1PodTemplateSpec } from "@kubernetes/client-node";
+import type { PodResources } from "../protocol/index.ts";
 import { agentSecurity } from "./podSecurity.ts";
 import { ROLE_LABEL, savedOriginalName, SESSION_LABEL, type SessionIdentity } from "./sessionLabels.ts";
 
@@ -26,6 +27,8 @@ export interface AgentOptions {
   assignsUsers?: boolean;
   /** The restorer runs as this ServiceAccount of `kbridge setup`; absent: the session makes its own (which needs the right to create Roles). */
   restorerAccount?: string;
+  /** The profile's requests and limits for kbridge's own pods (restorer, routers) over the defaults. */
+  podResources?: Partial<PodResources>;
 }
 
 /**

@@ -6,7 +6,7 @@
  * carries the session's labels, so a disconnect, `kbridge clean` or the restorer removes it.
  */
 import type { V1Ingress, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
-import { KbridgeError, type IsolationView, type ResolvedTarget } from "../protocol/index.ts";
+import { KbridgeError, type IsolationView, type PodResources, type ResolvedTarget } from "../protocol/index.ts";
 import type { Logger } from "../logs/logger.ts";
 import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
 import { EXPIRES_ANNOTATION, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_ANNOTATION, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
@@ -100,12 +100,12 @@ export async function startIsolatedAgent(connection: ClusterConnection, target: 
 }
 
 /** Routers in front of the target Service and every ingress-backed one; then the personal ingresses. Returns the personal URLs. */
-export async function routeIsolation(connection: ClusterConnection, target: ResolvedTarget, session: SessionIdentity, routingKey: string, options: { image: string; log: Logger }): Promise<{ routed: string[]; urls: string[] }> {
+export async function routeIsolation(connection: ClusterConnection, target: ResolvedTarget, session: SessionIdentity, routingKey: string, options: { image: string; podResources?: Partial<PodResources>; log: Logger }): Promise<{ routed: string[]; urls: string[] }> {
   const { namespace } = target;
   const service = target.service as string;
   const ingresses = await userIngresses(connection, namespace);
   const services = [...new Set([service, ...ingressBackends(ingresses)])];
-  const routed = await routeServices(connection, namespace, services, { image: options.image, required: [service], log: options.log });
+  const routed = await routeServices(connection, namespace, services, { image: options.image, podResources: options.podResources, required: [service], log: options.log });
   const urls: string[] = [];
   for (const ingress of ingresses) {
     const personal = personalIngress(ingress, routingKey, session);

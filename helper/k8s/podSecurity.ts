@@ -6,6 +6,7 @@
  * `openshift.io/sa.scc.uid-range`), the user is left to it.
  */
 import type { V1Container, V1PodSecurityContext, V1ResourceRequirements, V1SecurityContext } from "@kubernetes/client-node";
+import { withResourceOverrides, type PodResources, type ResourceRequirements } from "../protocol/index.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 
 const UID_RANGE_ANNOTATION = "openshift.io/sa.scc.uid-range";
@@ -26,9 +27,12 @@ export function ownPodSecurity(assignsUsers: boolean): V1PodSecurityContext {
 
 export const OWN_CONTAINER_SECURITY: V1SecurityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } };
 
-/** Small, and within any sensible LimitRange: kbridge's restorer and routers. */
-export const RESTORER_RESOURCES: V1ResourceRequirements = { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "96Mi" } };
-export const ROUTER_RESOURCES: V1ResourceRequirements = { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "192Mi" } };
+/** Small, and within any sensible LimitRange: kbridge's restorer and routers (a profile may override them). */
+export const RESTORER_RESOURCES: ResourceRequirements = { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "96Mi" } };
+export const ROUTER_RESOURCES: ResourceRequirements = { requests: { cpu: "20m", memory: "48Mi" }, limits: { cpu: "200m", memory: "192Mi" } };
+
+export const restorerResources = (override: Partial<PodResources> | undefined): V1ResourceRequirements => withResourceOverrides(RESTORER_RESOURCES, override);
+export const routerResources = (override: Partial<PodResources> | undefined): V1ResourceRequirements => withResourceOverrides(ROUTER_RESOURCES, override);
 
 /**
  * The agent's container security: the replaced container's own where it is compatible

@@ -11,7 +11,7 @@ import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { accessChecks, requiredRights } from "./preflightRights.ts";
-import { OWN_CONTAINER_SECURITY, ownPodSecurity, RESTORER_RESOURCES } from "./podSecurity.ts";
+import { OWN_CONTAINER_SECURITY, ownPodSecurity, restorerResources } from "./podSecurity.ts";
 import { SETUP_RESTORER, setupPresent } from "./setup.ts";
 
 export interface PreflightCheck {
@@ -106,7 +106,7 @@ function restorerTemplate(agent: AgentOptions, account: string): V1PodTemplateSp
       serviceAccountName: account,
       restartPolicy: "OnFailure",
       securityContext: ownPodSecurity(agent.assignsUsers === true),
-      containers: [{ name: "restorer", image: agent.image, command: ["node", "--version"], securityContext: OWN_CONTAINER_SECURITY, resources: RESTORER_RESOURCES }],
+      containers: [{ name: "restorer", image: agent.image, command: ["node", "--version"], securityContext: OWN_CONTAINER_SECURITY, resources: restorerResources(agent.podResources) }],
     },
   };
 }

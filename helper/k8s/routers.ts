@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import type { V1Deployment, V1Ingress, V1Service } from "@kubernetes/client-node";
-import { KbridgeError } from "../protocol/index.ts";
+import { KbridgeError, type PodResources } from "../protocol/index.ts";
 import type { Logger } from "../logs/logger.ts";
 import { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTER_SHARED as SHARED, ROUTING_KEY_LABEL } from "../agent/names.mjs";
 import { MANAGED_BY, ROLE_LABEL } from "./sessionLabels.ts";
@@ -17,7 +17,7 @@ import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { isPodReady } from "./podStatus.ts";
 import { setupPresent } from "./setup.ts";
 import { ensureRouterPolicies } from "./routerPolicies.ts";
-import { namespaceAssignsUsers, OWN_CONTAINER_SECURITY, ownPodSecurity, ROUTER_RESOURCES } from "./podSecurity.ts";
+import { namespaceAssignsUsers, OWN_CONTAINER_SECURITY, ownPodSecurity, routerResources } from "./podSecurity.ts";
 
 export { ORIGINAL_SELECTOR_ANNOTATION, ROUTE_FROM_LABEL, ROUTER_LABEL, ROUTING_KEY_LABEL };
 /** The router and the module it imports, as the routers' ConfigMap carries them. */
@@ -50,11 +50,11 @@ export function ingressBackends(ingresses: V1Ingress[]): string[] {
  * cannot be routed — headless, without a selector, without pods to resolve a named port —
  * are skipped with a warning, unless `required` names them: then it is an error.
  */
-export async function routeServices(connection: ClusterConnection, namespace: string, services: string[], options: { image: string; required: string[]; log: Logger }): Promise<string[]> {
+export async function routeServices(connection: ClusterConnection, namespace: string, services: string[], options: { image: string; podResources?: Partial<PodResources>; required: string[]; log: Logger }): Promise<string[]> {
   const routed: string[] = [];
   for (const name of services) {
     try {
-      await routeService(connection, namespace, name, options.image);
+      await routeService(connection, namespace, name, options.image, options.podResources);
       routed.push(name);
     } catch (error) {
       if (options.required.includes(name) || !(error instanceof KbridgeError) || error.info.category !== "user") throw error;
@@ -64,7 +64,7 @@ export async function routeServices(connection: ClusterConnection, namespace: st
   return routed;
 }
 
-async function routeService(connection: ClusterConnection, namespace: string, name: string, image: string): Promise<void> {
+async function routeService(connection: ClusterConnection, namespace: string, name: string, image: string, podResources: Partial<PodResources> | undefined): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const service = await clusterCall(connection, `read service ${name}`, () => connection.core.readNamespacedService({ name, namespace }));
     const saved = originalSelector(service);
@@ -72,7 +72,7 @@ async function routeService(connection: ClusterConnection, namespace: string, na
     const cannot = (why: string) => new KbridgeError({ code: "service-not-routable", category: "user", message: `Service ${namespace}/${name} cannot be isolated: ${why}.`, hint: "Isolation routes HTTP requests of Services that select pods; connect without isolation instead." });
     if (Object.keys(selector).length === 0) throw cannot("it has no selector");
     if (service.spec?.clusterIP === "None") throw cannot("it is headless (clients reach its pods by their own addresses, so no router can stand in front)");
-    await ensureRouter(connection, namespace, name, selector, () => routerPorts(connection, namespace, service, selector, cannot), image);
+    await ensureRouter(connection, namespace, name, selector, () => routerPorts(connection, namespace, service, selector, cannot), image, podResources);
     await ensureRouterPolicies(connection, namespace, name, selector);
     // Routed already — unless someone put a selector back meanwhile (a `kubectl apply` of the Service): then it is pointed again.
     const pointed = JSON.stringify(service.spec?.selector ?? {}) === JSON.stringify({ [ROUTER_LABEL]: name });
@@ -121,7 +121,7 @@ async function routerPorts(connection: ClusterConnection, namespace: string, ser
 }
 
 /** The router's Deployment (and the objects all routers share), unless it exists; its ports are resolved only when it is created. */
-async function ensureRouter(connection: ClusterConnection, namespace: string, service: string, selector: Record<string, string>, resolvePorts: () => Promise<RouterPort[]>, image: string): Promise<void> {
+async function ensureRouter(connection: ClusterConnection, namespace: string, service: string, selector: Record<string, string>, resolvePorts: () => Promise<RouterPort[]>, image: string, resources: Partial<PodResources> | undefined): Promise<void> {
   const existing = await clusterCall(connection, `read the router of ${service}`, () => connection.apps.readNamespacedDeployment({ name: routerDeploymentName(service), namespace }), { notFound: "null" });
   if (existing && !existing.metadata?.deletionTimestamp) return;
   const ports = await resolvePorts();
@@ -152,7 +152,7 @@ async function ensureRouter(connection: ClusterConnection, namespace: string, se
               ports: ports.map((p) => ({ containerPort: p.port, protocol: "TCP", ...(p.name ? { name: p.name } : {}) })),
               readinessProbe: { tcpSocket: { port: ports[0]!.port }, periodSeconds: 1 },
               securityContext: { ...OWN_CONTAINER_SECURITY, ...(ports.some((p) => p.port < 1024) ? { capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } } : {}) },
-              resources: ROUTER_RESOURCES,
+              resources: routerResources(resources),
               volumeMounts: [{ name: "kbridge-router", mountPath: ROUTER_MOUNT, readOnly: true }],
             },
           ],

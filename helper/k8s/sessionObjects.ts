@@ -8,7 +8,7 @@ import type { V1ObjectMeta, V1OwnerReference, V1PolicyRule } from "@kubernetes/c
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
 import { AGENT_MOUNT, TOKEN_KEY, type AgentOptions } from "./agentTemplate.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
-import { OWN_CONTAINER_SECURITY, ownPodSecurity, RESTORER_RESOURCES } from "./podSecurity.ts";
+import { OWN_CONTAINER_SECURITY, ownPodSecurity, restorerResources } from "./podSecurity.ts";
 import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, labelsFor, OWNER_ANNOTATION, ROLE_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
 
 /** What the session's ConfigMap carries: the agent, and the restorer with the modules it shares with the helper. */
@@ -80,7 +80,7 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
               ],
               volumeMounts: [{ name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
               securityContext: OWN_CONTAINER_SECURITY,
-              resources: RESTORER_RESOURCES,
+              resources: restorerResources(options.podResources),
             },
           ],
           volumes: [{ name: "kbridge-agent", configMap: { name: agent, defaultMode: 0o444 } }],

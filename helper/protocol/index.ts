@@ -7,3 +7,4 @@ export * from "./addresses.ts";
 export * from "./target.ts";
 export * from "./session.ts";
 export * from "./cluster.ts";
+export * from "./podResources.ts";

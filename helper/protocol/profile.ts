@@ -4,6 +4,7 @@
  * profile it connects; it keeps no database).
  */
 import { z } from "zod";
+import { podResourcesSchema } from "./podResources.ts";
 
 export const targetKinds = ["service", "deployment", "pod"] as const;
 export type TargetKind = (typeof targetKinds)[number];
@@ -85,6 +86,8 @@ export const profileInputSchema = z
     agentImage: agentImageSchema.default(""),
     keepProbes: z.boolean().default(false),
     keepLifecycleHooks: z.boolean().default(false),
+    /** Requests and limits for kbridge's restorer and routers; empty fields keep kbridge's defaults. */
+    podResources: podResourcesSchema.default({ cpuRequest: "", cpuLimit: "", memoryRequest: "", memoryLimit: "" }),
   })
   .superRefine((profile, ctx) => {
     const seen = new Map<number, number>();

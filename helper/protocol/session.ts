@@ -1,6 +1,7 @@
 /** Sessions as the helper runs them: what starts one, and what clients are told about it. */
 import { z } from "zod";
 import { targetRefSchema } from "./target.ts";
+import { podResourcesSchema } from "./podResources.ts";
 import { agentImageSchema, portSchema, privilegeModes, targetKinds } from "./profile.ts";
 
 export const sessionStartSchema = z
@@ -14,6 +15,8 @@ export const sessionStartSchema = z
     ports: z.array(z.object({ port: portSchema("Port").optional(), workstationPort: portSchema("Workstation port") })).min(1, "Map at least one port"),
     /** Empty: node:22-alpine. */
     agentImage: agentImageSchema.default(""),
+    /** Requests and limits for kbridge's restorer and routers (empty fields: the defaults). */
+    podResources: podResourcesSchema.optional(),
     keepProbes: z.boolean().default(false),
     keepLifecycleHooks: z.boolean().default(false),
     /** The profile's environment overrides (above the pod's and the config file's). */
@@ -233,7 +236,7 @@ export const clusterCleanSchema = z.object({ kubeContext: z.string().min(1, "Kub
 
 /** `kbridge check`: connect's preflight for a target, changing nothing. */
 export const clusterCheckSchema = z
-  .object({ kubeContext: z.string().min(1, "Kube context is required"), target: targetRefSchema, isolate: z.boolean().default(false), agentImage: z.string().min(1).optional() })
+  .object({ kubeContext: z.string().min(1, "Kube context is required"), target: targetRefSchema, isolate: z.boolean().default(false), agentImage: z.string().min(1).optional(), podResources: podResourcesSchema.optional() })
   .strict();
 
 /** One preflight check: passed, or why not and what to do (helper/k8s/preflight.ts). */

@@ -85,7 +85,7 @@ export class AgentTunnels {
     }
     // The last of the other developers may have removed the routers as this session arrived: put them back.
     const { isolation } = this.plan;
-    if (isolation && ++this.ticks % 3 === 0) await routeServices(this.connection, this.namespace, isolation.routed, { image: this.plan.agentImage ?? DEFAULT_AGENT_IMAGE, required: [], log: this.callbacks.log });
+    if (isolation && ++this.ticks % 3 === 0) await routeServices(this.connection, this.namespace, isolation.routed, { image: this.plan.agentImage ?? DEFAULT_AGENT_IMAGE, podResources: this.plan.podResources, required: [], log: this.callbacks.log });
   }
 
   private async openInbound(pod: string): Promise<void> {

@@ -17,6 +17,7 @@ export async function checkCluster(connection: ClusterConnection, args: CommandA
     keep: { probes: false, lifecycleHooks: false },
     deadmanSeconds: 30,
     assignsUsers: await namespaceAssignsUsers(connection, target.namespace),
+    ...(args.podResources ? { podResources: args.podResources } : {}),
   };
   const report = await preflight(connection, target, agent, args.isolate, true);
   return { checks: report.checks, ...(report.restorerAccount ? { restorerAccount: report.restorerAccount } : {}), ms: report.ms };

@@ -50,6 +50,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
     keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) },
     deadmanSeconds: plan.deadmanSeconds,
     assignsUsers: await namespaceAssignsUsers(connection, target.namespace),
+    ...(plan.podResources ? { podResources: plan.podResources } : {}),
   };
   // Nothing has changed yet: a failed check fails here, naming what to do.
   const report = await step(
@@ -99,7 +100,7 @@ async function deployAgent(connection: ClusterConnection, plan: SessionPlan, ses
     const pods = await step("wait for agent pods", () => waitForAgentPods(connection, namespace, session.id, 1, timeoutMs), (p) => `${p.join(", ")} ready`);
     const { routed, urls } = await step(
       "route requests",
-      () => routeIsolation(connection, target, session, isolation.routingKey, { image: agent.image, log: callbacks.log }),
+      () => routeIsolation(connection, target, session, isolation.routingKey, { image: agent.image, podResources: agent.podResources, log: callbacks.log }),
       (r) => `routers in front of ${r.routed.join(", ")}; ${r.urls.length ? `personal URL(s) ${r.urls.join(", ")}` : "no ingress host, so no personal URL"}`,
     );
     plan.isolation = { ...isolation, routed, urls };

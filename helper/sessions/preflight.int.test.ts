@@ -137,4 +137,29 @@ describe("what the namespace refuses, named", () => {
     expect(image?.fix).toContain("--agent-image");
     await until(() => !cluster.store.list(kind("Pod"), "shop").some((p) => p.metadata.name?.startsWith("kbridge-preflight-")), "the probe pod gone");
   });
+
+  test("requests a LimitRange refuses are named; the profile's own requests and limits are what kbridge's pods get", async () => {
+    const admin = asAdmin();
+    // The demo's pods ask 50m and 64Mi: a namespace whose minimum is that refuses kbridge's small defaults.
+    await admin.core.createNamespacedLimitRange({ namespace: "shop", body: { metadata: { name: "at-least" }, spec: { limits: [{ type: "Container", min: { cpu: "50m", memory: "64Mi" } }] } } });
+    const web = { kind: "deployment" as const, name: "web", namespace: "shop", container: "" };
+    const developer = openCluster([kubeconfig], DEVELOPER_CONTEXT);
+    let view = await checkCluster(developer, { kubeContext: DEVELOPER_CONTEXT, target: web, isolate: false });
+    // The image probe runs as a restorer would, so it is refused likewise.
+    expect(Object.keys(failed(view))).toEqual(["restorer pod", "agent image"]);
+    expect(failed(view)["agent image"]).toMatch(/^not checked: .*minimum cpu usage per Container is 50m/);
+    expect(failed(view)["restorer pod"]).toMatch(/minimum cpu usage per Container is 50m, but request is 10m.*minimum memory usage per Container is 64Mi, but request is 32Mi/);
+    const podResources = { cpuRequest: "50m", cpuLimit: "", memoryRequest: "64Mi", memoryLimit: "" };
+    view = await checkCluster(developer, { kubeContext: DEVELOPER_CONTEXT, target: web, isolate: false, podResources });
+    expect(failed(view)).toEqual({});
+    const session = await connect({ kubeconfig: [kubeconfig], context: DEVELOPER_CONTEXT, target: web, ports: [{ port: 8080, workstationPort }], podResources, log: silentLogger(), timeoutMs: 30_000 });
+    try {
+      const restorer = cluster.store.list(kind("Pod"), "shop").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "restorer");
+      // The limits stay kbridge's defaults, above the requests given.
+      expect((restorer?.spec as { containers: { resources?: unknown }[] }).containers[0]?.resources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "100m", memory: "96Mi" } });
+    } finally {
+      await session.disconnect();
+      await admin.core.deleteNamespacedLimitRange({ name: "at-least", namespace: "shop" });
+    }
+  });
 });

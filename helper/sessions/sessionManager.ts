@@ -90,6 +90,7 @@ export class SessionManager {
         target: { kind: input.targetKind, name: input.targetName, namespace: input.namespace, container: input.container },
         ports: input.ports,
         agentImage: input.agentImage || undefined,
+        ...(input.podResources ? { podResources: input.podResources } : {}),
         keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
         ...(this.deps.endpoints ? { endpoints: { mode: input.privilegeMode, hostsFile: this.deps.endpoints.hostsFile, blockId: `${this.deps.endpoints.blockPrefix}-${id}` } } : {}),
         envOverrides: input.env,

@@ -11,7 +11,7 @@ import type { EnvVar } from "../environment/containerEnv.ts";
 import type { LocalProcessConfig } from "../environment/localProcessConfig.ts";
 import type { KeepOptions } from "../k8s/agentTemplate.ts";
 import type { Logger } from "../logs/logger.ts";
-import { KbridgeError, type ResolvedTarget, type SessionStep, type SessionStepName, type SessionView, type TargetRef } from "../protocol/index.ts";
+import { KbridgeError, type PodResources, type ResolvedTarget, type SessionStep, type SessionStepName, type SessionView, type TargetRef } from "../protocol/index.ts";
 import type { HttpExchange } from "../tunnel/httpObserver.ts";
 import { configEndpoints } from "../environment/configFile.ts";
 import type { EndpointSettings } from "../endpoints/serviceEndpoints.ts";
@@ -30,6 +30,8 @@ export interface ConnectOptions {
   target: TargetRef;
   ports: PortMapping[];
   agentImage?: string;
+  /** Requests and limits for kbridge's own pods (restorer, routers) over the defaults. */
+  podResources?: Partial<PodResources>;
   inboundPort?: number;
   /** What of the container the agent keeps (default: neither). */
   keep?: KeepOptions;
@@ -90,6 +92,8 @@ export interface SessionPlan {
   volumesDir?: string;
   /** The agent's image (the routers use it too). */
   agentImage?: string;
+  /** The profile's requests and limits for the restorer and routers (kept for resume's re-routing). */
+  podResources?: Partial<PodResources>;
   /** Isolation mode: the routing key; the personal URLs and routed Services once routed. */
   isolation?: { routingKey: string; urls: string[]; routed: string[] };
 }
@@ -137,6 +141,7 @@ export function newPlan(options: ConnectOptions, target: ResolvedTarget, routes:
     ...(options.envOverrides ? { envOverrides: options.envOverrides } : {}),
     ...(options.configFile ? { configFile: options.configFile, volumesDir: options.volumesDir ?? path.join(os.tmpdir(), "kbridge-volumes") } : {}),
     ...(options.agentImage ? { agentImage: options.agentImage } : {}),
+    ...(options.podResources ? { podResources: options.podResources } : {}),
     ...(routingKey ? { isolation: { routingKey, urls: [], routed: [] } } : {}),
   };
 }

@@ -3,7 +3,8 @@
  * the wizard's "Check this cluster" names what is missing (no `kbridge setup` there) and how to
  * get it, before anything is saved; Connect then fails in preflight, its session page lists
  * every check, and the namespace is as before. Once an administrator runs the setup, the check
- * passes, Connect works, and the session page keeps its preflight (folded) for reference.
+ * passes, Connect works (the restorer with the profile's requests and limits), and the session
+ * page keeps its preflight (folded) for reference.
  */
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -69,6 +70,12 @@ test("Check this cluster names the missing setup; connect fails in preflight cha
   expect(await identity.innerText()).toContain(`kbridge setup --context ${DEVELOPER_CONTEXT} --namespace shop`);
   expect(await checks.locator('li[data-check="agent pods"]').getAttribute("data-ok")).toBe("true");
   await screenshot(page, "wizard-check");
+  // Requests and limits for kbridge's own pods: checked as typed, then used by the session's restorer.
+  await form.getByLabel("CPU request").fill("lots");
+  await form.getByRole("button", { name: "Create profile" }).click();
+  await form.getByText("CPU request must be a Kubernetes quantity such as 50m or 0.5").waitFor();
+  await form.getByLabel("CPU request").fill("20m");
+  await form.getByLabel("Memory limit").fill("128Mi");
   await form.getByRole("button", { name: "Create profile" }).click();
   await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
   await page.getByText("No sessions yet.").waitFor();
@@ -96,6 +103,8 @@ test("Check this cluster names the missing setup; connect fails in preflight cha
   await page.getByRole("button", { name: "Connect" }).click();
   await page.waitForURL(/\/sessions\/\w+$/);
   await page.locator('[data-testid="session-state"][data-state="connected"]').waitFor({ timeout: 45_000 });
+  const restorer = cluster.store.list(kind("Pod"), "shop").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "restorer");
+  expect((restorer?.spec as { containers: { resources?: unknown }[] }).containers[0]?.resources).toEqual({ requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "100m", memory: "128Mi" } });
   const folded = page.getByRole("region", { name: "Preflight" });
   expect(await folded.locator("summary").innerText()).toMatch(/^All \d+ checks passed in \d+ ms; the restorer runs as kbridge-restorer\.$/);
   await page.getByRole("button", { name: "Disconnect" }).click();

@@ -1,7 +1,7 @@
 import "server-only";
 import os from "node:os";
 import { z } from "zod";
-import { ok, portMappingSchema, type ProfileSettings, type Result } from "../../../helper/protocol/index.ts";
+import { ok, podResourcesSchema, portMappingSchema, type ProfileSettings, type Result } from "../../../helper/protocol/index.ts";
 import { defaultRoutingKey } from "../../../helper/shared/routingKey.ts";
 import type { ProfileDto } from "../dto.ts";
 import { db } from "./db.ts";
@@ -35,6 +35,7 @@ function toDto(row: ProfileRow): ProfileDto {
     agentImage: row.agentImage,
     keepProbes: row.keepProbes,
     keepLifecycleHooks: row.keepLifecycleHooks,
+    podResources: podResourcesSchema.parse(JSON.parse(row.podResources)),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
@@ -43,7 +44,7 @@ function toDto(row: ProfileRow): ProfileDto {
 /** An isolated profile keeps one routing key (so its personal URL stays the same across connects): chosen at save when left empty. */
 function toRow(settings: ProfileSettings) {
   const routingKey = settings.isolated ? settings.routingKey || defaultRoutingKey(os.userInfo().username) : "";
-  return { ...settings, routingKey, portMappings: JSON.stringify(settings.portMappings), envOverrides: JSON.stringify(settings.envOverrides) };
+  return { ...settings, routingKey, portMappings: JSON.stringify(settings.portMappings), envOverrides: JSON.stringify(settings.envOverrides), podResources: JSON.stringify(settings.podResources) };
 }
 
 export async function listProfiles(projectId: number): Promise<ProfileDto[]> {

@@ -23,6 +23,7 @@ export function ClusterCheckCard({ values }: { values: ProfileFormValues }) {
     target: { kind: values.targetKind, name: values.targetName.trim(), namespace: values.namespace.trim(), container: values.container.trim() },
     isolate: values.isolated,
     ...(values.agentImage.trim() ? { agentImage: values.agentImage.trim() } : {}),
+    ...(Object.values(values.podResources).some((v) => v.trim() !== "") ? { podResources: values.podResources } : {}),
   };
   const key = JSON.stringify(input);
   const missing = !input.kubeContext || !input.target.namespace || !input.target.name;

@@ -129,11 +129,32 @@ export function AgentSection({ values, set, fields }: SectionProps) {
           <input type="checkbox" checked={values.keepProbes} onChange={(e) => set("keepProbes", e.target.checked)} className="h-4 w-4 rounded border-slate-300" />
           Keep liveness and startup probes: the agent answers them, so the pod stays healthy
         </label>
+        <PodResourcesFields values={values} set={set} fields={fields} />
         <label className="flex items-center gap-2 text-sm font-medium text-slate-700">
           <input type="checkbox" checked={values.keepLifecycleHooks} onChange={(e) => set("keepLifecycleHooks", e.target.checked)} className="h-4 w-4 rounded border-slate-300" />
           Keep lifecycle hooks (postStart, preStop): they run in the agent&apos;s image
         </label>
       </div>
     </Card>
+  );
+}
+
+const RESOURCE_FIELDS = [
+  ["cpuRequest", "CPU request"],
+  ["cpuLimit", "CPU limit"],
+  ["memoryRequest", "Memory request"],
+  ["memoryLimit", "Memory limit"],
+] as const;
+
+/** Requests and limits for kbridge's own pods, for namespaces whose LimitRanges or quotas want other values. */
+function PodResourcesFields({ values, set, fields }: SectionProps) {
+  return (
+    <fieldset className="grid gap-4 sm:grid-cols-4">
+      <legend className="mb-2 text-sm font-medium text-slate-700">Requests and limits of kbridge&apos;s restorer and routers, for namespaces whose LimitRanges or quotas want others</legend>
+      {RESOURCE_FIELDS.map(([key, label]) => (
+        <TextField key={key} label={label} value={values.podResources[key]} onChange={(e) => set("podResources", { ...values.podResources, [key]: e.target.value })} error={fields[`podResources.${key}`]} placeholder="default" />
+      ))}
+      <p className="text-xs text-slate-500 sm:col-span-4">Empty fields keep kbridge&apos;s defaults: restorer 10m–100m CPU, 32–96Mi memory; routers 20m–200m, 48–192Mi. The agent keeps your container&apos;s own.</p>
+    </fieldset>
   );
 }

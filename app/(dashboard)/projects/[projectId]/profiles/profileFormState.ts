@@ -2,7 +2,7 @@
  * The profile form's state as one object: its initial values (a saved profile, an imported
  * draft, or defaults), and the input the schema checks and the server saves.
  */
-import { formatEnvLines, parseEnvLines, type PrivilegeMode, type TargetKind } from "../../../../../helper/protocol/index.ts";
+import { formatEnvLines, parseEnvLines, type PodResources, type PrivilegeMode, type TargetKind } from "../../../../../helper/protocol/index.ts";
 import type { ProfileDto } from "../../../../lib/dto.ts";
 import type { ProfileDraftValues } from "../../../../lib/profileFile.ts";
 import type { PortRow } from "./PortMappingsField.tsx";
@@ -28,6 +28,8 @@ export interface ProfileFormValues {
   agentImage: string;
   keepProbes: boolean;
   keepLifecycleHooks: boolean;
+  /** Requests and limits of kbridge's restorer and routers, as typed ("" keeps the default). */
+  podResources: PodResources;
 }
 
 /** Changes one field of the form. */
@@ -53,6 +55,7 @@ export function initialValues(profile: ProfileDto | undefined, draft: ProfileDra
     agentImage: profile?.agentImage ?? draft.agentImage ?? "",
     keepProbes: profile?.keepProbes ?? draft.keepProbes ?? false,
     keepLifecycleHooks: profile?.keepLifecycleHooks ?? draft.keepLifecycleHooks ?? false,
+    podResources: profile?.podResources ?? draft.podResources ?? { cpuRequest: "", cpuLimit: "", memoryRequest: "", memoryLimit: "" },
   };
 }
 

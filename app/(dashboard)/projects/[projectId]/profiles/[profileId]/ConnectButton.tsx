@@ -25,6 +25,7 @@ export function sessionStartOf(project: ProjectDto, profile: ProfileDto): Sessio
     agentImage: profile.agentImage,
     keepProbes: profile.keepProbes,
     keepLifecycleHooks: profile.keepLifecycleHooks,
+    ...(Object.values(profile.podResources).some(Boolean) ? { podResources: profile.podResources } : {}),
     env: profile.envOverrides,
     ...(profile.launchCommand ? { launch: { command: profile.launchCommand, cwd: inProject(profile.workingDirectory || project.folderPath) } } : {}),
     ...(profile.configFilePath ? { configFile: inProject(profile.configFilePath) } : {}),
