@@ -1,4 +1,8 @@
-/** `kbridge connect` as a user runs it: steps printed, traffic redirected, Ctrl-C restores. */
+/**
+ * `kbridge connect` as a user runs it — a developer holding `edit` in the namespace, where an
+ * administrator ran `kbridge setup` (the developer's context is current): steps printed,
+ * traffic redirected, Ctrl-C restores. `kbridge check` and `setup` as both.
+ */
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -6,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { parseEnv } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
+import { DEVELOPER_CONTEXT, startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
 import { isAlive } from "../../test/support/kbridgeProcess.ts";
@@ -23,9 +27,10 @@ let workstation: http.Server;
 
 beforeAll(async () => {
   cluster = await startTestCluster({ images: [demoImages], backoffBaseMs: 500 });
-  installDemo(cluster);
+  installDemo(cluster, { setup: true });
   await waitForDemo(cluster);
-  env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: cluster.writeKubeconfig(path.join(dir, "kubeconfig")), KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
+  const kubeconfig = cluster.writeKubeconfig(path.join(dir, "kubeconfig"), { developerNamespace: "shop", context: DEVELOPER_CONTEXT });
+  env = { KBRIDGE_HOME: path.join(dir, "home"), KUBECONFIG: kubeconfig, KBRIDGE_HELPER_PORT: String(await freePort()), KBRIDGE_HOSTS_FILE: String(process.env.KBRIDGE_HOSTS_FILE) };
   helper = await runHelper(env);
   workstation = http.createServer((_req, res) => res.end(JSON.stringify({ pod: "workstation", items: [], store: "none" })));
   await new Promise<void>((resolve) => workstation.listen(0, "127.0.0.1", resolve));
@@ -49,9 +54,9 @@ function cli(args: string[]) {
 test("connect prints each step, redirects the service until Ctrl-C, then restores", async () => {
   const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
   const port = (workstation.address() as AddressInfo).port;
-  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(port)]);
+  const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", String(port)]);
   await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
-  expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ preflight \(\d+ ms\): 6 checks passed in \d+ ms\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 inbound, 1 outbound\n/);
+  expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ preflight \(\d+ ms\): 6 checks passed in \d+ ms; the restorer runs as kbridge-restorer\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 inbound, 1 outbound\n/);
   expect(JSON.parse((await viaIngress(cluster, "/status")).body).api).toBe("workstation");
   expect(run.output.stdout).toMatch(/✓ map services \(\d+ ms\): \d+ cluster service\(s\) on 127\.1\.x addresses, named in .*\n✓ read environment \(\d+ ms\): \d+ variables, 1 from secrets\n/);
 
@@ -78,7 +83,7 @@ test("connect -- COMMAND runs the workstation process with the pod's environment
   const port = await freePort();
   // The developer's api: answers with its environment's GREETING and the store it would call.
   const server = `require("http").createServer((q, s) => s.end(JSON.stringify({ pod: "launched", items: [], store: "none", greeting: process.env.GREETING, storeHost: process.env.STORE_URL ?? "store" }))).listen(${port}, () => console.log("api up on", ${port}, "greeting", process.env.GREETING)); console.error("a line on stderr");`;
-  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(port), "--no-hosts", "--", "node", "-e", server]);
+  const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", String(port), "--no-hosts", "--", "node", "-e", server]);
   await until(() => run.output.stdout.includes(`api up on ${port} greeting`), `the launched process:\n${run.output.stdout}${run.output.stderr}`, 45_000);
   expect(run.output.stdout).toMatch(/Started node -e '.*' \(pid \d+\) in .* with the pod's environment\.\n/);
   expect(run.output.stdout).toContain(`api up on ${port} greeting Welcome\n`);
@@ -103,7 +108,7 @@ test("connect -- COMMAND runs the workstation process with the pod's environment
 
 test("kbridge disconnect ends a connect running in another terminal", async () => {
   const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
-  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", `80:${(workstation.address() as AddressInfo).port}`]);
+  const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", `80:${(workstation.address() as AddressInfo).port}`]);
   await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
   const id = /Session (\w+):/.exec(run.output.stdout)?.[1];
   const disconnect = cli(["disconnect"]);
@@ -124,18 +129,19 @@ test("kbridge clean restores and removes what a crashed helper left", async () =
   crashed.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   await until(() => output.includes("CONNECTED"), "the crashing helper to connect", 45_000);
   crashed.kill("SIGKILL");
-  const clean = cli(["clean", "--context", "kbridge-demo", "--namespace", "shop"]);
+  const clean = cli(["clean", "--context", "kbridge-demo-developer", "--namespace", "shop"]);
   expect(await clean.exited).toBe(0);
-  expect(clean.output.stdout).toBe("Removed 1 session(s) from shop; restored deployment/api.\n");
+  // The developer may not list Roles: clean says so (the setup's restorer needs none of its own).
+  expect(clean.output.stdout).toBe("Removed 1 session(s) from shop; restored deployment/api.\nNot checked: RoleBinding, Role objects (you may not list them in shop); someone who may can run kbridge clean for those.\n");
   expect(cluster.store.get(kind("Deployment"), "shop", "api").spec).toStrictEqual(before);
   expect(cluster.store.all().filter(({ object }) => object.metadata.labels?.["app.kubernetes.io/managed-by"] === "kbridge")).toEqual([]);
-  const again = cli(["clean", "--context", "kbridge-demo", "--namespace", "shop"]);
+  const again = cli(["clean", "--context", "kbridge-demo-developer", "--namespace", "shop"]);
   expect(await again.exited).toBe(0);
-  expect(again.output.stdout).toBe("Nothing of kbridge in namespace shop.\n");
+  expect(again.output.stdout).toMatch(/^Nothing of kbridge in namespace shop\.\nNot checked: RoleBinding, Role/);
 });
 
 test("bad input fails with the reason and what to do, and changes nothing", async () => {
-  const unknown = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "nope", "--local-port", "3000"]);
+  const unknown = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "nope", "--local-port", "3000"]);
   expect(await unknown.exited).toBe(1);
   expect(unknown.output.stderr).toMatch(/There is no service "nope" in namespace "shop"[\s\S]*kubectl get services -n shop/);
   const usage = cli(["connect", "--namespace", "shop", "--service", "api"]);
@@ -161,7 +167,7 @@ test("connect --isolate prints the personal URL; only requests with the key reac
   const services = () => cluster.store.list(kind("Service"), "shop").map((s) => ({ name: s.metadata.name, annotations: s.metadata.annotations, spec: s.spec }));
   const before = services();
   const port = (workstation.address() as AddressInfo).port;
-  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", String(port), "--isolate", "--routing-key", "dana-0d0d"]);
+  const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", String(port), "--isolate", "--routing-key", "dana-0d0d"]);
   await until(() => run.output.stdout.includes("Try: curl"), `the isolated connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
   expect(run.output.stdout).toMatch(/✓ route requests \(\d+ ms\): routers in front of api, web; personal URL\(s\) http:\/\/dana-0d0d\.shop\.kbridge\.test/);
   expect(run.output.stdout).toContain("Connected, isolated as dana-0d0d");
@@ -174,12 +180,15 @@ test("connect --isolate prints the personal URL; only requests with the key reac
 }, 90_000);
 
 test("--routing-key without --isolate is refused with what to do", async () => {
-  const run = cli(["connect", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api", "--local-port", "1", "--routing-key", "x-0000"]);
+  const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", "1", "--routing-key", "x-0000"]);
   expect(await run.exited).not.toBe(0);
   expect(run.output.stderr).toContain("--routing-key goes with --isolate");
 });
 
 test("kbridge check reports each check, and as the developer names the missing setup; kbridge setup adds it", async () => {
+  // The administrator takes the setup away first.
+  const taken = cli(["setup", "--context", "kbridge-demo", "--namespace", "shop", "--remove"]);
+  expect(await taken.exited).toBe(0);
   const passed = cli(["check", "--context", "kbridge-demo", "--namespace", "shop", "--service", "api"]);
   expect(await passed.exited).toBe(0);
   expect(passed.output.stdout).toMatch(/^✓ rights: [\s\S]*✓ restorer identity: each session makes its own restorer[\s\S]*✓ agent image: node:22-alpine was pulled and runs node\n7 of 7 checks passed in \d+ ms; nothing was changed\.\n$/);
