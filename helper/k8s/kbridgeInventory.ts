@@ -34,7 +34,6 @@ export function kbridgeKinds(connection: ClusterConnection, namespace: string): 
   ];
 }
 
-
 export interface KbridgeObjects {
   found: { kind: KbridgeKind; item: Labelled }[];
   /** Kinds the user may not list (`edit` cannot read Roles and RoleBindings): their objects, if any, are not in `found`. */
