@@ -11,10 +11,15 @@
 //   KBRIDGE_PORTS          comma-separated ports to take over (the container's)
 //   KBRIDGE_INBOUND_PORT   where the helper connects for inbound traffic (default 47000)
 //   KBRIDGE_OUTBOUND_PORT  where the helper connects for outbound traffic (default 47001)
-//   KBRIDGE_SESSION        the session id (for logs)
-//   KBRIDGE_TOKEN          the session's secret (from its Secret): the helper proves itself
-//                          with it on both ports, so nothing else in the cluster can take
-//                          the workload's traffic or use the agent as a proxy
+//   KBRIDGE_SESSION        the session id
+//   KBRIDGE_HELPER_KEY     the helper's public key (./helloProof.mjs): the helper proves itself
+//                          by signing a fresh challenge on each tunnel, so nothing else — not
+//                          even someone who reads the pod spec or the session's Secret — can
+//                          take the workload's traffic or use the agent as a proxy. Both helper
+//                          ports listen on the pod's loopback only: port-forward reaches them,
+//                          other pods cannot.
+//   KBRIDGE_READY_PORT     a port on the pod's address that only accepts (the readiness probe)
+//   KBRIDGE_VOLUME_MOUNTS  JSON list of the container's mount paths: the only files the helper may ask for
 //   KBRIDGE_WAIT_MS        how long an accepted connection waits for a tunnel (default 10000)
 //   KBRIDGE_PROBES         JSON list of the probes the profile keeps, which the agent answers
 //                          itself so the pod stays healthy whatever the workstation does:
@@ -26,13 +31,16 @@
 import fs from "node:fs";
 import net from "node:net";
 import { pipeline } from "node:stream";
-import { FRAME, Mux, MUX_MAGIC, readInto, TRANSPORT_HIGH_WATER } from "./mux.mjs";
+import { checkHello, newChallenge, validPublicKey } from "./helloProof.mjs";
+import { FRAME, Mux, MUX_MAGIC, MUX_MAGIC_TOKEN, readInto, TRANSPORT_HIGH_WATER } from "./mux.mjs";
+import { readVolumeFiles } from "./volumeFiles.mjs";
 
 const ports = (process.env.KBRIDGE_PORTS ?? "").split(",").filter(Boolean).map(Number);
 const inboundPort = Number(process.env.KBRIDGE_INBOUND_PORT ?? 47000);
 const outboundPort = Number(process.env.KBRIDGE_OUTBOUND_PORT ?? 47001);
 const session = process.env.KBRIDGE_SESSION ?? "unknown";
-const token = process.env.KBRIDGE_TOKEN ?? "";
+const helperKey = process.env.KBRIDGE_HELPER_KEY ?? "";
+const readyPort = Number(process.env.KBRIDGE_READY_PORT ?? inboundPort + 2);
 const waitMs = Number(process.env.KBRIDGE_WAIT_MS ?? 10000);
 
 const log = (message, fields = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), session, message, ...fields }));
@@ -52,8 +60,15 @@ const cannotListen = (port) => (error) => {
   process.exit(78);
 };
 
-if (token.length < 16) {
-  console.error("kbridge agent: KBRIDGE_TOKEN (the session's secret) is missing");
+if (!validPublicKey(helperKey)) {
+  console.error("kbridge agent: KBRIDGE_HELPER_KEY (the helper's Ed25519 public key, SPKI DER in base64) is missing or not such a key");
+  process.exit(2);
+}
+let volumeMounts;
+try {
+  volumeMounts = JSON.parse(process.env.KBRIDGE_VOLUME_MOUNTS || "[]").filter((p) => typeof p === "string" && p.startsWith("/"));
+} catch (error) {
+  console.error(`kbridge agent: KBRIDGE_VOLUME_MOUNTS is not valid JSON: ${error.message}`);
   process.exit(2);
 }
 if (ports.length === 0 || ports.some((p) => !(p >= 1 && p <= 65535))) {
@@ -102,16 +117,33 @@ function awaitTunnel() {
   });
 }
 
+/** Every tunnel the helper holds now (inbound and outbound): where refusals are reported. */
+const trustedTunnels = new Set();
+
+/** Someone claimed this session and could not prove it: logged, and told to the helper at once. */
+function reportRefusal(name, from, why) {
+  log(`refused a ${name} connection that could not prove it is this session's helper`, { from, why });
+  // Once: on the inbound tunnel while it is up, else on another the helper holds.
+  const to = tunnel && !tunnel.closed ? tunnel : [...trustedTunnels].find((mux) => !mux.closed);
+  if (!to) return;
+  to.json(FRAME.NOTICE, 0, { refused: name, from: from ?? "unknown", why });
+  to.flush();
+}
+
+/** Where a server listens, for its "listening" log line. */
+const where = (server) => ({ address: server.address()?.address });
+
 /** The helper pings every 10 s; a tunnel silent this long is dead (a port-forward gone without a word). */
 const SILENCE_MS = 30000;
 
 /**
  * A connection to one of the helper's ports, multiplexed (./mux.mjs). It counts only once
- * the helper's HELLO carries the session's token: readiness probes, port scanners and
- * anything else in the cluster are turned away. `onTrusted(mux)` then; `onOpen` takes the
- * streams the helper opens (refused until trusted).
+ * the helper has signed this connection's challenge with the session's key: anything else is
+ * turned away and reported to the helper. `onTrusted(mux)` then; `onOpen` takes the streams
+ * the helper opens (refused until trusted).
  */
-function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
+/** Each connection to `server` that starts with kbridge's magic goes to `serve` (with the bytes after it); anything else is dropped. */
+function sniffMagic(server, name, serve) {
   server.on("connection", (socket) => {
     socket.setNoDelay(true);
     socket.on("error", () => {});
@@ -120,8 +152,9 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
       head = Buffer.concat([head, chunk]);
       const known = Math.min(head.length, MUX_MAGIC.length);
       if (!head.subarray(0, known).equals(MUX_MAGIC.subarray(0, known))) {
-        // Readiness probes, port scanners, or a helper of another kbridge version.
+        // Port scanners, or a helper of another kbridge version; one with a token claims this session.
         socket.off("data", sniff);
+        if (head.subarray(0, MUX_MAGIC_TOKEN.length).equals(MUX_MAGIC_TOKEN)) reportRefusal(name, socket.remoteAddress, "it offered a token, which this agent does not take");
         return socket.destroy();
       }
       if (head.length < MUX_MAGIC.length) return;
@@ -130,8 +163,20 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
     };
     socket.on("data", sniff);
   });
+}
+
+function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
+  sniffMagic(server, name, (socket, rest) => serve(socket, rest));
   const serve = (socket, rest) => {
     let trusted = false;
+    let challenge;
+    const refuse = (why) => {
+      reportRefusal(name, socket.remoteAddress, why);
+      mux.json(FRAME.HELLO, 0, { error: "not this session's helper" });
+      mux.flush();
+      mux.close();
+      socket.end();
+    };
     let heard = Date.now();
     const mux = new Mux(
       {
@@ -153,14 +198,15 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
           } catch {
             hello = {};
           }
-          if (hello.token !== token) {
-            log(`refused a ${name} connection without the session's token`, { from: socket.remoteAddress });
-            mux.json(FRAME.HELLO, 0, { error: "not this session's helper" });
-            mux.flush();
-            mux.close();
-            return void socket.end();
+          if (trusted) return;
+          if (challenge === undefined) {
+            if (hello.session !== session) return refuse(`it named session ${String(hello.session)}`);
+            challenge = newChallenge();
+            return mux.json(FRAME.HELLO, 0, { challenge });
           }
+          if (!checkHello(helperKey, session, challenge, hello.signature)) return refuse("its signature does not match the session's key");
           trusted = true;
+          trustedTunnels.add(mux);
           mux.json(FRAME.HELLO, 0, { ok: true });
           log(`${name} tunnel up`, { from: socket.remoteAddress });
           onTrusted?.(mux);
@@ -185,6 +231,7 @@ function acceptHelper(server, { name, onTrusted, onClosed, onOpen }) {
     socket.on("close", () => {
       clearInterval(silence);
       mux.close();
+      trustedTunnels.delete(mux);
       if (!trusted) return;
       log(`${name} tunnel closed`);
       onClosed?.(mux);
@@ -208,7 +255,9 @@ acceptHelper(net.createServer({ allowHalfOpen: true }), {
   },
 })
   .on("error", cannotListen(inboundPort))
-  .listen(inboundPort, () => log("inbound port listening", { port: inboundPort }));
+  .listen(inboundPort, "127.0.0.1", function () {
+    log("inbound port listening", { port: inboundPort, ...where(this) });
+  });
 
 // Outbound: each stream the helper opens on its own port is connected from here, inside the
 // cluster — cluster DNS and the pod's network identity — for the workstation's process; a
@@ -238,40 +287,30 @@ acceptHelper(net.createServer({ allowHalfOpen: true }), {
   },
 })
   .on("error", cannotListen(outboundPort))
-  .listen(outboundPort, () => log("outbound port listening", { port: outboundPort }));
+  .listen(outboundPort, "127.0.0.1", function () {
+    log("outbound port listening", { port: outboundPort, ...where(this) });
+  });
 
-// A volume's files, for the workstation (KubernetesLocalProcessConfig.yaml volumeMounts):
-// JSON { files: [{ path, mode, data (base64) }] }, symlinks followed, the kubelet's own
-// "..data" bookkeeping entries skipped, at most FILES_LIMIT bytes.
-const FILES_LIMIT = 64 * 1024 * 1024;
+// Readiness: the helper's ports are on loopback, which the kubelet's probe does not reach.
+net
+  .createServer((socket) => socket.on("error", () => {}).end())
+  .on("error", cannotListen(readyPort))
+  .listen(readyPort, function () {
+    log("ready port listening", { port: readyPort, ...where(this) });
+  });
+
+/** A volume's files on an outbound stream (./volumeFiles.mjs), or the reason they are not served. */
 function sendFiles(stream, root) {
-  const files = [];
-  let total = 0;
-  const walk = (dir, prefix) => {
-    for (const entry of fs.readdirSync(dir)) {
-      if (entry.startsWith("..")) continue;
-      const full = `${dir}/${entry}`;
-      const stat = fs.statSync(full);
-      if (stat.isDirectory()) walk(full, `${prefix}${entry}/`);
-      else if (stat.isFile()) {
-        total += stat.size;
-        if (total > FILES_LIMIT) throw new Error(`more than ${FILES_LIMIT} bytes under ${root}`);
-        files.push({ path: `${prefix}${entry}`, mode: stat.mode & 0o777, data: fs.readFileSync(full).toString("base64") });
-      }
-    }
-  };
+  let read;
   try {
-    if (!root.startsWith("/")) throw new Error("path must be absolute");
-    const stat = fs.statSync(root);
-    if (stat.isDirectory()) walk(root, "");
-    else files.push({ path: root.split("/").pop(), mode: stat.mode & 0o777, data: fs.readFileSync(root).toString("base64") });
+    read = readVolumeFiles(root, volumeMounts);
   } catch (error) {
     return stream.refuse(`${error.code ?? "error"}: ${error.message}`);
   }
   stream.accept();
   stream.resume();
-  stream.end(JSON.stringify({ files }));
-  log("sent a volume's files", { path: root, files: files.length, bytes: total });
+  stream.end(JSON.stringify({ files: read.files }));
+  log("sent a volume's files", { path: root, files: read.files.length, bytes: read.bytes });
 }
 
 /**

@@ -2,7 +2,8 @@
 import { Duplex } from "node:stream";
 
 export declare const MUX_MAGIC: Buffer;
-export declare const FRAME: { HELLO: 0; OPEN: 1; OPENED: 2; DATA: 3; END: 4; RESET: 5; WINDOW: 6; PING: 7; PONG: 8 };
+export declare const MUX_MAGIC_TOKEN: Buffer;
+export declare const FRAME: { HELLO: 0; OPEN: 1; OPENED: 2; DATA: 3; END: 4; RESET: 5; WINDOW: 6; PING: 7; PONG: 8; NOTICE: 9 };
 export declare const STREAM_WINDOW: number;
 export declare const MAX_STREAM_WINDOW: number;
 export declare const TRANSPORT_HIGH_WATER: number;

@@ -9,7 +9,7 @@
 import { FLUSH_BYTES, FRAME, HEADER } from "./muxWire.mjs";
 import { MuxStream } from "./muxStream.mjs";
 
-export { FRAME, MUX_MAGIC } from "./muxWire.mjs";
+export { FRAME, MUX_MAGIC, MUX_MAGIC_TOKEN } from "./muxWire.mjs";
 export { MAX_STREAM_WINDOW, MuxStream, STREAM_WINDOW } from "./muxStream.mjs";
 export { READ_MAX, READ_MIN, READ_START, readInto } from "./readInto.mjs";
 
@@ -174,7 +174,7 @@ export class Mux {
 
   startFrame(type, id, size) {
     if (type !== FRAME.DATA && size > CONTROL_LIMIT) return this.close(new Error(`the peer sent a ${size}-byte control frame (type ${type}); the tunnel is out of step`));
-    if (type > FRAME.PONG) return this.close(new Error(`the peer sent an unknown frame type ${type}; is it from another kbridge version?`));
+    if (type > FRAME.NOTICE) return this.close(new Error(`the peer sent an unknown frame type ${type}; is it from another kbridge version?`));
     this.type = type;
     this.id = id;
     this.remaining = size;

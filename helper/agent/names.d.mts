@@ -17,3 +17,5 @@ export declare const ROUTER_LABEL: "kbridge.dev/router";
 export declare const ORIGINAL_SELECTOR_ANNOTATION: "kbridge.dev/original-selector";
 export declare const ROUTER_SHARED: "kbridge-router";
 export declare function savedOriginalName(sessionId: string): string;
+export declare function agentConfigMapName(sessionId: string): string;
+export declare function restorerName(sessionId: string): string;

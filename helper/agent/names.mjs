@@ -31,5 +31,9 @@ export const ORIGINAL_SELECTOR_ANNOTATION = "kbridge.dev/original-selector";
 /** The ServiceAccount, Role, RoleBinding and ConfigMap every router of a namespace shares. */
 export const ROUTER_SHARED = "kbridge-router";
 
-/** The Secret holding a session's saved original, its token and its heartbeat. */
+/** The Secret holding a session's saved original and its heartbeat. */
 export const savedOriginalName = (sessionId) => `kbridge-${sessionId}-original`;
+/** The ConfigMap with a session's agent and restorer scripts. */
+export const agentConfigMapName = (sessionId) => `kbridge-${sessionId}-agent`;
+/** A session's own restorer identity (ServiceAccount, Role, RoleBinding) and its pod. */
+export const restorerName = (sessionId) => `kbridge-${sessionId}-restorer`;

@@ -17,9 +17,11 @@
 // or a timeout. Paths are the REST paths (`/apis/apps/v1/namespaces/ns/deployments/api`).
 import { isDeepStrictEqual } from "node:util";
 import {
+  agentConfigMapName,
   MANAGED_SELECTOR,
   ORIGINAL_ANNOTATION,
   ORIGINAL_SELECTOR_ANNOTATION,
+  restorerName,
   ROLE_LABEL,
   ROUTER_SHARED,
   ROUTING_KEY_LABEL,
@@ -343,31 +345,33 @@ const GROUPS = { core: "/api/v1", networking: "/apis/networking.k8s.io/v1", rbac
  * taken up again, by the restorer (still there) or by `kbridge clean`. What is left after it
  * (the restorer's pod, ServiceAccount, Role and RoleBinding) is owned by the Secret, so the
  * garbage collector removes it anyway: deleted here as well (a session of an older kbridge
- * made them without owners), but a failure there is only logged.
+ * made them without owners), but a failure there is only logged. Secrets, ConfigMaps and the
+ * identity go by name: the restorer may touch no other Secret of the namespace.
  */
 async function removeObjects(ctx, { isolation }) {
   const selector = encodeURIComponent(`${SESSION_LABEL}=${ctx.session},${MANAGED_SELECTOR}`);
   const list = async (group, plural) => (await call(ctx, `list the session's ${plural}`, "GET", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}?labelSelector=${selector}`)).body?.items ?? [];
-  const remove = (group, plural, name) => call(ctx, `delete ${plural} ${name}`, "DELETE", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}/${name}${plural === "pods" ? "?gracePeriodSeconds=0" : ""}`, undefined, { tolerate: [404] });
+  const remove = (group, plural, name, tolerate = [404]) => call(ctx, `delete ${plural} ${name}`, "DELETE", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}/${name}${plural === "pods" ? "?gracePeriodSeconds=0" : ""}`, undefined, { tolerate });
   const isRestorer = (pod) => pod.metadata.labels?.[ROLE_LABEL] === "restorer";
   for (const item of await list("networking", "ingresses")) await remove("networking", "ingresses", item.metadata.name);
   const pods = await list("core", "pods");
   for (const pod of pods) if (!isRestorer(pod)) await remove("core", "pods", pod.metadata.name);
-  for (const item of await list("core", "configmaps")) await remove("core", "configmaps", item.metadata.name);
+  await remove("core", "configmaps", agentConfigMapName(ctx.session));
   const unrouted = isolation ? await unroute(ctx) : [];
-  for (const item of await list("core", "secrets")) await remove("core", "secrets", item.metadata.name);
+  await remove("core", "secrets", savedOriginalName(ctx.session));
   // The restore is done. From here on the garbage collector may take a restorer's rights at any moment.
   const leftovers = [...pods.filter((pod) => isRestorer(pod) && pod.metadata.name !== ctx.self).map((pod) => ["core", "pods", pod.metadata.name])];
+  // A session's own identity (none when the restorer runs as kbridge setup's, which may not delete it: 403 then).
+  for (const [group, plural] of [
+    ["core", "serviceaccounts"],
+    ["rbac", "roles"],
+    ["rbac", "rolebindings"],
+  ]) {
+    leftovers.push([group, plural, restorerName(ctx.session)]);
+  }
+  if (ctx.self) leftovers.push(["core", "pods", ctx.self]);
   try {
-    for (const [group, plural] of [
-      ["core", "serviceaccounts"],
-      ["rbac", "roles"],
-      ["rbac", "rolebindings"],
-    ]) {
-      for (const item of await list(group, plural)) leftovers.push([group, plural, item.metadata.name]);
-    }
-    if (ctx.self) leftovers.push(["core", "pods", ctx.self]);
-    for (const [group, plural, name] of leftovers) await remove(group, plural, name);
+    for (const [group, plural, name] of leftovers) await remove(group, plural, name, [403, 404]);
   } catch (error) {
     ctx.log("the session's Secret is gone; what it owns is left to the garbage collector", { error: error.message });
   }

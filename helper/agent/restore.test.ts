@@ -66,7 +66,17 @@ describe("a Deployment", () => {
     expect(deployment.metadata.annotations).toBeUndefined();
     expect(sessionObjects()).toEqual([]);
     const deletes = api.calls.filter((c) => c.startsWith("DELETE"));
-    expect(deletes).toEqual([`DELETE /api/v1/namespaces/${NS}/configmaps/kbridge-${SESSION}-agent`, `DELETE ${SECRET}`, `DELETE /api/v1/namespaces/${NS}/pods/kbridge-${SESSION}-restorer?gracePeriodSeconds=0`]);
+    expect(deletes).toEqual([
+      `DELETE /api/v1/namespaces/${NS}/configmaps/kbridge-${SESSION}-agent`,
+      `DELETE ${SECRET}`,
+      `DELETE /api/v1/namespaces/${NS}/pods/kbridge-${SESSION}-restorer?gracePeriodSeconds=0`,
+      // Its own identity, by name (gone already here, or never made: kbridge setup's).
+      `DELETE /api/v1/namespaces/${NS}/serviceaccounts/kbridge-${SESSION}-restorer`,
+      `DELETE /apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles/kbridge-${SESSION}-restorer`,
+      `DELETE /apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings/kbridge-${SESSION}-restorer`,
+    ]);
+    // Secrets and ConfigMaps are never listed: the restorer may not read the namespace's other Secrets.
+    expect(api.calls.filter((c) => /^GET \S*\/(secrets|configmaps)\?/.test(c))).toEqual([]);
     expect(api.calls.indexOf(`PUT ${DEPLOYMENT}`)).toBeLessThan(api.calls.indexOf(`DELETE ${SECRET}`));
     expect(progress).toEqual(["reading the saved original", "putting deployment/api back", "checking deployment/api", "removing the session's objects"]);
   });

@@ -25,7 +25,7 @@ const template: V1PodTemplateSpec = {
     ],
   },
 };
-const options = (keep: AgentOptions["keep"]): AgentOptions => ({ image: "node:22-alpine", inboundPort: 47000, outboundPort: 47001, token: "t".repeat(32), deadmanSeconds: 30, keep });
+const options = (keep: AgentOptions["keep"]): AgentOptions => ({ image: "node:22-alpine", inboundPort: 47000, outboundPort: 47001, helperKey: "MCowBQYDK2VwAyEA" + "A".repeat(44), deadmanSeconds: 30, keep });
 const agentOf = (spec: V1PodTemplateSpec) => spec.spec?.containers.find((c) => c.name === "orders");
 
 describe("agentTemplate", () => {
@@ -40,8 +40,13 @@ describe("agentTemplate", () => {
       { name: "KBRIDGE_INBOUND_PORT", value: "47000" },
       { name: "KBRIDGE_OUTBOUND_PORT", value: "47001" },
       { name: "KBRIDGE_SESSION", value: "a1b2c3d4" },
-      { name: "KBRIDGE_TOKEN", valueFrom: { secretKeyRef: { name: "kbridge-a1b2c3d4-original", key: "agent-token" } } },
+      // The public key only: nothing in the pod spec (or any Secret) lets someone else drive the agent.
+      { name: "KBRIDGE_HELPER_KEY", value: "MCowBQYDK2VwAyEA" + "A".repeat(44) },
+      { name: "KBRIDGE_READY_PORT", value: "47002" },
+      { name: "KBRIDGE_VOLUME_MOUNTS", value: "[]" },
     ]);
+    // The helper's ports are on the pod's loopback: only the ready port is the pod's.
+    expect(agent?.ports?.filter((p) => p.name?.startsWith("kbridge"))).toEqual([{ name: "kbridge-ready", containerPort: 47002, protocol: "TCP" }]);
     expect(agent?.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 4242, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } });
     expect(result.spec?.containers[1]).toEqual(template.spec?.containers[1]);
     expect(result.spec?.volumes).toEqual([{ name: "kbridge-agent", configMap: { name: "kbridge-a1b2c3d4-agent", defaultMode: 0o444 } }]);
@@ -51,12 +56,12 @@ describe("agentTemplate", () => {
 
   test("readiness is always the agent's own; probes and hooks go unless the profile keeps them; kept probes are answered by the agent", () => {
     const bare = agentOf(agentTemplate(template, "orders", [8080], session, "cm", options({ probes: false, lifecycleHooks: false })));
-    expect(bare?.readinessProbe).toEqual({ tcpSocket: { port: 47000 }, periodSeconds: 1 });
+    expect(bare?.readinessProbe).toEqual({ tcpSocket: { port: 47002 }, periodSeconds: 1 });
     expect([bare?.livenessProbe, bare?.startupProbe, bare?.lifecycle]).toEqual([undefined, undefined, undefined]);
     expect(bare?.env?.find((e) => e.name === "KBRIDGE_PROBES")).toBeUndefined();
 
     const kept = agentOf(agentTemplate(template, "orders", [8080], session, "cm", options({ probes: true, lifecycleHooks: true })));
-    expect(kept?.readinessProbe).toEqual({ tcpSocket: { port: 47000 }, periodSeconds: 1 });
+    expect(kept?.readinessProbe).toEqual({ tcpSocket: { port: 47002 }, periodSeconds: 1 });
     expect(kept?.livenessProbe).toEqual({ httpGet: { path: "/healthz", port: 8080 } });
     expect(kept?.startupProbe).toEqual({ httpGet: { path: "/started", port: 8080 } });
     expect(kept?.lifecycle).toEqual({ preStop: { exec: { command: ["sleep", "5"] } } });

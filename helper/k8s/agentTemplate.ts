@@ -6,12 +6,10 @@
 import type { V1Container, V1PodTemplateSpec } from "@kubernetes/client-node";
 import type { PodResources } from "../protocol/index.ts";
 import { agentSecurity } from "./podSecurity.ts";
-import { ROLE_LABEL, savedOriginalName, SESSION_LABEL, type SessionIdentity } from "./sessionLabels.ts";
+import { ROLE_LABEL, SESSION_LABEL, type SessionIdentity } from "./sessionLabels.ts";
 
 /** Where the session's ConfigMap (the agent and restorer scripts) is mounted. */
 export const AGENT_MOUNT = "/opt/kbridge";
-/** The key of the session's secret in its Secret. */
-export const TOKEN_KEY = "agent-token";
 
 export interface AgentOptions {
   image: string;
@@ -20,8 +18,8 @@ export interface AgentOptions {
   inboundPort: number;
   /** The agent's port for outbound traffic (the helper's multiplexed tunnel, helper/agent/mux.mjs). */
   outboundPort: number;
-  /** The session's secret: the agent reads it from the session's Secret and checks the helper has it. */
-  token: string;
+  /** The helper's public key (helloProof.mjs): the agent adopts a tunnel only when the helper signs its challenge. */
+  helperKey: string;
   keep: KeepOptions;
   /** The namespace assigns user IDs (OpenShift): the agent names none of its own. */
   assignsUsers?: boolean;
@@ -41,6 +39,9 @@ export interface KeepOptions {
   lifecycleHooks: boolean;
 }
 
+/** The agent's readiness port, on the pod's address (it only accepts): after the helper's two. */
+export const readyPort = (options: Pick<AgentOptions, "inboundPort">) => options.inboundPort + 2;
+
 export function agentTemplate(template: V1PodTemplateSpec, containerName: string, ports: number[], session: SessionIdentity, configMap: string, options: AgentOptions): V1PodTemplateSpec {
   const copy = structuredClone(template);
   copy.metadata = { ...copy.metadata, labels: { ...copy.metadata?.labels, [SESSION_LABEL]: session.id, [ROLE_LABEL]: "agent" }, annotations: { ...copy.metadata?.annotations, [SESSION_LABEL]: session.id } };
@@ -58,16 +59,15 @@ export function agentTemplate(template: V1PodTemplateSpec, containerName: string
         { name: "KBRIDGE_INBOUND_PORT", value: String(options.inboundPort) },
         { name: "KBRIDGE_OUTBOUND_PORT", value: String(options.outboundPort) },
         { name: "KBRIDGE_SESSION", value: session.id },
-        { name: "KBRIDGE_TOKEN", valueFrom: { secretKeyRef: { name: savedOriginalName(session.id), key: TOKEN_KEY } } },
+        { name: "KBRIDGE_HELPER_KEY", value: options.helperKey },
+        { name: "KBRIDGE_READY_PORT", value: String(readyPort(options)) },
+        { name: "KBRIDGE_VOLUME_MOUNTS", value: JSON.stringify((container.volumeMounts ?? []).map((m) => m.mountPath)) },
       ],
-      ports: [
-        ...(container.ports ?? []),
-        { name: "kbridge-inbound", containerPort: options.inboundPort, protocol: "TCP" },
-        { name: "kbridge-outbound", containerPort: options.outboundPort, protocol: "TCP" },
-      ],
+      // The helper's ports listen on the pod's loopback (port-forward only): not declared here.
+      ports: [...(container.ports ?? []), { name: "kbridge-ready", containerPort: readyPort(options), protocol: "TCP" }],
       volumeMounts: [...(container.volumeMounts ?? []), { name: "kbridge-agent", mountPath: AGENT_MOUNT, readOnly: true }],
       // Ready once the agent listens, whatever the application's own probe checked.
-      readinessProbe: { tcpSocket: { port: options.inboundPort }, periodSeconds: 1 },
+      readinessProbe: { tcpSocket: { port: readyPort(options) }, periodSeconds: 1 },
       securityContext: agentSecurity(container, spec.securityContext, ports, options.assignsUsers === true),
     };
     delete agent.workingDir;

@@ -8,6 +8,7 @@
 import type { V1Ingress, V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
 import { KbridgeError, type IsolationView, type PodResources, type ResolvedTarget } from "../protocol/index.ts";
 import type { Logger } from "../logs/logger.ts";
+import { ROUTER_SHARED } from "../agent/names.mjs";
 import { agentTemplate, type AgentOptions } from "./agentTemplate.ts";
 import { EXPIRES_ANNOTATION, labelsFor, MANAGED_BY, MANAGED_SELECTOR, OWNER_ANNOTATION, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
 import { prepareSession } from "./sessionObjects.ts";
@@ -73,9 +74,12 @@ export async function startIsolatedAgent(connection: ClusterConnection, target: 
   const saved: SavedIsolation = { service, routingKey };
   // The restorer may give routed Services their selectors back and remove the routers when its session was the last.
   await prepareSession(connection, namespace, session, options, { "isolation.json": JSON.stringify(saved) }, [
+    // The last isolation session's restore removes the routers and what they share.
     { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "update"] },
     { apiGroups: ["apps"], resources: ["deployments"], verbs: ["list", "delete"] },
-    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["delete"] },
+    { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list", "delete"] },
+    { apiGroups: [""], resources: ["configmaps", "serviceaccounts"], resourceNames: [ROUTER_SHARED], verbs: ["get", "delete"] },
+    { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], resourceNames: [ROUTER_SHARED], verbs: ["delete"] },
   ]);
   const { agent, pod } = sessionObjectNames(session);
   const ports = [...new Set(target.ports.map((p) => p.containerPort))];

@@ -3,6 +3,7 @@
  * (helper/agent/names.mjs holds the names shared with what runs in the cluster).
  */
 import {
+  agentConfigMapName,
   EXPIRES_ANNOTATION,
   HEARTBEAT_ANNOTATION,
   MANAGED_BY_KEY,
@@ -13,6 +14,7 @@ import {
   OWNER_LABEL,
   REPLACES_ANNOTATION,
   RESTORER_STATUS_ANNOTATION,
+  restorerName,
   ROLE_LABEL,
   savedOriginalName,
   SESSION_LABEL,
@@ -33,5 +35,5 @@ export function labelsFor(session: SessionIdentity): Record<string, string> {
   return { ...MANAGED_BY, [SESSION_LABEL]: session.id, [OWNER_LABEL]: session.owner.replace(/[^A-Za-z0-9._-]/g, ".").slice(0, 63).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, "") };
 }
 
-export const sessionObjectNames = (session: Pick<SessionIdentity, "id">) => ({ original: savedOriginalName(session.id), agent: `kbridge-${session.id}-agent`, restorer: `kbridge-${session.id}-restorer`, pod: `kbridge-${session.id}-pod` });
+export const sessionObjectNames = (session: Pick<SessionIdentity, "id">) => ({ original: savedOriginalName(session.id), agent: agentConfigMapName(session.id), restorer: restorerName(session.id), pod: `kbridge-${session.id}-pod` });
 

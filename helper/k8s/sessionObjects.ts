@@ -6,13 +6,13 @@
 import fs from "node:fs";
 import type { V1ObjectMeta, V1OwnerReference, V1PolicyRule } from "@kubernetes/client-node";
 import { KbridgeError, type ResolvedTarget } from "../protocol/index.ts";
-import { AGENT_MOUNT, TOKEN_KEY, type AgentOptions } from "./agentTemplate.ts";
+import { AGENT_MOUNT, type AgentOptions } from "./agentTemplate.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { OWN_CONTAINER_SECURITY, ownPodSecurity, restorerResources } from "./podSecurity.ts";
 import { EXPIRES_ANNOTATION, HEARTBEAT_ANNOTATION, labelsFor, OWNER_ANNOTATION, ROLE_LABEL, sessionObjectNames, type SessionIdentity } from "./sessionLabels.ts";
 
 /** What the session's ConfigMap carries: the agent, and the restorer with the modules it shares with the helper. */
-const SCRIPTS = ["agent.mjs", "mux.mjs", "muxWire.mjs", "muxStream.mjs", "readInto.mjs", "restorer.mjs", "restore.mjs", "deadman.mjs", "names.mjs"];
+const SCRIPTS = ["agent.mjs", "helloProof.mjs", "volumeFiles.mjs", "mux.mjs", "muxWire.mjs", "muxStream.mjs", "readInto.mjs", "restorer.mjs", "restore.mjs", "deadman.mjs", "names.mjs"];
 
 /** The workload a session replaced, as the restorer is told it ("Deployment/api"). */
 export type WorkloadRef = { kind: ResolvedTarget["workload"]["kind"]; name: string };
@@ -32,7 +32,7 @@ export async function prepareSession(connection: ClusterConnection, namespace: s
       body: {
         metadata: { name: original, labels, annotations: { ...annotations, [OWNER_ANNOTATION]: session.owner, [HEARTBEAT_ANNOTATION]: "0" } },
         type: "Opaque",
-        stringData: { ...saved, [TOKEN_KEY]: options.token },
+        stringData: saved,
       },
     }),
   );
@@ -57,7 +57,7 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
   const annotations = { [EXPIRES_ANNOTATION]: session.expiresAt.toISOString() };
   const { restorer, agent, original } = sessionObjectNames(session);
   const metadata = { name: restorer, labels: { ...labels, [ROLE_LABEL]: "restorer" }, annotations, ownerReferences: owner };
-  if (!options.restorerAccount) await createRestorerIdentity(connection, namespace, restoreRules, metadata, original);
+  if (!options.restorerAccount) await createRestorerIdentity(connection, namespace, restoreRules, metadata, { original, agent });
   await clusterCall(connection, "start the restorer", () =>
     connection.core.createNamespacedPod({
       namespace,
@@ -91,7 +91,12 @@ async function startRestorer(connection: ClusterConnection, namespace: string, r
 }
 
 /** The session's own restorer identity: a ServiceAccount, a Role limited to this restore, and the binding. */
-async function createRestorerIdentity(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], metadata: V1ObjectMeta & { name: string }, original: string): Promise<void> {
+/**
+ * The session's own restorer identity: a ServiceAccount, and a Role with what the restore
+ * uses — the session's own objects by name (never another Secret of the namespace), pods,
+ * the session's ingresses — and `restoreRules`.
+ */
+async function createRestorerIdentity(connection: ClusterConnection, namespace: string, restoreRules: V1PolicyRule[], metadata: V1ObjectMeta & { name: string }, names: { original: string; agent: string }): Promise<void> {
   await clusterCall(connection, "create the restorer's service account", () => connection.core.createNamespacedServiceAccount({ namespace, body: { metadata } }));
   await clusterCall(connection, "create the restorer's role", () =>
     connection.rbac.createNamespacedRole({
@@ -100,11 +105,13 @@ async function createRestorerIdentity(connection: ClusterConnection, namespace: 
         metadata,
         rules: [
           ...restoreRules,
-          { apiGroups: [""], resources: ["secrets", "configmaps", "pods", "serviceaccounts"], verbs: ["get", "list", "delete"] },
-          // What it saw and did, for the helper and the Cluster page.
-          { apiGroups: [""], resources: ["secrets"], resourceNames: [original], verbs: ["patch"] },
-          { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: ["list", "delete"] },
-          { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], verbs: ["list", "delete"] },
+          { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "delete"] },
+          // The saved original (read; patched with what it saw and did; deleted last), its scripts and its own identity.
+          { apiGroups: [""], resources: ["secrets"], resourceNames: [names.original], verbs: ["get", "patch", "delete"] },
+          { apiGroups: [""], resources: ["configmaps"], resourceNames: [names.agent], verbs: ["delete"] },
+          { apiGroups: [""], resources: ["serviceaccounts"], resourceNames: [metadata.name], verbs: ["delete"] },
+          { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], resourceNames: [metadata.name], verbs: ["delete"] },
+          { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list", "delete"] },
         ],
       },
     }),

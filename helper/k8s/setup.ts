@@ -18,8 +18,9 @@ export const SETUP_LABELS = { "app.kubernetes.io/part-of": "kbridge", [ROLE_LABE
 const RESTORER_RULES: V1PolicyRule[] = [
   { apiGroups: ["apps"], resources: ["deployments", "statefulsets"], verbs: ["get", "list", "watch", "update", "patch", "delete"] },
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "update", "delete"] },
-  { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "patch", "delete"] },
-  { apiGroups: [""], resources: ["configmaps", "serviceaccounts"], verbs: ["get", "list", "delete"] },
+  // Sessions' Secrets by name only (a shared Role cannot name them): no list, so none is found that way.
+  { apiGroups: [""], resources: ["secrets"], verbs: ["get", "patch", "delete"] },
+  { apiGroups: [""], resources: ["configmaps", "serviceaccounts"], verbs: ["get", "delete"] },
   { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "update"] },
   { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "networkpolicies"], verbs: ["list", "delete"] },
 ];

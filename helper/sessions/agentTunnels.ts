@@ -14,7 +14,7 @@ import { KbridgeError } from "../protocol/index.ts";
 import type { HttpExchange } from "../tunnel/httpObserver.ts";
 import { serveInboundTunnel, type InboundTunnel } from "../tunnel/inboundTunnel.ts";
 import { openOutboundTunnel, type OutboundTunnel } from "../tunnel/outboundTunnel.ts";
-import { DEFAULT_AGENT_IMAGE, type SessionCallbacks, type SessionPlan } from "./sessionPlan.ts";
+import { DEFAULT_AGENT_IMAGE, helloCredentials, type SessionCallbacks, type SessionPlan } from "./sessionPlan.ts";
 
 const KEEP_EVERY_MS = 2000;
 
@@ -94,8 +94,9 @@ export class AgentTunnels {
     const tunnel = await serveInboundTunnel(
       (handlers) => openPortForward(this.connection, this.namespace, pod, plan.inboundPort, handlers),
       { workstationPort: (containerPort) => this.routes.get(containerPort), ...(onExchange ? { onExchange } : {}) },
-      plan.token,
+      helloCredentials(plan),
       callbacks.log,
+      (notice) => callbacks.onAgentNotice?.(pod, notice),
     );
     this.inbound.set(pod, tunnel);
     callbacks.log.info({ pod }, "tunnel up");
@@ -111,7 +112,7 @@ export class AgentTunnels {
   // One outbound tunnel, to any ready agent pod; reopened on another when it closes.
   private async openOutbound(pod: string): Promise<void> {
     const { callbacks, plan } = this;
-    const tunnel = await openOutboundTunnel((handlers) => openPortForward(this.connection, this.namespace, pod, plan.outboundPort, handlers), plan.token, callbacks.log);
+    const tunnel = await openOutboundTunnel((handlers) => openPortForward(this.connection, this.namespace, pod, plan.outboundPort, handlers), helloCredentials(plan), callbacks.log, (notice) => callbacks.onAgentNotice?.(pod, notice));
     this.outbound = { pod, tunnel };
     callbacks.log.info({ pod }, "outbound tunnel up");
     callbacks.onTunnelsChanged?.();

@@ -1,4 +1,5 @@
 /** `cluster:check` (`kbridge check`): connect's preflight for a target, on its own. Nothing changes in the cluster. */
+import { newHelperKey } from "../agent/helloProof.mjs";
 import type { ClusterConnection } from "../k8s/clusterConnection.ts";
 import { findTarget } from "../k8s/findTarget.ts";
 import { namespaceAssignsUsers } from "../k8s/podSecurity.ts";
@@ -13,7 +14,7 @@ export async function checkCluster(connection: ClusterConnection, args: CommandA
     // The ports a session uses by default (their value does not change what the cluster admits).
     inboundPort: 47000,
     outboundPort: 47001,
-    token: "preflight",
+    helperKey: newHelperKey().publicKey,
     keep: { probes: false, lifecycleHooks: false },
     deadmanSeconds: 30,
     assignsUsers: await namespaceAssignsUsers(connection, target.namespace),

@@ -89,6 +89,13 @@ describe("connect", () => {
       for (const [type, name] of [["ConfigMap", "agent"], ["Pod", "restorer"], ["Role", "restorer"], ["RoleBinding", "restorer"], ["ServiceAccount", "restorer"]] as const) {
         expect(cluster.store.get(kind(type), "shop", `kbridge-${session.id}-${name}`).metadata.ownerReferences, `${type} ${name}`).toEqual([{ apiVersion: "v1", kind: "Secret", name: `kbridge-${session.id}-original`, uid: secretUid }]);
       }
+      // The restorer's identity reaches its session's Secret and no other: asked with its own token, from inside its pod.
+      const asRestorer = `const fs = require("fs"), https = require("https"), sa = "/var/run/secrets/kubernetes.io/serviceaccount", out = {};
+const paths = { own: "secrets/kbridge-${session.id}-original", other: "secrets/shop-secrets", list: "secrets", configmaps: "configmaps" };
+let left = Object.keys(paths).length;
+for (const [name, p] of Object.entries(paths)) https.get({ host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT, path: "/api/v1/namespaces/shop/" + p, ca: fs.readFileSync(sa + "/ca.crt"), headers: { authorization: "Bearer " + fs.readFileSync(sa + "/token", "utf8").trim() } }, (r) => { r.resume(); out[name] = r.statusCode; if (--left === 0) console.log(JSON.stringify(out)); });`;
+      const asked = await kubectlFor(kubeconfig)(["exec", "-n", "shop", `kbridge-${session.id}-restorer`, "--", "node", "-e", asRestorer]);
+      expect(JSON.parse(asked.stdout || "{}"), asked.stderr).toEqual({ own: 200, other: 403, list: 403, configmaps: 403 });
       expect(await apiAnswers(8)).toEqual(["workstation"]);
       const web = cluster.store.list(kind("Pod"), "shop").find((p) => p.metadata.name?.startsWith("web-"))?.metadata.name ?? "";
       const inside = await kubectlFor(kubeconfig)(["exec", "-n", "shop", web, "--", "node", "-e", "require('http').get('http://api/api/items?from=inside', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(b)); })"]);

@@ -46,7 +46,7 @@ export async function connect(options: ConnectOptions & Omit<SessionCallbacks, "
     image: plan.agentImage ?? DEFAULT_AGENT_IMAGE,
     inboundPort: plan.inboundPort,
     outboundPort: plan.outboundPort,
-    token: plan.token,
+    helperKey: plan.helperKey?.publicKey ?? "",
     keep: { probes: (options.keep?.probes ?? false) || (config?.features.probes ?? false), lifecycleHooks: (options.keep?.lifecycleHooks ?? false) || (config?.features.lifecycleHooks ?? false) },
     deadmanSeconds: plan.deadmanSeconds,
     assignsUsers: await namespaceAssignsUsers(connection, target.namespace),

@@ -19,6 +19,7 @@ import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { prepareSession } from "../k8s/sessionObjects.ts";
+import { newHelperKey } from "../agent/helloProof.mjs";
 import { openCluster } from "../k8s/clusterConnection.ts";
 
 const dir = tempDir("restore-after-crash");
@@ -166,7 +167,7 @@ test("a helper gone after saving the original but before putting the agent in: t
   const connection = openCluster([kubeconfig], "kbridge-demo");
   const before = cluster.store.get(kind("Deployment"), "shop", "api");
   const session = { id: "c0ffee01", owner: "test-crash", expiresAt: new Date(Date.now() + 3_600_000) };
-  const options = { image: "node:22-alpine", deadmanSeconds: 5, inboundPort: 47000, outboundPort: 47001, token: "t", keep: { probes: false, lifecycleHooks: false } };
+  const options = { image: "node:22-alpine", deadmanSeconds: 5, inboundPort: 47000, outboundPort: 47001, helperKey: newHelperKey().publicKey, keep: { probes: false, lifecycleHooks: false } };
   await prepareSession(connection, "shop", session, options, { "workload.json": JSON.stringify({ kind: "Deployment", name: "api", spec: before.spec }) }, [
     { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["api"], verbs: ["get", "update", "patch"] },
   ]);

@@ -3,11 +3,11 @@
  * manager itself (commands, the state machine, views), the recovery of what a stopped helper
  * left (sessionRecovery.ts), and the workstation process (sessionProcess.ts).
  */
-import type { LogLineView, SessionOutcome, SessionProblem, SessionStep, SessionView } from "../protocol/index.ts";
+import type { LogLineView, SessionOutcome, SessionProblem, SessionStartInput, SessionStep, SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logs/logger.ts";
 import type { SessionLog } from "../logs/sessionLog.ts";
 import type { WorkstationProcess } from "../process/workstationProcess.ts";
-import type { ConnectedSession } from "./sessionPlan.ts";
+import type { ConnectedSession, ConnectOptions } from "./sessionPlan.ts";
 import type { JournalEntry, SessionJournal } from "./sessionJournal.ts";
 
 export interface Entry {
@@ -43,6 +43,24 @@ export interface SessionManagerDeps {
   publishLog(sessionId: string, lines: LogLineView[]): void;
 }
 
+/** What `session:start` asks of connect (the callbacks are the manager's). */
+export function connectOptionsFor(id: string, input: SessionStartInput, deps: SessionManagerDeps): Omit<ConnectOptions, "log"> {
+  return {
+    sessionId: id,
+    kubeconfig: deps.kubeconfig(),
+    context: input.kubeContext,
+    target: { kind: input.targetKind, name: input.targetName, namespace: input.namespace, container: input.container },
+    ports: input.ports,
+    agentImage: input.agentImage || undefined,
+    ...(input.podResources ? { podResources: input.podResources } : {}),
+    keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
+    ...(deps.endpoints ? { endpoints: { mode: input.privilegeMode, hostsFile: deps.endpoints.hostsFile, blockId: `${deps.endpoints.blockPrefix}-${id}` } } : {}),
+    envOverrides: input.env,
+    ...(input.configFile ? { configFile: input.configFile, volumesDir: deps.volumesDir } : {}),
+    ...(input.isolate ? { isolate: input.isolate } : {}),
+    deadmanSeconds: input.deadmanSeconds,
+  };
+}
 
 /** What the manager lends its parts: its sessions, and the ways a session's view changes. */
 export interface SessionHost {

@@ -1,11 +1,13 @@
 /**
- * What goes into a session's log besides kbridge's own steps: each agent pod's log lines,
- * the requests the workstation answered, and pods of the namespace the user asked to follow.
+ * What goes into a session's log besides kbridge's own steps: each agent pod's log lines and
+ * what the agents turned away, the requests the workstation answered, and pods of the
+ * namespace the user asked to follow.
  */
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { followPodLog, podContainers } from "../k8s/podLogs.ts";
 import { KbridgeError, type LogLineView } from "../protocol/index.ts";
 import type { HttpExchange } from "../tunnel/httpObserver.ts";
+import type { AgentNotice } from "../tunnel/muxTunnel.ts";
 import type { Entry, SessionManagerDeps } from "./sessionEntry.ts";
 import { isFinished } from "./sessionView.ts";
 
@@ -23,6 +25,14 @@ export function agentLogLine(pod: string, line: string): Line {
     // not JSON: as written
   }
   return { level, text: `${pod}: ${text}` };
+}
+
+/** An agent turned away someone claiming the session: what the owner reads. */
+export function agentNoticeLine(pod: string, notice: AgentNotice, namespace: string): Line {
+  return {
+    level: "warn",
+    text: `Agent pod ${pod} turned away a connection to its ${notice.refused} port from ${notice.from} that claimed this session without its key (${notice.why ?? "no proof"}): someone with port-forward rights in ${namespace} tried to take it over. Nothing was given; your tunnels are untouched.`,
+  };
 }
 
 /** A request the workstation answered, as one line: "GET /path → 200 (3 ms)". */

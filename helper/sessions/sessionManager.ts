@@ -30,9 +30,9 @@ import { SessionLog } from "../logs/sessionLog.ts";
 import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
 import { HOSTS_FILE_DEFAULT, readHostsBlock } from "../endpoints/hostsFile.ts";
 import { checkLaunch } from "../process/workstationProcess.ts";
-import type { Entry, SessionHost, SessionManagerDeps } from "./sessionEntry.ts";
+import { connectOptionsFor, type Entry, type SessionHost, type SessionManagerDeps } from "./sessionEntry.ts";
 import { cleanNamespace, removeObjects, type Cleaner } from "./namespaceCleaning.ts";
-import { agentLogLine, followPod, trafficLogLine } from "./sessionLogSources.ts";
+import { agentLogLine, agentNoticeLine, followPod, trafficLogLine } from "./sessionLogSources.ts";
 import { finished, isFinished, withProblem, withStep, withTraffic } from "./sessionView.ts";
 import { startProcess, stopProcess, watchPorts } from "./sessionProcess.ts";
 import { SessionRecovery } from "./sessionRecovery.ts";
@@ -84,19 +84,7 @@ export class SessionManager {
     entry.connecting = this.follow(
       entry,
       connect({
-        sessionId: id,
-        kubeconfig: this.deps.kubeconfig(),
-        context: input.kubeContext,
-        target: { kind: input.targetKind, name: input.targetName, namespace: input.namespace, container: input.container },
-        ports: input.ports,
-        agentImage: input.agentImage || undefined,
-        ...(input.podResources ? { podResources: input.podResources } : {}),
-        keep: { probes: input.keepProbes, lifecycleHooks: input.keepLifecycleHooks },
-        ...(this.deps.endpoints ? { endpoints: { mode: input.privilegeMode, hostsFile: this.deps.endpoints.hostsFile, blockId: `${this.deps.endpoints.blockPrefix}-${id}` } } : {}),
-        envOverrides: input.env,
-        ...(input.configFile ? { configFile: input.configFile, volumesDir: this.deps.volumesDir } : {}),
-        ...(input.isolate ? { isolate: input.isolate } : {}),
-        deadmanSeconds: input.deadmanSeconds,
+        ...connectOptionsFor(id, input, this.deps),
         ...this.callbacks(entry),
         onPreflight: (report) => {
           entry.view.preflight = structuredClone(report);
@@ -295,6 +283,10 @@ export class SessionManager {
       onAgentLog: (pod, line) => {
         const { level, text } = agentLogLine(pod, line);
         entry.log.append("agent", level, text);
+      },
+      onAgentNotice: (pod, notice) => {
+        const { level, text } = agentNoticeLine(pod, notice, entry.view.target.namespace);
+        entry.log.append("helper", level, text);
       },
       onTraffic: (_pod, exchange) => {
         const { level, text } = trafficLogLine(exchange);

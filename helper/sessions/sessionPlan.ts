@@ -6,10 +6,12 @@ import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import type { Duplex } from "node:stream";
+import { newHelperKey } from "../agent/helloProof.mjs";
 import type { RestoreResult } from "../agent/restore.mjs";
 import type { EnvVar } from "../environment/containerEnv.ts";
 import type { LocalProcessConfig } from "../environment/localProcessConfig.ts";
 import type { KeepOptions } from "../k8s/agentTemplate.ts";
+import type { AgentNotice, HelloCredentials } from "../tunnel/muxTunnel.ts";
 import type { Logger } from "../logs/logger.ts";
 import { KbridgeError, type PodResources, type ResolvedTarget, type SessionStep, type SessionStepName, type SessionView, type TargetRef } from "../protocol/index.ts";
 import type { HttpExchange } from "../tunnel/httpObserver.ts";
@@ -83,8 +85,10 @@ export interface SessionPlan {
   routes: [number, number][];
   inboundPort: number;
   outboundPort: number;
-  /** The session's secret, shared with the agent through the session's Secret. */
-  token: string;
+  /** The session's key pair (helloProof.mjs): the agent has the public key; the private one stays here (and in the journal). */
+  helperKey?: { privateKey: string; publicKey: string };
+  /** What sessions of kbridge before the handshake shared with their agent through the session's Secret (read from old journals). */
+  token?: string;
   deadmanSeconds: number;
   endpoints?: EndpointSettings;
   envOverrides?: Record<string, string>;
@@ -112,6 +116,8 @@ export interface SessionCallbacks {
   onTunnelsChanged?(): void;
   /** A line of an agent pod's log. */
   onAgentLog?(pod: string, line: string): void;
+  /** An agent turned away someone who claimed this session without its key. */
+  onAgentNotice?(pod: string, notice: AgentNotice): void;
   /** An HTTP request the workstation answered (through agent pod `pod`). */
   onTraffic?(pod: string, exchange: HttpExchange & { port: number }): void;
 }
@@ -135,7 +141,7 @@ export function newPlan(options: ConnectOptions, target: ResolvedTarget, routes:
     routes: [...routes],
     inboundPort: options.inboundPort ?? 47000,
     outboundPort: (options.inboundPort ?? 47000) + 1,
-    token: randomBytes(24).toString("base64url"),
+    helperKey: newHelperKey(),
     deadmanSeconds: options.deadmanSeconds ?? 30,
     ...(options.endpoints ? { endpoints: { ...options.endpoints, ...(fromConfig ? { otherNamespaces: fromConfig.otherNamespaces, extra: fromConfig.external } : {}) } } : {}),
     ...(options.envOverrides ? { envOverrides: options.envOverrides } : {}),
@@ -160,6 +166,12 @@ export function stepper(onStep: ConnectOptions["onStep"]) {
       throw error;
     }
   };
+}
+
+/** How the helper proves itself to the session's agents: its key, or an older session's token. */
+export function helloCredentials(plan: Pick<SessionPlan, "id" | "helperKey" | "token">): HelloCredentials {
+  if (plan.helperKey) return { session: plan.id, privateKey: plan.helperKey.privateKey };
+  return { token: plan.token ?? "" };
 }
 
 /** The workload a plain session replaced (an isolated one replaces none). */

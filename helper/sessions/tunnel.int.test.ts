@@ -3,7 +3,7 @@
  * 256 MiB body each way, all checked byte for byte, through agent → the multiplexed tunnel
  * over port-forward → helper → workstation; the outbound direction (the agent dials cluster
  * services for the workstation over one multiplexed tunnel), half-close, flow control and
- * resets included; and the session token that keeps other pods out of all of it.
+ * resets included; and the session's key, which keeps everyone else out of all of it.
  */
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
@@ -14,13 +14,14 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { kubectlFor } from "../../test/cluster/support/kubectl.ts";
-import { tunnelOverTcp } from "../../test/support/agentTunnel.ts";
 import { tempDir } from "../../test/support/tempDir.ts";
 import { until } from "../../test/support/until.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { openPortForward } from "../k8s/portForward.ts";
 import { silentLogger } from "../logs/logger.ts";
+import { newHelperKey } from "../agent/helloProof.mjs";
 import { STREAM_WINDOW } from "../agent/mux.mjs";
+import { openMuxTunnel, type AgentNotice } from "../tunnel/muxTunnel.ts";
 import { connect } from "./connectSession.ts";
 import type { ConnectedSession } from "./sessionPlan.ts";
 import { deployment, manifests, service } from "../../test/support/manifests.ts";
@@ -31,6 +32,8 @@ let session: ConnectedSession;
 let workstation: net.Server;
 let clusterIp: string;
 let kubeconfig: string;
+/** What the session's agents said they turned away. */
+const notices: { at: number; pod: string; notice: AgentNotice }[] = [];
 
 // In the cluster: a TCP service that greets first, then echoes (replaced by the workstation's).
 const GREETER = "require('net').createServer((s) => { s.write('cluster-hello\\n'); s.pipe(s); }).listen(7000)";
@@ -107,6 +110,7 @@ spec:
     target: { kind: "service", name: "greeter", namespace: "default" },
     ports: [{ port: 7000, workstationPort: (workstation.address() as net.AddressInfo).port }],
     log: silentLogger(),
+    onAgentNotice: (pod, notice) => notices.push({ at: Date.now(), pod, notice }),
   });
 }, 60_000);
 
@@ -270,14 +274,40 @@ test("a connection the cluster side resets fails on the workstation too", async 
 });
 
 
-test("nothing else in the cluster can use the agent: a tunnel to its inbound or outbound port without the session's token is refused", async () => {
+test("the session's Secret holds nothing that drives the agent; other pods cannot reach its ports; a takeover through port-forward is refused and told to the owner within 2 s", async () => {
   const agent = cluster.store.list(kind("Pod"), "default").find((p) => p.metadata.labels?.["kbridge.dev/role"] === "agent");
   const agentIp = String((agent?.status as { podIP: string }).podIP);
-  for (const port of [47000, 47001]) {
-    const outsider = await tunnelOverTcp(agentIp, port, "not-the-token-at-all", (stream) => stream.accept());
-    await outsider.closed;
-    expect(outsider.closedBecause()).toBe("the agent refused the tunnel: not this session's helper");
+  const secret = cluster.store.get(kind("Secret"), "default", `kbridge-${session.id}-original`);
+  const values = Object.values((secret.data ?? {}) as Record<string, string>).map((value) => Buffer.from(value, "base64").toString("utf8"));
+  expect(Object.keys(secret.data ?? {}).sort()).toEqual(["workload.json"]);
+
+  // Another pod, at the agent's address, saying kbridge's hello: its helper ports are on the pod's loopback, so nothing answers.
+  const hello = Buffer.concat([Buffer.from("KBMUX/2\n"), Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 18]), Buffer.from(JSON.stringify({ session: session.id }).slice(0, 18))]).toString("base64");
+  const probe = `const net = require("net"); const out = {}; let left = 2;
+for (const port of [47000, 47001]) {
+  const s = net.connect(port, ${JSON.stringify(agentIp)}, () => s.write(Buffer.from(${JSON.stringify(hello)}, "base64")));
+  s.on("data", () => (out[port] = "answered")).on("error", (e) => (out[port] ??= e.code)).on("close", () => { out[port] ??= "closed"; if (--left === 0) console.log(JSON.stringify(out)); });
+}`;
+  const fromPod = await kubectlFor(kubeconfig)(["exec", "upper", "--", "node", "-e", probe]);
+  const outcomes = JSON.parse(fromPod.stdout) as Record<string, string>;
+  for (const port of ["47000", "47001"]) expect(["ECONNREFUSED", "ECONNRESET", "closed"], `port ${port}: ${outcomes[port]}`).toContain(outcomes[port]);
+
+  // Someone with port-forward rights, holding every value of the Secret, or a key of their own: turned away, and the owner is told.
+  const admin = openCluster([kubeconfig], "kbridge-demo");
+  const pod = String(agent?.metadata.name);
+  const started = Date.now();
+  for (const [port, credentials] of [
+    [47001, { token: values[0] ?? "" }],
+    [47000, { session: session.id, privateKey: newHelperKey().privateKey }],
+  ] as const) {
+    await expect(openMuxTunnel((handlers) => openPortForward(admin, "default", pod, port, handlers), credentials, silentLogger())).rejects.toThrow(/the agent (refused the tunnel: not this session's helper|did not answer the tunnel's hello)/);
   }
+  await until(() => notices.length >= 2, "the owner told of both attempts", 2_000);
+  expect(notices.map(({ pod: from, notice }) => [from, notice.refused, notice.why])).toEqual([
+    [pod, "outbound", "it offered a token, which this agent does not take"],
+    [pod, "inbound", "its signature does not match the session's key"],
+  ]);
+  expect(Math.max(...notices.map((n) => n.at)) - started).toBeLessThan(2_000);
   // The session's own tunnel still has the traffic.
   const { greeting } = await exchange(Buffer.from("still mine"));
   expect(greeting).toBe("workstation-hello\n");

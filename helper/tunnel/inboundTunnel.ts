@@ -7,7 +7,7 @@ import { pipeline } from "node:stream";
 import type { PortForwardHandlers, PortForwardSocket } from "../k8s/portForward.ts";
 import type { Logger } from "../logs/logger.ts";
 import { HttpObserver, type HttpExchange } from "./httpObserver.ts";
-import { openMuxTunnel } from "./muxTunnel.ts";
+import { openMuxTunnel, type HelloCredentials, type MuxTunnelHandlers } from "./muxTunnel.ts";
 
 export interface InboundTunnel {
   /** Resolves when the tunnel closes (agent gone, port-forward dropped, or close()). */
@@ -30,8 +30,8 @@ export interface InboundRoute {
  * finishes; they wait in the stream. A port without a mapping, or a workstation that refuses,
  * is refused, and the agent resets the cluster's connection.
  */
-export async function serveInboundTunnel(open: (handlers: PortForwardHandlers) => Promise<PortForwardSocket>, route: InboundRoute, token: string, log: Logger): Promise<InboundTunnel> {
-  const { closed, close } = await openMuxTunnel(open, token, log, (stream, request) => {
+export async function serveInboundTunnel(open: (handlers: PortForwardHandlers) => Promise<PortForwardSocket>, route: InboundRoute, credentials: HelloCredentials, log: Logger, onNotice?: MuxTunnelHandlers["onNotice"]): Promise<InboundTunnel> {
+  const { closed, close } = await openMuxTunnel(open, credentials, log, { ...(onNotice ? { onNotice } : {}), onOpen: (stream, request) => {
     const containerPort = Number((request as { port?: unknown }).port);
     const port = route.workstationPort(containerPort);
     if (port === undefined) {
@@ -61,6 +61,6 @@ export async function serveInboundTunnel(open: (handlers: PortForwardHandlers) =
       log.warn({ port, err: error.message }, "the workstation process refused a redirected connection");
       stream.refuse(`the workstation process on port ${port}: ${error.message}`);
     });
-  });
+  } });
   return { closed, close };
 }

@@ -8,7 +8,7 @@ import type { MuxStream } from "../agent/mux.mjs";
 import type { PortForwardHandlers, PortForwardSocket } from "../k8s/portForward.ts";
 import type { Logger } from "../logs/logger.ts";
 import { KbridgeError } from "../protocol/index.ts";
-import { openMuxTunnel } from "./muxTunnel.ts";
+import { openMuxTunnel, type HelloCredentials, type MuxTunnelHandlers } from "./muxTunnel.ts";
 
 const DIAL_TIMEOUT_MS = 15_000;
 
@@ -23,8 +23,8 @@ export interface OutboundTunnel {
 }
 
 /** Opens the tunnel on the port-forward `open` makes to the agent's outbound port. */
-export async function openOutboundTunnel(open: (handlers: PortForwardHandlers) => Promise<PortForwardSocket>, token: string, log: Logger): Promise<OutboundTunnel> {
-  const { mux, closed, closedBecause, close } = await openMuxTunnel(open, token, log);
+export async function openOutboundTunnel(open: (handlers: PortForwardHandlers) => Promise<PortForwardSocket>, credentials: HelloCredentials, log: Logger, onNotice?: MuxTunnelHandlers["onNotice"]): Promise<OutboundTunnel> {
+  const { mux, closed, closedBecause, close } = await openMuxTunnel(open, credentials, log, onNotice ? { onNotice } : {});
   const closedError = (what: string) =>
     new KbridgeError({ code: "tunnel-closed", category: "cluster", message: `Cannot reach ${what}: the tunnel to the agent is closed${closedBecause() ? ` (${closedBecause()})` : ""}.`, hint: "kbridge reopens it within seconds; try again." });
   /** A stream for `request`, once the agent answered; rejects with a KbridgeError naming `what`. */
