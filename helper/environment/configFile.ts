@@ -3,16 +3,21 @@
  * it names (through the agent) to their local paths, and evaluates its `env` entries —
  * `$(services:…)` to the service's address on the workstation, `$(volumeMounts:…)` to the
  * local folder, `$(externalEndpoints:…)` to the host name (mapped like a service).
+ *
+ * The file comes from a repository, so where it says to write is checked: a volume goes
+ * under the config file's folder (the project) or kbridge's volumes folder, never through a
+ * symlink, each file whole; what was really written is what is reported.
  */
-import fs from "node:fs";
 import path from "node:path";
 import { KbridgeError, type EndpointView } from "../protocol/index.ts";
 import type { ClusterEndpoint } from "../k8s/serviceCatalog.ts";
+import { isWithin, makeFolderWithin, UnsafeFileError, writeFileWithin } from "../shared/safeFiles.ts";
 import { matchesVolumeName, type LocalProcessConfig } from "./localProcessConfig.ts";
 
 export interface AppliedConfig {
   env: Record<string, string>;
-  volumes: { name: string; mountPath: string; localPath: string; files: number }[];
+  /** `files`: how many were written; `skipped`: entries not written, with why. */
+  volumes: { name: string; mountPath: string; localPath: string; files: number; skipped: string[] }[];
 }
 
 /** What the config file adds to the endpoints: other namespaces to map, and external hosts. */
@@ -42,6 +47,8 @@ export async function applyConfig(options: {
   volumesDir: string;
 }): Promise<AppliedConfig> {
   const { config } = options;
+  // Relative localPaths are the config file's folder's; the project is there.
+  const projectFolder = path.dirname(path.resolve(config.file));
   const fail = (line: number, what: string): never => {
     throw new KbridgeError({ code: "config-file-invalid", category: "user", message: `${config.file} line ${line}: ${what}` });
   };
@@ -52,16 +59,34 @@ export async function applyConfig(options: {
     const known = downloaded.get(mount.name);
     if (known) return known.localPath;
     const setting = config.volumeMounts.find((v) => matchesVolumeName(v.name, mount.name));
-    const localPath = setting?.localPath ?? path.join(options.volumesDir, mount.name);
-    const files = await options.files(mount.mountPath);
-    fs.mkdirSync(localPath, { recursive: true, mode: 0o700 });
-    for (const file of files) {
-      const target = path.join(localPath, file.path);
-      if (!target.startsWith(localPath + path.sep)) continue; // never outside the folder
-      fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
-      fs.writeFileSync(target, Buffer.from(file.data, "base64"), { mode: file.mode & 0o777 });
+    const localPath = setting?.localPath ? path.resolve(projectFolder, setting.localPath) : path.join(options.volumesDir, mount.name);
+    const root = [projectFolder, options.volumesDir].find((folder) => isWithin(folder, localPath));
+    if (!root) {
+      return fail(
+        setting?.line ?? line,
+        `localPath ${setting?.localPath} of volume ${mount.name} is outside the project folder (${projectFolder}) and kbridge's volumes folder; kbridge writes the cluster's files only there. Choose a path inside the project`,
+      );
     }
-    const applied = { name: mount.name, mountPath: mount.mountPath, localPath, files: files.length };
+    const files = await options.files(mount.mountPath);
+    const skipped: string[] = [];
+    let written = 0;
+    try {
+      makeFolderWithin(root, localPath);
+      for (const file of files) {
+        const parts = file.path.split("/");
+        // Names from the agent are relative paths of files: anything else would land elsewhere, or nowhere.
+        if (file.path === "" || file.path.startsWith("/") || parts.some((part) => part === "" || part === "." || part === "..")) {
+          skipped.push(`${JSON.stringify(file.path)} (not a plain relative file name)`);
+          continue;
+        }
+        writeFileWithin(localPath, path.join(localPath, ...parts), Buffer.from(file.data, "base64"), file.mode & 0o777);
+        written++;
+      }
+    } catch (error) {
+      if (!(error instanceof UnsafeFileError)) throw error;
+      return fail(setting?.line ?? line, `volume ${mount.name} was not written to ${localPath}: ${error.message}. Remove the link, or choose another localPath`);
+    }
+    const applied = { name: mount.name, mountPath: mount.mountPath, localPath, files: written, skipped };
     downloaded.set(mount.name, applied);
     return localPath;
   };

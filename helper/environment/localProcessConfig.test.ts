@@ -23,7 +23,7 @@ enableFeatures:
   - ManagedIdentity
 volumeMounts:
   - name: default-token-*
-    localPath: /var/run/secrets/kubernetes.io/serviceaccount
+    localPath: secrets/serviceaccount
   - name: allow-list
 env:
   - name: KUBERNETES_IN_CLUSTER_CONFIG_OVERRIDE
@@ -43,7 +43,7 @@ env:
     expect(config.features).toEqual({ probes: true, lifecycleHooks: false });
     expect(config.warnings).toEqual(["line 4: ManagedIdentity is not supported by kbridge; ignored"]);
     expect(config.volumeMounts).toEqual([
-      { name: "default-token-*", localPath: "/var/run/secrets/kubernetes.io/serviceaccount", line: 6 },
+      { name: "default-token-*", localPath: "secrets/serviceaccount", line: 6 },
       { name: "allow-list", line: 8 },
     ]);
     expect(Object.fromEntries(config.env.map((e) => [e.name, e.tokens]))).toEqual({
@@ -68,7 +68,13 @@ env:
     expect(failure("version: 0.1\nenv:\n  - name: C\n    value: $(services:a.b.c)\n").message).toBe(`${FILE} line 3: C: $(services:a.b.c) must name a service as NAME or NAME.NAMESPACE`);
     expect(failure("version: 0.1\nenv:\n  - name: D\n    value: $(externalEndpoints:db.example.com)\n").message).toBe(`${FILE} line 3: D: $(externalEndpoints:db.example.com) needs HOST:PORT[,PORT…]`);
     expect(failure("version: 0.1\nenv:\n  - value: x\n").message).toBe(`${FILE} line 3: missing name`);
-    expect(failure("version: 0.1\nvolumeMounts:\n  - name: v\n    localPath: relative/dir\n").message).toBe(`${FILE} line 3: localPath of volume v must be an absolute path (got relative/dir)`);
+    // Where the cluster's files go is the project's folder: a repository's file cannot send them elsewhere.
+    for (const outside of ["/var/run/secrets/kubernetes.io/serviceaccount", "/etc/x", "../../x", "/work/application"]) {
+      expect(failure(`version: 0.1\nvolumeMounts:\n  - name: v\n    localPath: ${outside}\n`).message).toBe(
+        `${FILE} line 3: localPath ${outside} of volume v is outside the project folder (/work/app): kbridge writes the cluster's files only inside the project, or without a localPath in its own volumes folder. Use a path inside the project (such as ./volumes/v) or leave localPath out`,
+      );
+    }
+    expect(parse("version: 0.1\nvolumeMounts:\n  - name: v\n    localPath: /work/app/volumes/v\n").volumeMounts[0]?.localPath).toBe("/work/app/volumes/v");
     expect(failure("version: 0.1\nservices: []\n").message).toBe(`${FILE} line 2: unknown key "services"; the keys are version, env, volumeMounts and enableFeatures`);
     expect(failure("version: 0.1\nenv:\n  - name: E\n    value: $(services:x\n").message).toBe(`${FILE} line 3: E: unclosed token in "$(services:x"`);
   });
@@ -83,7 +89,7 @@ env:
 test("the preview says what each variable will be and where volumes go; a broken file fails naming the line", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kbridge-config-preview-"));
   const file = path.join(dir, "KubernetesLocalProcessConfig.yaml");
-  fs.writeFileSync(file, "version: 0.1\nenableFeatures: [Probes]\nvolumeMounts:\n  - name: settings\n    localPath: /srv/settings\nenv:\n  - name: STORE_URL\n    value: http://$(services:store)/api\n  - name: DB\n    value: $(externalEndpoints:db.example.com:5432)\n  - name: SETTINGS\n    value: $(volumeMounts:settings)/app.json\n");
+  fs.writeFileSync(file, "version: 0.1\nenableFeatures: [Probes]\nvolumeMounts:\n  - name: settings\n    localPath: ./settings\nenv:\n  - name: STORE_URL\n    value: http://$(services:store)/api\n  - name: DB\n    value: $(externalEndpoints:db.example.com:5432)\n  - name: SETTINGS\n    value: $(volumeMounts:settings)/app.json\n");
   expect(previewLocalProcessConfig(file)).toEqual({
     file,
     env: [
@@ -91,7 +97,7 @@ test("the preview says what each variable will be and where volumes go; a broken
       { name: "DB", line: 9, value: "‹db.example.com (ports 5432) reached through the pod›" },
       { name: "SETTINGS", line: 11, value: "‹local folder of volume settings›/app.json" },
     ],
-    volumes: [{ name: "settings", line: 4, localPath: "/srv/settings" }],
+    volumes: [{ name: "settings", line: 4, localPath: "./settings" }],
     features: ["Probes"],
     warnings: [],
   });

@@ -5,9 +5,10 @@
  * downloaded; names may use `*`), and `enableFeatures` (`Probes`, `LifecycleHooks`).
  * Every error names the file, the line and what is wrong.
  */
-import fs from "node:fs";
+import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
 import { KbridgeError, type ConfigPreviewView } from "../protocol/index.ts";
+import { isWithin, readRegularFile } from "../shared/safeFiles.ts";
 
 export const CONFIG_FILE_NAME = "KubernetesLocalProcessConfig.yaml";
 
@@ -33,12 +34,15 @@ export interface LocalProcessConfig {
 
 const FEATURES = new Set(["probes", "lifecyclehooks", "managedidentity"]);
 
+/** A config file is a few lines; anything much bigger is not one. */
+export const CONFIG_FILE_MAX_BYTES = 256 * 1024;
+
 export function readLocalProcessConfig(file: string): LocalProcessConfig {
   let text: string;
   try {
-    text = fs.readFileSync(file, "utf8");
+    text = readRegularFile(file, CONFIG_FILE_MAX_BYTES);
   } catch (error) {
-    throw new KbridgeError({ code: "config-file-unreadable", category: "user", message: `Cannot read ${file}: ${(error as Error).message}.`, hint: "Fix the config file path in the profile (or --config)." });
+    throw new KbridgeError({ code: "config-file-unreadable", category: "user", message: `Cannot read ${file}: ${(error as Error).message}.`, hint: "Fix the config file path in the profile (or --config): it must be a regular file of at most 256 KiB." });
   }
   return parseLocalProcessConfig(text, file);
 }
@@ -78,8 +82,12 @@ export function parseLocalProcessConfig(text: string, file: string): LocalProces
         for (const item of sequence(value, "volumeMounts", line, fail)) {
           const itemLine = lineOf(item);
           const name = field(item, "name", itemLine, fail);
+          if (name.length > 253) fail(itemLine, `volume names are at most 253 characters (this one has ${name.length})`);
           const localPath = field(item, "localPath", itemLine, fail, true) || undefined;
-          if (localPath !== undefined && !localPath.startsWith("/")) fail(itemLine, `localPath of volume ${name} must be an absolute path (got ${localPath})`);
+          const folder = path.dirname(path.resolve(file));
+          if (localPath !== undefined && !isWithin(folder, path.resolve(folder, localPath))) {
+            fail(itemLine, `localPath ${localPath} of volume ${name} is outside the project folder (${folder}): kbridge writes the cluster's files only inside the project, or without a localPath in its own volumes folder. Use a path inside the project (such as ./volumes/${name.replace(/\*/g, "x")}) or leave localPath out`);
+          }
           config.volumeMounts.push({ name, ...(localPath ? { localPath } : {}), line: itemLine });
         }
         break;
@@ -161,10 +169,32 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** `default-token-*` style names: `*` matches anything. */
+/**
+ * `default-token-*` style names: `*` matches anything. Greedy with one backtrack point (the
+ * last `*`), so the time grows with the lengths' product at worst, never exponentially: a
+ * name of forty stars from a cloned repository costs microseconds.
+ */
 export function matchesVolumeName(pattern: string, name: string): boolean {
-  const regex = new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
-  return regex.test(name);
+  let p = 0;
+  let n = 0;
+  let star = -1;
+  let resume = 0;
+  while (n < name.length) {
+    if (p < pattern.length && pattern[p] === "*") {
+      star = p++;
+      resume = n;
+    } else if (p < pattern.length && pattern[p] === name[n]) {
+      p++;
+      n++;
+    } else if (star >= 0) {
+      p = star + 1;
+      n = ++resume;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === "*") p++;
+  return p === pattern.length;
 }
 
 /** What a config file will do, in words (the profile form's preview): each variable's value, where volumes go. */

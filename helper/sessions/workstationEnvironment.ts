@@ -73,7 +73,7 @@ export async function prepareWorkstation({ connection, plan, pod, tunnels, step,
             files: (mountPath) => tunnels.files(mountPath),
             volumesDir: path.join(plan.volumesDir ?? os.tmpdir(), plan.id),
           }),
-        (a) => `${Object.keys(a.env).length} variable(s)${a.volumes.map((v) => `; volume ${v.name} (${v.files} file(s)) in ${v.localPath}`).join("")}`,
+        (a) => `${Object.keys(a.env).length} variable(s)${a.volumes.map((v) => `; volume ${v.name} (${v.files} file(s) written${v.skipped.length ? `, skipped ${v.skipped.join(", ")}` : ""}) in ${v.localPath}`).join("")}`,
       );
     }
     envSources = sources;

@@ -1,7 +1,8 @@
 import "server-only";
 import os from "node:os";
 import { z } from "zod";
-import { ok, podResourcesSchema, portMappingSchema, type ProfileSettings, type Result } from "../../../helper/protocol/index.ts";
+import { fail, ok, podResourcesSchema, portMappingSchema, type ProfileSettings, type Result } from "../../../helper/protocol/index.ts";
+import { outsideProject } from "../projectPaths.ts";
 import { defaultRoutingKey } from "../../../helper/shared/routingKey.ts";
 import type { ProfileDto } from "../dto.ts";
 import { db } from "./db.ts";
@@ -57,9 +58,22 @@ export async function getProfile(projectId: number, id: number): Promise<Profile
   return row ? toDto(row) : null;
 }
 
+/** The profile's folders stay in its project: a path that leads out is a field error. */
+function outsideFolders(folderPath: string, settings: ProfileSettings): Result<never> | null {
+  const fields: Record<string, string> = {};
+  const workingDirectory = outsideProject(folderPath, settings.workingDirectory, "Working directory");
+  const configFilePath = outsideProject(folderPath, settings.configFilePath, "Config file");
+  if (workingDirectory) fields.workingDirectory = workingDirectory;
+  if (configFilePath) fields.configFilePath = configFilePath;
+  if (Object.keys(fields).length === 0) return null;
+  return fail({ code: "invalid-input", category: "user", message: "The profile points outside its project.", hint: "Choose paths inside the project folder (or move the project).", fields });
+}
+
 export async function createProfile(projectId: number, settings: ProfileSettings): Promise<Result<ProfileDto>> {
-  const project = await db().project.findUnique({ where: { id: projectId }, select: { id: true } });
+  const project = await db().project.findUnique({ where: { id: projectId }, select: { id: true, folderPath: true } });
   if (!project) return notFound("Project", projectId);
+  const outside = outsideFolders(project.folderPath, settings);
+  if (outside) return outside;
   try {
     return ok(toDto(await db().profile.create({ data: { ...toRow(settings), projectId } })));
   } catch (error) {
@@ -69,6 +83,10 @@ export async function createProfile(projectId: number, settings: ProfileSettings
 }
 
 export async function updateProfile(projectId: number, id: number, settings: ProfileSettings): Promise<Result<ProfileDto>> {
+  const project = await db().project.findUnique({ where: { id: projectId }, select: { folderPath: true } });
+  if (!project) return notFound("Project", projectId);
+  const outside = outsideFolders(project.folderPath, settings);
+  if (outside) return outside;
   try {
     const { count } = await db().profile.updateMany({ where: { id, projectId }, data: toRow(settings) });
     if (count === 0) return notFound("Profile", id);

@@ -75,6 +75,25 @@ describe("profiles", () => {
     expect(await listProfiles(projectId)).toHaveLength(1);
   });
 
+  test("a profile's working directory and config file stay inside its project: ../ or another absolute path is a field error", async () => {
+    const projectId = await newProjectId("contained");
+    const inside = await createProfile(projectId, { ...settings("inside"), workingDirectory: `${folder}/services/api`, configFilePath: "config/KubernetesLocalProcessConfig.yaml" });
+    expect(inside.ok).toBe(true);
+    const outside = await createProfile(projectId, { ...settings("outside"), workingDirectory: "/etc", configFilePath: "../../KubernetesLocalProcessConfig.yaml" });
+    expect(outside).toMatchObject({
+      ok: false,
+      error: {
+        code: "invalid-input",
+        fields: {
+          workingDirectory: `Working directory must be inside the project folder (${folder}); /etc is /etc`,
+          configFilePath: expect.stringMatching(new RegExp(`^Config file must be inside the project folder \\(${folder}\\); \\.\\./\\.\\./KubernetesLocalProcessConfig\\.yaml is /`)),
+        },
+      },
+    });
+    if (!inside.ok) return;
+    expect(await updateProfile(projectId, inside.data.id, { ...settings("inside"), workingDirectory: `${folder}/../elsewhere` })).toMatchObject({ ok: false, error: { fields: { workingDirectory: expect.stringContaining("must be inside the project folder") } } });
+  });
+
   test("names are unique within a project, not across projects", async () => {
     const first = await newProjectId("unique-a");
     const second = await newProjectId("unique-b");
