@@ -72,6 +72,24 @@ test("connect prints each step, redirects the service until Ctrl-C, then restore
   expect(dotenv.output.stdout).toMatch(/^Wrote \d+ variables to .*api\.env \(owner-only: it holds secrets\)\.\n$/);
   expect(fs.statSync(file).mode & 0o777).toBe(0o600);
   expect(parseEnv(fs.readFileSync(file, "utf8"))).toMatchObject({ GREETING: "Welcome", API_TOKEN: "demo-token-not-secret" });
+  // An existing world-readable file is replaced, never written: the secrets land only in a file that was 0600 from its creation.
+  fs.writeFileSync(file, "old\n", { mode: 0o644 });
+  fs.chmodSync(file, 0o644);
+  const held = fs.openSync(file, "r");
+  const again = cli(["env", "--output", file]);
+  expect(await again.exited).toBe(0);
+  expect(fs.readFileSync(held, "utf8")).toBe("old\n");
+  fs.closeSync(held);
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  // A repository's .env that links elsewhere is refused, and where it leads is untouched.
+  const victim = path.join(dir, "victim.txt");
+  fs.writeFileSync(victim, "mine\n", { mode: 0o644 });
+  const linked = path.join(dir, "linked.env");
+  fs.symlinkSync(victim, linked);
+  const refused = cli(["env", "--output", linked]);
+  expect(await refused.exited).toBe(1);
+  expect(refused.output.stderr).toBe(`kbridge: ${linked} is a symbolic link (to ${victim}); kbridge writes the environment, which holds secrets, only to a regular file.\n  Remove it, or choose another --output file.\n`);
+  expect([fs.readFileSync(victim, "utf8"), fs.statSync(victim).mode & 0o777]).toEqual(["mine\n", 0o644]);
 
   run.child.kill("SIGINT");
   expect(await run.exited).toBe(0);

@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { envFormats, formatEnvironment, type EnvFormat } from "../environment/formatEnv.ts";
 import { KbridgeError, type ErrorInfo, type SessionView } from "../protocol/index.ts";
 import { sendCommand } from "../client/helperSocket.ts";
+import { writeFileAtomic } from "../shared/safeFiles.ts";
 import { connectToHelper } from "./helperConnection.ts";
 import { connectCommand } from "./connectCommand.ts";
 import { checkCommand, setupCommand } from "./clusterCommands.ts";
@@ -255,8 +256,13 @@ async function environment(only: string | undefined, format: string, output: str
       out(text);
       return 0;
     }
-    fs.writeFileSync(output, text, { mode: 0o600 });
-    fs.chmodSync(output, 0o600); // an existing file keeps its mode otherwise
+    // It holds secrets: never through a link (a repository's `.env → elsewhere`), owner-only from its first byte.
+    const existing = fs.lstatSync(output, { throwIfNoEntry: false });
+    if (existing?.isSymbolicLink() || (existing && !existing.isFile())) {
+      const what = existing.isSymbolicLink() ? `a symbolic link (to ${fs.readlinkSync(output)})` : "not a regular file";
+      return report({ code: "unsafe-output", category: "user", message: `${output} is ${what}; kbridge writes the environment, which holds secrets, only to a regular file.`, hint: "Remove it, or choose another --output file." }, false, out, err);
+    }
+    writeFileAtomic(output, text, 0o600);
     out(`Wrote ${result.data.length} variables to ${output} (owner-only: it holds secrets).\n`);
     return 0;
   } finally {
