@@ -3,13 +3,17 @@
  * 127.1.1.1 upward, with the hosts file naming it) or, unprivileged, a free port on
  * 127.0.0.1; a listener on each of its ports carries every accepted connection through the
  * tunnel, where the agent dials it inside the cluster. Updated live as services come and go.
+ *
+ * An address names one service: the helper's sessions share one register of addresses (a
+ * listener on another port of a taken address would succeed, and the hosts file would then
+ * give that address two names), and addresses other helpers' blocks name are left alone.
  */
 import net from "node:net";
 import { pipeline, type Duplex } from "node:stream";
 import type { Logger } from "../logs/logger.ts";
 import type { ClusterEndpoint } from "../k8s/serviceCatalog.ts";
 import type { EndpointView } from "../protocol/index.ts";
-import { writeHostsBlock } from "./hostsFile.ts";
+import { addressesOfOtherBlocks, writeHostsBlock } from "./hostsFile.ts";
 
 export type EndpointMode = "hosts" | "unprivileged";
 
@@ -38,9 +42,13 @@ interface Live {
 
 const FIRST = [127, 1, 1, 1];
 
+/** Every address this helper's sessions map now (one process, one register). */
+const HELPER_ADDRESSES = new Set<string>();
+
 export class EndpointMap {
   private readonly live = new Map<string, Live>();
-  private readonly usedAddresses = new Set<string>();
+  /** Addresses found taken (EADDRINUSE) while this map looked for one. */
+  private readonly unavailable = new Set<string>();
   private hostsText = "";
 
   constructor(private readonly options: EndpointMapOptions) {}
@@ -81,8 +89,9 @@ export class EndpointMap {
 
   private async map(endpoint: ClusterEndpoint): Promise<void> {
     const { mode } = this.options;
+    const elsewhere = mode === "hosts" ? addressesOfOtherBlocks(this.options.hostsFile, (id) => id === this.options.blockId) : new Set<string>();
     for (let attempt = 0; attempt < 64; attempt++) {
-      const address = mode === "hosts" ? this.nextAddress() : "127.0.0.1";
+      const address = mode === "hosts" ? this.nextAddress(elsewhere) : "127.0.0.1";
       const mapped: MappedEndpoint = { key: endpoint.key, kind: endpoint.kind, namespace: endpoint.namespace, service: endpoint.service, ...(endpoint.hostname ? { hostname: endpoint.hostname } : {}), names: endpoint.names, dialHost: endpoint.dialHost, address, ports: [] };
       const servers: net.Server[] = [];
       const sockets = new Set<net.Socket>();
@@ -92,14 +101,14 @@ export class EndpointMap {
           servers.push(server);
           mapped.ports.push({ ...(port.name ? { name: port.name } : {}), port: port.port, listenPort: (server.address() as net.AddressInfo).port });
         }
-        if (mode === "hosts") this.usedAddresses.add(address);
+        if (mode === "hosts") HELPER_ADDRESSES.add(address);
         this.live.set(endpoint.key, { endpoint: mapped, servers, sockets });
         return;
       } catch (error) {
         for (const server of servers) server.close();
         // Taken by another process (another helper): the next address. Anything else is final.
         if (mode !== "hosts" || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
-        this.usedAddresses.add(address);
+        this.unavailable.add(address);
         this.options.log.debug({ address, endpoint: endpoint.key }, "address in use; trying the next one");
       }
     }
@@ -140,17 +149,17 @@ export class EndpointMap {
     const live = this.live.get(key);
     if (!live) return;
     this.live.delete(key);
-    this.usedAddresses.delete(live.endpoint.address);
+    if (this.options.mode === "hosts") HELPER_ADDRESSES.delete(live.endpoint.address);
     const closed = Promise.all(live.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const socket of live.sockets) socket.destroy();
     await closed;
   }
 
-  private nextAddress(): string {
+  private nextAddress(elsewhere: Set<string>): string {
     const octets = [...FIRST];
     for (;;) {
       const address = octets.join(".");
-      if (!this.usedAddresses.has(address)) return address;
+      if (!HELPER_ADDRESSES.has(address) && !this.unavailable.has(address) && !elsewhere.has(address)) return address;
       octets[3] = (octets[3] as number) + 1;
       if ((octets[3] as number) > 254) {
         octets[3] = 1;
@@ -165,7 +174,8 @@ export class EndpointMap {
     const entries = [...this.live.values()].map((l) => ({ address: l.endpoint.address, names: l.endpoint.names })).sort((a, b) => compareAddresses(a.address, b.address));
     const text = JSON.stringify(entries);
     if (text === this.hostsText) return;
-    writeHostsBlock(this.options.hostsFile, this.options.blockId, entries, "cluster services mapped by kbridge; removed when the session ends");
+    const { skipped } = writeHostsBlock(this.options.hostsFile, this.options.blockId, entries, "cluster services mapped by kbridge; removed when the session ends");
+    if (skipped.length > 0) this.options.log.warn({ skipped }, "left out of the hosts file: not DNS names (reach those services by address)");
     this.hostsText = text;
   }
 }

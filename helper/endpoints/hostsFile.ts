@@ -3,17 +3,29 @@
  * file (its own marked blocks only) and binding loopback addresses and low ports. Callers
  * ask first (`hostsFileWritable`, `canBind`) and fall back to unprivileged endpoints.
  *
- * The hosts file is rewritten whole — every line outside kbridge's blocks byte for byte —
- * through a temporary file and a rename when the folder allows it, else in place (a hosts
- * file bind-mounted into a container cannot be renamed over).
+ * The hosts file is shared (other helpers, other sessions, the user's own tools), so:
+ * - it is rewritten whole — every byte outside kbridge's blocks as it was, a missing final
+ *   newline included (a block that needed one says so, and takes it when it goes) — through
+ *   a temporary file and a rename when the folder allows it, else in place without ever
+ *   leaving it empty (a hosts file bind-mounted into a container cannot be renamed over);
+ * - a symlinked hosts file is written through to its target;
+ * - writers take a lock, and each checks after writing that its change is there (another
+ *   tool may have rewritten the file meanwhile), writing again if not;
+ * - only valid DNS names and IP addresses are written: a name from the cluster that is not
+ *   one (a newline in it would add lines of its own) is skipped and reported.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 
 export const HOSTS_FILE_DEFAULT = "/etc/hosts";
 const BEGIN = "# kbridge begin ";
 const END = "# kbridge end ";
+/** On a block's first line when kbridge added the newline the file lacked before it. */
+const ADDED_NEWLINE = "(newline added)";
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i;
 
 export interface HostsEntry {
   address: string;
@@ -30,74 +42,133 @@ export function hostsFileWritable(file: string): boolean {
   }
 }
 
-/**
- * Writes kbridge's block `id` (replacing a previous one of that id), leaving every other line
- * as it was. An empty `entries` removes the block.
- */
-export function writeHostsBlock(file: string, id: string, entries: HostsEntry[], comment: string): void {
-  const text = fs.readFileSync(file, "utf8");
-  const kept = withoutBlocks(text, (blockId) => blockId === id);
-  if (entries.length === 0) {
-    if (kept !== text) replaceFile(file, kept);
-    return;
+/** The names (and addresses) that may go into a hosts file: `entries` without the others, and what was left out. */
+export function validHostsEntries(entries: HostsEntry[]): { entries: HostsEntry[]; skipped: string[] } {
+  const skipped: string[] = [];
+  const valid: HostsEntry[] = [];
+  for (const entry of entries) {
+    if (net.isIP(entry.address) === 0) {
+      skipped.push(`${JSON.stringify(entry.address)} (not an IP address)`);
+      continue;
+    }
+    const names = entry.names.filter((name) => DNS_NAME.test(name) || void skipped.push(`${JSON.stringify(name)} (not a DNS name)`));
+    if (names.length > 0) valid.push({ address: entry.address, names });
   }
-  const width = Math.max(...entries.map((e) => e.address.length));
-  const block = [`${BEGIN}${id} — ${comment}`, ...entries.map((e) => `${e.address.padEnd(width)} ${e.names.join(" ")}`), `${END}${id}`].join("\n") + "\n";
-  replaceFile(file, (kept === "" || kept.endsWith("\n") ? kept : `${kept}\n`) + block);
+  return { entries: valid, skipped };
+}
+
+/**
+ * Writes kbridge's block `id` (replacing a previous one of that id), leaving every other byte
+ * as it was. An empty `entries` removes the block. Returns the names and addresses skipped
+ * because they may not go into a hosts file.
+ */
+export function writeHostsBlock(file: string, id: string, entries: HostsEntry[], comment: string): { skipped: string[] } {
+  const valid = validHostsEntries(entries);
+  const oneLine = comment.replace(/[\r\n]+/g, " ");
+  const change = (text: string) => {
+    const kept = withoutBlocks(text, (blockId) => blockId === id);
+    if (valid.entries.length === 0) return kept;
+    const width = Math.max(...valid.entries.map((e) => e.address.length));
+    const needsNewline = kept !== "" && !kept.endsWith("\n");
+    const lines = [`${BEGIN}${id}${needsNewline ? ` ${ADDED_NEWLINE}` : ""} — ${oneLine}`, ...valid.entries.map((e) => `${e.address.padEnd(width)} ${e.names.join(" ")}`), `${END}${id}`];
+    return `${kept}${needsNewline ? "\n" : ""}${lines.join("\n")}\n`;
+  };
+  // Done when block `id` reads as this write meant (another writer's blocks may come and go around it).
+  const done = (text: string) => readBlock(text, id) === readBlock(change(text), id);
+  editHostsFile(file, change, done);
+  return { skipped: valid.skipped };
 }
 
 /** Removes every kbridge block whose id matches (a crashed run's leftovers); returns the ids removed. */
 export function removeHostsBlocks(file: string, matches: (id: string) => boolean): string[] {
-  let text: string;
+  let removed: string[] = [];
+  const change = (text: string) => {
+    removed = [];
+    return withoutBlocks(text, (id) => {
+      const match = matches(id);
+      if (match) removed.push(id);
+      return match;
+    });
+  };
   try {
-    text = fs.readFileSync(file, "utf8");
-  } catch {
-    return [];
+    editHostsFile(file, change, (text) => blockIds(text).every((id) => !matches(id)));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
   }
-  const removed: string[] = [];
-  const kept = withoutBlocks(text, (id) => {
-    const match = matches(id);
-    if (match) removed.push(id);
-    return match;
-  });
-  if (removed.length > 0) replaceFile(file, kept);
   return removed;
 }
 
 /** The ids of kbridge's blocks in the hosts file. */
 export function hostsBlockIds(file: string): string[] {
   try {
-    return [...fs.readFileSync(file, "utf8").matchAll(/^# kbridge begin (\S+)/gm)].map((m) => m[1] as string);
+    return blockIds(fs.readFileSync(file, "utf8"));
   } catch {
     return [];
   }
 }
 
-/** Block `id` exactly as it is in the hosts file, begin and end lines included; null when there is none. */
-export function readHostsBlock(file: string, id: string): string | null {
+/** The addresses named in kbridge blocks other than those `ours` selects (other sessions and helpers use them). */
+export function addressesOfOtherBlocks(file: string, ours: (id: string) => boolean): Set<string> {
+  const used = new Set<string>();
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch {
+    return used;
+  }
+  let inOther = false;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(BEGIN)) inOther = !ours(line.slice(BEGIN.length).split(/\s/)[0] ?? "");
+    else if (line.startsWith(END)) inOther = false;
+    else if (inOther) {
+      const address = line.split(/\s+/)[0];
+      if (address) used.add(address);
+    }
+  }
+  return used;
+}
+
+function blockIds(text: string): string[] {
+  return [...text.matchAll(/^# kbridge begin (\S+)/gm)].map((m) => m[1] as string);
+}
+
+/** Block `id` exactly as it is in the hosts file, begin and end lines included; null when there is none. */
+export function readHostsBlock(file: string, id: string): string | null {
+  try {
+    return readBlock(fs.readFileSync(file, "utf8"), id);
+  } catch {
     return null;
   }
-  const start = text.indexOf(`${BEGIN}${id} `);
+}
+
+function readBlock(text: string, id: string): string | null {
+  const start = text.search(new RegExp(`^${escapeRegExp(`${BEGIN}${id} `)}`, "m"));
   if (start < 0) return null;
   const endLine = text.indexOf(`${END}${id}`, start);
   const stop = endLine < 0 ? text.length : text.indexOf("\n", endLine) < 0 ? text.length : text.indexOf("\n", endLine) + 1;
   return text.slice(start, stop);
 }
 
-/** The text without the blocks `drop` selects; a block without its end line runs to the end of the file. */
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * The text without the blocks `drop` selects; a block without its end line runs to the end of
+ * the file. A block that added a newline takes it along when nothing follows it; when another
+ * kbridge block follows, that one carries the mark on.
+ */
 function withoutBlocks(text: string, drop: (id: string) => boolean): string {
   const lines = text.split(/(?<=\n)/);
   const out: string[] = [];
   let skipping: string | null = null;
+  /** The line (in `out`) whose newline a dropped block had added. */
+  let added = -1;
   for (const line of lines) {
     if (skipping === null && line.startsWith(BEGIN)) {
       const id = line.slice(BEGIN.length).split(/\s/)[0] ?? "";
       if (drop(id)) {
         skipping = id;
+        if (line.slice(BEGIN.length + id.length + 1).startsWith(ADDED_NEWLINE)) added = out.length - 1;
         continue;
       }
     }
@@ -107,7 +178,70 @@ function withoutBlocks(text: string, drop: (id: string) => boolean): string {
     }
     out.push(line);
   }
+  if (added >= 0) {
+    const next = out[added + 1];
+    if (next === undefined) out[added] = (out[added] ?? "").replace(/\n$/, "");
+    else if (next.startsWith(BEGIN) && !next.includes(ADDED_NEWLINE)) {
+      const id = next.slice(BEGIN.length).split(/\s/)[0] ?? "";
+      out[added + 1] = `${BEGIN}${id} ${ADDED_NEWLINE}${next.slice(BEGIN.length + id.length)}`;
+    }
+  }
   return out.join("");
+}
+
+const LOCK_STALE_MS = 10_000;
+const WRITE_TRIES = 5;
+
+/** Applies `change` to the file's text under the lock, then checks `done` on what the file says, writing again if another tool undid it. */
+function editHostsFile(file: string, change: (text: string) => string, done: (text: string) => boolean): void {
+  // A symlinked hosts file is written where it leads (the link itself stays).
+  const target = fs.realpathSync(file);
+  const release = lock(target);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const text = fs.readFileSync(target, "utf8");
+      if (done(text)) return;
+      const next = change(text);
+      if (next !== text) replaceFile(target, next);
+      if (done(fs.readFileSync(target, "utf8"))) return;
+      if (attempt >= WRITE_TRIES) throw new Error(`the hosts file ${target} kept changing while kbridge wrote its block (${WRITE_TRIES} tries)`);
+    }
+  } finally {
+    release();
+  }
+}
+
+/** A lock shared by every kbridge process on this machine for one hosts file (a file created exclusively; a stale one is taken over). */
+function lock(target: string): () => void {
+  const name = path.join(os.tmpdir(), `kbridge-hosts-${createHash("sha256").update(target).digest("hex").slice(0, 16)}.lock`);
+  const deadline = Date.now() + 2 * LOCK_STALE_MS;
+  for (;;) {
+    try {
+      fs.writeFileSync(name, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      return () => fs.rmSync(name, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    if (lockIsStale(name)) {
+      fs.rmSync(name, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`the hosts file ${target} stayed locked (${name}) for ${(2 * LOCK_STALE_MS) / 1000} s`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
+}
+
+/** A lock whose process is gone, or older than any write takes. */
+function lockIsStale(name: string): boolean {
+  try {
+    const pid = Number(fs.readFileSync(name, "utf8").trim());
+    if (Date.now() - fs.statSync(name).mtimeMs > LOCK_STALE_MS) return true;
+    if (!(pid > 0)) return false; // being written this instant
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
 }
 
 function replaceFile(file: string, text: string): void {
@@ -115,6 +249,7 @@ function replaceFile(file: string, text: string): void {
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.kbridge-${process.pid}`);
   try {
     fs.writeFileSync(temporary, text, { mode: stat.mode & 0o777 });
+    fs.chmodSync(temporary, stat.mode & 0o777);
     try {
       fs.chownSync(temporary, stat.uid, stat.gid);
     } catch {
@@ -128,7 +263,14 @@ function replaceFile(file: string, text: string): void {
     // EBUSY/EXDEV: a bind-mounted file; EACCES/EPERM: the folder is not writable but the file is.
     if (!["EBUSY", "EXDEV", "EACCES", "EPERM", "EROFS"].includes(code ?? "")) throw error;
   }
-  fs.writeFileSync(file, text);
+  // In place: the new text over the old, then cut to its length — a reader never sees the file empty.
+  const fd = fs.openSync(file, "r+");
+  try {
+    fs.writeSync(fd, text, 0, "utf8");
+    fs.ftruncateSync(fd, Buffer.byteLength(text));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Can this process listen on address:port (a 127.x alias, a port below 1024)? */
