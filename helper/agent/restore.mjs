@@ -18,6 +18,8 @@
 import { isDeepStrictEqual } from "node:util";
 import {
   agentConfigMapName,
+  MANAGED_BY_KEY,
+  MANAGED_BY_VALUE,
   MANAGED_SELECTOR,
   ORIGINAL_ANNOTATION,
   ORIGINAL_SELECTOR_ANNOTATION,
@@ -346,32 +348,43 @@ const GROUPS = { core: "/api/v1", networking: "/apis/networking.k8s.io/v1", rbac
  * (the restorer's pod, ServiceAccount, Role and RoleBinding) is owned by the Secret, so the
  * garbage collector removes it anyway: deleted here as well (a session of an older kbridge
  * made them without owners), but a failure there is only logged. Secrets, ConfigMaps and the
- * identity go by name: the restorer may touch no other Secret of the namespace.
+ * identity go by name (the restorer may touch no other Secret of the namespace), each only
+ * when it carries this session's labels, and only the object that was read (a uid
+ * precondition): an object of someone else's that happens to have the name is left alone.
  */
 async function removeObjects(ctx, { isolation }) {
   const selector = encodeURIComponent(`${SESSION_LABEL}=${ctx.session},${MANAGED_SELECTOR}`);
   const list = async (group, plural) => (await call(ctx, `list the session's ${plural}`, "GET", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}?labelSelector=${selector}`)).body?.items ?? [];
-  const remove = (group, plural, name, tolerate = [404]) => call(ctx, `delete ${plural} ${name}`, "DELETE", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}/${name}${plural === "pods" ? "?gracePeriodSeconds=0" : ""}`, undefined, { tolerate });
+  const remove = (group, plural, name) => call(ctx, `delete ${plural} ${name}`, "DELETE", `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}/${name}${plural === "pods" ? "?gracePeriodSeconds=0" : ""}`, undefined, { tolerate: [404] });
+  const removeOwned = async (group, plural, name, tolerateRead = [404]) => {
+    const path = `${GROUPS[group]}/namespaces/${ctx.namespace}/${plural}/${name}`;
+    const found = await call(ctx, `read ${plural} ${name}`, "GET", path, undefined, { tolerate: tolerateRead });
+    if (found.status !== 200) return;
+    const labels = found.body?.metadata?.labels ?? {};
+    if (labels[SESSION_LABEL] !== ctx.session || labels[MANAGED_BY_KEY] !== MANAGED_BY_VALUE) return ctx.log("left alone: not this session's", { kind: plural, name });
+    const preconditions = { apiVersion: "v1", kind: "DeleteOptions", preconditions: { uid: found.body.metadata.uid } };
+    await call(ctx, `delete ${plural} ${name}`, "DELETE", path, preconditions, { tolerate: [404, 409] });
+  };
   const isRestorer = (pod) => pod.metadata.labels?.[ROLE_LABEL] === "restorer";
   for (const item of await list("networking", "ingresses")) await remove("networking", "ingresses", item.metadata.name);
   const pods = await list("core", "pods");
   for (const pod of pods) if (!isRestorer(pod)) await remove("core", "pods", pod.metadata.name);
-  await remove("core", "configmaps", agentConfigMapName(ctx.session));
+  await removeOwned("core", "configmaps", agentConfigMapName(ctx.session));
   const unrouted = isolation ? await unroute(ctx) : [];
-  await remove("core", "secrets", savedOriginalName(ctx.session));
+  await removeOwned("core", "secrets", savedOriginalName(ctx.session));
   // The restore is done. From here on the garbage collector may take a restorer's rights at any moment.
-  const leftovers = [...pods.filter((pod) => isRestorer(pod) && pod.metadata.name !== ctx.self).map((pod) => ["core", "pods", pod.metadata.name])];
-  // A session's own identity (none when the restorer runs as kbridge setup's, which may not delete it: 403 then).
-  for (const [group, plural] of [
-    ["core", "serviceaccounts"],
-    ["rbac", "roles"],
-    ["rbac", "rolebindings"],
-  ]) {
-    leftovers.push([group, plural, restorerName(ctx.session)]);
-  }
-  if (ctx.self) leftovers.push(["core", "pods", ctx.self]);
+  const leftovers = pods.filter((pod) => isRestorer(pod) && pod.metadata.name !== ctx.self).map((pod) => pod.metadata.name);
+  if (ctx.self) leftovers.push(ctx.self);
   try {
-    for (const [group, plural, name] of leftovers) await remove(group, plural, name, [403, 404]);
+    for (const name of leftovers) await remove("core", "pods", name);
+    // A session's own identity (none when the restorer runs as kbridge setup's, which may not read it: 403 then).
+    for (const [group, plural] of [
+      ["core", "serviceaccounts"],
+      ["rbac", "roles"],
+      ["rbac", "rolebindings"],
+    ]) {
+      await removeOwned(group, plural, restorerName(ctx.session), [403, 404]);
+    }
   } catch (error) {
     ctx.log("the session's Secret is gone; what it owns is left to the garbage collector", { error: error.message });
   }

@@ -70,15 +70,26 @@ describe("a Deployment", () => {
       `DELETE /api/v1/namespaces/${NS}/configmaps/kbridge-${SESSION}-agent`,
       `DELETE ${SECRET}`,
       `DELETE /api/v1/namespaces/${NS}/pods/kbridge-${SESSION}-restorer?gracePeriodSeconds=0`,
-      // Its own identity, by name (gone already here, or never made: kbridge setup's).
-      `DELETE /api/v1/namespaces/${NS}/serviceaccounts/kbridge-${SESSION}-restorer`,
-      `DELETE /apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles/kbridge-${SESSION}-restorer`,
-      `DELETE /apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings/kbridge-${SESSION}-restorer`,
+    ]);
+    // Its own identity is looked for by name (gone already here, or never made: kbridge setup's).
+    expect(api.calls.filter((c) => c.includes(`-restorer`) && c.startsWith("GET"))).toEqual([
+      `GET /api/v1/namespaces/${NS}/serviceaccounts/kbridge-${SESSION}-restorer`,
+      `GET /apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/roles/kbridge-${SESSION}-restorer`,
+      `GET /apis/rbac.authorization.k8s.io/v1/namespaces/${NS}/rolebindings/kbridge-${SESSION}-restorer`,
     ]);
     // Secrets and ConfigMaps are never listed: the restorer may not read the namespace's other Secrets.
     expect(api.calls.filter((c) => /^GET \S*\/(secrets|configmaps)\?/.test(c))).toEqual([]);
     expect(api.calls.indexOf(`PUT ${DEPLOYMENT}`)).toBeLessThan(api.calls.indexOf(`DELETE ${SECRET}`));
     expect(progress).toEqual(["reading the saved original", "putting deployment/api back", "checking deployment/api", "removing the session's objects"]);
+  });
+
+  test("an object of someone else's that has the session's name (no kbridge labels) is left alone", async () => {
+    connectedDeployment();
+    const configMap = `/api/v1/namespaces/${NS}/configmaps/kbridge-${SESSION}-agent`;
+    api.put(configMap, { metadata: { name: `kbridge-${SESSION}-agent`, labels: { app: "theirs" } }, data: { mine: "yes" } });
+    expect((await run()).restored).toBe("deployment/api");
+    expect(api.get(configMap).data).toEqual({ mine: "yes" });
+    expect(api.calls).not.toContain(`DELETE ${configMap}`);
   });
 
   test("a conflict while putting it back is read again and tried again; a 500 once is tried again", async () => {

@@ -43,7 +43,8 @@ function api(method, path, body, contentType = "application/json") {
         method,
         path,
         ca: fs.readFileSync(`${SA}/ca.crt`),
-        headers: { authorization: `Bearer ${fs.readFileSync(`${SA}/token`, "utf8").trim()}`, accept: "application/json", ...(payload ? { "content-type": contentType } : {}) },
+        // A length always: Node sends a DELETE's body neither chunked nor sized otherwise, and the server would read it as the next request.
+        headers: { authorization: `Bearer ${fs.readFileSync(`${SA}/token`, "utf8").trim()}`, accept: "application/json", ...(payload ? { "content-type": contentType, "content-length": Buffer.byteLength(payload) } : {}) },
         timeout: REQUEST_TIMEOUT_MS,
       },
       (response) => {

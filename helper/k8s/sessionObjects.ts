@@ -108,9 +108,9 @@ async function createRestorerIdentity(connection: ClusterConnection, namespace: 
           { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "delete"] },
           // The saved original (read; patched with what it saw and did; deleted last), its scripts and its own identity.
           { apiGroups: [""], resources: ["secrets"], resourceNames: [names.original], verbs: ["get", "patch", "delete"] },
-          { apiGroups: [""], resources: ["configmaps"], resourceNames: [names.agent], verbs: ["delete"] },
-          { apiGroups: [""], resources: ["serviceaccounts"], resourceNames: [metadata.name], verbs: ["delete"] },
-          { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], resourceNames: [metadata.name], verbs: ["delete"] },
+          { apiGroups: [""], resources: ["configmaps"], resourceNames: [names.agent], verbs: ["get", "delete"] },
+          { apiGroups: [""], resources: ["serviceaccounts"], resourceNames: [metadata.name], verbs: ["get", "delete"] },
+          { apiGroups: ["rbac.authorization.k8s.io"], resources: ["roles", "rolebindings"], resourceNames: [metadata.name], verbs: ["get", "delete"] },
           { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list", "delete"] },
         ],
       },
