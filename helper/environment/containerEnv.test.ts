@@ -34,6 +34,8 @@ describe("buildEnvironment", () => {
             { name: "CPU_M", valueFrom: { resourceFieldRef: { resource: "requests.cpu", divisor: "1m" } } },
             { name: "CPU", valueFrom: { resourceFieldRef: { resource: "limits.cpu" } } },
             { name: "LOG_LEVEL", value: "debug" },
+            // Built from a secret: as secret as it.
+            { name: "DATABASE_URL", value: "postgres://app:$(DB_PASSWORD)@db:5432/orders" },
           ],
           resources: { limits: { memory: "256Mi", cpu: "1500m" }, requests: { cpu: "250m" } },
         },
@@ -56,7 +58,8 @@ describe("buildEnvironment", () => {
       GRPC_DNS_RESOLVER: "native",
     });
     expect(env).not.toHaveProperty("OPTIONAL");
-    expect(vars.filter((v) => v.secret).map((v) => v.name).sort()).toEqual(["DB_MODE", "DB_PASSWORD", "SECRET_PASSWORD"]);
+    expect(env.DATABASE_URL).toBe(`postgres://app:p "w"\nline 2@db:5432/orders`);
+    expect(vars.filter((v) => v.secret).map((v) => v.name).sort()).toEqual(["DATABASE_URL", "DB_MODE", "DB_PASSWORD", "SECRET_PASSWORD"]);
   });
 
   test("the config file wins over the pod, the profile over both; a missing reference names what is missing", async () => {

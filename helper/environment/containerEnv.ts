@@ -73,8 +73,14 @@ export async function buildEnvironment(inputs: EnvInputs): Promise<EnvVar[]> {
   for (const variable of inputs.container.env ?? []) {
     const from = variable.valueFrom;
     if (!from) {
-      const value = expand(variable.value ?? "", (name) => vars.get(name)?.value ?? services[name]);
-      set(variable.name, value, "env");
+      // A value built from a secret is as secret as the secret (DATABASE_URL=…$(DB_PASSWORD)…).
+      let fromSecret = false;
+      const value = expand(variable.value ?? "", (name) => {
+        const known = vars.get(name);
+        if (known?.secret) fromSecret = true;
+        return known?.value ?? services[name];
+      });
+      set(variable.name, value, "env", fromSecret);
       continue;
     }
     const keyRef = from.secretKeyRef ?? from.configMapKeyRef;

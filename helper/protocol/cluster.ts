@@ -1,16 +1,16 @@
 /** What the dashboard browses in a cluster: namespaces and services for the connect wizard, kbridge's own objects for the cluster page. */
 import { z } from "zod";
 
-export const contextRefSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required") }).strict();
-export const namespaceRefSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required"), namespace: z.string().min(1, "Namespace is required") }).strict();
+export const contextRefSchema = z.object({ kubeContext: z.string().max(253, "Kube context must be at most 253 characters").min(1, "Kube context is required") }).strict();
+export const namespaceRefSchema = z.object({ kubeContext: z.string().max(253, "Kube context must be at most 253 characters").min(1, "Kube context is required"), namespace: z.string().max(63, "Namespace must be at most 63 characters").min(1, "Namespace is required") }).strict();
 export const removeObjectsSchema = z
   .object({
-    kubeContext: z.string().min(1, "Kube context is required"),
-    namespace: z.string().min(1, "Namespace is required"),
+    kubeContext: z.string().max(253, "Kube context must be at most 253 characters").min(1, "Kube context is required"),
+    namespace: z.string().max(63, "Namespace must be at most 63 characters").min(1, "Namespace is required"),
     /** Every object of this session (restoring its workload first), or… */
-    sessionId: z.string().min(1).optional(),
+    sessionId: z.string().min(1).max(64).optional(),
     /** …one object. */
-    object: z.object({ kind: z.string().min(1), name: z.string().min(1) }).strict().optional(),
+    object: z.object({ kind: z.string().min(1).max(64), name: z.string().min(1).max(253) }).strict().optional(),
   })
   .strict()
   .refine((input) => (input.sessionId === undefined) !== (input.object === undefined), "Name either a session or one object");

@@ -4,13 +4,23 @@ import { targetRefSchema } from "./target.ts";
 import { podResourcesSchema } from "./podResources.ts";
 import { agentImageSchema, portSchema, privilegeModes, targetKinds } from "./profile.ts";
 
+/**
+ * Caps on what a client may send: Kubernetes' own limits for names, and sizes no real
+ * command, path or environment comes near (a 500 KB name would otherwise be copied into
+ * every log line about the session).
+ */
+const capped = (what: string, max: number) => z.string().max(max, `${what} must be at most ${max} characters`);
+const PATH_MAX = 4096;
+const ENV_ENTRIES_MAX = 1000;
+const ENV_VALUE_MAX = 128 * 1024;
+
 export const sessionStartSchema = z
   .object({
-    kubeContext: z.string().min(1, "Kube context is required"),
-    namespace: z.string().min(1, "Namespace is required"),
+    kubeContext: capped("Kube context", 253).min(1, "Kube context is required"),
+    namespace: capped("Namespace", 63).min(1, "Namespace is required"),
     targetKind: z.enum(targetKinds),
-    targetName: z.string().min(1, "Target name is required"),
-    container: z.string().default(""),
+    targetName: capped("Target name", 253).min(1, "Target name is required"),
+    container: capped("Container", 63).default(""),
     /** Service port (or container port) → workstation port; without `port`, the target's ports in order. */
     ports: z.array(z.object({ port: portSchema("Port").optional(), workstationPort: portSchema("Workstation port") })).min(1, "Map at least one port"),
     /** Empty: node:22-alpine. */
@@ -20,20 +30,23 @@ export const sessionStartSchema = z
     keepProbes: z.boolean().default(false),
     keepLifecycleHooks: z.boolean().default(false),
     /** The profile's environment overrides (above the pod's and the config file's). */
-    env: z.record(z.string(), z.string()).default({}),
+    env: z
+      .record(capped("A variable name", 256), capped("A variable's value", ENV_VALUE_MAX))
+      .refine((env) => Object.keys(env).length <= ENV_ENTRIES_MAX, `At most ${ENV_ENTRIES_MAX} environment overrides`)
+      .default({}),
     /** How cluster services reach the workstation: hosts file and 127.1.1.x, or 127.0.0.1 ports. */
     privilegeMode: z.enum(privilegeModes).default("auto"),
     deadmanSeconds: z.number().int().min(3).max(600).optional(),
     /** The workstation process kbridge starts once connected (with the session's environment) and stops at the end. */
-    launch: z.object({ command: z.string().trim().min(1, "Launch command is required"), cwd: z.string().min(1, "Working directory is required") }).strict().optional(),
+    launch: z.object({ command: capped("The launch command", 8192).trim().min(1, "Launch command is required"), cwd: capped("The working directory", PATH_MAX).min(1, "Working directory is required") }).strict().optional(),
     /** A KubernetesLocalProcessConfig.yaml to apply (absolute path). */
-    configFile: z.string().refine((p) => p.startsWith("/"), "Config file must be an absolute path").optional(),
+    configFile: capped("The config file path", PATH_MAX).refine((p) => p.startsWith("/"), "Config file must be an absolute path").optional(),
     /**
      * Isolation: only requests carrying this developer's routing key (header
      * kubernetes-route-as, or the personal URL) reach the workstation; the workload keeps
      * serving everyone else. Empty key: <user>-<4 hex>.
      */
-    isolate: z.object({ routingKey: z.string().trim().default("") }).strict().optional(),
+    isolate: z.object({ routingKey: capped("The routing key", 63).trim().default("") }).strict().optional(),
     /** The dashboard profile this session connects (the dashboard records the session's history under it). */
     profileId: z.number().int().positive().optional(),
   })
@@ -105,7 +118,7 @@ export interface LogLineView {
   text: string;
 }
 
-export const sessionLogsSchema = z.object({ sessionId: z.string().min(1), after: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(20_000).default(5000) }).strict();
+export const sessionLogsSchema = z.object({ sessionId: z.string().min(1).max(64), after: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(20_000).default(5000) }).strict();
 
 /** The workstation process of a session. */
 export interface ProcessView {
@@ -224,19 +237,19 @@ export interface ConfigPreviewView {
   warnings: string[];
 }
 
-export const configPreviewSchema = z.object({ path: z.string().min(1, "Config file path is required") }).strict();
+export const configPreviewSchema = z.object({ path: z.string().max(4096, "Config file path must be at most 4096 characters").min(1, "Config file path is required") }).strict();
 
 export const followPodSchema = z
-  .object({ sessionId: z.string().min(1), pod: z.string().min(1), container: z.string().min(1).optional(), follow: z.boolean().default(true) })
+  .object({ sessionId: z.string().min(1).max(64), pod: z.string().min(1).max(253), container: z.string().min(1).max(63).optional(), follow: z.boolean().default(true) })
   .strict();
 
-export const sessionIdSchema = z.object({ sessionId: z.string().min(1) }).strict();
+export const sessionIdSchema = z.object({ sessionId: z.string().min(1).max(64) }).strict();
 
-export const clusterCleanSchema = z.object({ kubeContext: z.string().min(1, "Kube context is required"), namespace: z.string().min(1, "Namespace is required") }).strict();
+export const clusterCleanSchema = z.object({ kubeContext: z.string().max(253, "Kube context must be at most 253 characters").min(1, "Kube context is required"), namespace: z.string().max(63, "Namespace must be at most 63 characters").min(1, "Namespace is required") }).strict();
 
 /** `kbridge check`: connect's preflight for a target, changing nothing. */
 export const clusterCheckSchema = z
-  .object({ kubeContext: z.string().min(1, "Kube context is required"), target: targetRefSchema, isolate: z.boolean().default(false), agentImage: z.string().min(1).optional(), podResources: podResourcesSchema.optional() })
+  .object({ kubeContext: z.string().max(253, "Kube context must be at most 253 characters").min(1, "Kube context is required"), target: targetRefSchema, isolate: z.boolean().default(false), agentImage: z.string().min(1).max(255).optional(), podResources: podResourcesSchema.optional() })
   .strict();
 
 /** One preflight check: passed, or why not and what to do (helper/k8s/preflight.ts). */

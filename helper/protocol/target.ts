@@ -4,10 +4,10 @@ import { targetKinds } from "./profile.ts";
 
 export const targetRefSchema = z.object({
   kind: z.enum(targetKinds),
-  name: z.string().min(1),
-  namespace: z.string().min(1),
+  name: z.string().min(1).max(253),
+  namespace: z.string().min(1).max(63),
   /** Chosen by kbridge when empty. */
-  container: z.string().default(""),
+  container: z.string().max(63).default(""),
 });
 export type TargetRef = z.input<typeof targetRefSchema>;
 

@@ -39,6 +39,9 @@ import { SessionRecovery } from "./sessionRecovery.ts";
 
 export type { SessionManagerDeps };
 
+/** Finished sessions the helper still lists (a retry loop of failing connects must not grow it without end). */
+export const KEEP_FINISHED = 20;
+
 export class SessionManager {
   private readonly sessions = new Map<string, Entry>();
   /** What the manager's parts (recovery, the workstation process) may do with its sessions. */
@@ -345,6 +348,9 @@ export class SessionManager {
     entry.log.append("helper", state === "failed" ? "error" : "info", `Session ${state} (${outcome})${note ? `: ${note}` : "."}`);
     this.publish(entry);
     void entry.log.close();
+    // The helper keeps the latest finished sessions only (their log files stay; the dashboard keeps the history).
+    const finishedIds = [...this.sessions.values()].filter((e) => isFinished(e.view.state)).map((e) => e.view.id);
+    for (const id of finishedIds.slice(0, Math.max(0, finishedIds.length - KEEP_FINISHED))) this.sessions.delete(id);
   }
 
   private get(id: string): Entry {

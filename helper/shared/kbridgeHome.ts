@@ -35,10 +35,15 @@ export function homeId(home: HomePaths): string {
   return createHash("sha256").update(home.root).digest("hex").slice(0, 8);
 }
 
-/** Creates the home and its log folder, owner-only (0700). */
+/**
+ * Creates the home and its log folder, owner-only (0700) — and makes them so when they
+ * existed already with wider modes (a home made by hand, or by an older kbridge), with the
+ * files directly in them: the database, the token, logs and journals hold secrets.
+ */
 export function ensureHome(home: HomePaths): HomePaths {
   try {
     fs.mkdirSync(home.logs, { recursive: true, mode: 0o700 });
+    for (const folder of [home.root, home.logs]) tightenFolder(folder);
   } catch (cause) {
     throw new KbridgeError(
       {
@@ -51,6 +56,19 @@ export function ensureHome(home: HomePaths): HomePaths {
     );
   }
   return home;
+}
+
+/** `folder` 0700 and the regular files directly in it without group or other bits (links and folders below are not followed). */
+function tightenFolder(folder: string): void {
+  const stat = fs.lstatSync(folder);
+  if (!stat.isDirectory()) throw new Error(`${folder} is not a folder`);
+  if ((stat.mode & 0o077) !== 0 && stat.uid === process.getuid?.()) fs.chmodSync(folder, 0o700);
+  for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(folder, entry.name);
+    const mode = fs.lstatSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) fs.chmodSync(file, mode & 0o700);
+  }
 }
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{32,}$/;
