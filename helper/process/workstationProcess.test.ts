@@ -4,7 +4,7 @@ import { isAlive as alive } from "../../test/support/kbridgeProcess.ts";
 import { until } from "../../test/support/until.ts";
 import fs from "node:fs";
 import path from "node:path";
-import { checkLaunch, WorkstationProcess, type ProcessExit, type ProcessLine } from "./workstationProcess.ts";
+import { checkLaunch, plainCommand, WorkstationProcess, type ProcessExit, type ProcessLine } from "./workstationProcess.ts";
 
 test("runs the command in its folder with the given environment, line by line, and reports its exit code", async () => {
   const cwd = tempDir("process");
@@ -49,4 +49,23 @@ test("a launch command's program is checked before anything starts: PATH, paths 
   expect(() => checkLaunch("kbridge-no-such-program --dev", folder)).toThrow(expect.objectContaining({ info: expect.objectContaining({ code: "launch-program-not-found", message: 'The launch command\'s program "kbridge-no-such-program" is not on this workstation\'s PATH.', fields: { launchCommand: '"kbridge-no-such-program" not found' } }) }));
   expect(() => checkLaunch("./notes.txt", folder)).toThrow(/program \.\/notes\.txt is not an executable file/);
   expect(() => checkLaunch("node x", path.join(folder, "missing"))).toThrow(expect.objectContaining({ info: expect.objectContaining({ fields: { workingDirectory: `${path.join(folder, "missing")} does not exist` } }) }));
+});
+
+test("the process gets the whole environment, names a shell cannot hold included (CFG_settings.txt from an envFrom prefix), with or without shell syntax", async () => {
+  const env = { "CFG_settings.txt": "mode=fast", "my-dashed.var": "yes", PLAIN: "ok" };
+  const show = "console.log([process.env['CFG_settings.txt'], process.env['my-dashed.var'], process.env.PLAIN, process.env.EXTRA].join(' '))";
+  for (const command of [`node -e "${show}"`, `EXTRA=set node -e "${show}"`, `node -e "${show}" | cat`]) {
+    const lines: string[] = [];
+    const exits: ProcessExit[] = [];
+    new WorkstationProcess({ command, cwd: tempDir("process-env"), env, onLine: (l) => lines.push(l.text), onExit: (e) => exits.push(e) }).start();
+    await until(() => exits.length === 1, command);
+    expect(lines, command).toEqual([`mode=fast yes ok ${command.startsWith("EXTRA") ? "set" : ""}`]);
+  }
+});
+
+test("a plain command is words and quotes; anything a shell interprets is left to one", () => {
+  expect(plainCommand(`npm run dev -- --port 3000`)).toEqual({ argv: ["npm", "run", "dev", "--", "--port", "3000"], assignments: {} });
+  expect(plainCommand(`A=1 B="two words" node 'server.js' "x y"`)).toEqual({ argv: ["node", "server.js", "x y"], assignments: { A: "1", B: "two words" } });
+  expect(plainCommand(`node -e "console.log(process.env['X'])"`)).toEqual({ argv: ["node", "-e", "console.log(process.env['X'])"], assignments: {} });
+  for (const shellish of ["npm run dev | tee log", "echo $HOME", "a && b", "cat < in", "ls *.js", "cd ~", 'echo "$X"', "echo `date`", "echo 'unclosed", "A=1"]) expect(plainCommand(shellish), shellish).toBeNull();
 });

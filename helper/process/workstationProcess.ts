@@ -1,8 +1,13 @@
 /**
- * The user's process on the workstation (`npm run dev`, the profile's launch command): run
- * through the shell in its working directory with the session's environment, in a process
- * group of its own so that stopping it stops what it started; its output arrives as lines,
- * its exit with the code or signal. Restartable.
+ * The user's process on the workstation (`npm run dev`, the profile's launch command): run in
+ * its working directory with the session's whole environment, in a process group of its own
+ * so that stopping it stops what it started; its output arrives as lines, its exit with the
+ * code or signal. Restartable.
+ *
+ * Kubernetes allows variable names a shell cannot hold (`CFG_settings.txt` from an `envFrom`
+ * prefix), and dash — Debian's /bin/sh — drops them: a plain command (words and quotes) is
+ * run without a shell, one with shell syntax by bash, which passes them on; only where bash
+ * is missing do they not reach the process, and the log says which.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -30,6 +35,48 @@ export interface WorkstationProcessOptions {
   onExit(exit: ProcessExit): void;
   /** SIGTERM first; SIGKILL after this long (default 10 s). */
   stopGraceMs?: number;
+}
+
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const BASH = ["/bin/bash", "/usr/bin/bash"].find((file) => fs.existsSync(file));
+
+/**
+ * A command of plain words, single- and double-quoted strings and leading NAME=value
+ * assignments as `{ argv, assignments }`; null when it uses anything a shell must interpret
+ * (`$`, backquotes, pipes, redirections, globs, `~`, `;`, `&`, …).
+ */
+export function plainCommand(command: string): { argv: string[]; assignments: Record<string, string> } | null {
+  const words: string[] = [];
+  let word: string | null = null;
+  let quote: "'" | '"' | null = null;
+  for (const char of command) {
+    if (quote === "'") {
+      if (char === "'") quote = null;
+      else word += char;
+    } else if (quote === '"') {
+      if (char === '"') quote = null;
+      else if ("$`\\".includes(char)) return null;
+      else word += char;
+    } else if (char === "'" || char === '"') {
+      quote = char;
+      word ??= "";
+    } else if (/\s/.test(char)) {
+      if (word !== null) words.push(word);
+      word = null;
+    } else if ("$`\\|&;<>()*?[]{}~#!".includes(char)) {
+      return null;
+    } else {
+      word = (word ?? "") + char;
+    }
+  }
+  if (quote) return null;
+  if (word !== null) words.push(word);
+  const assignments: Record<string, string> = {};
+  while (words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0] as string)) {
+    const [name = "", ...value] = (words.shift() as string).split("=");
+    assignments[name] = value.join("=");
+  }
+  return words.length === 0 ? null : { argv: words, assignments };
 }
 
 /** Words the shell runs itself: nothing to find on the PATH. */
@@ -88,7 +135,14 @@ export class WorkstationProcess {
     checkLaunch(command, cwd);
     // The session's environment, plus what a shell needs to find programs.
     const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", HOME: process.env.HOME ?? "", USER: process.env.USER ?? "", LANG: process.env.LANG ?? "C.UTF-8", TERM: process.env.TERM ?? "dumb", ...this.options.env };
-    const child = spawn("/bin/sh", ["-c", command], { cwd, env: env as unknown as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    const plain = plainCommand(command);
+    const shell = BASH ?? "/bin/sh";
+    const spawnOptions = { cwd, env: { ...env, ...plain?.assignments } as unknown as NodeJS.ProcessEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] as ["ignore", "pipe", "pipe"] };
+    const child = plain ? spawn(plain.argv[0] as string, plain.argv.slice(1), spawnOptions) : spawn(shell, ["-c", command], spawnOptions);
+    if (!plain && !BASH) {
+      const dropped = Object.keys(env).filter((name) => !SHELL_NAME.test(name));
+      if (dropped.length > 0) this.options.onLine({ stream: "stderr", text: `kbridge: /bin/sh runs this command and drops ${dropped.join(", ")} (not shell names); install bash, or use a command without shell syntax, to pass them.` });
+    }
     this.child = child;
     this.stopping = false;
     for (const stream of ["stdout", "stderr"] as const) {
