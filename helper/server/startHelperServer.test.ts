@@ -129,6 +129,27 @@ describe("handshake", () => {
     expect(await get({ origin: "http://evil.example" })).toBe(403);
   });
 
+  test("every later request of a polling session is checked too: a foreign Host or Origin with a valid sid gets 403", async () => {
+    const request = (method: string, query: string, headers: Record<string, string>, body?: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = http.request(`${server.url}/socket.io/?EIO=4&transport=polling${query}`, { method, headers: { "content-type": "text/plain;charset=UTF-8", ...headers } }, (res) => {
+          let text = "";
+          res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      });
+    const opened = await request("GET", "", {});
+    const sid = (JSON.parse(opened.text.slice(1)) as { sid: string }).sid;
+    expect(opened.status).toBe(200);
+    // A page on a rebinding domain, or of another origin, that learned the sid: refused on every request, not only the first.
+    expect((await request("GET", `&sid=${sid}`, { host: "evil.example" })).status).toBe(403);
+    expect((await request("POST", `&sid=${sid}`, { origin: "http://evil.example" }, `40${HELPER_NAMESPACE},{"token":"${TOKEN}"}`)).status).toBe(403);
+    // The session itself is still there for its rightful client.
+    expect((await request("POST", `&sid=${sid}`, {}, `40${HELPER_NAMESPACE},{"token":"${TOKEN}"}`)).status).toBe(200);
+  });
+
   test("the helper listens on 127.0.0.1 only", async () => {
     await expect(
       new Promise((resolve, reject) => http.get(`http://127.0.0.2:${server.port}/`, resolve).on("error", reject)),

@@ -17,7 +17,7 @@ import {
   type SocketData,
 } from "../protocol/index.ts";
 import type { Logger } from "../logs/logger.ts";
-import { allowRequest, requireToken } from "./accessControl.ts";
+import { allowRequest, checkEveryRequest, requireToken } from "./accessControl.ts";
 import { listenError } from "../shared/listenError.ts";
 import { runCommand, splitAck, type CommandHandlers } from "./runCommand.ts";
 
@@ -56,6 +56,7 @@ export async function startHelperServer(options: HelperServerOptions): Promise<H
     serveClient: false,
     maxHttpBufferSize: 1_000_000,
   });
+  io.engine.use(checkEveryRequest(policy, log));
   const namespace = io.of(HELPER_NAMESPACE);
   namespace.use(requireToken(policy, log));
   namespace.on("connection", (socket: HelperSocket) => {
