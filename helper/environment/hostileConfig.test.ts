@@ -43,13 +43,17 @@ async function previewBesideStatus(file: string) {
   return previewed.reply.ok ? "previewed" : previewed.reply.error.message;
 }
 
-test("a FIFO, a link to /dev/zero and a file too big are refused at once, saying what they are", async () => {
+test("a FIFO, a link to /dev/zero, a file nested too deep and one too big are refused at once, saying what they are", async () => {
   const fifo = path.join(project, "fifo.yaml");
   execFileSync("mkfifo", [fifo]);
   expect(await previewBesideStatus(fifo)).toBe(`Cannot read ${fifo}: ${fifo} is not a regular file (a FIFO).`);
   const zeros = path.join(project, "zeros.yaml");
   fs.symlinkSync("/dev/zero", zeros);
   expect(await previewBesideStatus(zeros)).toBe(`Cannot read ${zeros}: ${zeros} is not a regular file (a device).`);
+  // Nested deep enough to take the YAML parser down with it (a RangeError at best, a fatal out-of-memory at worst).
+  const deep = path.join(project, "deep.yaml");
+  fs.writeFileSync(deep, `version: 0.1\nenv: ${"[".repeat(5000)}${"]".repeat(5000)}\n`);
+  expect(await previewBesideStatus(deep)).toBe(`${deep} line 2: lists and maps nested more than 64 levels deep`);
   const big = path.join(project, "big.yaml");
   fs.writeFileSync(big, `version: 0.1\n#${"x".repeat(300 * 1024)}\n`);
   expect(await previewBesideStatus(big)).toMatch(/^Cannot read .*big\.yaml: .*big\.yaml is 307\d{3} bytes; kbridge reads at most 262144\.$/);

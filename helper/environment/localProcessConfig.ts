@@ -47,7 +47,29 @@ export function readLocalProcessConfig(file: string): LocalProcessConfig {
   return parseLocalProcessConfig(text, file);
 }
 
+/** Deeper flow collections than this are no config file; the YAML parser would recurse until the stack (or the regex compiler's memory) gives out. */
+const MAX_NESTING = 64;
+
+/** The deepest `[`/`{` nesting of the text, and the line it is reached on. */
+function flowNesting(text: string): { depth: number; line: number } {
+  let depth = 0;
+  let line = 1;
+  const deepest = { depth: 0, line: 1 };
+  for (const char of text) {
+    if (char === "\n") line++;
+    else if (char === "[" || char === "{") {
+      depth++;
+      if (depth > deepest.depth) Object.assign(deepest, { depth, line });
+    } else if ((char === "]" || char === "}") && depth > 0) depth--;
+  }
+  return deepest;
+}
+
 export function parseLocalProcessConfig(text: string, file: string): LocalProcessConfig {
+  const nesting = flowNesting(text);
+  if (nesting.depth > MAX_NESTING) {
+    throw new KbridgeError({ code: "config-file-invalid", category: "user", message: `${file} line ${nesting.line}: lists and maps nested more than ${MAX_NESTING} levels deep`, hint: "This is no KubernetesLocalProcessConfig.yaml; check the profile's config file." });
+  }
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const lineOf = (node: Node | null | undefined) => (node?.range ? lines.linePos(node.range[0]).line : 1);
