@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { SessionStartInput, SessionView } from "../protocol/index.ts";
 import type { Logger } from "../logs/logger.ts";
+import { writeFileAtomic } from "../shared/safeFiles.ts";
 import type { SessionPlan } from "./sessionPlan.ts";
 
 export interface JournalEntry {
@@ -37,9 +38,8 @@ export class SessionJournal {
     try {
       fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       const file = this.file(entry.id);
-      // Atomic: a crash mid-write leaves the previous version, never half a file.
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(entry, null, 2), { mode: 0o600 });
-      fs.renameSync(`${file}.tmp`, file);
+      // Atomic, owner-only from creation (it holds the session's private key), never through a link.
+      writeFileAtomic(file, JSON.stringify(entry, null, 2), 0o600);
     } catch (error) {
       this.log.warn({ err: (error as Error).message, session: entry.id }, "could not journal the session; a crash would leave it to kbridge clean");
     }
@@ -55,8 +55,7 @@ export class SessionJournal {
       const dir = path.join(this.dir, "ended");
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       const file = path.join(dir, path.basename(this.file(view.id)));
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify(view), { mode: 0o600 });
-      fs.renameSync(`${file}.tmp`, file);
+      writeFileAtomic(file, JSON.stringify(view), 0o600);
     } catch (error) {
       this.log.warn({ err: (error as Error).message, session: view.id }, "could not keep the ended session's view");
     }
