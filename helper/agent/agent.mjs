@@ -154,8 +154,12 @@ function sniffMagic(server, name, serve) {
       if (!head.subarray(0, known).equals(MUX_MAGIC.subarray(0, known))) {
         // Port scanners, or a helper of another kbridge version; one with a token claims this session.
         socket.off("data", sniff);
-        if (head.subarray(0, MUX_MAGIC_TOKEN.length).equals(MUX_MAGIC_TOKEN)) reportRefusal(name, socket.remoteAddress, "it offered a token, which this agent does not take");
-        return socket.destroy();
+        if (!head.subarray(0, MUX_MAGIC_TOKEN.length).equals(MUX_MAGIC_TOKEN)) return socket.destroy();
+        reportRefusal(name, socket.remoteAddress, "it offered a token, which this agent does not take");
+        // Closed without a reset (what it still sends is read and dropped): it learns the tunnel ended, not that the pod failed.
+        socket.on("data", () => {});
+        socket.setTimeout(5000, () => socket.destroy());
+        return socket.end();
       }
       if (head.length < MUX_MAGIC.length) return;
       socket.off("data", sniff);

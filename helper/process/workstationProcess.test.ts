@@ -4,7 +4,7 @@ import { isAlive as alive } from "../../test/support/kbridgeProcess.ts";
 import { until } from "../../test/support/until.ts";
 import fs from "node:fs";
 import path from "node:path";
-import { checkLaunch, plainCommand, WorkstationProcess, type ProcessExit, type ProcessLine } from "./workstationProcess.ts";
+import { checkLaunch, plainCommand, runsCommand, WorkstationProcess, type ProcessExit, type ProcessLine } from "./workstationProcess.ts";
 
 test("runs the command in its folder with the given environment, line by line, and reports its exit code", async () => {
   const cwd = tempDir("process");
@@ -68,4 +68,14 @@ test("a plain command is words and quotes; anything a shell interprets is left t
   expect(plainCommand(`A=1 B="two words" node 'server.js' "x y"`)).toEqual({ argv: ["node", "server.js", "x y"], assignments: { A: "1", B: "two words" } });
   expect(plainCommand(`node -e "console.log(process.env['X'])"`)).toEqual({ argv: ["node", "-e", "console.log(process.env['X'])"], assignments: {} });
   for (const shellish of ["npm run dev | tee log", "echo $HOME", "a && b", "cat < in", "ls *.js", "cd ~", 'echo "$X"', "echo `date`", "echo 'unclosed", "A=1"]) expect(plainCommand(shellish), shellish).toBeNull();
+});
+
+test("a killed helper's process is recognised by its /proc cmdline, plain or under a shell, and nothing else is", () => {
+  const plain = `node -e "console.log('api listening')"`;
+  expect(runsCommand(["node", "-e", "console.log('api listening')", ""].join("\0"), plain)).toBe(true);
+  expect(runsCommand(["/usr/bin/node", "-e", "console.log('api listening')", ""].join("\0"), plain)).toBe(true);
+  expect(runsCommand(["node", "-e", "console.log('other')", ""].join("\0"), plain)).toBe(false);
+  const shelled = "npm run dev | tee dev.log";
+  expect(runsCommand(["/bin/bash", "-c", shelled, ""].join("\0"), shelled)).toBe(true);
+  expect(runsCommand(["/bin/bash", "-c", "something else", ""].join("\0"), shelled)).toBe(false);
 });

@@ -79,6 +79,14 @@ export function plainCommand(command: string): { argv: string[]; assignments: Re
   return words.length === 0 ? null : { argv: words, assignments };
 }
 
+/** Whether a process's /proc cmdline is `command` as WorkstationProcess starts it: its own argv when plain, else under a shell. */
+export function runsCommand(cmdline: string, command: string): boolean {
+  const args = cmdline.split("\0").filter((arg) => arg !== "");
+  const plain = plainCommand(command);
+  if (!plain) return args.includes(command);
+  return args.length === plain.argv.length && path.basename(args[0] ?? "") === path.basename(plain.argv[0] ?? "") && args.slice(1).every((arg, i) => arg === plain.argv[i + 1]);
+}
+
 /** Words the shell runs itself: nothing to find on the PATH. */
 const SHELL_WORDS = new Set(["cd", "exec", "export", "set", "unset", ".", "source", "eval", "test", "[", "true", "false", "echo", "printf", "read", "trap", "ulimit", "umask", "wait", "if", "for", "while", "until", "case", "{", "(", "!"]);
 

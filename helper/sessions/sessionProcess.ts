@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import type { ProcessView } from "../protocol/index.ts";
-import { WorkstationProcess } from "../process/workstationProcess.ts";
+import { runsCommand, WorkstationProcess } from "../process/workstationProcess.ts";
 import type { Entry, SessionHost } from "./sessionEntry.ts";
 import { watchWorkstationPorts } from "./workstationPorts.ts";
 
@@ -68,7 +68,7 @@ export function endOrphanedProcess(entry: Entry): void {
   const command = entry.journal?.input.launch?.command;
   if (!pid || !command) return;
   try {
-    if (!fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(command)) return;
+    if (!runsCommand(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"), command)) return;
     process.kill(-pid, "SIGTERM");
     entry.log.append("helper", "warn", `Ended the workstation process (pid ${pid}) the stopped helper left running.`);
   } catch {
