@@ -5,6 +5,7 @@ import "./globals.css";
 export const metadata: Metadata = {
   title: { default: "kbridge", template: "%s · kbridge" },
   description: "Connect a workstation process to a Kubernetes cluster.",
+  icons: { icon: [{ url: "/icon.svg", type: "image/svg+xml" }, { url: "/favicon.ico", sizes: "32x32" }] },
 };
 
 export default function RootLayout({ children }: { children: ReactNode }) {

@@ -83,7 +83,15 @@ test("an exported profile imports back to the same settings", () => {
   const result = importProfileFile("api.kbridge.yaml", file);
   if (!result.ok) throw new Error(result.error);
   const draft = result.drafts[0]?.values;
-  expect(profileInputSchema.parse(draft)).toEqual(profile);
+  // Every setting but the author's routing key: the importer gets one of their own when saving.
+  expect(file).not.toContain("alice-3f9c");
+  expect(profileInputSchema.parse(draft)).toEqual({ ...profile, routingKey: "" });
+  // Pasted, the text is recognised by what it holds (no file name to go by).
+  expect(importProfileFile(null, file)).toMatchObject({ ok: true, drafts: [{ values: { name: "api", isolated: true, routingKey: "" } }] });
+  expect(importProfileFile(null, TASKS)).toMatchObject({ ok: true, drafts: [{ values: { targetName: "api" } }] });
+  expect(importProfileFile(null, "version: 0.1\nenv: []\n")).toMatchObject({ ok: true, drafts: [{ values: { configFilePath: "KubernetesLocalProcessConfig.yaml" } }] });
+  // A kbridge file named .json is still read for what it is.
+  expect(importProfileFile("exported.json", file)).toMatchObject({ ok: true, drafts: [{ values: { name: "api" } }] });
   // Through the new-profile page's URL and back.
   expect(decodeDraft(encodeDraft(draft ?? {}))).toEqual(draft);
   expect(decodeDraft("not base64 json")).toBeUndefined();

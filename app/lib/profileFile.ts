@@ -61,7 +61,8 @@ export function exportProfile(profile: ProfileSettings): string {
     privilegeMode: profile.privilegeMode,
     ...(profile.agentImage || profile.keepProbes || profile.keepLifecycleHooks ? { agent: { ...(profile.agentImage ? { image: profile.agentImage } : {}), keepProbes: profile.keepProbes, keepLifecycleHooks: profile.keepLifecycleHooks } } : {}),
     ...(Object.values(profile.podResources).some(Boolean) ? { podResources: Object.fromEntries(Object.entries(profile.podResources).filter(([, value]) => value !== "")) } : {}),
-    ...(profile.isolated ? { isolation: { enabled: true, ...(profile.routingKey ? { routingKey: profile.routingKey } : {}) } } : {}),
+    // The routing key is the author's own (their personal URL): an importer gets one of theirs.
+    ...(profile.isolated ? { isolation: { enabled: true } } : {}),
   };
   return `# kbridge profile: import it on a project's page (Import profile).\n${stringify(document)}`;
 }
@@ -159,9 +160,13 @@ function fromTasks(fileName: string, document: unknown): ImportResult {
  * Reads a profile file, a `.vscode/tasks.json` or a `KubernetesLocalProcessConfig.yaml`;
  * `fileName` is the name the user picked (it decides the format, and a config file's path).
  */
-export function importProfileFile(fileName: string, text: string): ImportResult {
-  const base = fileName.split(/[\\/]/).pop() ?? fileName;
-  if (/\.jsonc?$/i.test(base) || text.trimStart().startsWith("{")) {
+/**
+ * What the text is decides how it is read, not the file's name: JSON (with comments) is a
+ * tasks file or a kbridge profile, anything else is YAML. `fileName` is null for pasted text.
+ */
+export function importProfileFile(fileName: string | null, text: string): ImportResult {
+  const base = fileName === null ? "The pasted text" : (fileName.split(/[\\/]/).pop() ?? fileName);
+  if (/^\s*(\{|\/\/|\/\*)/.test(text)) {
     let document: unknown;
     try {
       document = parseJsonc(text);
@@ -186,7 +191,7 @@ export function importProfileFile(fileName: string, text: string): ImportResult 
       drafts: [
         {
           label: `${base} (Bridge to Kubernetes config file)`,
-          values: { configFilePath: base, ...(features.includes("Probes") ? { keepProbes: true } : {}), ...(features.includes("LifecycleHooks") ? { keepLifecycleHooks: true } : {}) },
+          values: { configFilePath: fileName === null ? "KubernetesLocalProcessConfig.yaml" : base, ...(features.includes("Probes") ? { keepProbes: true } : {}), ...(features.includes("LifecycleHooks") ? { keepLifecycleHooks: true } : {}) },
           notes: [`The profile uses ${base} (relative to the project folder) for its environment and volumes; pick the target service below.`],
         },
       ],
@@ -222,7 +227,8 @@ function fromKbridgeFile(base: string, document: unknown): ImportResult {
           keepLifecycleHooks: file.agent.keepLifecycleHooks,
           podResources: file.podResources,
           isolated: file.isolation.enabled,
-          routingKey: file.isolation.routingKey,
+          // A key in the file (an older export) is someone else's: saving chooses the importer's own.
+          routingKey: "",
         },
         notes: file.target.context ? [] : ["Choose the kube context: the file names none."],
       },

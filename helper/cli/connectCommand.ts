@@ -150,7 +150,10 @@ export async function connectCommand(args: ConnectArgs, out: Print, err: Print, 
   socket.on("session:logged", ({ sessionId, lines }) => {
     if (sessionId === ours.id) printProcessLines(lines);
   });
-  socket.on("disconnect", () => err("kbridge: lost the helper; the cluster restores itself if it does not come back.\n"));
+  // Only a helper that went away is news: not this command closing its own connection at the end.
+  socket.on("disconnect", (reason) => {
+    if (reason !== "io client disconnect") err("kbridge: lost the helper; the cluster restores itself if it does not come back.\n");
+  });
 
   const started = await sendCommand(socket, "session:start", input);
   if (!started.ok) {

@@ -145,7 +145,11 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   expect(report).not.toContain("demo-token-not-secret");
   await screenshot(page, "session-diagnostics");
 
-  // The profile of a connected session offers its session, never a second Connect.
+  // The profile of a connected session offers its session, never a second Connect; the sidebar lists it on every page.
+  for (const pageUrl of [dashboardUrl, `${dashboardUrl}/team`]) {
+    await page.goto(pageUrl);
+    await page.getByRole("list", { name: "Live sessions" }).locator(`li[data-session="${sessionId}"][data-state="connected"]`).waitFor();
+  }
   await page.goto(profileUrl);
   const liveSession = page.getByTestId("live-session");
   await liveSession.waitFor({ timeout: 15_000 });

@@ -89,6 +89,13 @@ test("Check this cluster names the missing setup; connect fails in preflight cha
   expect(await preflight.getByTestId("preflight-summary").innerText()).toMatch(/^1 of \d+ checks failed: nothing was changed in the cluster/);
   expect(await preflight.locator('li[data-check="restorer identity"][data-ok="false"]').innerText()).toContain("kbridge setup");
   expect(await page.getByRole("list", { name: "Steps" }).locator('li[data-step="preflight"]').getAttribute("data-status")).toBe("failed");
+  // The reason is a long line (some 370 characters): it wraps within the log pane, whole and readable.
+  const log = page.getByRole("log", { name: "Session log" });
+  const reason = log.locator('[data-source="helper"][data-level="error"]', { hasText: "Preflight found what would stop this connect" }).first();
+  const [row, pane] = [await reason.boundingBox(), await log.boundingBox()];
+  expect((await reason.innerText()).length).toBeGreaterThan(300);
+  expect(await reason.innerText()).toMatch(/delete rolebindings\.rbac\.authorization\.k8s\.io\.$/);
+  expect(row && pane && row.x + row.width <= pane.x + pane.width && row.height >= 3 * 20).toBe(true);
   await screenshot(page, "session-preflight-failed");
   expect(kbridgeObjects(cluster)).toEqual([]);
   expect(spec()).toEqual(before);

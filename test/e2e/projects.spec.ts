@@ -71,6 +71,12 @@ describe("projects and profiles", () => {
     await contexts.getByRole("cell", { name: "prod", exact: true }).waitFor();
     expect(await contexts.getByRole("row").count()).toBe(3);
     expect(await contexts.getByRole("cell", { name: /^dev\s*current$/ }).count()).toBe(1);
+    // The icons browsers ask for are there (no 404 on every page).
+    for (const [file, type] of [["/favicon.ico", "image/x-icon"], ["/icon.svg", "image/svg+xml"]]) {
+      const icon = await fetch(`${url}${file}`);
+      expect([icon.status, icon.headers.get("content-type")], file).toEqual([200, type]);
+    }
+    expect(await page.locator('link[rel="icon"][href^="/icon.svg"]').count()).toBe(1);
     await screenshot(page, "overview");
     await page.close();
   });
@@ -190,8 +196,15 @@ describe("projects and profiles", () => {
     const exported = fs.readFileSync(await download.path(), "utf8");
     expect(exported).toMatch(/\napiVersion: kbridge\.dev\/v1\nkind: Profile\nname: api\ntarget:\n {2}context: dev\n {2}namespace: shop\n {2}kind: service\n {2}name: orders\n/);
 
-    // The exported file, imported on the project page: the form comes back filled in with every field.
+    // Pasted as it is (no file name to give): recognised as a kbridge profile by what it holds.
     await page.getByRole("link", { name: "shop" }).click();
+    await page.getByText("…or paste it").click();
+    await page.getByLabel("Pasted file").fill(exported);
+    await page.getByRole("button", { name: "Read it" }).click();
+    await page.getByRole("list", { name: "Imported drafts" }).getByText("profile \"api\" from The pasted text").waitFor();
+    expect(await page.getByLabel("Pasted file name").count()).toBe(0);
+
+    // The exported file, imported on the project page: the form comes back filled in with every field.
     await page.getByLabel("Profile file").setInputFiles({ name: "api.kbridge.yaml", mimeType: "application/yaml", buffer: Buffer.from(exported.replace("name: api\n", "name: api-copy\n")) });
     await page.getByRole("list", { name: "Imported drafts" }).getByRole("link", { name: "Continue in the form" }).click();
     const copy = page.getByRole("form", { name: "New profile" });

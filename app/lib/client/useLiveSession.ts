@@ -4,10 +4,10 @@ import { useEffect, useState } from "react";
 import type { SessionView } from "../../../helper/protocol/index.ts";
 import { useHelper } from "./HelperContext.tsx";
 
-const isLive = (view: SessionView) => view.state !== "ended" && view.state !== "failed";
+export const isLive = (view: SessionView) => view.state !== "ended" && view.state !== "failed";
 
-/** The helper's live (or interrupted) session of a profile, kept current as sessions change; null when it has none. */
-export function useLiveSession(profileId: number): SessionView | null {
+/** The helper's sessions, kept current as they change (listed again whenever the helper (re)connects). */
+export function useSessions(): SessionView[] {
   const { state, status, send, subscribe } = useHelper();
   const [sessions, setSessions] = useState<Map<string, SessionView>>(new Map());
   const bootId = status?.bootId;
@@ -15,18 +15,26 @@ export function useLiveSession(profileId: number): SessionView | null {
     if (state !== "connected") return;
     let cancelled = false;
     void send("session:list", {}).then((listed) => {
-      if (!cancelled && listed.ok) setSessions(new Map(listed.data.filter((v) => v.profileId === profileId).map((v) => [v.id, v])));
+      if (!cancelled && listed.ok) setSessions(new Map(listed.data.map((v) => [v.id, v])));
     });
     return () => {
       cancelled = true;
     };
-  }, [state, bootId, send, profileId]);
-  useEffect(
-    () =>
-      subscribe("session:updated", (view) => {
-        if (view.profileId === profileId) setSessions((current) => new Map(current).set(view.id, view));
-      }),
-    [subscribe, profileId],
-  );
-  return [...sessions.values()].filter(isLive).sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0] ?? null;
+  }, [state, bootId, send]);
+  useEffect(() => subscribe("session:updated", (view) => setSessions((current) => new Map(current).set(view.id, view))), [subscribe]);
+  return [...sessions.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+}
+
+/** The helper's live (or interrupted) sessions, newest first. */
+export function useLiveSessions(): SessionView[] {
+  return useSessions().filter(isLive);
+}
+
+/**
+ * The helper's live (or interrupted) session of a profile — started from it, or (from the CLI,
+ * which knows no profiles) on the same target; null when it has none.
+ */
+export function useLiveSession(profile: { id: number; kubeContext: string; namespace: string; targetKind: string; targetName: string }): SessionView | null {
+  const sameTarget = (view: SessionView) => view.profileId === undefined && view.target.context === profile.kubeContext && view.target.namespace === profile.namespace && view.target.kind === profile.targetKind && view.target.name === profile.targetName;
+  return useLiveSessions().find((view) => view.profileId === profile.id || sameTarget(view)) ?? null;
 }

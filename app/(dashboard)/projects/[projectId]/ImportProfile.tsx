@@ -8,13 +8,12 @@ import { encodeDraft, importProfileFile, type ImportResult } from "../../../lib/
 
 /**
  * Import: a kbridge profile file, a `.vscode/tasks.json` with Bridge to Kubernetes tasks, or
- * a `KubernetesLocalProcessConfig.yaml` — picked or pasted. Each draft opens the profile
- * form filled in, to complete and save.
+ * a `KubernetesLocalProcessConfig.yaml` — picked or pasted, recognised by what it holds. Each
+ * draft opens the profile form filled in, to complete and save.
  */
 export function ImportProfile({ projectId }: { projectId: number }) {
   const [result, setResult] = useState<ImportResult | null>(null);
   const [pasted, setPasted] = useState("");
-  const [pasteName, setPasteName] = useState("tasks.json");
 
   const read = async (file: File | undefined) => {
     if (file) setResult(importProfileFile(file.name, await file.text()));
@@ -34,10 +33,9 @@ export function ImportProfile({ projectId }: { projectId: number }) {
         <details>
           <summary className="cursor-pointer text-sky-700">…or paste it</summary>
           <div className="mt-2 flex flex-col gap-2">
-            <input aria-label="Pasted file name" value={pasteName} onChange={(e) => setPasteName(e.target.value)} className="w-64 rounded-md border border-slate-300 px-2 py-1 font-mono text-xs" />
             <textarea aria-label="Pasted file" rows={6} value={pasted} onChange={(e) => setPasted(e.target.value)} className="rounded-md border border-slate-300 p-2 font-mono text-xs" />
             <div>
-              <button type="button" className={buttonClass.secondary} disabled={pasted.trim() === ""} onClick={() => setResult(importProfileFile(pasteName, pasted))}>
+              <button type="button" className={buttonClass.secondary} disabled={pasted.trim() === ""} onClick={() => setResult(importProfileFile(null, pasted))}>
                 Read it
               </button>
             </div>

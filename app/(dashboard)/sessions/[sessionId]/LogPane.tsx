@@ -1,19 +1,19 @@
 "use client";
 
 import { useLayoutEffect, useMemo, useRef, useState } from "react";
-import type { LogLineView } from "../../../../helper/protocol/index.ts";
 import { Card } from "../../../components/ui/Card.tsx";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
 import { useHelperQuery } from "../../../lib/client/useHelperQuery.ts";
 import { FilteredLines } from "../../../lib/client/logStore.ts";
-import { FollowedPods, LineText, LogToolbar, SOURCES, type LogFilters } from "./LogPaneParts.tsx";
+import { FollowedPods, LogRow, LogToolbar, SOURCES, type LogFilters } from "./LogPaneParts.tsx";
 import { useSessionLog } from "./useSessionLog.ts";
 
-const LEVEL_TONE: Record<LogLineView["level"], string> = { info: "text-slate-200", warn: "text-amber-300", error: "text-rose-300" };
 /** Every row is one line of this height: only the rows in view (and OVERSCAN either side) are in the DOM. */
 const ROW_PX = 20;
 const OVERSCAN = 100;
 const PANE_PX = 384;
+/** Wrapped rows have heights of their own: the latest this many are rendered whole. */
+const WRAPPED_ROWS = 2000;
 
 /**
  * The session's log: kbridge's steps, the process's output, the agents' logs and the
@@ -33,8 +33,8 @@ export function LogPane({ sessionId, target, live }: { sessionId: string; target
       setFollowError(result.ok ? null : `${result.error.message}${result.error.hint ? ` ${result.error.hint}` : ""}`);
     });
   const { store, version } = useSessionLog(sessionId);
-  const [filters, setFilters] = useState<LogFilters>({ sources: new Set(SOURCES), level: "all", search: "" });
-  const { sources, level, search } = filters;
+  const [filters, setFilters] = useState<LogFilters>({ sources: new Set(SOURCES), level: "all", search: "", wrap: true });
+  const { sources, level, search, wrap } = filters;
   const [follow, setFollow] = useState(true);
   const [scrollTop, setScrollTop] = useState(0);
   const box = useRef<HTMLDivElement>(null);
@@ -51,11 +51,11 @@ export function LogPane({ sessionId, target, live }: { sessionId: string; target
   const top = follow ? bottom : Math.min(scrollTop, bottom);
   const first = Math.max(0, Math.floor(top / ROW_PX) - OVERSCAN);
   const last = Math.min(total, Math.ceil((top + PANE_PX) / ROW_PX) + OVERSCAN);
-  const rows = matching.slice(first, last);
+  const rows = wrap ? matching.slice(-WRAPPED_ROWS) : matching.slice(first, last);
 
   useLayoutEffect(() => {
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight;
-  }, [total, follow, first]);
+  }, [total, follow, first, wrap]);
 
   const download = () => {
     const text = store.all().map((l) => `${l.time} ${l.source} ${l.level} ${l.text}`).join("\n") + "\n";
@@ -78,6 +78,7 @@ export function LogPane({ sessionId, target, live }: { sessionId: string; target
         role="log"
         aria-label="Session log"
         data-lines={total}
+        data-wrap={wrap}
         onScroll={(e) => {
           const el = e.currentTarget;
           setScrollTop(el.scrollTop);
@@ -86,18 +87,15 @@ export function LogPane({ sessionId, target, live }: { sessionId: string; target
         style={{ height: PANE_PX }}
         className="overflow-auto rounded-md bg-slate-950 px-3 font-mono text-xs"
       >
-        <div style={{ height: first * ROW_PX }} />
+        {!wrap && <div style={{ height: first * ROW_PX }} />}
         {rows.map((line) => (
-          <div key={line.seq} data-seq={line.seq} data-source={line.source} data-level={line.level} style={{ height: ROW_PX, lineHeight: `${ROW_PX}px` }} className={`whitespace-pre ${LEVEL_TONE[line.level]}`}>
-            <span className="text-slate-500">{line.time.slice(11, 19)} </span>
-            <span className="text-sky-400">{line.source.padEnd(8)}</span>
-            <LineText text={line.text} />
-          </div>
+          <LogRow key={line.seq} line={line} wrap={wrap} rowPx={ROW_PX} />
         ))}
-        <div style={{ height: (total - last) * ROW_PX }} />
+        {!wrap && <div style={{ height: (total - last) * ROW_PX }} />}
       </div>
       <p className="mt-2 text-xs text-slate-500">
         {total === store.all().length ? `${total} lines` : `${total} of ${store.all().length} lines match`}
+        {wrap && total > WRAPPED_ROWS ? `; the latest ${WRAPPED_ROWS} shown wrapped (turn wrap off to scroll them all)` : ""}
       </p>
       {!follow && (
         <button type="button" className="mt-2 text-sm text-sky-700 hover:underline" onClick={() => setFollow(true)}>

@@ -11,6 +11,8 @@ export interface LogFilters {
   sources: Set<LogLineView["source"]>;
   level: LevelFilter;
   search: string;
+  /** Long lines wrap (the latest lines, each whole) instead of one scrollable row each. */
+  wrap: boolean;
 }
 
 interface ToolbarProps {
@@ -43,6 +45,10 @@ export function LogToolbar({ filters, onFilters, pods, following, followPod, dow
           {source}
         </label>
       ))}
+      <label className="flex items-center gap-1 text-slate-700">
+        <input type="checkbox" checked={filters.wrap} onChange={(e) => onFilters({ ...filters, wrap: e.target.checked })} />
+        wrap
+      </label>
       <select aria-label="Level" value={level} onChange={(e) => onFilters({ ...filters, level: e.target.value as LevelFilter })} className="rounded-md border border-slate-300 px-2 py-1 text-sm">
         <option value="all">All levels</option>
         <option value="warn">Warnings and errors</option>
@@ -103,5 +109,24 @@ export function LineText({ text }: { text: string }) {
         </span>
       ))}
     </>
+  );
+}
+
+const LEVEL_TONE: Record<LogLineView["level"], string> = { info: "text-slate-200", warn: "text-amber-300", error: "text-rose-300" };
+
+/** One log line: its time, source and text; `rowPx` high when rows are virtualised, wrapping whole when `wrap`. */
+export function LogRow({ line, wrap, rowPx }: { line: LogLineView; wrap: boolean; rowPx: number }) {
+  return (
+    <div
+      data-seq={line.seq}
+      data-source={line.source}
+      data-level={line.level}
+      style={wrap ? { lineHeight: `${rowPx}px` } : { height: rowPx, lineHeight: `${rowPx}px` }}
+      className={`${wrap ? "whitespace-pre-wrap break-all" : "whitespace-pre"} ${LEVEL_TONE[line.level]}`}
+    >
+      <span className="text-slate-500">{line.time.slice(11, 19)} </span>
+      <span className="text-sky-400">{line.source.padEnd(8)}</span>
+      <LineText text={line.text} />
+    </div>
   );
 }

@@ -42,7 +42,7 @@ export function sessionStartOf(project: ProjectDto, profile: ProfileDto): Sessio
 export function ConnectButton({ project, profile }: { project: ProjectDto; profile: ProfileDto }) {
   const helper = useHelper();
   const router = useRouter();
-  const live = useLiveSession(profile.id);
+  const live = useLiveSession(profile);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [pending, startTransition] = useTransition();
   const connect = () =>
