@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import type { Duplex } from "node:stream";
-import type { NameCheck, PortCheck, SessionView } from "../protocol/index.ts";
+import type { InboundCheck, NameCheck, PortCheck, SessionView } from "../protocol/index.ts";
 import { HOSTS_FILE_DEFAULT } from "./hostsFile.ts";
 
 const CHECK_TIMEOUT_MS = 3_000;
@@ -99,3 +99,31 @@ export async function checkPorts(endpoints: NonNullable<SessionView["endpoints"]
     }
   });
 }
+
+/**
+ * The inbound side: the cluster's traffic for each container port goes to 127.0.0.1 on its
+ * workstation port; is anything listening there?
+ */
+export async function checkInbound(routes: [number, number][]): Promise<InboundCheck[]> {
+  return inBatches(routes, async ([containerPort, workstationPort]) => {
+    const started = performance.now();
+    try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          const socket = net.connect({ host: "127.0.0.1", port: workstationPort }, () => {
+            socket.destroy();
+            resolve();
+          });
+          socket.on("error", reject);
+        }),
+        `127.0.0.1:${workstationPort}`,
+      );
+      return { containerPort, workstationPort, ok: true, ms: Math.round(performance.now() - started) };
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === "ECONNREFUSED" ? "nothing listens there" : (error as Error).message;
+      return { containerPort, workstationPort, ok: false, ms: Math.round(performance.now() - started), error: `127.0.0.1:${workstationPort}: ${why}` };
+    }
+  });
+}
+

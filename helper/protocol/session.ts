@@ -202,6 +202,15 @@ export interface NameCheck {
   ok: boolean;
 }
 
+/** A TCP connection to a workstation port, where the cluster's traffic for a container port goes. */
+export interface InboundCheck {
+  containerPort: number;
+  workstationPort: number;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
 /** A TCP connection to one mapped port, through the tunnel to the service. */
 export interface PortCheck {
   endpoint: string;
@@ -224,6 +233,8 @@ export interface SessionDiagnostics {
   hostsBlock: string | null;
   names: NameCheck[];
   ports: PortCheck[];
+  /** The inbound side: is the workstation process listening on each workstation port? */
+  inbound: InboundCheck[];
   logFile: string;
   logFolder: string;
 }

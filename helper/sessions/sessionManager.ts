@@ -27,7 +27,7 @@ import { connect, resume } from "./connectSession.ts";
 import type { ConnectedSession, SessionCallbacks } from "./sessionPlan.ts";
 import type { JournalEntry } from "./sessionJournal.ts";
 import { SessionLog } from "../logs/sessionLog.ts";
-import { checkNames, checkPorts } from "../endpoints/diagnostics.ts";
+import { checkInbound, checkNames, checkPorts } from "../endpoints/diagnostics.ts";
 import { HOSTS_FILE_DEFAULT, readHostsBlock } from "../endpoints/hostsFile.ts";
 import { checkLaunch } from "../process/workstationProcess.ts";
 import { connectOptionsFor, type Entry, type SessionHost, type SessionManagerDeps } from "./sessionEntry.ts";
@@ -122,7 +122,8 @@ export class SessionManager {
     }
     const hostsFile = this.deps.endpoints?.hostsFile ?? HOSTS_FILE_DEFAULT;
     const none = { mode: "unprivileged" as const, list: [] };
-    const [names, ports] = await Promise.all([checkNames(endpoints ?? none, hostsFile), checkPorts(endpoints ?? none, entry.session.dial)]);
+    const routes = entry.journal?.plan?.routes ?? [];
+    const [names, ports, inbound] = await Promise.all([checkNames(endpoints ?? none, hostsFile), checkPorts(endpoints ?? none, entry.session.dial), checkInbound(routes)]);
     return {
       checkedAt: new Date().toISOString(),
       mode: endpoints?.mode ?? "unprivileged",
@@ -131,6 +132,7 @@ export class SessionManager {
       hostsBlock: this.deps.endpoints && endpoints?.mode === "hosts" ? readHostsBlock(hostsFile, `${this.deps.endpoints.blockPrefix}-${id}`) : null,
       names,
       ports,
+      inbound,
       logFile: this.logFile(id),
       logFolder: this.deps.logsDir,
     };

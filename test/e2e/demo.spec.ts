@@ -150,7 +150,12 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
     await page.goto(pageUrl);
     await page.getByRole("list", { name: "Live sessions" }).locator(`li[data-session="${sessionId}"][data-state="connected"]`).waitFor();
   }
-  await page.goto(profileUrl);
+  // The project's list of profiles says which has a session, and links to it; the session's page links back to its profile.
+  await page.goto(profileUrl.replace(/\/profiles\/\d+$/, ""));
+  await page.getByRole("table", { name: "Profiles" }).locator('[data-testid^="profile-session-"][data-state="connected"]').click();
+  await page.waitForURL(new RegExp(`/sessions/${sessionId}$`));
+  await page.getByRole("link", { name: "its profile" }).click();
+  await page.waitForURL(profileUrl);
   const liveSession = page.getByTestId("live-session");
   await liveSession.waitFor({ timeout: 15_000 });
   expect(await liveSession.getAttribute("data-state")).toBe("connected");

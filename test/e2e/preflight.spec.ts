@@ -114,6 +114,20 @@ test("Check this cluster names the missing setup; connect fails in preflight cha
   expect((restorer?.spec as { containers: { resources?: unknown }[] }).containers[0]?.resources).toEqual({ requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "100m", memory: "128Mi" } });
   const folded = page.getByRole("region", { name: "Preflight" });
   expect(await folded.locator("summary").innerText()).toMatch(/^All \d+ checks passed in \d+ ms; the restorer runs as kbridge-restorer\.$/);
+
+  // Nothing listens on the workstation port: the header and the live list say so (not green), Diagnostics' inbound check
+  // names the port; once something listens there, both clear by themselves.
+  closeWorkstation();
+  const inbound = page.getByRole("table", { name: "Inbound checks" }).locator(`tr[data-port="${workstation.port}"]`);
+  await page.locator('[data-testid="session-state"][data-troubled="true"]').waitFor({ timeout: 20_000 });
+  await page.getByRole("list", { name: "Live sessions" }).locator('li[data-troubled="true"]').waitFor();
+  await inbound.and(page.locator('[data-ok="false"]')).waitFor({ timeout: 20_000 });
+  expect(await inbound.innerText()).toContain(`127.0.0.1:${workstation.port}: nothing listens there`);
+  await screenshot(page, "session-nothing-listens");
+  const again = await workstationServer({ pod: "workstation" }, workstation.port);
+  closeWorkstation = () => again.server.close();
+  await inbound.and(page.locator('[data-ok="true"]')).waitFor({ timeout: 20_000 });
+  await page.locator('[data-testid="session-state"][data-troubled="false"]').waitFor({ timeout: 20_000 });
   await page.getByRole("button", { name: "Disconnect" }).click();
   await page.locator('[data-testid="session-state"][data-state="ended"]').waitFor({ timeout: 60_000 });
   await until(() => isDeepStrictEqual(spec(), before) && deploymentReady(cluster, "api") && kbridgeObjects(cluster).length === 0, "api as before, nothing of kbridge's left", 30_000);

@@ -23,10 +23,10 @@ export function deploymentReady(cluster: TestCluster, name: string, replicas = 2
   return status.availableReplicas === replicas && status.updatedReplicas === replicas && status.replicas === replicas;
 }
 
-/** A workstation process standing in for the demo's services: answers every request with `body`. Resolves the server and its port. */
-export async function workstationServer(body: Record<string, unknown> = { pod: "workstation", items: [], store: "none" }): Promise<{ server: http.Server; port: number }> {
+/** A workstation process standing in for the demo's services: answers every request with `body` (on `port`, or a free one). Resolves the server and its port. */
+export async function workstationServer(body: Record<string, unknown> = { pod: "workstation", items: [], store: "none" }, port = 0): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer((_req, res) => res.end(JSON.stringify(body)));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return { server, port: (server.address() as AddressInfo).port };
 }
 

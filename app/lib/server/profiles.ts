@@ -53,6 +53,12 @@ export async function listProfiles(projectId: number): Promise<ProfileDto[]> {
   return rows.map(toDto);
 }
 
+/** A profile by its id alone (a session knows its profile, not the project). */
+export async function findProfile(id: number): Promise<ProfileDto | null> {
+  const row = await db().profile.findUnique({ where: { id } });
+  return row ? toDto(row) : null;
+}
+
 export async function getProfile(projectId: number, id: number): Promise<ProfileDto | null> {
   const row = await db().profile.findFirst({ where: { id, projectId } });
   return row ? toDto(row) : null;

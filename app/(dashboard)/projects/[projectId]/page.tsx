@@ -6,6 +6,7 @@ import { buttonClass } from "../../../components/ui/buttons.ts";
 import { listProfiles } from "../../../lib/server/profiles.ts";
 import { getProject } from "../../../lib/server/projects.ts";
 import { parseId } from "../../../lib/parseId.ts";
+import { ProfileSessionCell } from "../../../components/ProfileSessionCell.tsx";
 import { ImportProfile } from "./ImportProfile.tsx";
 import { ProjectHeader } from "./ProjectHeader.tsx";
 
@@ -44,7 +45,8 @@ export default async function ProjectPage({ params }: Params) {
                 <th className="py-2 pr-4 font-medium">Target</th>
                 <th className="py-2 pr-4 font-medium">Context / namespace</th>
                 <th className="py-2 pr-4 font-medium">Ports</th>
-                <th className="py-2 font-medium">Mode</th>
+                <th className="py-2 pr-4 font-medium">Mode</th>
+                <th className="py-2 font-medium">Session</th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
@@ -62,7 +64,10 @@ export default async function ProjectPage({ params }: Params) {
                     {profile.kubeContext} / {profile.namespace}
                   </td>
                   <td className="py-2 pr-4 font-mono text-xs text-slate-600">{profile.portMappings.map((m) => `${m.servicePort}→${m.workstationPort}`).join(", ")}</td>
-                  <td className="py-2 text-slate-600">{profile.isolated ? "isolated" : "shared"}</td>
+                  <td className="py-2 pr-4 text-slate-600">{profile.isolated ? "isolated" : "shared"}</td>
+                  <td className="py-2">
+                    <ProfileSessionCell profile={profile} />
+                  </td>
                 </tr>
               ))}
             </tbody>

@@ -6,7 +6,7 @@ import { Card } from "../../../components/ui/Card.tsx";
 import { ErrorNotice } from "../../../components/ui/ErrorNotice.tsx";
 import { buttonClass } from "../../../components/ui/buttons.ts";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
-import { EnvironmentSection, HostsSection, LogsSection, MASK, NamesSection, TcpSection } from "./DiagnosticsSections.tsx";
+import { EnvironmentSection, HostsSection, InboundSection, LogsSection, MASK, NamesSection, TcpSection } from "./DiagnosticsSections.tsx";
 
 /** The text report "Copy diagnostics" produces: everything on this card, secrets masked. */
 export function diagnosticsReport(view: SessionView, diagnostics: SessionDiagnostics, env: EnvVarView[]): string {
@@ -22,6 +22,9 @@ export function diagnosticsReport(view: SessionView, diagnostics: SessionDiagnos
     "",
     "Name resolution:",
     ...(diagnostics.names.length === 0 ? ["  (none: unprivileged mode)"] : diagnostics.names.map((n) => `  ${n.ok ? "ok  " : "FAIL"} ${n.name} → ${n.hostsFile ?? "not in the hosts file"}${n.system !== undefined ? `, system resolver ${n.system ?? "nothing"}` : ""} (expected ${n.expected})`)),
+    "",
+    "Inbound (cluster → this workstation):",
+    ...diagnostics.inbound.map((c) => `  ${c.ok ? "ok  " : "FAIL"} container port ${c.containerPort} → 127.0.0.1:${c.workstationPort} ${c.ms} ms${c.error ? ` — ${c.error}` : ""}`),
     "",
     "TCP checks:",
     ...diagnostics.ports.map((p) => `  ${p.ok ? "ok  " : "FAIL"} ${p.endpoint}:${p.port} via ${p.address}:${p.listenPort} ${p.ms} ms${p.error ? ` — ${p.error}` : ""}`),
@@ -59,7 +62,9 @@ export function Diagnostics({ view }: { view: SessionView }) {
     if (environment.ok) setEnv(environment.data);
   }, [send, view.id]);
 
-  // Checked once the session is connected; again on request.
+  // Checked once the session is connected, again when its process (re)starts or a problem comes or goes, and on request.
+  const processKey = `${view.process?.state ?? ""}:${view.process?.restarts ?? 0}`;
+  const problemKey = (view.problems ?? []).map((p) => p.code).join(",");
   useEffect(() => {
     if (!connected) return;
     let cancelled = false;
@@ -69,7 +74,7 @@ export function Diagnostics({ view }: { view: SessionView }) {
     return () => {
       cancelled = true;
     };
-  }, [connected, check]);
+  }, [connected, check, processKey, problemKey]);
 
   const report = diagnostics ? diagnosticsReport(view, diagnostics, env) : "";
   const copy = async () => {
@@ -85,6 +90,7 @@ export function Diagnostics({ view }: { view: SessionView }) {
   if (!connected) return null;
   const failedNames = diagnostics?.names.filter((n) => !n.ok).length ?? 0;
   const failedPorts = diagnostics?.ports.filter((p) => !p.ok).length ?? 0;
+  const failedInbound = diagnostics?.inbound.filter((c) => !c.ok).length ?? 0;
   return (
     <Card title="Diagnostics" labelledBy="diagnostics-title">
       <div className="mb-4 flex flex-wrap items-center gap-2">
@@ -98,7 +104,7 @@ export function Diagnostics({ view }: { view: SessionView }) {
         {diagnostics && (
           <span data-testid="diagnostics-summary" className="ml-auto text-sm text-slate-600">
             {diagnostics.names.length > 0 && `${diagnostics.names.length - failedNames}/${diagnostics.names.length} names resolve · `}
-            {diagnostics.ports.length - failedPorts}/{diagnostics.ports.length} ports answer
+            {diagnostics.ports.length - failedPorts}/{diagnostics.ports.length} ports answer · {diagnostics.inbound.length - failedInbound}/{diagnostics.inbound.length} workstation ports listen
           </span>
         )}
       </div>
@@ -107,6 +113,7 @@ export function Diagnostics({ view }: { view: SessionView }) {
       {diagnostics && (
         <div className="flex flex-col gap-5 text-sm">
           <HostsSection diagnostics={diagnostics} />
+          <InboundSection inbound={diagnostics.inbound} />
           {diagnostics.names.length > 0 && <NamesSection names={diagnostics.names} />}
           <TcpSection ports={diagnostics.ports} />
           <EnvironmentSection env={env} />

@@ -62,6 +62,29 @@ export function NamesSection({ names }: { names: SessionDiagnostics["names"] }) 
   );
 }
 
+/** The inbound side: is the workstation process listening where the cluster's traffic goes? */
+export function InboundSection({ inbound }: { inbound: SessionDiagnostics["inbound"] }) {
+  return (
+    <section>
+      <h3 className="mb-1 font-medium text-slate-800">Inbound: the cluster&apos;s traffic to this workstation</h3>
+      <table className="w-full text-left" aria-label="Inbound checks">
+        <tbody className="divide-y divide-slate-100">
+          {inbound.map((check) => (
+            <tr key={check.containerPort} data-ok={check.ok} data-port={check.workstationPort}>
+              <td className="py-1 pr-4 font-medium text-slate-800">container port {check.containerPort}</td>
+              <td className="py-1 pr-4 font-mono text-slate-600">127.0.0.1:{check.workstationPort}</td>
+              <td className="py-1">
+                <Badge ok={check.ok}>{check.ok ? `${check.ms} ms` : "fails"}</Badge>
+                {check.error && <span className="ml-2 text-rose-700">{check.error}: start your process, or fix the profile&apos;s workstation port</span>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
 export function TcpSection({ ports }: { ports: SessionDiagnostics["ports"] }) {
   return (
     <section>

@@ -4,23 +4,12 @@ import { useEffect, useState } from "react";
 import type { ErrorInfo, SessionView } from "../../../../helper/protocol/index.ts";
 import { ErrorNotice } from "../../../components/ui/ErrorNotice.tsx";
 import { PageHeader } from "../../../components/ui/PageHeader.tsx";
-import { buttonClass } from "../../../components/ui/buttons.ts";
 import { useHelper } from "../../../lib/client/HelperContext.tsx";
 import { Diagnostics } from "./Diagnostics.tsx";
 import { LogPane } from "./LogPane.tsx";
+import { SessionHeader } from "./SessionHeader.tsx";
 import { SessionProblems } from "./SessionProblems.tsx";
 import { EndpointsCard, IsolationCard, LinksCard, PreflightCard, StepsCard } from "./SessionCards.tsx";
-
-const STATE_TONE: Record<SessionView["state"], string> = {
-  resolving: "bg-sky-50 text-sky-800 ring-sky-600/20",
-  deploying: "bg-sky-50 text-sky-800 ring-sky-600/20",
-  tunnelling: "bg-sky-50 text-sky-800 ring-sky-600/20",
-  connected: "bg-emerald-50 text-emerald-800 ring-emerald-600/20",
-  restoring: "bg-amber-50 text-amber-800 ring-amber-600/20",
-  ended: "bg-slate-50 text-slate-700 ring-slate-600/20",
-  failed: "bg-rose-50 text-rose-800 ring-rose-600/20",
-  interrupted: "bg-amber-50 text-amber-800 ring-amber-600/20",
-};
 
 /** One session, live: its steps with timings, what it mapped, its process, and its log. */
 export function SessionPanel({ sessionId }: { sessionId: string }) {
@@ -60,33 +49,7 @@ export function SessionPanel({ sessionId }: { sessionId: string }) {
   const live = !["ended", "failed"].includes(view.state);
   return (
     <>
-      <PageHeader
-        title={`${view.target.kind}/${view.target.name}`}
-        description={`Session ${view.id} in ${view.target.context} / ${view.target.namespace}, started ${new Date(view.startedAt).toLocaleTimeString()}`}
-        actions={
-          <>
-            <span data-testid="session-state" data-state={view.state} className={`inline-flex items-center rounded-md px-2.5 py-1 text-sm font-medium ring-1 ring-inset ${STATE_TONE[view.state]}`}>
-              {view.state}
-              {view.outcome ? ` · ${view.outcome}` : ""}
-            </span>
-            {view.process && view.state === "connected" && (
-              <button type="button" className={buttonClass.secondary} disabled={busy} onClick={() => void run("session:restartProcess")}>
-                Restart process
-              </button>
-            )}
-            {view.state === "interrupted" && (
-              <button type="button" className={buttonClass.primary} disabled={busy} onClick={() => void run("session:resume")}>
-                Resume
-              </button>
-            )}
-            {live && (
-              <button type="button" className={buttonClass.danger} disabled={busy || view.state === "restoring"} onClick={() => void run("session:stop")}>
-                {view.state === "restoring" ? "Disconnecting…" : view.state === "interrupted" ? "Clean up" : "Disconnect"}
-              </button>
-            )}
-          </>
-        }
-      />
+      <SessionHeader view={view} busy={busy} run={(command) => void run(command)} />
       <div className="flex flex-col gap-6">
         {live && view.problems && <SessionProblems problems={view.problems} />}
         {/* A failed restore is on the session itself (its state and error): said once. */}

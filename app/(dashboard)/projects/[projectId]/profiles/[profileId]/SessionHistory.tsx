@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { Card } from "../../../../../components/ui/Card.tsx";
 import type { SessionRecordDto } from "../../../../../lib/server/sessionRecords.ts";
 
@@ -39,7 +40,10 @@ export function SessionHistory({ records }: { records: SessionRecordDto[] }) {
               return (
                 <tr key={record.sessionId} data-session={record.sessionId}>
                   <td className="py-2 pr-4 whitespace-nowrap text-slate-700">
-                    <time dateTime={record.startedAt}>{new Date(record.startedAt).toLocaleString()}</time>
+                    {/* The helper keeps its latest sessions' pages (steps, log); older ones say so there. */}
+                    <Link href={`/sessions/${record.sessionId}`} className="text-sky-700 hover:underline">
+                      <time dateTime={record.startedAt}>{new Date(record.startedAt).toLocaleString()}</time>
+                    </Link>
                   </td>
                   <td className="py-2 pr-4 whitespace-nowrap text-slate-700">{duration(record.startedAt, record.endedAt)}</td>
                   <td className="py-2 pr-4">
