@@ -9,7 +9,7 @@
  *   a temporary file and a rename when the folder allows it, else in place without ever
  *   leaving it empty (a hosts file bind-mounted into a container cannot be renamed over);
  * - a symlinked hosts file is written through to its target;
- * - writers take a lock, and each checks after writing that its change is there (another
+ * - writers take a lock (beside the file, else in the temporary folder) and check after writing that their change is there (another
  *   tool may have rewritten the file meanwhile), writing again if not;
  * - only valid DNS names and IP addresses are written: a name from the cluster that is not
  *   one (a newline in it would add lines of its own) is skipped and reported.
@@ -211,9 +211,21 @@ function editHostsFile(file: string, change: (text: string) => string, done: (te
   }
 }
 
-/** A lock shared by every kbridge process on this machine for one hosts file (a file created exclusively; a stale one is taken over). */
+/**
+ * A lock shared by every kbridge process on this machine for one hosts file (a file created
+ * exclusively; a stale one is taken over): beside the hosts file where its folder is writable
+ * (as the rename needs), else in the temporary folder.
+ */
 function lock(target: string): () => void {
-  const name = path.join(os.tmpdir(), `kbridge-hosts-${createHash("sha256").update(target).digest("hex").slice(0, 16)}.lock`);
+  const besideTarget = (() => {
+    try {
+      fs.accessSync(path.dirname(target), fs.constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  const name = besideTarget ? path.join(path.dirname(target), `.${path.basename(target)}.kbridge.lock`) : path.join(os.tmpdir(), `kbridge-hosts-${createHash("sha256").update(target).digest("hex").slice(0, 16)}.lock`);
   const deadline = Date.now() + 2 * LOCK_STALE_MS;
   for (;;) {
     try {

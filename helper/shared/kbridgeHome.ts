@@ -66,8 +66,9 @@ function tightenFolder(folder: string): void {
   for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const file = path.join(folder, entry.name);
-    const mode = fs.lstatSync(file).mode & 0o777;
-    if ((mode & 0o077) !== 0) fs.chmodSync(file, mode & 0o700);
+    const stat = fs.lstatSync(file);
+    // Not ours (another user's file left there): left as it is; ours are tightened.
+    if ((stat.mode & 0o077) !== 0 && stat.uid === process.getuid?.()) fs.chmodSync(file, stat.mode & 0o700);
   }
 }
 
