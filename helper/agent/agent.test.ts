@@ -80,7 +80,7 @@ test("the helper's ports listen on loopback only; the ready port answers the pro
   const listening = agent.output();
   expect(listening).toMatch(/"inbound port listening","port":\d+,"address":"127\.0\.0\.1"/);
   expect(listening).toMatch(/"outbound port listening","port":\d+,"address":"127\.0\.0\.1"/);
-  expect(listening).toMatch(/"ready port listening","port":\d+,"address":"::"/);
+  expect(listening).toMatch(/"ready port listening","port":\d+,"address":"(::|0\.0\.0\.0)"/);
   const probe = net.connect({ host: "127.0.0.1", port: agent.readyPort });
   await new Promise((resolve, reject) => probe.once("close", resolve).once("error", reject));
 });
