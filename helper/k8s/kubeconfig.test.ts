@@ -59,6 +59,8 @@ users: [{name: developer, user: {token: x}}]
     expect(error.info.category).toBe("config");
     expect(error.message).toContain(path.join(dir, "nowhere"));
     expect(error.info.hint).toMatch(/KUBECONFIG/);
+    // Someone without a cluster yet is offered the demo (the dashboard shows the backquoted command as code).
+    expect(error.info.hint).toContain("No cluster at hand? `npm run demo` in the kbridge clone starts a test cluster");
   });
 
   test("a kubeconfig that does not parse: an error naming the file and the problem", () => {

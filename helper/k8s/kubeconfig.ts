@@ -23,7 +23,7 @@ export function loadKubeConfig(paths: string[]): KubeConfig {
       code: "kubeconfig-missing",
       category: "config",
       message: `No kubeconfig found: ${paths.join(", ")} ${paths.length === 1 ? "does" : "do"} not exist.`,
-      hint: "Set KUBECONFIG to your kubeconfig file, or create ~/.kube/config (your cluster provider's CLI writes one, e.g. `az aks get-credentials`, `gcloud container clusters get-credentials`).",
+      hint: "Set KUBECONFIG to your kubeconfig file, or create ~/.kube/config (your cluster provider's CLI writes one, e.g. `az aks get-credentials`, `gcloud container clusters get-credentials`). No cluster at hand? `npm run demo` in the kbridge clone starts a test cluster with a demo shop, and kbridge on it.",
     });
   }
   const merged = new KubeConfig();
