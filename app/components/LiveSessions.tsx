@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { SessionView } from "../../helper/protocol/index.ts";
-import { useLiveSessions } from "../lib/client/useLiveSession.ts";
+import { useLiveSessions } from "../lib/client/useLiveSession.tsx";
 
 const DOT: Record<SessionView["state"], string> = {
   resolving: "bg-sky-400",

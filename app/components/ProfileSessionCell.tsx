@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import type { ProfileDto } from "../lib/dto.ts";
-import { useLiveSession } from "../lib/client/useLiveSession.ts";
+import { useLiveSession } from "../lib/client/useLiveSession.tsx";
 
 /** A profile's live session in a list of profiles: its state and a link to it, or nothing. */
 export function ProfileSessionCell({ profile }: { profile: ProfileDto }) {

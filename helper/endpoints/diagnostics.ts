@@ -47,6 +47,23 @@ function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
   });
 }
 
+/**
+ * Resolves once something on this workstation accepts a connection to host:port (then
+ * closed); rejects with "host:port: why" ("nothing listens there" for a refusal).
+ */
+function accepts(host: string, port: number): Promise<void> {
+  return withTimeout(
+    new Promise<void>((resolve, reject) => {
+      const socket = net.connect({ host, port }, () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.on("error", (error: NodeJS.ErrnoException) => reject(new Error(`${host}:${port}: ${error.code === "ECONNREFUSED" ? "nothing listens there" : error.message}`)));
+    }),
+    `${host}:${port}`,
+  );
+}
+
 async function inBatches<T, R>(items: T[], check: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
   for (let at = 0; at < items.length; at += PARALLEL) results.push(...(await Promise.all(items.slice(at, at + PARALLEL).map(check))));
@@ -81,16 +98,9 @@ export async function checkPorts(endpoints: NonNullable<SessionView["endpoints"]
     const base = { endpoint: endpoint.key, address: endpoint.address, port: port.port, listenPort: port.listenPort };
     const started = performance.now();
     try {
-      await withTimeout(
-        new Promise<void>((resolve, reject) => {
-          const socket = net.connect({ host: endpoint.address, port: port.listenPort }, () => {
-            socket.destroy();
-            resolve();
-          });
-          socket.on("error", (error) => reject(new Error(`the workstation listener ${endpoint.address}:${port.listenPort}: ${error.message}`)));
-        }),
-        `the workstation listener ${endpoint.address}:${port.listenPort}`,
-      );
+      await accepts(endpoint.address, port.listenPort).catch((error: Error) => {
+        throw new Error(`the workstation listener ${error.message}`);
+      });
       const connection = await withTimeout(dial(endpoint.dialHost, port.port), `${endpoint.dialHost}:${port.port} in the cluster`);
       connection.destroy();
       return { ...base, ok: true, ms: Math.round(performance.now() - started) };
@@ -107,23 +117,11 @@ export async function checkPorts(endpoints: NonNullable<SessionView["endpoints"]
 export async function checkInbound(routes: [number, number][]): Promise<InboundCheck[]> {
   return inBatches(routes, async ([containerPort, workstationPort]) => {
     const started = performance.now();
-    try {
-      await withTimeout(
-        new Promise<void>((resolve, reject) => {
-          const socket = net.connect({ host: "127.0.0.1", port: workstationPort }, () => {
-            socket.destroy();
-            resolve();
-          });
-          socket.on("error", reject);
-        }),
-        `127.0.0.1:${workstationPort}`,
-      );
-      return { containerPort, workstationPort, ok: true, ms: Math.round(performance.now() - started) };
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why = code === "ECONNREFUSED" ? "nothing listens there" : (error as Error).message;
-      return { containerPort, workstationPort, ok: false, ms: Math.round(performance.now() - started), error: `127.0.0.1:${workstationPort}: ${why}` };
-    }
+    const failure = await accepts("127.0.0.1", workstationPort).then(
+      () => undefined,
+      (error: Error) => error.message,
+    );
+    return { containerPort, workstationPort, ok: failure === undefined, ms: Math.round(performance.now() - started), ...(failure ? { error: failure } : {}) };
   });
 }
 

@@ -14,3 +14,22 @@ test("a plan journalled by an earlier version (controlPort) is read with its inb
   expect(entry?.plan).toMatchObject({ inboundPort: 47000, outboundPort: 47001 });
   expect(entry?.plan).not.toHaveProperty("controlPort");
 });
+
+test("an entry (which holds the session's private key) is owner-only from its creation, and a link in its place is replaced, not followed", () => {
+  const dir = tempDir("journal-mode");
+  const journal = new SessionJournal(dir, silentLogger());
+  const victim = path.join(tempDir("journal-victim"), "victim");
+  fs.writeFileSync(victim, "mine\n", { mode: 0o644 });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.symlinkSync(victim, path.join(dir, "abcd1234.json"));
+  const previous = process.umask(0o000);
+  try {
+    journal.write({ id: "abcd1234", startedAt: new Date(0).toISOString(), input: {} as never, connecting: true });
+  } finally {
+    process.umask(previous);
+  }
+  const file = path.join(dir, "abcd1234.json");
+  expect(fs.lstatSync(file).isFile()).toBe(true);
+  expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+  expect(fs.readFileSync(victim, "utf8")).toBe("mine\n");
+});

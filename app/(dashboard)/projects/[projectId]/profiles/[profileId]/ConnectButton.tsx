@@ -7,7 +7,7 @@ import type { ErrorInfo, SessionStart } from "../../../../../../helper/protocol/
 import { ErrorNotice } from "../../../../../components/ui/ErrorNotice.tsx";
 import { buttonClass } from "../../../../../components/ui/buttons.ts";
 import { useHelper } from "../../../../../lib/client/HelperContext.tsx";
-import { useLiveSession } from "../../../../../lib/client/useLiveSession.ts";
+import { useLiveSession } from "../../../../../lib/client/useLiveSession.tsx";
 import type { ProfileDto, ProjectDto } from "../../../../../lib/dto.ts";
 import { inProjectFolder } from "../../../../../lib/projectPaths.ts";
 

@@ -1,13 +1,19 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { createContext, useContext, useEffect, useState, type ReactNode } from "react";
 import type { SessionView } from "../../../helper/protocol/index.ts";
 import { useHelper } from "./HelperContext.tsx";
 
 export const isLive = (view: SessionView) => view.state !== "ended" && view.state !== "failed";
 
-/** The helper's sessions, kept current as they change (listed again whenever the helper (re)connects). */
-export function useSessions(): SessionView[] {
+const SessionsContext = createContext<SessionView[]>([]);
+
+/**
+ * The helper's sessions for every component of the dashboard (sidebar, profile lists, Connect
+ * buttons): listed once whenever the helper (re)connects, then kept current from
+ * `session:updated` — one list, not one per component.
+ */
+export function SessionsProvider({ children }: { children: ReactNode }) {
   const { state, status, send, subscribe } = useHelper();
   const [sessions, setSessions] = useState<Map<string, SessionView>>(new Map());
   const bootId = status?.bootId;
@@ -22,12 +28,13 @@ export function useSessions(): SessionView[] {
     };
   }, [state, bootId, send]);
   useEffect(() => subscribe("session:updated", (view) => setSessions((current) => new Map(current).set(view.id, view))), [subscribe]);
-  return [...sessions.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  const list = [...sessions.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  return <SessionsContext.Provider value={list}>{children}</SessionsContext.Provider>;
 }
 
 /** The helper's live (or interrupted) sessions, newest first. */
 export function useLiveSessions(): SessionView[] {
-  return useSessions().filter(isLive);
+  return useContext(SessionsContext).filter(isLive);
 }
 
 /**
