@@ -9,7 +9,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { parseEnv } from "node:util";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { DEVELOPER_CONTEXT, startTestCluster, type TestCluster } from "../../test/cluster/cluster.ts";
 import { kind } from "../../test/cluster/controllers/objects.ts";
 import { demoImages, installDemo, viaIngress, waitForDemo } from "../../test/cluster/demo/demoApp.ts";
@@ -42,12 +42,25 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+// A test that fails half-way leaves its connect running: end it, so the next test starts from a restored cluster.
+const running = new Set<ReturnType<typeof spawn>>();
+afterEach(async () => {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGINT");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    await new Promise((resolve) => child.once("exit", resolve));
+    clearTimeout(killer);
+  }
+  running.clear();
+});
+
 function cli(args: string[]) {
   const child = spawn(process.execPath, ["bin/kbridge.js", ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const output = { stdout: "", stderr: "" };
   child.stdout.on("data", (chunk: Buffer) => (output.stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output.stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  running.add(child);
   return { child, output, exited };
 }
 
@@ -55,7 +68,7 @@ test("connect prints each step, redirects the service until Ctrl-C, then restore
   const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
   const port = (workstation.address() as AddressInfo).port;
   const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", String(port)]);
-  await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
+  await until(() => run.output.stdout.includes("Connected:"), () => `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
   expect(run.output.stdout).toMatch(/✓ resolve target \(\d+ ms\): Deployment api, container api \(only container\), 2 replica\(s\)\n✓ preflight \(\d+ ms\): 6 checks passed in \d+ ms; the restorer runs as kbridge-restorer\n✓ deploy agent[\s\S]*✓ wait for agent pods[\s\S]*✓ open tunnels \(\d+ ms\): 2 inbound, 1 outbound\n/);
   expect(JSON.parse((await viaIngress(cluster, "/status")).body).api).toBe("workstation");
   expect(run.output.stdout).toMatch(/✓ map services \(\d+ ms\): \d+ cluster service\(s\) on 127\.1\.x addresses, named in .*\n✓ read environment \(\d+ ms\): \d+ variables, 1 from secrets\n/);
@@ -104,7 +117,7 @@ test("connect -- COMMAND runs the workstation process with the pod's environment
   // The developer's api: answers with its environment's GREETING and the store it would call.
   const server = `require("http").createServer((q, s) => s.end(JSON.stringify({ pod: "launched", items: [], store: "none", greeting: process.env.GREETING, storeHost: process.env.STORE_URL ?? "store" }))).listen(${port}, () => console.log("api up on", ${port}, "greeting", process.env.GREETING)); console.error("a line on stderr");`;
   const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", String(port), "--no-hosts", "--", "node", "-e", server]);
-  await until(() => run.output.stdout.includes(`api up on ${port} greeting`), `the launched process:\n${run.output.stdout}${run.output.stderr}`, 45_000);
+  await until(() => run.output.stdout.includes(`api up on ${port} greeting`), () => `the launched process:\n${run.output.stdout}${run.output.stderr}`, 45_000);
   expect(run.output.stdout).toMatch(/Started node -e '.*' \(pid \d+\) in .* with the pod's environment\.\n/);
   expect(run.output.stdout).toContain(`api up on ${port} greeting Welcome\n`);
   expect(run.output.stderr).toContain("a line on stderr\n");
@@ -129,7 +142,7 @@ test("connect -- COMMAND runs the workstation process with the pod's environment
 test("kbridge disconnect ends a connect running in another terminal", async () => {
   const before = cluster.store.get(kind("Deployment"), "shop", "api").spec;
   const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", `80:${(workstation.address() as AddressInfo).port}`]);
-  await until(() => run.output.stdout.includes("Connected:"), `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
+  await until(() => run.output.stdout.includes("Connected:"), () => `the connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
   const id = /Session (\w+):/.exec(run.output.stdout)?.[1];
   const disconnect = cli(["disconnect"]);
   expect(await disconnect.exited).toBe(0);
@@ -188,7 +201,7 @@ test("connect --isolate prints the personal URL; only requests with the key reac
   const before = services();
   const port = (workstation.address() as AddressInfo).port;
   const run = cli(["connect", "--context", "kbridge-demo-developer", "--namespace", "shop", "--service", "api", "--local-port", String(port), "--isolate", "--routing-key", "dana-0d0d"]);
-  await until(() => run.output.stdout.includes("Try: curl"), `the isolated connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
+  await until(() => run.output.stdout.includes("Try: curl"), () => `the isolated connect:\n${run.output.stdout}${run.output.stderr}`, 45_000);
   expect(run.output.stdout).toMatch(/✓ route requests \(\d+ ms\): routers in front of api, web; personal URL\(s\) http:\/\/dana-0d0d\.shop\.kbridge\.test/);
   expect(run.output.stdout).toContain("Connected, isolated as dana-0d0d");
   expect(run.output.stdout).toMatch(/Your personal URL\(s\), for anyone on the team:\n {2}http:\/\/dana-0d0d\.shop\.kbridge\.test(:\d+)?\/\n/);

@@ -143,7 +143,7 @@ test("kbridge connect says when the cluster stops answering, and how long the ou
   cli.stdout.on("data", (chunk: Buffer) => (output.stdout += chunk.toString()));
   cli.stderr.on("data", (chunk: Buffer) => (output.stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => cli.on("exit", resolve));
-  await until(() => output.stdout.includes("Connected:"), `the CLI to connect:\n${output.stdout}${output.stderr}`, 60_000);
+  await until(() => output.stdout.includes("Connected:"), () => `the CLI to connect:\n${output.stdout}${output.stderr}`, 60_000);
   cluster.front?.freeze();
   await until(() => output.stderr.includes("kbridge: The cluster does not answer; the session holds, and kbridge renews its heartbeat as soon as it does.\n"), "the CLI to say the cluster does not answer", 30_000);
   await new Promise((resolve) => setTimeout(resolve, 2000));

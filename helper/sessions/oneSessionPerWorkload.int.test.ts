@@ -149,7 +149,7 @@ test("the dashboard and the CLI: whichever comes second is refused, the CLI sayi
 
   // The CLI first, then the dashboard's Connect (a profile's session:start).
   const run = cli(args);
-  await until(() => run.output.stdout.includes("Connected:"), `the CLI to connect:\n${run.output.stdout}${run.output.stderr}`, 60_000);
+  await until(() => run.output.stdout.includes("Connected:"), () => `the CLI to connect:\n${run.output.stdout}${run.output.stderr}`, 60_000);
   const fromCli = /Session (\w+): connecting/.exec(run.output.stdout)?.[1] ?? "";
   const dashboard = await start(client, { profileId: 7 });
   expectRefusal(await settled(client, dashboard), fromCli);
