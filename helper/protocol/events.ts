@@ -31,6 +31,8 @@ export const commandSchemas = {
   "kube:listPods": namespaceRefSchema,
   "session:followPod": followPodSchema,
   "team:list": namespaceRefSchema,
+  "cluster:watch": namespaceRefSchema,
+  "cluster:unwatch": namespaceRefSchema,
 } as const;
 
 export type CommandName = keyof typeof commandSchemas;
@@ -87,6 +89,13 @@ export interface CommandOutputs {
   "session:followPod": { following: string[] };
   /** Every isolation session in the namespace, read from the cluster (the Team page). */
   "team:list": IsolationView[];
+  /**
+   * Puts this client in the place's room: `cluster:changed` arrives whenever kbridge's objects
+   * there change. Answers once watching, with the kinds the user may not list (not watched).
+   */
+  "cluster:watch": { watched: string[]; unwatched: string[] };
+  /** Leaves the place's room; the last client to leave ends the helper's watch. */
+  "cluster:unwatch": { watching: false };
 }
 
 export type Ack<C extends CommandName> = (result: Result<CommandOutputs[C]>) => void;
@@ -105,10 +114,15 @@ export interface ServerToClientEvents {
    * joins by asking `session:logs`, which also gives it what it missed.
    */
   "session:logged": (batch: { sessionId: string; lines: LogLineView[] }) => void;
+  /** kbridge's objects in a context's namespace changed (to the clients watching it, `clusterRoom`): read them again. */
+  "cluster:changed": (place: { kubeContext: string; namespace: string; kinds: string[] }) => void;
 }
 
 /** The Socket.IO room of a session's log: the clients that asked for its lines. */
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+
+/** The Socket.IO room of the clients watching kbridge's objects in a context's namespace. */
+export const clusterRoom = (place: { kubeContext: string; namespace: string }) => `cluster:${JSON.stringify([place.kubeContext, place.namespace])}`;
 
 /** Per-connection data the helper keeps on each socket. */
 export interface SocketData {

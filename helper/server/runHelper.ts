@@ -14,6 +14,7 @@ import { listIsolations } from "../k8s/isolation.ts";
 import { previewLocalProcessConfig } from "../environment/localProcessConfig.ts";
 import { openCluster } from "../k8s/clusterConnection.ts";
 import { startHelperServer, type HelperServer } from "./startHelperServer.ts";
+import { ClusterWatches } from "./clusterWatches.ts";
 import { HOSTS_FILE_DEFAULT, removeHostsBlocks } from "../endpoints/hostsFile.ts";
 import { SessionJournal } from "../sessions/sessionJournal.ts";
 import { SessionManager } from "../sessions/sessionManager.ts";
@@ -58,6 +59,7 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
     volumesDir: path.join(home.root, "volumes"),
     publishLog: (sessionId, lines) => publishLog(sessionId, lines),
   });
+  const watches = new ClusterWatches({ open: (kubeContext) => openCluster(kubeconfigPaths(env), kubeContext), log });
   const server = await startHelperServer({
     token,
     port,
@@ -81,6 +83,8 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
       "kube:listServices": ({ kubeContext, namespace }) => listServices(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "cluster:listObjects": ({ kubeContext, namespace }) => listKbridgeObjects(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "team:list": ({ kubeContext, namespace }) => listIsolations(openCluster(kubeconfigPaths(env), kubeContext), namespace),
+      "cluster:watch": (place) => watches.watch(place),
+      "cluster:unwatch": () => ({ watching: false }),
       "config:preview": ({ path }) => previewLocalProcessConfig(path),
       "kube:listPods": ({ kubeContext, namespace }) => listPods(openCluster(kubeconfigPaths(env), kubeContext), namespace),
       "session:followPod": ({ sessionId, pod, container, follow }) => sessions.followPod(sessionId, pod, container, follow),
@@ -89,6 +93,8 @@ export async function runHelper(env: Env = process.env): Promise<RunningHelper> 
   });
   broadcast = (view) => void server.io.of(HELPER_NAMESPACE).emit("session:updated", view);
   publishLog = (sessionId, lines) => void server.io.of(HELPER_NAMESPACE).to(sessionRoom(sessionId)).emit("session:logged", { sessionId, lines });
+  // A watch ends with its room: when its last client leaves, or disconnects as the server closes.
+  watches.attach(server.io.of(HELPER_NAMESPACE));
   log.info({ port: server.port, bootId, version: KBRIDGE_VERSION }, "helper listening");
   // Only now, as the one helper of this home (a second one fails to listen above): a crashed run's hosts-file blocks go.
   try {

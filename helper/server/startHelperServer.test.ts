@@ -54,6 +54,8 @@ beforeAll(async () => {
       "kube:listServices": () => [],
       "cluster:listObjects": () => ({ objects: [], sessions: [] }),
       "team:list": () => [],
+      "cluster:watch": testedElsewhere("helper/server/clusterWatches.int.test.ts"),
+      "cluster:unwatch": () => ({ watching: false }),
       "cluster:removeObjects": () => ({ removed: [] }),
       "config:preview": () => ({ file: "", env: [], volumes: [], features: [], warnings: [] }),
       "kube:listPods": () => [],

@@ -7,8 +7,10 @@ import type { AddressInfo } from "node:net";
 import { Server, type Socket } from "socket.io";
 import {
   BIND_ADDRESS,
+  clusterRoom,
   commandSchemas,
   HELPER_NAMESPACE,
+  namespaceRefSchema,
   sessionRoom,
   type ClientToServerEvents,
   type CommandName,
@@ -69,6 +71,11 @@ export async function startHelperServer(options: HelperServerOptions): Promise<H
         // Asking a session's log puts this client in its room, before the lines so far are read: no line falls between.
         const sessionId = command === "session:logs" ? (payload as { sessionId?: unknown } | undefined)?.sessionId : undefined;
         if (typeof sessionId === "string") void socket.join(sessionRoom(sessionId));
+        // Watching a place puts this client in its room first, so no change falls between the answer and the events.
+        if (command === "cluster:watch" || command === "cluster:unwatch") {
+          const place = namespaceRefSchema.safeParse(payload);
+          if (place.success) void (command === "cluster:watch" ? socket.join(clusterRoom(place.data)) : socket.leave(clusterRoom(place.data)));
+        }
         void runCommand(command, options.handlers[command], payload, log).then((result) => {
           if (ack) ack(result);
           else log.info({ command }, "command sent without an acknowledgement callback; result dropped");

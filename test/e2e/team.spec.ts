@@ -104,8 +104,7 @@ async function isolateFromDashboard(page: Page, mate: Teammate, url: string): Pr
   await form.getByLabel(/^Isolated: only requests carrying my routing key/).check();
   await form.getByLabel("Routing key (optional)").fill(mate.key);
   await form.getByRole("button", { name: "Create profile" }).click();
-  await page.getByRole("table", { name: "Profiles" }).getByRole("cell", { name: "isolated" }).waitFor();
-  await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+  await page.getByRole("heading", { name: "api", level: 1 }).waitFor();
   await page.getByRole("button", { name: "Connect" }).click();
   await page.waitForURL(/\/sessions\/\w+$/);
   await page.locator('[data-testid="session-state"][data-state="connected"]').waitFor({ timeout: 60_000 });
@@ -147,6 +146,12 @@ test("both dashboards list both isolation sessions with working personal URLs, c
       const entry = row(page, mate.key);
       await entry.waitFor();
       expect(await entry.innerText()).toContain("api");
+      // The routing key is one unbroken line (never split at its hyphen).
+      expect(await entry.getByTestId("routing-key").evaluate((cell) => {
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        return [cell.textContent, range.getClientRects().length];
+      })).toEqual([mate.key, 1]);
       await entry.getByRole("link", { name: urlOf(mate) }).waitFor();
       // "you" on one's own row only.
       expect(await entry.getByText("you", { exact: true }).count()).toBe(mate === [alice, bob][index] ? 1 : 0);

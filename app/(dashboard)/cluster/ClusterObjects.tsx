@@ -7,9 +7,12 @@ import { Card } from "../../components/ui/Card.tsx";
 import { ErrorNotice } from "../../components/ui/ErrorNotice.tsx";
 import { buttonClass } from "../../components/ui/buttons.ts";
 import { useHelper } from "../../lib/client/HelperContext.tsx";
+import { useClusterChanges } from "../../lib/client/useClusterChanges.ts";
 import { useHelperQuery } from "../../lib/client/useHelperQuery.ts";
+import { useLiveSessions } from "../../lib/client/useLiveSession.tsx";
 
-const REFRESH_MS = 5_000;
+/** How often the objects' ages move on (the objects themselves are read again on the helper's watch). */
+const CLOCK_MS = 5_000;
 
 const SESSION_STATE: Record<ClusterSessionView["state"], { label: string; tone: string }> = {
   live: { label: "live", tone: "bg-emerald-100 text-emerald-800" },
@@ -27,23 +30,21 @@ function age(from: string, now: number): string {
   return `${Math.floor(seconds / 86_400)}d`;
 }
 
-/** kbridge's objects in a namespace, grouped by session, refreshed every few seconds; remove one or a whole session. */
+/** kbridge's objects in a namespace, grouped by session, read again whenever the helper's watch sees a change; remove one or a whole session. */
 export function ClusterObjects() {
   const { send } = useHelper();
-  const { kubeContext, namespace, picker } = useClusterPlace();
+  const { kubeContext, namespace, picker } = useClusterPlace("cluster");
   const [tick, setTick] = useState(0);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
-  const objects = useHelperQuery("cluster:listObjects", kubeContext && namespace ? { kubeContext, namespace } : null, tick);
-  const ours = useHelperQuery("session:list", {}, tick);
+  const changes = useClusterChanges(kubeContext, namespace);
+  const objects = useHelperQuery("cluster:listObjects", kubeContext && namespace ? { kubeContext, namespace } : null, changes.version + tick);
+  const ours = useLiveSessions();
 
   useEffect(() => {
-    const timer = setInterval(() => {
-      setTick((n) => n + 1);
-      setNow(Date.now());
-    }, REFRESH_MS);
+    const timer = setInterval(() => setNow(Date.now()), CLOCK_MS);
     return () => clearInterval(timer);
   }, []);
 
@@ -62,7 +63,7 @@ export function ClusterObjects() {
   const described = new Map((objects.kind === "loaded" ? objects.data.sessions : []).map((s) => [s.session, s]));
   const sessions = [...new Set([...list.map((o) => o.session), ...described.keys()])];
   // Sessions of this workstation's helper, live or interrupted.
-  const mine = new Set(ours.kind === "loaded" ? ours.data.map((s) => s.id) : []);
+  const mine = new Set(ours.map((s) => s.id));
   return (
     <div className="flex flex-col gap-6">
       {picker}

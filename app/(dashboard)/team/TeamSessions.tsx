@@ -1,14 +1,14 @@
 "use client";
 
-import { useEffect, useState } from "react";
 import type { IsolationView, SessionView } from "../../../helper/protocol/index.ts";
 import { useClusterPlace } from "../../components/cluster/ClusterPlace.tsx";
 import { Card } from "../../components/ui/Card.tsx";
 import { ErrorNotice } from "../../components/ui/ErrorNotice.tsx";
+import { useClusterChanges } from "../../lib/client/useClusterChanges.ts";
 import { useHelperQuery } from "../../lib/client/useHelperQuery.ts";
+import { useLiveSessions } from "../../lib/client/useLiveSession.tsx";
 import { CopyButton } from "./CopyButton.tsx";
 
-const REFRESH_MS = 3_000;
 const HEADER = "kubernetes-route-as";
 
 /** A ready curl with the header: to the personal URL (works without it too), else to the Service by its cluster name (from inside the cluster, or a kbridge-connected workstation). */
@@ -16,20 +16,15 @@ function curlFor(isolation: IsolationView): string {
   return `curl -H '${HEADER}: ${isolation.routingKey}' ${isolation.urls[0] ?? `http://${isolation.service}.${isolation.namespace}/`}`;
 }
 
-/** Every isolation session in the namespace (live: read again every few seconds), with copy and open for each URL. */
+/** Every isolation session in the namespace (read again whenever the helper's watch sees a change), with copy and open for each URL. */
 export function TeamSessions() {
-  const { kubeContext, namespace, picker } = useClusterPlace();
-  const [tick, setTick] = useState(0);
-  const team = useHelperQuery("team:list", kubeContext && namespace ? { kubeContext, namespace } : null, tick);
-  const ours = useHelperQuery("session:list", {}, tick);
-
-  useEffect(() => {
-    const timer = setInterval(() => setTick((n) => n + 1), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, []);
+  const { kubeContext, namespace, picker } = useClusterPlace("team");
+  const changes = useClusterChanges(kubeContext, namespace);
+  const team = useHelperQuery("team:list", kubeContext && namespace ? { kubeContext, namespace } : null, changes.version);
+  const ours = useLiveSessions();
 
   const list = team.kind === "loaded" ? team.data : [];
-  const mine = new Map((ours.kind === "loaded" ? ours.data : []).map((s) => [s.id, s]));
+  const mine = new Map(ours.map((s) => [s.id, s]));
   return (
     <div className="flex flex-col gap-6">
       {picker}
@@ -40,6 +35,7 @@ export function TeamSessions() {
         )}
         {team.kind === "waiting" && <p className="text-sm text-slate-500">Reading the cluster…</p>}
         {list.length > 0 && (
+          <div className="overflow-x-auto">
           <table className="w-full text-left text-sm" aria-label="Isolation sessions">
             <thead className="text-xs uppercase tracking-wide text-slate-500">
               <tr>
@@ -57,6 +53,7 @@ export function TeamSessions() {
               ))}
             </tbody>
           </table>
+          </div>
         )}
       </Card>
     </div>
@@ -71,13 +68,16 @@ function TeamRow({ isolation, own }: { isolation: IsolationView; own: SessionVie
         {own && <span className="ml-2 rounded-full bg-sky-100 px-2 py-0.5 text-xs font-medium text-sky-800">you</span>}
         {!isolation.ready && <span className="ml-2 rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800">starting</span>}
       </td>
-      <td className="py-2 pr-4 font-mono text-slate-700">{isolation.service}</td>
-      <td className="py-2 pr-4 font-mono text-slate-700">{isolation.routingKey}</td>
+      <td className="whitespace-nowrap py-2 pr-4 font-mono text-slate-700">{isolation.service}</td>
+      {/* A key is one word to type or compare: never broken at its hyphen. */}
+      <td className="whitespace-nowrap py-2 pr-4 font-mono text-slate-700" data-testid="routing-key">
+        {isolation.routingKey}
+      </td>
       <td className="py-2 pr-4">
         <ul className="flex flex-col gap-1">
           {isolation.urls.map((url) => (
             <li key={url} className="flex flex-wrap items-center gap-2">
-              <a href={url} target="_blank" rel="noreferrer" className="font-mono text-sky-700 underline">
+              <a href={url} target="_blank" rel="noreferrer" className="whitespace-nowrap font-mono text-sky-700 underline">
                 {url}
               </a>
               <CopyButton text={url} label="Copy URL" what={url} />

@@ -249,6 +249,11 @@ export class ObjectStore {
     return () => this.listeners.delete(listener);
   }
 
+  /** How many watches are subscribed now (the cluster's own controllers among them): tests see a client's watch end. */
+  get watchCount(): number {
+    return this.listeners.size;
+  }
+
   private commit(type: WatchEventType, resource: ResourceType, object: KubeObject): KubeObject {
     this.revision += 1;
     object.metadata.resourceVersion = String(this.revision);
