@@ -1,11 +1,13 @@
 import Link from "next/link";
 import { PageHeader } from "../components/ui/PageHeader.tsx";
 import { buttonClass } from "../components/ui/buttons.ts";
+import { listProfiles } from "../lib/server/profiles.ts";
 import { listProjects } from "../lib/server/projects.ts";
 import { ClusterAccessCard } from "./ClusterAccessCard.tsx";
+import { OverviewProfiles } from "./OverviewProfiles.tsx";
 
 export default async function OverviewPage() {
-  const projects = await listProjects();
+  const [projects, profiles] = await Promise.all([listProjects(), listProfiles()]);
   return (
     <>
       <PageHeader
@@ -17,7 +19,10 @@ export default async function OverviewPage() {
           </Link>
         }
       />
-      <ClusterAccessCard />
+      <div className="flex flex-col gap-6">
+        {projects.length > 0 && <OverviewProfiles projects={projects} profiles={profiles} />}
+        <ClusterAccessCard />
+      </div>
     </>
   );
 }

@@ -84,7 +84,7 @@ test("a crashed helper's objects are listed with owner and session, marked stale
   expect(objects.map((o) => `${o.kind}/${o.name}`).sort()).toEqual(
     [`ConfigMap/kbridge-${session}-agent`, `Pod/kbridge-${session}-restorer`, `Role/kbridge-${session}-restorer`, `RoleBinding/kbridge-${session}-restorer`, `Secret/kbridge-${session}-original`, `ServiceAccount/kbridge-${session}-restorer`].sort(),
   );
-  expect(objects.every((o) => o.session === session && o.owner.length > 0 && !o.stale && o.expiresAt)).toBe(true);
+  expect(objects.every((o) => o.session === session && o.owner === sessions[0]?.owner && o.owner.includes("@") && !o.stale && o.expiresAt)).toBe(true);
   // Not watched for a dead-man interval yet: live, as far as anyone can tell without a clock of the workstation's.
   expect(sessions).toEqual([{ session, owner: expect.stringContaining("@"), state: "live", workload: "deployment/api" }]);
   // Its restorer could not put it back, and says so on the Secret (as restorer.mjs publishes it).

@@ -6,10 +6,11 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { KbridgeError, type ClusterInventory, type KbridgeObjectView, type NamespaceList, type NamespaceView, type PodView, type ServiceView } from "../protocol/index.ts";
 import { kbridgeKinds, kbridgeObjects } from "./kbridgeInventory.ts";
-import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./sessionLabels.ts";
+import { EXPIRES_ANNOTATION, MANAGED_BY, OWNER_ANNOTATION, OWNER_LABEL, ROLE_LABEL, SESSION_LABEL } from "./sessionLabels.ts";
 import { clusterCall, type ClusterConnection } from "./clusterConnection.ts";
 import { describeSessions } from "./clusterSessions.ts";
 import { isPodReady } from "./podStatus.ts";
+import { originalSelector } from "./routers.ts";
 
 export async function listNamespaces(connection: ClusterConnection): Promise<NamespaceList> {
   try {
@@ -55,7 +56,9 @@ export async function listServices(connection: ClusterConnection, namespace: str
   };
   return services.items
     .map((service): ServiceView => {
-      const selector = service.spec?.selector ?? {};
+      // A Service isolation has routed selects kbridge's router: show the workload it selected before.
+      const original = originalSelector(service);
+      const selector = original ?? service.spec?.selector ?? {};
       const selected = Object.keys(selector).length === 0 ? [] : pods.items.filter((pod) => !pod.metadata?.deletionTimestamp && Object.entries(selector).every(([k, v]) => pod.metadata?.labels?.[k] === v));
       const workload = selected[0] ? workloadOf(selected[0]) : undefined;
       return {
@@ -71,6 +74,7 @@ export async function listServices(connection: ClusterConnection, namespace: str
         pods: selected.length,
         ready: selected.filter(isPodReady).length,
         headless: service.spec?.clusterIP === "None",
+        ...(original ? { routed: true } : {}),
       };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
@@ -81,6 +85,8 @@ export async function listKbridgeObjects(connection: ClusterConnection, namespac
   const { found: all, unlisted } = await kbridgeObjects(connection, namespace);
   const sessions = await describeSessions(connection, namespace, all.map(({ kind, item }) => ({ kind: kind.kind, item })));
   const gone = new Set(sessions.filter((s) => s.state !== "live").map((s) => s.session));
+  // One owner format everywhere (user@host, as the session's Secret says); a label holds it only DNS-safe (user.host).
+  const ownerOf = new Map(sessions.filter((s) => s.owner).map((s) => [s.session, s.owner]));
   const now = Date.now();
   const objects = all
     .map(({ kind, item }): KbridgeObjectView => {
@@ -93,7 +99,7 @@ export async function listKbridgeObjects(connection: ClusterConnection, namespac
         kind: kind.kind,
         name: item.metadata?.name ?? "",
         session,
-        owner: item.metadata?.labels?.[OWNER_LABEL] ?? "",
+        owner: ownerOf.get(session) ?? item.metadata?.annotations?.[OWNER_ANNOTATION] ?? item.metadata?.labels?.[OWNER_LABEL] ?? "",
         ...(item.metadata?.labels?.[ROLE_LABEL] ? { role: item.metadata.labels[ROLE_LABEL] } : {}),
         createdAt: created instanceof Date ? created.toISOString() : String(created ?? ""),
         ...(expiresAt ? { expiresAt } : {}),

@@ -48,6 +48,8 @@ export interface ServiceView {
   pods: number;
   ready: number;
   headless: boolean;
+  /** Its requests pass through kbridge's routers (a teammate isolates it): workload, pods and ports are those it selected before. */
+  routed?: boolean;
 }
 
 export interface KbridgeObjectView {

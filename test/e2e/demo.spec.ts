@@ -78,7 +78,8 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
   await profileForm.getByLabel("Workstation port 1").fill(String(workstationPort));
   await profileForm.getByLabel("Launch command").fill("kbridge-no-such-program --serve");
   await profileForm.getByRole("button", { name: "Create profile" }).click();
-  await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+  // A new profile opens at once, with its Connect button.
+  await page.getByRole("heading", { name: "api", level: 1 }).waitFor();
   await page.getByText("No sessions yet.").waitFor();
   const profileUrl = page.url();
 
@@ -150,9 +151,13 @@ test("npm run demo: cluster, demo shop, dashboard and helper; Ctrl-C stops all o
     await page.goto(pageUrl);
     await page.getByRole("list", { name: "Live sessions" }).locator(`li[data-session="${sessionId}"][data-state="connected"]`).waitFor();
   }
-  // The project's list of profiles says which has a session, and links to it; the session's page links back to its profile.
+  // The Overview and the project's list of profiles offer the session (Open, Disconnect), not Connect; the session's page links back to its profile.
+  await page.goto(dashboardUrl);
+  const overviewRow = page.getByRole("table", { name: "All profiles" }).locator('[data-testid^="profile-session-"][data-state="connected"]');
+  await overviewRow.getByRole("button", { name: "Disconnect" }).waitFor();
+  expect(await page.getByRole("table", { name: "All profiles" }).getByRole("button", { name: "Connect", exact: true }).count()).toBe(0);
   await page.goto(profileUrl.replace(/\/profiles\/\d+$/, ""));
-  await page.getByRole("table", { name: "Profiles" }).locator('[data-testid^="profile-session-"][data-state="connected"]').click();
+  await page.getByRole("table", { name: "Profiles" }).locator('[data-testid^="profile-session-"][data-state="connected"]').getByRole("link", { name: "Open session" }).click();
   await page.waitForURL(new RegExp(`/sessions/${sessionId}$`));
   await page.getByRole("link", { name: "its profile" }).click();
   await page.waitForURL(profileUrl);

@@ -77,7 +77,7 @@ test("Check this cluster names the missing setup; connect fails in preflight cha
   await form.getByLabel("CPU request").fill("20m");
   await form.getByLabel("Memory limit").fill("128Mi");
   await form.getByRole("button", { name: "Create profile" }).click();
-  await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+  await page.getByRole("heading", { name: "api", level: 1 }).waitFor();
   await page.getByText("No sessions yet.").waitFor();
   const profileUrl = page.url();
 

@@ -13,6 +13,7 @@ import { launchChromium, screenshot } from "../support/browser.ts";
 import { isAlive, startKbridge, type KbridgeEnv, type Started } from "../support/kbridgeProcess.ts";
 import { freePort } from "../support/ports.ts";
 import { tempDir, writeKubeconfig } from "../support/tempDir.ts";
+import { until } from "../support/until.ts";
 
 const dir = tempDir("e2e-projects");
 const projectFolder = path.join(dir, "shop-src");
@@ -113,6 +114,11 @@ describe("projects and profiles", () => {
     const profileForm = page.getByRole("form", { name: "New profile" });
     await profileForm.waitFor();
     await helperConnected(page);
+    // The kubeconfig's current context is chosen already, with its namespace.
+    const contextPicker = profileForm.getByRole("combobox", { name: "Kube context" });
+    await until(async () => (await contextPicker.inputValue()) === "dev", "the current context pre-selected");
+    expect(await profileForm.getByLabel("Namespace").inputValue()).toBe("shop");
+    await contextPicker.selectOption("");
     await profileForm.getByRole("button", { name: "Create profile" }).click();
     for (const message of ["Name is required", "Kube context is required", "Target name is required", "Service port is required", "Workstation port is required"]) {
       await profileForm.getByText(message, { exact: true }).waitFor();
@@ -140,7 +146,10 @@ describe("projects and profiles", () => {
     await profileForm.getByLabel("Launch command").fill("npm run dev");
     await profileForm.getByLabel("Environment overrides").fill("LOG_LEVEL=debug");
     await profileForm.getByRole("button", { name: "Create profile" }).click();
-
+    // The new profile opens; its project lists it.
+    await page.getByRole("heading", { name: "api", level: 1 }).waitFor();
+    await page.getByRole("button", { name: "Connect" }).waitFor();
+    await page.getByRole("link", { name: "shop" }).click();
     const profiles = page.getByRole("table", { name: "Profiles" });
     await profiles.getByRole("link", { name: "api" }).waitFor();
     expect(await profiles.getByRole("cell", { name: "80→3000, 9090→9091" }).count()).toBe(1);
@@ -245,7 +254,8 @@ describe("projects and profiles", () => {
     await imported.getByText("Service port is required", { exact: true }).waitFor();
     await imported.getByLabel("Service port 1").fill("80");
     await imported.getByRole("button", { name: "Create profile" }).click();
-    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "bridge-to-kubernetes-resource" }).waitFor();
+    await page.getByRole("heading", { name: "bridge-to-kubernetes-resource", level: 1 }).waitFor();
+    await page.getByRole("link", { name: "shop" }).click();
 
     // A file that is none of these says so.
     await page.getByLabel("Profile file").setInputFiles({ name: "notes.yaml", mimeType: "application/yaml", buffer: Buffer.from("shopping: [milk]\n") });

@@ -48,8 +48,9 @@ function toRow(settings: ProfileSettings) {
   return { ...settings, routingKey, portMappings: JSON.stringify(settings.portMappings), envOverrides: JSON.stringify(settings.envOverrides), podResources: JSON.stringify(settings.podResources) };
 }
 
-export async function listProfiles(projectId: number): Promise<ProfileDto[]> {
-  const rows = await db().profile.findMany({ where: { projectId }, orderBy: { name: "asc" } });
+/** A project's profiles, or (without a project) every profile, as the Overview lists them. */
+export async function listProfiles(projectId?: number): Promise<ProfileDto[]> {
+  const rows = await db().profile.findMany({ where: projectId === undefined ? {} : { projectId }, orderBy: [{ projectId: "asc" }, { name: "asc" }] });
   return rows.map(toDto);
 }
 

@@ -46,7 +46,7 @@ export default async function ProjectPage({ params }: Params) {
                 <th className="py-2 pr-4 font-medium">Context / namespace</th>
                 <th className="py-2 pr-4 font-medium">Ports</th>
                 <th className="py-2 pr-4 font-medium">Mode</th>
-                <th className="py-2 font-medium">Session</th>
+                <th className="py-2 text-right font-medium">Session</th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
@@ -66,7 +66,7 @@ export default async function ProjectPage({ params }: Params) {
                   <td className="py-2 pr-4 font-mono text-xs text-slate-600">{profile.portMappings.map((m) => `${m.servicePort}→${m.workstationPort}`).join(", ")}</td>
                   <td className="py-2 pr-4 text-slate-600">{profile.isolated ? "isolated" : "shared"}</td>
                   <td className="py-2">
-                    <ProfileSessionCell profile={profile} />
+                    <ProfileSessionCell project={project} profile={profile} />
                   </td>
                 </tr>
               ))}

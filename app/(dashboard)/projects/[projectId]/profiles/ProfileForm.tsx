@@ -37,7 +37,8 @@ export function ProfileForm({ project, profile, draft = {} }: { project: Project
     startTransition(async () => {
       const result = await saveProfileAction(project.id, profile?.id ?? null, input);
       if (!result.ok) return reject(result.error.fields ?? {}, result.error);
-      router.push(`/projects/${project.id}`);
+      // A new profile opens, with its Connect button; an edited one goes back to its project's list.
+      router.push(profile ? `/projects/${project.id}` : `/projects/${project.id}/profiles/${result.data.id}`);
       router.refresh();
     });
   };
@@ -56,7 +57,7 @@ export function ProfileForm({ project, profile, draft = {} }: { project: Project
   return (
     <form onSubmit={submit} noValidate aria-label={profile ? "Edit profile" : "New profile"} className="flex max-w-3xl flex-col gap-6">
       {error && <ErrorNotice error={error} />}
-      <TargetSection {...sections} update={setValues} />
+      <TargetSection {...sections} update={setValues} isNew={!profile} />
       <PortsSection values={values} fields={fields} update={setValues} />
       <ProcessSection {...sections} project={project} />
       <ModeSection {...sections} />

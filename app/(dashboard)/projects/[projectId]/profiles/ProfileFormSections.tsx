@@ -29,7 +29,7 @@ const PRIVILEGE_LABELS: Record<PrivilegeMode, string> = {
   unprivileged: "Unprivileged: no hosts file, services on 127.0.0.1 ports",
 };
 
-export function TargetSection({ values, set, fields, update }: SectionProps & { update: Update }) {
+export function TargetSection({ values, set, fields, update, isNew }: SectionProps & { update: Update; isNew: boolean }) {
   const { name, kubeContext, namespace, targetKind, targetName, container } = values;
   return (
     <Card title="Target" labelledBy="target-title">
@@ -42,6 +42,7 @@ export function TargetSection({ values, set, fields, update }: SectionProps & { 
             update((current) => ({ ...current, kubeContext: context, ...(contextNamespace && (current.namespace === "" || current.namespace === "default") ? { namespace: contextNamespace } : {}) }));
           }}
           error={fields.kubeContext}
+          preselect={isNew}
         />
         <NamespaceField kubeContext={kubeContext} value={namespace} onChange={(value) => set("namespace", value)} error={fields.namespace} />
         <SelectField label="Target kind" value={targetKind} onChange={(e) => set("targetKind", e.target.value as TargetKind)} error={fields.targetKind}>

@@ -83,6 +83,7 @@ export function TargetPicker({
                   <span className="flex-1 font-mono text-xs text-slate-600">
                     {service.ports.map((p) => `${p.port}${p.targetPort !== String(p.port) ? `→${p.containerPort ?? p.targetPort}` : ""}/${p.protocol}`).join("  ")}
                     {service.headless ? "  (headless)" : ""}
+                    {service.routed ? "  (routed by kbridge isolation)" : ""}
                   </span>
                   <span className="text-xs text-slate-500">{service.workload ? `${service.workload.kind}/${service.workload.name}` : "no workload"}</span>
                   <span className={`rounded-full px-2 py-0.5 text-xs font-medium ${service.pods > 0 && service.ready === service.pods ? "bg-emerald-100 text-emerald-800" : "bg-amber-100 text-amber-800"}`}>{readiness(service)}</span>

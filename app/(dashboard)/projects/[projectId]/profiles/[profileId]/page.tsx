@@ -1,13 +1,13 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { ConnectButton } from "../../../../../components/ConnectButton.tsx";
 import { PageHeader } from "../../../../../components/ui/PageHeader.tsx";
 import { parseId } from "../../../../../lib/parseId.ts";
 import { getProfile } from "../../../../../lib/server/profiles.ts";
 import { getProject } from "../../../../../lib/server/projects.ts";
 import { listSessionRecords } from "../../../../../lib/server/sessionRecords.ts";
 import { ProfileForm } from "../ProfileForm.tsx";
-import { ConnectButton } from "./ConnectButton.tsx";
 import { ExportButton } from "./ExportButton.tsx";
 import { SessionHistory } from "./SessionHistory.tsx";
 
