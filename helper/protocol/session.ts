@@ -124,7 +124,8 @@ export const sessionLogsSchema = z.object({ sessionId: z.string().min(1).max(64)
 export interface ProcessView {
   command: string;
   cwd: string;
-  state: "starting" | "running" | "exited" | "stopped";
+  /** waiting: it starts once the session is connected (a session that failed before never started it). */
+  state: "waiting" | "starting" | "running" | "exited" | "stopped";
   pid?: number;
   exitCode?: number | null;
   signal?: string | null;

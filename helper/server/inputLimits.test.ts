@@ -1,6 +1,7 @@
 /**
  * What a client may send, and what the helper keeps: oversized names and commands are refused
- * with the field that is too long (never copied into logs), and failed sessions do not pile up.
+ * with the field that is too long (never copied into logs); failed sessions do not pile up, and
+ * keep what they were asked to launch.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -57,4 +58,15 @@ test(`failed sessions do not pile up: the helper keeps the latest ${KEEP_FINISHE
   const listed = await sendCommand(client.socket, "session:list", {});
   if (!listed.ok) throw new Error(listed.error.message);
   expect(listed.data.map((s) => s.id)).toEqual(ids.slice(-KEEP_FINISHED));
+});
+
+test("a session that fails before connecting keeps its launch command, as never started", async () => {
+  const started = await start({ launch: { command: "node server.js", cwd: dir } });
+  if (!started.ok) throw new Error(started.error.message);
+  expect(started.data.process).toEqual({ command: "node server.js", cwd: dir, state: "waiting", restarts: 0 });
+  const failed = await until(async () => {
+    const listed = await sendCommand(client.socket, "session:list", {});
+    return listed.ok && listed.data.find((s) => s.id === started.data.id && s.state === "failed");
+  }, "the connect to fail (no such context)");
+  expect(failed.process).toEqual({ command: "node server.js", cwd: dir, state: "waiting", restarts: 0 });
 });

@@ -33,7 +33,7 @@ import { checkLaunch } from "../process/workstationProcess.ts";
 import { connectOptionsFor, type Entry, type SessionHost, type SessionManagerDeps } from "./sessionEntry.ts";
 import { cleanNamespace, removeObjects, type Cleaner } from "./namespaceCleaning.ts";
 import { agentLogLine, agentNoticeLine, followPod, trafficLogLine } from "./sessionLogSources.ts";
-import { finished, isFinished, withProblem, withStep, withTraffic } from "./sessionView.ts";
+import { finished, isFinished, newSessionView, withProblem, withStep, withTraffic } from "./sessionView.ts";
 import { startProcess, stopProcess, watchPorts } from "./sessionProcess.ts";
 import { SessionRecovery } from "./sessionRecovery.ts";
 
@@ -72,14 +72,7 @@ export class SessionManager {
     // A launch command that cannot start fails here, before anything changes in the cluster.
     if (input.launch) checkLaunch(input.launch.command, input.launch.cwd);
     const id = randomBytes(4).toString("hex");
-    const view: SessionView = {
-      id,
-      state: "resolving",
-      target: { context: input.kubeContext, namespace: input.namespace, kind: input.targetKind, name: input.targetName },
-      steps: [],
-      startedAt: new Date().toISOString(),
-      ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
-    };
+    const view = newSessionView(id, input);
     const entry: Entry = { view, log: this.openLog(id), journal: { id, startedAt: view.startedAt, input, connecting: true } };
     entry.log.append("helper", "info", `Connecting ${input.targetKind}/${input.targetName} in ${input.namespace} (context ${input.kubeContext})…`);
     this.sessions.set(id, entry);

@@ -88,7 +88,7 @@ export function watchPorts(host: SessionHost, entry: Entry): void {
   entry.stopPortWatch = watchWorkstationPorts([...new Set(plan.routes.map(([, port]) => port))], (refused) => {
     if (entry.view.state !== "connected") return;
     const process = entry.view.process;
-    const starting = process && (process.state === "starting" || (process.state === "running" && Date.now() - (entry.processStartedAt ?? 0) < PROCESS_GRACE_MS));
+    const starting = process && (process.state === "waiting" || process.state === "starting" || (process.state === "running" && Date.now() - (entry.processStartedAt ?? 0) < PROCESS_GRACE_MS));
     if (refused && starting) return;
     host.setProblem(entry, "workstation-refused", refused ? { message: `Cluster traffic to ${what} is failing: nothing listens on 127.0.0.1:${refused.port} (${refused.error}).` } : null);
   });

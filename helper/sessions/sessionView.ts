@@ -3,7 +3,7 @@
  * the next view (or the same one when nothing changed). The state machine is here:
  * resolving → deploying → tunnelling → connected → restoring → ended, or failed.
  */
-import type { SessionOutcome, SessionProblem, SessionState, SessionStep, SessionStepName, SessionView } from "../protocol/index.ts";
+import type { SessionOutcome, SessionProblem, SessionStartInput, SessionState, SessionStep, SessionStepName, SessionView } from "../protocol/index.ts";
 
 const STATE_OF_STEP: Partial<Record<SessionStepName, SessionState>> = {
   "resolve target": "resolving",
@@ -58,4 +58,17 @@ export function withTraffic(view: SessionView, routeAs: string | undefined, now 
   const traffic = isolation.traffic ?? { withKey: 0, withoutKey: 0 };
   const counted = routeAs === isolation.routingKey ? { ...traffic, withKey: traffic.withKey + 1, lastWithKeyAt: now.toISOString() } : { ...traffic, withoutKey: traffic.withoutKey + 1 };
   return { ...view, isolation: { ...isolation, traffic: counted } };
+}
+
+/** A session's view as session:start creates it: resolving, with the process it will launch once connected. */
+export function newSessionView(id: string, input: SessionStartInput, now = new Date()): SessionView {
+  return {
+    id,
+    state: "resolving",
+    target: { context: input.kubeContext, namespace: input.namespace, kind: input.targetKind, name: input.targetName },
+    steps: [],
+    startedAt: now.toISOString(),
+    ...(input.profileId !== undefined ? { profileId: input.profileId } : {}),
+    ...(input.launch ? { process: { command: input.launch.command, cwd: input.launch.cwd, state: "waiting", restarts: 0 } } : {}),
+  };
 }

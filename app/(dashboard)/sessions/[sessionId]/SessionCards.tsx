@@ -77,7 +77,7 @@ export function LinksCard({ view }: { view: SessionView }) {
           <dd className="font-mono text-slate-800">{view.process.cwd}</dd>
           <dt className="text-slate-500">State</dt>
           <dd data-testid="process-state" className="text-slate-800">
-            {view.process.state}
+            {view.process.state === "waiting" ? (view.state === "failed" || view.state === "ended" ? "never started: the session did not connect" : "starts once connected") : view.process.state}
             {view.process.pid ? ` (pid ${view.process.pid})` : ""}
             {view.process.state === "exited" ? ` with code ${view.process.exitCode ?? view.process.signal}` : ""}
             {view.process.restarts > 0 ? ` · restarted ${view.process.restarts}×` : ""}
