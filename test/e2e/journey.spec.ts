@@ -107,6 +107,12 @@ test("a CLI session shows on every page with Open/Disconnect; its process exitin
       await page.getByRole("link", { name: "Open session" }).waitFor();
       expect(await page.getByRole("button", { name: "Connect", exact: true }).count(), name).toBe(0);
     }
+    if (name === "cluster") {
+      // The session's objects, read from the cluster, with its owner as user@host (as the Team page writes it).
+      const card = page.getByRole("region", { name: `Session ${sessionId}` });
+      await card.waitFor();
+      expect(await card.innerText()).toMatch(/Owner [^\s@]+@\S+/);
+    }
     await screenshot(page, `journey-${name}`);
   }
 

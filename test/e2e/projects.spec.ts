@@ -151,7 +151,7 @@ describe("projects and profiles", () => {
     await page.getByRole("button", { name: "Connect" }).waitFor();
     await page.getByRole("link", { name: "shop" }).click();
     const profiles = page.getByRole("table", { name: "Profiles" });
-    await profiles.getByRole("link", { name: "api" }).waitFor();
+    await profiles.getByRole("link", { name: "api", exact: true }).waitFor();
     expect(await profiles.getByRole("cell", { name: "80→3000, 9090→9091" }).count()).toBe(1);
     await screenshot(page, "project");
 
@@ -174,7 +174,7 @@ describe("projects and profiles", () => {
     await page.getByRole("link", { name: "shop" }).click();
     await page.getByRole("heading", { name: "shop", level: 1 }).waitFor();
     await page.reload();
-    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api", exact: true }).click();
     const form = page.getByRole("form", { name: "Edit profile" });
     await form.waitFor();
     expect(await form.getByLabel("Launch command").inputValue()).toBe("npm run dev");
@@ -198,7 +198,14 @@ describe("projects and profiles", () => {
     const page = await newPage();
     await page.goto(`${url}/projects`);
     await page.getByRole("link", { name: "shop" }).click();
-    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).click();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api", exact: true }).click();
+    // The author isolates with a key of their own: the export must not hand it to whoever imports it.
+    const edit = page.getByRole("form", { name: "Edit profile" });
+    await edit.getByLabel(/^Isolated: only requests carrying my routing key/).check();
+    await edit.getByLabel("Routing key (optional)").fill("carol-7e7e");
+    await edit.getByRole("button", { name: "Save profile" }).click();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("cell", { name: "isolated" }).waitFor();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api", exact: true }).click();
     await page.getByRole("form", { name: "Edit profile" }).waitFor();
     const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
     expect(download.suggestedFilename()).toBe("api.kbridge.yaml");
@@ -212,6 +219,19 @@ describe("projects and profiles", () => {
     await page.getByRole("button", { name: "Read it" }).click();
     await page.getByRole("list", { name: "Imported drafts" }).getByText("profile \"api\" from The pasted text").waitFor();
     expect(await page.getByLabel("Pasted file name").count()).toBe(0);
+    expect(exported).not.toContain("carol-7e7e");
+    // Saved under another name, it gets a routing key of its own, not the author's.
+    await page.getByRole("list", { name: "Imported drafts" }).getByRole("listitem").filter({ hasText: "The pasted text" }).getByRole("link", { name: "Continue in the form" }).click();
+    const pasted = page.getByRole("form", { name: "New profile" });
+    await pasted.waitFor();
+    expect([await pasted.getByLabel(/^Isolated/).isChecked(), await pasted.getByLabel("Routing key (optional)").inputValue()]).toEqual([true, ""]);
+    await pasted.getByLabel("Profile name").fill("api-pasted");
+    await pasted.getByRole("button", { name: "Create profile" }).click();
+    await page.getByRole("heading", { name: "api-pasted", level: 1 }).waitFor();
+    const ownKey = await page.getByRole("form", { name: "Edit profile" }).getByLabel("Routing key (optional)").inputValue();
+    expect(ownKey).toMatch(/^[a-z0-9-]+-[0-9a-f]{4}$/);
+    expect(ownKey).not.toBe("carol-7e7e");
+    await page.getByRole("link", { name: "shop" }).click();
 
     // The exported file, imported on the project page: the form comes back filled in with every field.
     await page.getByLabel("Profile file").setInputFiles({ name: "api.kbridge.yaml", mimeType: "application/yaml", buffer: Buffer.from(exported.replace("name: api\n", "name: api-copy\n")) });
@@ -292,7 +312,7 @@ describe("projects and profiles", () => {
     await page.goto(`${second.url}/projects`);
     await helperConnected(page);
     await page.getByRole("link", { name: "shop" }).click();
-    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api" }).waitFor();
+    await page.getByRole("table", { name: "Profiles" }).getByRole("link", { name: "api", exact: true }).waitFor();
     await page.close();
   });
 });
