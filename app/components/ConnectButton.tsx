@@ -5,7 +5,7 @@ import { useState, useTransition } from "react";
 import type { ErrorInfo, SessionStart, SessionView } from "../../helper/protocol/index.ts";
 import { SessionActions } from "./SessionActions.tsx";
 import { ErrorNotice } from "./ui/ErrorNotice.tsx";
-import { buttonClass } from "./ui/buttons.ts";
+import { buttonClasses, type ButtonSize } from "./ui/buttons.ts";
 import { useHelper } from "../lib/client/HelperContext.tsx";
 import { useLiveSession } from "../lib/client/useLiveSession.tsx";
 import type { ProfileDto, ProjectDto } from "../lib/dto.ts";
@@ -42,7 +42,7 @@ const sessionLabel = (live: SessionView) =>
  * already (from here, the CLI, or before a helper restart): then its session is offered, to
  * open or to disconnect, never a second Connect.
  */
-export function ConnectButton({ project, profile, size = "normal" }: { project: ProjectDto; profile: ProfileDto; size?: "normal" | "small" }) {
+export function ConnectButton({ project, profile, size = "normal" }: { project: ProjectDto; profile: ProfileDto; size?: ButtonSize }) {
   const helper = useHelper();
   const router = useRouter();
   const live = useLiveSession(profile);
@@ -64,7 +64,7 @@ export function ConnectButton({ project, profile, size = "normal" }: { project: 
     );
   return (
     <div className="flex flex-col items-end gap-2">
-      <button type="button" className={buttonClass.primary + (size === "small" ? " px-2.5 py-1 text-xs" : "")} onClick={connect} disabled={pending || helper.state !== "connected"}>
+      <button type="button" className={buttonClasses(size).primary} onClick={connect} disabled={pending || helper.state !== "connected"}>
         {pending ? "Connecting…" : "Connect"}
       </button>
       {error && <ErrorNotice error={error} />}

@@ -5,10 +5,10 @@ import { useState, useTransition } from "react";
 import type { ErrorInfo, SessionView } from "../../helper/protocol/index.ts";
 import { useHelper } from "../lib/client/HelperContext.tsx";
 import { ErrorNotice } from "./ui/ErrorNotice.tsx";
-import { buttonClass } from "./ui/buttons.ts";
+import { buttonClasses, type ButtonSize } from "./ui/buttons.ts";
 
 /** A live session's two actions wherever it is shown instead of Connect: open its page, or disconnect (clean up when interrupted). */
-export function SessionActions({ session, size = "normal" }: { session: SessionView; size?: "normal" | "small" }) {
+export function SessionActions({ session, size = "normal" }: { session: SessionView; size?: ButtonSize }) {
   const helper = useHelper();
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [pending, startTransition] = useTransition();
@@ -19,14 +19,14 @@ export function SessionActions({ session, size = "normal" }: { session: SessionV
       if (!stopped.ok) setError(stopped.error);
     });
   const restoring = pending || session.state === "restoring";
-  const small = size === "small" ? " px-2.5 py-1 text-xs" : "";
+  const button = buttonClasses(size);
   return (
     <div className="flex flex-col items-end gap-2">
       <div className="flex items-center gap-2">
-        <Link href={`/sessions/${session.id}`} className={buttonClass.primary + small}>
+        <Link href={`/sessions/${session.id}`} className={button.primary}>
           Open session
         </Link>
-        <button type="button" className={buttonClass.danger + small} onClick={disconnect} disabled={restoring || helper.state !== "connected"}>
+        <button type="button" className={button.danger} onClick={disconnect} disabled={restoring || helper.state !== "connected"}>
           {restoring ? "Disconnecting…" : session.state === "interrupted" ? "Clean up" : "Disconnect"}
         </button>
       </div>

@@ -12,7 +12,7 @@ import type { Logger } from "../logs/logger.ts";
 /** How long changes are gathered before the clients are told. */
 const GATHER_MS = 150;
 
-export interface Place {
+interface Place {
   kubeContext: string;
   namespace: string;
 }

@@ -39,8 +39,9 @@ export function ClusterObjects() {
   const [error, setError] = useState<ErrorInfo | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
-  const changes = useClusterChanges(kubeContext, namespace);
-  const objects = useHelperQuery("cluster:listObjects", kubeContext && namespace ? { kubeContext, namespace } : null, changes.version + tick);
+  const changed = useClusterChanges(kubeContext, namespace);
+  // Read once the watch answered (version 1), then on every change it reports or removal here.
+  const objects = useHelperQuery("cluster:listObjects", changed > 0 ? { kubeContext, namespace } : null, changed + tick);
   const ours = useLiveSessions();
 
   useEffect(() => {

@@ -19,8 +19,9 @@ function curlFor(isolation: IsolationView): string {
 /** Every isolation session in the namespace (read again whenever the helper's watch sees a change), with copy and open for each URL. */
 export function TeamSessions() {
   const { kubeContext, namespace, picker } = useClusterPlace("team");
-  const changes = useClusterChanges(kubeContext, namespace);
-  const team = useHelperQuery("team:list", kubeContext && namespace ? { kubeContext, namespace } : null, changes.version);
+  const changed = useClusterChanges(kubeContext, namespace);
+  // Read once the watch answered (version 1), then on every change it reports.
+  const team = useHelperQuery("team:list", changed > 0 ? { kubeContext, namespace } : null, changed);
   const ours = useLiveSessions();
 
   const list = team.kind === "loaded" ? team.data : [];
@@ -33,7 +34,7 @@ export function TeamSessions() {
         {team.kind === "loaded" && list.length === 0 && (
           <p className="text-sm text-slate-600">Nobody isolates in {namespace} right now. Connect a profile with “Isolated” on (or kbridge connect --isolate) to get a personal URL your team can open.</p>
         )}
-        {team.kind === "waiting" && <p className="text-sm text-slate-500">Reading the cluster…</p>}
+        {(team.kind === "waiting" || (team.kind === "idle" && kubeContext && namespace)) && <p className="text-sm text-slate-500">Reading the cluster…</p>}
         {list.length > 0 && (
           <div className="overflow-x-auto">
           <table className="w-full text-left text-sm" aria-label="Isolation sessions">
